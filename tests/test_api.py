@@ -1,0 +1,58 @@
+"""POST /api/trace and the error shapes of API.md, through the real worker pool."""
+from __future__ import annotations
+
+from . import seeds
+
+
+def test_healthz(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.get_json() == {"status": "ok"}
+
+
+def test_trace_seed001_expression(client):
+    body = {"source": seeds.SEED001_EXPRESSION, "inputs": {"x1": 2, "x2": 2}, "grad_output": None}
+    data = client.post("/api/trace", json=body).get_json()
+    assert data["output"] == {"value": -3.4, "shape": [], "dtype": "float32"}
+    assert data["leaves"]["x1"] == {"value": 2.0, "grad": 0.8, "shape": [], "dtype": "float32"}
+    assert data["leaves"]["x2"]["grad"] == 0.8
+
+
+def test_trace_tensor_input_and_grad_output(client):
+    body = {"source": "x * x", "inputs": {"x": [1, 2, 3]}, "grad_output": "ones"}
+    data = client.post("/api/trace", json=body).get_json()
+    assert data["output"]["value"] == [1.0, 4.0, 9.0]
+    assert data["leaves"]["x"]["grad"] == [2.0, 4.0, 6.0]
+
+
+def test_missing_input_is_named(client):
+    error = client.post("/api/trace", json={"source": "x1 + x2", "inputs": {"x1": 1}}).get_json()
+    assert error["error"] == {"kind": "input", "message": "Give a value for x2."}
+
+
+def test_bad_input_value(client):
+    response = client.post("/api/trace", json={"source": "x", "inputs": {"x": "os"}})
+    assert response.status_code == 400
+    assert "must be a number" in response.get_json()["error"]["message"]
+
+
+def test_body_that_is_not_json(client):
+    response = client.post("/api/trace", data="source=x", content_type="text/plain")
+    assert response.status_code == 400
+    assert response.get_json()["error"]["kind"] == "input"
+
+
+def test_body_too_large_is_413(client):
+    response = client.post("/api/trace", json={"source": "x" * 70_000})
+    assert response.status_code == 413
+    assert response.get_json()["error"]["kind"] == "limit"
+
+
+def test_nan_and_infinity_are_json_safe(client):
+    data = client.post("/api/trace", json={"source": "log(x)", "inputs": {"x": 0}}).get_json()
+    assert data["output"]["value"] == "-Infinity"
+    assert data["leaves"]["x"]["grad"] == "Infinity"
+
+
+def test_inputs_route_lists_free_names(client):
+    data = client.post("/api/inputs", json={"source": seeds.SEED004_HELPERS}).get_json()
+    assert data == {"inputs": ["w1", "w2"]}

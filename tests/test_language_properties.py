@@ -1,0 +1,126 @@
+"""Property tests: random programs of the language agree with plain PyTorch, and the
+validator lets through nothing but whitelisted syntax."""
+from __future__ import annotations
+
+import ast
+
+import torch
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from webapp.errors import ChainruleError
+from webapp.evaluation import trace_values
+from webapp.language.validator import ALLOWED_NODES, parse_program
+from webapp.limits import DEFAULT_LIMITS
+
+from . import seeds
+
+# Each operation: how it is written in the language, and the same thing in plain torch.
+UNARY = [
+    ("sin({})", torch.sin), ("cos({})", torch.cos), ("torch.tanh({})", torch.tanh),
+    ("sigmoid({})", torch.sigmoid), ("square({})", torch.square), ("({}) ** 2", lambda a: a ** 2),
+    ("-({})", lambda a: -a), ("exp(tanh({}))", lambda a: torch.exp(torch.tanh(a))),
+    ("log(1 + ({}) ** 2)", lambda a: torch.log(1 + a ** 2)), ("relu({})", torch.relu),
+    ("sqrt(1 + abs({}))", lambda a: torch.sqrt(1 + a.abs())), ("({}) * 0.5", lambda a: a * 0.5),
+]
+BINARY = [
+    ("({}) + ({})", lambda a, b: a + b), ("({}) - ({})", lambda a, b: a - b),
+    ("({}) * ({})", lambda a, b: a * b), ("({}) / (1 + ({}) ** 2)", lambda a, b: a / (1 + b ** 2)),
+    ("maximum({}, {})", torch.maximum), ("torch.minimum({}, {})", torch.minimum),
+]
+
+
+@st.composite
+def expressions(draw, depth=0):
+    """(source text, a function of the input tensors computing the same thing)."""
+    choice = draw(st.integers(0, 9 if depth < 3 else 2))
+    if choice <= 1:
+        name = draw(st.sampled_from(["x", "y"]))
+        return name, lambda env, n=name: env[n]
+    if choice == 2:
+        value = draw(st.sampled_from([0.5, 2, 3.0, -1.5]))
+        return repr(value), lambda env, v=value: v
+    if choice <= 6:
+        text, fn = draw(st.sampled_from(UNARY))
+        inner, inner_fn = draw(expressions(depth + 1))
+        return text.format(inner), lambda env: fn(torch.as_tensor(inner_fn(env)))
+    text, fn = draw(st.sampled_from(BINARY))
+    (left, lfn), (right, rfn) = draw(expressions(depth + 1)), draw(expressions(depth + 1))
+    return text.format(left, right), lambda env: fn(torch.as_tensor(lfn(env)), torch.as_tensor(rfn(env)))
+
+
+@st.composite
+def programs(draw):
+    """A program: an expression, maybe split into assignments, maybe inside a def."""
+    source, fn = draw(expressions())
+    style = draw(st.sampled_from(["expression", "assignment", "def", "loop"]))
+    if style == "assignment":
+        source = f"t = {source}\nout = t + x * y\nout"
+        inner = fn
+        fn = lambda env: inner(env) + env["x"] * env["y"]
+    elif style == "def":
+        source = f"def g(x, y):\n    return {source}\n\ng(x, y) * 2"
+        inner = fn
+        fn = lambda env: inner(env) * 2
+    elif style == "loop":
+        source = f"acc = 0\nfor i in range(3):\n    acc = acc + ({source}) * i\nacc"
+        inner = fn
+        fn = lambda env: sum(inner(env) * i for i in range(3))
+    return source, fn
+
+
+values = st.floats(-2.0, 2.0, allow_nan=False).filter(lambda v: abs(v) > 1e-3)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(programs(), values, values)
+def test_random_programs_match_plain_pytorch(program, x, y):
+    source, fn = program
+    result = trace_values(source, {"x": x, "y": y}, None, DEFAULT_LIMITS)
+    env = {"x": torch.tensor(x, requires_grad=True), "y": torch.tensor(y, requires_grad=True)}
+    expected = torch.as_tensor(fn(env)).float()
+    assert torch.isclose(torch.tensor(float(result["output"]["value"])), expected.detach(),
+                         rtol=1e-5, atol=1e-5)
+    if expected.requires_grad:
+        expected.backward()
+    for name in ("x", "y"):
+        if name not in result["leaves"]:
+            continue  # the name does not occur in this program
+        want = env[name].grad
+        got = result["leaves"][name]["grad"]
+        if want is None:
+            assert got is None or got == 0.0
+        else:
+            assert abs(got - want.item()) <= 1e-4 * max(1.0, abs(want.item())), (source, name)
+
+
+def _only_whitelisted(tree) -> bool:
+    return all(isinstance(node, ALLOWED_NODES) for node in ast.walk(tree))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=120))
+def test_random_text_is_refused_or_whitelisted(text):
+    try:
+        program = parse_program(text)
+    except ChainruleError as error:
+        assert error.kind in {"syntax", "unsupported", "limit"} and error.message
+        return
+    assert _only_whitelisted(program.tree)
+
+
+SEED_SOURCES = [seeds.SEED001_QUADRATIC, seeds.SEED001_ROSENBROCK, seeds.SEED004_HELPERS,
+                seeds.SEED003_CONTROL_FLOW, seeds.SEED000_RELU_EXERCISE]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(SEED_SOURCES), st.integers(0, 10_000), st.integers(1, 12),
+       st.text(alphabet="_.()[]:=#'\"\\ \nxabcdefimport_os0123456789+-*/@{}", max_size=12))
+def test_mutated_seeds_are_refused_or_whitelisted(source, position, cut, insert):
+    position %= len(source) + 1
+    text = source[:position] + insert + source[position + cut:]
+    try:
+        program = parse_program(text)
+    except ChainruleError as error:
+        assert error.kind in {"syntax", "unsupported", "limit"}
+        return
+    assert _only_whitelisted(program.tree)

@@ -1,0 +1,71 @@
+"""The worker pool: deadlines, memory, saturation, and recovery afterwards."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from webapp import create_app
+
+SLOW = "x = torch.ones(300, 300)\nfor i in range(100000):\n    y = (x @ x).sum()\ny"
+HUNGRY = "a = torch.ones(2000000)\n" + "".join(f"b{i} = a + {i}\n" for i in range(40)) + "a.sum()"
+
+
+@pytest.fixture()
+def small_app():
+    """One worker, a 1-second deadline and 64 MB of headroom, so limits are quick to hit."""
+    app = create_app({"TESTING": True, "WORKERS": 1, "DEADLINE_SECONDS": 1.0,
+                      "BUSY_WAIT_SECONDS": 0.3,
+                      "WORKER_ENV": {"CHAINRULE_WORKER_HEADROOM_MB": "64"}})
+    yield app
+    if app.extensions["chainrule_pool"] is not None:
+        app.extensions["chainrule_pool"].close()
+
+
+def test_deadline_kills_and_replaces_the_worker(small_app):
+    client = small_app.test_client()
+    started = time.monotonic()
+    error = client.post("/api/trace", json={"source": SLOW}).get_json()["error"]
+    assert error["kind"] == "limit" and "took longer than 1 seconds" in error["message"]
+    assert time.monotonic() - started < 30  # includes the first worker's boot
+    pool = small_app.extensions["chainrule_pool"]
+    assert pool.replaced == 1
+    answer = client.post("/api/trace", json={"source": "x * 2", "inputs": {"x": 1}})
+    assert answer.status_code == 200 and answer.get_json()["leaves"]["x"]["grad"] == 2.0
+
+
+def test_memory_limit_is_a_clear_refusal_and_the_next_request_works(small_app):
+    client = small_app.test_client()
+    response = client.post("/api/trace", json={"source": HUNGRY})
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["kind"] == "limit" and "memory" in error["message"]
+    answer = client.post("/api/trace", json={"source": "x * 2", "inputs": {"x": 1}})
+    assert answer.status_code == 200
+
+
+def test_saturated_pool_answers_429_with_retry_after(small_app):
+    client = small_app.test_client()
+    client.post("/api/trace", json={"source": "x", "inputs": {"x": 1}})  # worker booted
+    slow = threading.Thread(target=lambda: small_app.test_client().post(
+        "/api/trace", json={"source": SLOW}))
+    slow.start()
+    time.sleep(0.2)
+    response = client.post("/api/trace", json={"source": "x", "inputs": {"x": 1}})
+    slow.join()
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "2"
+    assert response.get_json()["error"]["kind"] == "busy"
+
+
+def test_worker_cannot_write_files(tmp_path):
+    """The worker's file-size limit is 0: even a bug reaching `open` could not write."""
+    import subprocess
+    import sys
+    code = ("import resource, signal; signal.signal(signal.SIGXFSZ, signal.SIG_IGN);"
+            "from webapp.worker import apply_os_limits; from webapp.limits import DEFAULT_LIMITS;"
+            f"apply_os_limits(DEFAULT_LIMITS); f = open({str(tmp_path / 'f')!r}, 'w');"
+            "f.write('x' * 10); f.flush()")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode != 0 and "File too large" in result.stderr

@@ -1,0 +1,62 @@
+"""chainrule: see automatic differentiation happen, on real PyTorch."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask, jsonify
+
+from .errors import ChainruleError
+
+__version__ = "0.1.0"
+
+
+def _asset_folder(name: str) -> str:
+    """Templates and static files: inside the package when installed, else at the top level."""
+    installed = Path(__file__).parent / name
+    return str(installed if installed.is_dir() else Path(__file__).parent.parent / name)
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create the chainrule web app."""
+    app = Flask(__name__, template_folder=_asset_folder("templates"),
+                static_folder=_asset_folder("static"))
+    app.config.from_mapping(
+        WORKERS=int(os.environ.get("CHAINRULE_WORKERS", os.cpu_count() or 2)),
+        DEADLINE_SECONDS=float(os.environ.get("CHAINRULE_DEADLINE", 5.0)),
+        BUSY_WAIT_SECONDS=float(os.environ.get("CHAINRULE_BUSY_WAIT", 3.0)),
+        MAX_CONTENT_LENGTH=64 * 1024,
+    )
+    app.json.sort_keys = False  # keep the order of API.md (output, leaves, nodes, ...)
+    if test_config:
+        app.config.from_mapping(test_config)
+
+    from . import api, evaluator
+    evaluator.init_app(app)
+    app.register_blueprint(api.bp)
+    _register_error_handlers(app)
+    return app
+
+
+def _register_error_handlers(app: Flask) -> None:
+    """Map every refusal to the one JSON shape of API.md, in one place."""
+
+    @app.errorhandler(ChainruleError)
+    def refusal(error: ChainruleError):
+        response = jsonify(error.to_dict())
+        response.status_code = error.status
+        if error.kind == "busy":
+            response.headers["Retry-After"] = "2"
+        return response
+
+    @app.errorhandler(413)
+    def too_large(_):
+        return refusal(ChainruleError("limit", "The request is larger than 64 KiB.", status=413))
+
+    @app.errorhandler(404)
+    def not_found(_):
+        return refusal(ChainruleError("input", "There is no page at this address.", status=404))
+
+    @app.errorhandler(405)
+    def wrong_method(_):
+        return refusal(ChainruleError("input", "This address does not take that method.", status=405))

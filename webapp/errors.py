@@ -1,0 +1,73 @@
+"""One error type for every refusal, with one JSON shape (see API.md)."""
+from __future__ import annotations
+
+#: HTTP status for each error kind; everything a user typed is a 400.
+STATUS_BY_KIND = {
+    "syntax": 400,
+    "unsupported": 400,
+    "input": 400,
+    "limit": 400,
+    "runtime": 400,
+    "busy": 429,
+    "internal": 500,
+}
+
+
+class ChainruleError(Exception):
+    """A refusal with a sentence a student understands, and where it happened."""
+
+    def __init__(self, kind: str, message: str, line: int | None = None,
+                 col: int | None = None, status: int | None = None):
+        super().__init__(message)
+        self.kind = kind
+        self._status = status
+        self.message = message
+        self.line = line
+        self.col = col
+
+    @property
+    def status(self) -> int:
+        return self._status or STATUS_BY_KIND.get(self.kind, 400)
+
+    def at(self, node) -> "ChainruleError":
+        """Attach the position of an AST node unless a position is already known."""
+        if self.line is None and node is not None and hasattr(node, "lineno"):
+            self.line = node.lineno
+            self.col = node.col_offset + 1
+        return self
+
+    def to_dict(self) -> dict:
+        body = {"kind": self.kind, "message": self.message}
+        if self.line is not None:
+            body["line"] = self.line
+            body["col"] = self.col
+        return {"error": body}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ChainruleError":
+        body = data["error"]
+        return cls(body["kind"], body["message"], body.get("line"), body.get("col"))
+
+
+def syntax(message, node=None):
+    return ChainruleError("syntax", message).at(node)
+
+
+def unsupported(message, node=None):
+    return ChainruleError("unsupported", message).at(node)
+
+
+def limit(message, node=None):
+    return ChainruleError("limit", message).at(node)
+
+
+def runtime(message, node=None):
+    return ChainruleError("runtime", message).at(node)
+
+
+def bad_input(message):
+    return ChainruleError("input", message)
+
+
+def busy(message="The server is busy with other students' functions; try again in a moment."):
+    return ChainruleError("busy", message)

@@ -1,0 +1,130 @@
+"""Evaluate a program with real tensors and differentiate its output (runs in a worker)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from .errors import bad_input, runtime
+from .jsonvalues import describe
+from .language.calls import explain_torch_error
+from .language.interpreter import Interpreter
+from .language.validator import parse_program
+from .limits import Limits
+
+RANDOM_SEED = 0  # the same source gives the same random numbers
+
+
+@dataclass
+class Evaluation:
+    """Everything one run produced, still as live tensors (for tracing and plotting)."""
+
+    inputs: list[str]
+    input_tensors: dict
+    output: object
+    interpreter: Interpreter
+    leaves: dict = field(default_factory=dict)
+
+
+def make_input(name: str, value, limits: Limits) -> torch.Tensor:
+    """A float32 leaf requiring grad from a number or nested list given in a request."""
+    if isinstance(value, bool) or not _is_numeric(value):
+        raise bad_input(f"The value of {name} must be a number or a list of numbers.")
+    try:
+        tensor = torch.tensor(value, dtype=torch.float32)
+    except (ValueError, TypeError, RuntimeError):
+        raise bad_input(f"The value of {name} must be a number or a rectangular list of numbers.") from None
+    if tensor.numel() > limits.max_tensor_elements:
+        raise bad_input(f"The value of {name} has more than {limits.max_tensor_elements:,} numbers.")
+    return tensor.requires_grad_(True)
+
+
+def _is_numeric(value, depth: int = 0) -> bool:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return True
+    if isinstance(value, list) and depth < 8:
+        return all(_is_numeric(v, depth + 1) for v in value)
+    return False
+
+
+def run_program(source: str, inputs: dict, limits: Limits, on_backward=None) -> Evaluation:
+    """Parse and run the program with its inputs; no backward pass yet."""
+    program = parse_program(source, limits)
+    missing = [name for name in program.inputs if name not in inputs]
+    if missing:
+        raise bad_input(f"Give a value for {', '.join(missing)}.")
+    tensors = {name: make_input(name, inputs[name], limits) for name in program.inputs}
+    torch.manual_seed(RANDOM_SEED)
+    interpreter = Interpreter(limits, on_backward=on_backward)
+    with torch.enable_grad():
+        output = interpreter.run(program.tree, tensors)
+    return Evaluation(program.inputs, tensors, output, interpreter)
+
+
+def output_gradient(output: torch.Tensor, grad_output):
+    """The gradient backward() starts from: 1 for scalars, else what the request chose."""
+    if output.numel() == 1 and grad_output is None:
+        return None
+    if grad_output is None:
+        raise runtime(explain_torch_error(RuntimeError(
+            "grad can be implicitly created only for scalar outputs")))
+    if grad_output == "ones":
+        return torch.ones_like(output)
+    if not _is_numeric(grad_output):
+        raise bad_input('grad_output must be "ones" or a list of numbers of the output\'s shape.')
+    gradient = torch.tensor(grad_output, dtype=output.dtype)
+    if gradient.shape != output.shape:
+        raise bad_input(f"grad_output has shape {list(gradient.shape)}, but the output has "
+                        f"shape {list(output.shape)}.")
+    return gradient
+
+
+def differentiate(evaluation: Evaluation, grad_output, before=None) -> None:
+    """Run backward() from the output unless the program already ran its own."""
+    output = evaluation.output
+    if evaluation.interpreter.ran_backward:
+        return
+    if not isinstance(output, torch.Tensor) or not output.requires_grad:
+        return
+    gradient = output_gradient(output, grad_output)
+    if before is not None:
+        before(output)
+    try:
+        output.backward(gradient, retain_graph=True)
+    except RuntimeError as exc:
+        raise runtime(explain_torch_error(exc)) from None
+
+
+def find_leaves(evaluation: Evaluation) -> dict:
+    """Leaves by name: the inputs, then tensors the program created with requires_grad."""
+    leaves: dict[str, torch.Tensor] = {}
+    seen: set[int] = set()
+    for name, tensor in [*evaluation.input_tensors.items(), *evaluation.interpreter.named]:
+        if tensor.is_leaf and tensor.requires_grad and id(tensor) not in seen \
+                and name not in leaves:
+            leaves[name] = tensor
+            seen.add(id(tensor))
+    return leaves
+
+
+def trace_values(source: str, inputs: dict, grad_output, limits: Limits) -> dict:
+    """The `output` and `leaves` of POST /api/trace, as JSON data."""
+    evaluation = run_program(source, inputs, limits)
+    differentiate(evaluation, grad_output)
+    return summarize(evaluation, limits)
+
+
+def summarize(evaluation: Evaluation, limits: Limits) -> dict:
+    leaves = find_leaves(evaluation)
+    described = {}
+    for name, tensor in leaves.items():
+        entry = describe(tensor, limits.max_json_elements)
+        grad = tensor.grad
+        entry["grad"] = None if grad is None else describe(grad, limits.max_json_elements)["value"]
+        described[name] = entry
+    return {
+        "inputs": evaluation.inputs,
+        "output": describe(evaluation.output, limits.max_json_elements),
+        "leaves": described,
+        "prints": evaluation.interpreter.prints,
+    }

@@ -1,0 +1,169 @@
+"""Calling whitelisted torch functions and tensor methods with checked arguments."""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ..errors import ChainruleError, limit, runtime, unsupported
+from .budget import Budget, nested_numel, numel_of_size
+from .vocabulary import CREATION, ELEMENTWISE, FORBIDDEN_KWARGS, SIZED_CREATION
+
+# Ops whose output can be much larger than their inputs: sized on the meta device first.
+GROWING = frozenset({"matmul", "mm", "bmm", "outer", "repeat", "cat", "stack", "where",
+                     "maximum", "minimum", "add", "sub", "mul", "div", "pow", "masked_fill",
+                     "cdist", "expand", "atan2", "lerp", "fmod", "remainder", "addmm", "mv",
+                     "inner", "dist", "true_divide", "heaviside", "linear"})
+
+OUT_OF_MEMORY = "This function needs more memory than a student's share."
+
+# Binary functions torch accepts only with two tensors; a plain number is made a tensor.
+TENSOR_ONLY_PAIRS = frozenset({"maximum", "minimum", "atan2", "heaviside", "dist"})
+
+DATA_TYPES = (int, float, bool, str, type(None), torch.Tensor, torch.dtype, torch.Size, slice)
+
+
+def check_data(value, node=None, depth=0) -> None:
+    """Only numbers, strings, tensors, dtypes and lists of them may reach torch."""
+    if isinstance(value, DATA_TYPES):
+        return
+    if isinstance(value, (tuple, list)) and depth < 32:
+        for item in value:
+            check_data(item, node, depth + 1)
+        return
+    raise unsupported(f"{describe_kind(value)} cannot be passed to a torch function.", node)
+
+
+def describe_kind(value) -> str:
+    name = getattr(value, "name", None)
+    if isinstance(name, str):
+        return f"`{name}`"
+    return f"A {type(value).__name__} value"
+
+
+def check_kwargs(kwargs: dict, node=None) -> None:
+    for key, value in kwargs.items():
+        if key in FORBIDDEN_KWARGS:
+            raise unsupported(FORBIDDEN_KWARGS[key], node)
+        if key == "device" and str(value) != "cpu":
+            raise unsupported(f"device={value!r} is not available: chainrule computes on the CPU.", node)
+        if key == "dtype" and not isinstance(value, torch.dtype):
+            raise unsupported("dtype= takes a torch dtype such as torch.float32.", node)
+        check_data(value, node)
+
+
+def predict_numel(name: str, function, args, kwargs, budget: Budget, node=None) -> None:
+    """Refuse an op whose result would be too large, before running it."""
+    short = name.rsplit(".", 1)[-1]
+    numel = None
+    if short in SIZED_CREATION:
+        sizes = args[:-1] if short in ("full", "randint") and args else args
+        if short == "randint":
+            sizes = args[-1:] if args else ()
+        numel = numel_of_size(sizes if sizes else kwargs.get("size", ()))
+        if numel is None and "size" in kwargs:
+            numel = numel_of_size((kwargs["size"],))
+    elif short in ("linspace", "logspace"):
+        steps = kwargs.get("steps", args[2] if len(args) > 2 else None)
+        numel = steps if isinstance(steps, int) else None
+    elif short == "arange":
+        numbers = [a for a in args if isinstance(a, (int, float))]
+        if numbers:
+            start, end, step = (0, numbers[0], 1) if len(numbers) == 1 else \
+                (numbers[0], numbers[1], numbers[2] if len(numbers) > 2 else 1)
+            step = kwargs.get("step", step)
+            if isinstance(step, (int, float)) and step != 0:
+                numel = max(0, math.ceil((end - start) / step))
+    elif short == "eye":
+        ints = [a for a in args if isinstance(a, int)]
+        numel = ints[0] * (ints[1] if len(ints) > 1 else ints[0]) if ints else None
+    elif short in ("tensor", "as_tensor") and args:
+        numel = nested_numel(args[0])
+    elif short in GROWING:
+        numel = _numel_on_meta(function, args, kwargs)
+    if numel is not None:
+        budget.tensor_size(numel, node)
+
+
+def _numel_on_meta(function, args, kwargs) -> int | None:
+    """Run the op on shape-only meta tensors to learn its output size without data."""
+    def to_meta(value):
+        if isinstance(value, torch.Tensor):
+            return torch.empty(value.shape, dtype=value.dtype, device="meta")
+        if isinstance(value, (list, tuple)):
+            return type(value)(to_meta(v) for v in value)
+        return value
+    try:
+        with torch.no_grad():
+            result = function(*to_meta(list(args)), **{k: to_meta(v) for k, v in kwargs.items()})
+    except Exception:  # not every op has a meta kernel; the result is checked after anyway
+        return None
+    if isinstance(result, torch.Tensor):
+        return result.numel()
+    return None
+
+
+def call_torch(name: str, function, args: list, kwargs: dict, budget: Budget, node=None):
+    """Call a whitelisted torch function or tensor method under the budget."""
+    for value in args:
+        check_data(value, node)
+    check_kwargs(kwargs, node)
+    short = name.rsplit(".", 1)[-1]
+    if short in ELEMENTWISE and args and _is_number(args[0]) and short != "where":
+        args = [torch.tensor(float(args[0]))] + list(args[1:])  # sin(2.0) works like math.sin
+    if short in TENSOR_ONLY_PAIRS:
+        args = [torch.tensor(float(a)) if _is_number(a) else a for a in args]  # maximum(x, 0)
+    if short in CREATION or short in GROWING:
+        predict_numel(name, function, args, kwargs, budget, node)
+    result = guarded(lambda: function(*args, **kwargs), node)
+    budget.produced(result, node)
+    return result
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def guarded(thunk, node=None):
+    """Run a torch call, turning its exceptions into one plain sentence at `node`."""
+    try:
+        return thunk()
+    except ChainruleError as error:
+        raise error.at(node)
+    except MemoryError:
+        raise limit(OUT_OF_MEMORY, node) from None
+    except OverflowError:
+        raise limit("A number grew too large to represent.", node) from None
+    except RecursionError:
+        raise limit("This function is nested too deeply.", node) from None
+    except (RuntimeError, TypeError, ValueError, IndexError, ZeroDivisionError) as exc:
+        message = explain_torch_error(exc)
+        if message == OUT_OF_MEMORY:
+            raise limit(message, node) from None
+        raise runtime(message, node) from None
+
+
+def explain_torch_error(exc: Exception) -> str:
+    """PyTorch's own words, first sentence only, with a hint for the well-known ones."""
+    text = str(exc).strip().split("\n")[0]
+    if "can't allocate memory" in text or "DefaultCPUAllocator" in text:
+        return OUT_OF_MEMORY
+    if "grad can be implicitly created only for scalar outputs" in text:
+        return ("grad can be implicitly created only for scalar outputs: the output is not a "
+                "single number, so backward() needs a gradient of the output's shape; choose "
+                "grad_output \"ones\" (the same as summing the output first) or give a vector.")
+    if "backward through the graph a second time" in text:
+        return ("Trying to backward through the graph a second time: PyTorch frees the saved "
+                "values after backward(); pass retain_graph=True to the first backward() to "
+                "run it again.")
+    if "a leaf Variable that requires grad" in text:
+        return ("A leaf tensor that requires grad is being changed in place; wrap the update "
+                "in `with torch.no_grad():`.")
+    if "does not require grad and does not have a grad_fn" in text:
+        return ("element 0 of tensors does not require grad and does not have a grad_fn: "
+                "the output does not depend on any tensor created with requires_grad=True.")
+    if type(exc) is ZeroDivisionError:
+        return "Division by zero."
+    if len(text) > 300:
+        text = text[:297] + "..."
+    return text[:1].upper() + text[1:] if text else f"{type(exc).__name__} in PyTorch."

@@ -1,0 +1,88 @@
+"""Python builtins of the language, each bounded so none can loop or allocate without limit."""
+from __future__ import annotations
+
+import builtins
+import math
+
+import torch
+
+from ..errors import runtime, unsupported
+from .budget import Budget
+from .vocabulary import SafeFunction, TORCH_NAMESPACE
+
+
+def make_builtins(budget: Budget, prints: list, max_prints: int) -> dict:
+    """The builtin names for one evaluation, closed over its budget and print buffer."""
+
+    def bounded_list(iterable, node=None):
+        if isinstance(iterable, torch.Tensor):
+            budget.sequence(len(iterable) if iterable.dim() else 0, node)
+            if iterable.dim() == 0:
+                raise runtime("Cannot iterate over a 0-d tensor.", node)
+            return list(iterable.unbind(0))
+        if isinstance(iterable, range):
+            budget.sequence(len(iterable), node)
+            return list(iterable)
+        if isinstance(iterable, (list, tuple, torch.Size)):
+            return list(iterable)
+        raise unsupported("Only lists, tuples, ranges and tensors can be iterated over.", node)
+
+    def py_range(*args):
+        if not all(isinstance(a, int) and not isinstance(a, bool) for a in args):
+            raise runtime("range() takes whole numbers.")
+        return range(*args)
+
+    def py_len(value):
+        if isinstance(value, (torch.Tensor, list, tuple, range, torch.Size, str)):
+            return len(value)
+        raise runtime("len() takes a tensor, list or tuple.")
+
+    def numeric_or_torch(torch_name, py_function):
+        def dispatch(*args, **kwargs):
+            if any(isinstance(a, torch.Tensor) for a in args) and (len(args) == 1 or kwargs):
+                return TORCH_NAMESPACE.members[torch_name].function(*args, **kwargs)
+            if len(args) == 1 and not isinstance(args[0], (int, float, torch.Tensor)):
+                return py_function(bounded_list(args[0]), **kwargs)
+            return py_function(*args, **kwargs)
+        return dispatch
+
+    def py_sum(iterable, start=0):
+        if isinstance(iterable, torch.Tensor):
+            return torch.sum(iterable)
+        total = start
+        for item in bounded_list(iterable):
+            total = total + item
+        return total
+
+    def py_print(*args):
+        if len(prints) < max_prints:
+            prints.append(" ".join(str(a) for a in args)[:500])
+
+    def py_zip(*iterables):
+        lists = [bounded_list(i) for i in iterables]
+        return list(zip(*lists))
+
+    def py_enumerate(iterable, start=0):
+        return list(enumerate(bounded_list(iterable), start))
+
+    def py_float(value=0.0):
+        return float(value)
+
+    def py_int(value=0):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise runtime("Cannot turn an infinite number into an integer.")
+        return int(value)
+
+    table = {
+        "range": py_range, "len": py_len, "abs": numeric_or_torch("abs", builtins.abs),
+        "min": numeric_or_torch("min", builtins.min), "max": numeric_or_torch("max", builtins.max),
+        "sum": py_sum, "float": py_float, "int": py_int, "bool": builtins.bool,
+        "round": builtins.round, "print": py_print, "list": bounded_list,
+        "tuple": lambda iterable=(): tuple(bounded_list(iterable)),
+        "enumerate": py_enumerate, "zip": py_zip,
+        "reversed": lambda iterable: list(reversed(bounded_list(iterable))),
+    }
+    names = {name: SafeFunction(name, function, kind="builtin") for name, function in table.items()}
+    names["pow"] = SafeFunction("pow", None, kind="pow")  # routed through the `**` operator
+    names["pi"] = math.pi
+    return names

@@ -1,0 +1,36 @@
+"""The bounds every evaluation runs under, in one place."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class Limits:
+    # What the parser accepts.
+    max_source_chars: int = 20_000
+    max_lines: int = 400
+    max_line_chars: int = 1_000
+    max_ast_nodes: int = 6_000
+    max_ast_depth: int = 60
+    max_string_chars: int = 80
+    max_int_literal: int = 2**53
+    # What the interpreter allows while running.
+    max_loop_iterations: int = 200_000
+    max_call_depth: int = 40
+    max_sequence_len: int = 10_000
+    max_int_bits: int = 128
+    max_tensor_elements: int = 2_000_000
+    max_total_elements: int = 300_000_000
+    max_prints: int = 200
+    # What the worker process gets from the operating system.
+    deadline_seconds: float = 5.0
+    cpu_seconds: int = 10
+    address_space_bytes: int = 6 * 2**30
+    # Values larger than this are summarised instead of listed in JSON.
+    max_json_elements: int = 10_000
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+DEFAULT_LIMITS = Limits()

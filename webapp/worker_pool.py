@@ -1,0 +1,154 @@
+"""A fixed pool of evaluator processes, with a deadline per job and a bounded wait.
+
+The web process never interprets user text: it hands each job to an idle worker
+(`python -m webapp.worker`) and waits for its JSON answer. A worker that misses the
+deadline, or dies (memory, CPU), is killed and replaced in the background. When no
+worker frees up within `wait_seconds`, the caller gets a `busy` error (HTTP 429).
+"""
+from __future__ import annotations
+
+import os
+import queue
+import select
+import subprocess
+import sys
+import threading
+import time
+
+from .errors import ChainruleError, busy, limit
+from .worker import read_message, write_message
+
+
+class Worker:
+    """One evaluator process and its pipes."""
+
+    def __init__(self, extra_env: dict | None = None):
+        path = os.pathsep.join(filter(None, [_package_parent(), os.environ.get("PYTHONPATH")]))
+        env = dict(os.environ, PYTHONPATH=path, PYTHONHASHSEED="0", OMP_NUM_THREADS="1",
+                   MKL_NUM_THREADS="1", **(extra_env or {}))
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "webapp.worker"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, env=env)
+        self.jobs = 0
+
+    def wait_ready(self, timeout: float) -> bool:
+        return self._wait_readable(timeout) and (read_message(self.process.stdout) or {}).get("ready")
+
+    def _wait_readable(self, timeout: float) -> bool:
+        readable, _, _ = select.select([self.process.stdout], [], [], max(timeout, 0))
+        return bool(readable)
+
+    def ask(self, job: dict, deadline: float) -> dict | None:
+        """Send a job; the answer, or None if the deadline passed or the worker died."""
+        try:
+            write_message(self.process.stdin, job)
+        except (BrokenPipeError, OSError):
+            return None
+        if not self._wait_readable(deadline):
+            return None
+        try:
+            return read_message(self.process.stdout)
+        except (ValueError, OSError):
+            return None
+
+    def kill(self) -> None:
+        try:
+            self.process.kill()
+            self.process.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        for stream in (self.process.stdin, self.process.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+
+def _package_parent() -> str:
+    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class WorkerPool:
+    """`size` workers; `run(job)` returns the answer dict or raises ChainruleError."""
+
+    def __init__(self, size: int = 2, deadline_seconds: float = 5.0, wait_seconds: float = 3.0,
+                 startup_seconds: float = 60.0, worker_env: dict | None = None):
+        self.size = size
+        self.worker_env = worker_env
+        self.deadline_seconds = deadline_seconds
+        self.wait_seconds = wait_seconds
+        self.startup_seconds = startup_seconds
+        self.idle: queue.Queue[Worker] = queue.Queue()
+        self.lock = threading.Lock()
+        self.starting = 0
+        self.replaced = 0
+        self.closed = False
+        for _ in range(size):
+            self._start_worker()
+
+    def _start_worker(self) -> None:
+        with self.lock:
+            self.starting += 1
+        threading.Thread(target=self._boot, daemon=True, name="chainrule-worker-boot").start()
+
+    def _boot(self) -> None:
+        worker = None
+        try:
+            worker = Worker(self.worker_env)
+            ready = worker.wait_ready(self.startup_seconds)
+        except OSError:
+            ready = False
+        with self.lock:
+            self.starting -= 1
+        if ready and not self.closed:
+            self.idle.put(worker)
+        else:
+            if worker:
+                worker.kill()
+            if not self.closed:
+                time.sleep(1.0)
+                self._start_worker()
+
+    def run(self, job: dict) -> dict:
+        worker = self._acquire()
+        answer = worker.ask(job, self.deadline_seconds)
+        if answer is None:
+            died = worker.process.poll() is not None
+            self._replace(worker)
+            if died:
+                raise limit("This function used more memory or CPU time than a student's share, "
+                            "so it was stopped.")
+            raise limit(f"This function took longer than {self.deadline_seconds:g} seconds, "
+                        "so it was stopped.")
+        worker.jobs += 1
+        self.idle.put(worker)
+        if "error" in answer:
+            raise ChainruleError.from_dict(answer)
+        return answer["ok"]
+
+    def _acquire(self) -> Worker:
+        wait = self.wait_seconds
+        with self.lock:
+            if self.starting >= self.size:
+                wait = self.startup_seconds  # the pool is booting: torch takes seconds to import
+        try:
+            return self.idle.get(timeout=wait)
+        except queue.Empty:
+            raise busy() from None
+
+    def _replace(self, worker: Worker) -> None:
+        self.replaced += 1
+        threading.Thread(target=worker.kill, daemon=True).start()
+        self._start_worker()
+
+    def ready_count(self) -> int:
+        return self.idle.qsize()
+
+    def close(self) -> None:
+        self.closed = True
+        while True:
+            try:
+                self.idle.get_nowait().kill()
+            except queue.Empty:
+                break
+
