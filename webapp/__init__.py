@@ -31,9 +31,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
 
-    from . import api, evaluator
+    from . import api, evaluator, images
     evaluator.init_app(app)
     app.register_blueprint(api.bp)
+    app.register_blueprint(images.bp)
     _register_error_handlers(app)
     return app
 

@@ -11,6 +11,7 @@ from .language.calls import explain_torch_error
 from .language.interpreter import Interpreter
 from .language.validator import parse_program
 from .limits import Limits
+from .tracing import GraphTracer, build_trace
 
 RANDOM_SEED = 0  # the same source gives the same random numbers
 
@@ -47,7 +48,7 @@ def _is_numeric(value, depth: int = 0) -> bool:
     return False
 
 
-def run_program(source: str, inputs: dict, limits: Limits, on_backward=None) -> Evaluation:
+def run_program(source: str, inputs: dict, limits: Limits, observer=None) -> Evaluation:
     """Parse and run the program with its inputs; no backward pass yet."""
     program = parse_program(source, limits)
     missing = [name for name in program.inputs if name not in inputs]
@@ -55,7 +56,7 @@ def run_program(source: str, inputs: dict, limits: Limits, on_backward=None) -> 
         raise bad_input(f"Give a value for {', '.join(missing)}.")
     tensors = {name: make_input(name, inputs[name], limits) for name in program.inputs}
     torch.manual_seed(RANDOM_SEED)
-    interpreter = Interpreter(limits, on_backward=on_backward)
+    interpreter = Interpreter(limits, observer=observer)
     with torch.enable_grad():
         output = interpreter.run(program.tree, tensors)
     return Evaluation(program.inputs, tensors, output, interpreter)
@@ -107,15 +108,23 @@ def find_leaves(evaluation: Evaluation) -> dict:
     return leaves
 
 
-def trace_values(source: str, inputs: dict, grad_output, limits: Limits) -> dict:
-    """The `output` and `leaves` of POST /api/trace, as JSON data."""
-    evaluation = run_program(source, inputs, limits)
-    differentiate(evaluation, grad_output)
-    return summarize(evaluation, limits)
-
-
-def summarize(evaluation: Evaluation, limits: Limits) -> dict:
+def trace_program(source: str, inputs: dict, grad_output, limits: Limits):
+    """Run, differentiate and trace; returns the live Evaluation and the JSON trace."""
+    tracer = GraphTracer()
+    evaluation = run_program(source, inputs, limits, observer=tracer)
+    differentiate(evaluation, grad_output, before=tracer.before_backward)
     leaves = find_leaves(evaluation)
+    result = summarize(evaluation, leaves, limits)
+    result.update(build_trace(tracer, evaluation.output, leaves, evaluation.inputs))
+    return evaluation, result
+
+
+def trace_values(source: str, inputs: dict, grad_output, limits: Limits) -> dict:
+    """The whole of POST /api/trace as JSON data: output, leaves and the graph."""
+    return trace_program(source, inputs, grad_output, limits)[1]
+
+
+def summarize(evaluation: Evaluation, leaves: dict, limits: Limits) -> dict:
     described = {}
     for name, tensor in leaves.items():
         entry = describe(tensor, limits.max_json_elements)

@@ -103,15 +103,16 @@ def _numel_on_meta(function, args, kwargs) -> int | None:
     return None
 
 
-def call_torch(name: str, function, args: list, kwargs: dict, budget: Budget, node=None):
-    """Call a whitelisted torch function or tensor method under the budget."""
+def call_torch(name: str, function, args: list, kwargs: dict, budget: Budget, node=None,
+               operator: bool = False):
+    """Call a whitelisted torch function, tensor method or (`operator=True`) operator."""
     for value in args:
         check_data(value, node)
     check_kwargs(kwargs, node)
     short = name.rsplit(".", 1)[-1]
-    if short in ELEMENTWISE and args and _is_number(args[0]) and short != "where":
+    if not operator and short in ELEMENTWISE and args and _is_number(args[0]) and short != "where":
         args = [torch.tensor(float(args[0]))] + list(args[1:])  # sin(2.0) works like math.sin
-    if short in TENSOR_ONLY_PAIRS:
+    if not operator and short in TENSOR_ONLY_PAIRS:
         args = [torch.tensor(float(a)) if _is_number(a) else a for a in args]  # maximum(x, 0)
     if short in CREATION or short in GROWING:
         predict_numel(name, function, args, kwargs, budget, node)

@@ -73,8 +73,12 @@ def build_autograd_function(name, methods, interpreter) -> CustomFunction:
         return interpreter.call_user(forward_def, [CtxProxy(ctx), *args], forward_def.node)
 
     def backward(ctx, *grad_outputs):
-        result = interpreter.call_user(backward_def, [CtxProxy(ctx), *grad_outputs],
-                                       backward_def.node)
+        interpreter.quiet += 1  # values made here belong to no forward graph
+        try:
+            result = interpreter.call_user(backward_def, [CtxProxy(ctx), *grad_outputs],
+                                           backward_def.node)
+        finally:
+            interpreter.quiet -= 1
         return tuple(result) if isinstance(result, list) else result
 
     torch_class = type(name, (torch.autograd.Function,),

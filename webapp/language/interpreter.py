@@ -84,16 +84,33 @@ class Scope:
         raise KeyError(name)
 
 
+class Observer:
+    """What a tracer may want to hear about while a program runs (all optional)."""
+
+    def result(self, value, node, operands):
+        """A call or operator at `node` produced `value` from `operands`."""
+
+    def assigned(self, name, value):
+        """`value` was given the name `name`."""
+
+    def returned(self, function_name, value):
+        """The user's function `function_name` returned `value`."""
+
+    def before_backward(self, tensor):
+        """A backward pass from `tensor` is about to run."""
+
+
 class Interpreter:
     """Run one checked program; `named` records each tensor a name was given."""
 
-    def __init__(self, limits: Limits, on_backward=None):
+    def __init__(self, limits: Limits, observer: Observer | None = None):
         self.limits = limits
+        self.observer = observer or Observer()
         self.budget = Budget(limits)
         self.prints: list[str] = []
         self.named: list[tuple[str, torch.Tensor]] = []
         self.ran_backward = False
-        self.on_backward = on_backward  # called before any backward the program runs
+        self.quiet = 0  # > 0 while a custom Function's backward runs: not part of the graph
         self.language = {**make_builtins(self.budget, self.prints, limits.max_prints),
                          **bare_math(), "torch": TORCH_NAMESPACE, "math": MATH_NAMESPACE,
                          "F": FUNCTIONAL_NAMESPACE}
@@ -168,6 +185,8 @@ class Interpreter:
             scope.values[target.id] = value
             if isinstance(value, torch.Tensor):
                 self.named.append((target.id, value))
+                if not self.quiet:
+                    self.observer.assigned(target.id, value)
         elif isinstance(target, (ast.Tuple, ast.List)):
             items = self.unpack(value, len(target.elts), target)
             for element, item in zip(target.elts, items):
@@ -325,7 +344,7 @@ class Interpreter:
         function = operator.neg if isinstance(node.op, ast.USub) else operator.pos
         result = guarded(lambda: function(value), node)
         self.budget.produced(result, node)
-        return result
+        return self.produced(result, node, [value])
 
     def eval_BinOp(self, node, scope):
         left = self.evaluate(node.left, scope)
@@ -339,7 +358,9 @@ class Interpreter:
             if not all(isinstance(v, (torch.Tensor, *NUMBER)) for v in (left, right)):
                 raise unsupported("Tensors combine with numbers and other tensors only.", node)
             function = INPLACE[kind] if inplace and isinstance(left, torch.Tensor) else BINARY[kind]
-            return call_torch(BINARY_NAMES[kind], function, [left, right], {}, self.budget, node)
+            result = call_torch(BINARY_NAMES[kind], function, [left, right], {}, self.budget, node,
+                                operator=True)
+            return self.produced(result, node, [left, right])
         if isinstance(left, NUMBER) and isinstance(right, NUMBER):
             if kind is ast.Pow:
                 self.budget.power(left, right, node)
@@ -381,7 +402,7 @@ class Interpreter:
             raise unsupported("Only tensors, lists and tuples can be indexed.", node)
         result = guarded(lambda: container[index], node)
         self.budget.produced(result, node)
-        return result
+        return self.produced(result, node, [container])
 
     def eval_Slice(self, node, scope):
         parts = [None if p is None else self.evaluate(p, scope)
@@ -427,8 +448,9 @@ class Interpreter:
                 return self.backward(function.tensor, args, kwargs, node)
             # The unbound method, so a size check can run it on shape-only copies first.
             method = getattr(torch.Tensor, function.name)
-            return call_torch(function.name, method, [function.tensor, *args], kwargs,
-                              self.budget, node)
+            operands = [function.tensor, *args]
+            result = call_torch(function.name, method, operands, kwargs, self.budget, node)
+            return self.produced(result, node, operands)
         if isinstance(function, SafeFunction):
             return self.call_safe(function, args, kwargs, node)
         if isinstance(function, UserFunction):
@@ -436,7 +458,7 @@ class Interpreter:
                 raise unsupported("Functions take positional arguments only.", node)
             return self.call_user(function, args, node)
         if isinstance(function, CustomFunction):
-            return function.apply(args, kwargs, node)
+            return self.produced(function.apply(args, kwargs, node), node, args)
         if isinstance(function, CtxProxy.Method):
             return function(*args, **kwargs)
         raise runtime(f"{_describe(function)} is not a function.", node)
@@ -452,7 +474,8 @@ class Interpreter:
             return self.budget.integer(result, node) if isinstance(result, int) else result
         if function.kind == "autograd":
             self._before_backward(args[0] if args else None, node)
-        return call_torch(function.name, function.function, args, kwargs, self.budget, node)
+        result = call_torch(function.name, function.function, args, kwargs, self.budget, node)
+        return self.produced(result, node, [*args, *kwargs.values()])
 
     def call_user(self, function: UserFunction, args, node):
         parameters = [a.arg for a in function.node.args.args]
@@ -465,6 +488,8 @@ class Interpreter:
         try:
             self.execute_block(function.node.body, scope)
         except ReturnValue as returned:
+            if isinstance(returned.value, torch.Tensor) and not self.quiet:
+                self.observer.returned(function.name, returned.value)
             return returned.value
         finally:
             self.budget.leave_call()
@@ -476,8 +501,13 @@ class Interpreter:
 
     def _before_backward(self, tensor, node):
         self.ran_backward = True
-        if self.on_backward is not None:
-            self.on_backward(tensor)
+        if isinstance(tensor, torch.Tensor):
+            self.observer.before_backward(tensor)
+
+    def produced(self, result, node, operands):
+        if isinstance(result, torch.Tensor) and not self.quiet:
+            self.observer.result(result, node, operands)
+        return result
 
 
 def _symbol(op) -> str:

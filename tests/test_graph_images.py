@@ -1,0 +1,107 @@
+"""/graph.svg, /graph.png and /graph.dot: real graphviz, ids in the SVG, caching headers."""
+from __future__ import annotations
+
+import struct
+import urllib.parse
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from webapp import render
+from webapp.errors import ChainruleError
+
+from . import seeds
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def url(path, source, **inputs):
+    return f"{path}?" + urllib.parse.urlencode({"f": source, **inputs})
+
+
+def svg_node_ids(data: bytes) -> set[str]:
+    root = ET.fromstring(data)
+    return {g.get("id") for g in root.iter(f"{SVG}g") if "node" in (g.get("class") or "")}
+
+
+def test_seed001_svg_carries_every_trace_node_id(client):
+    response = client.get(url("/graph.svg", seeds.SEED001_QUADRATIC))
+    assert response.status_code == 200
+    assert response.mimetype == "image/svg+xml"
+    trace = client.post("/api/trace", json={"source": seeds.SEED001_QUADRATIC}).get_json()
+    ids = svg_node_ids(response.data)
+    assert {n["id"] for n in trace["nodes"]} <= ids
+    text = response.get_data(as_text=True)
+    for label in ("x1", "x7", "−3.4", "grad 0.8", "grad 0.2", "legend"):
+        assert label in text
+
+
+def test_same_query_same_bytes_and_etag(client):
+    first = client.get(url("/graph.svg", "sin(x) * x", x=2))
+    second = client.get(url("/graph.svg", "sin(x) * x", x=2))
+    assert first.data == second.data
+    assert first.headers["ETag"] == second.headers["ETag"]
+    assert "max-age" in first.headers["Cache-Control"]
+    again = client.get(url("/graph.svg", "sin(x) * x", x=2),
+                       headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and again.data == b""
+
+
+def test_png_is_a_real_png(client):
+    response = client.get(url("/graph.png", seeds.SEED001_EXPRESSION, x1=2, x2=2))
+    assert response.status_code == 200 and response.mimetype == "image/png"
+    assert response.data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", response.data[16:24])
+    assert width > 300 and height > 100
+
+
+def test_dot_source_for_restyling(client):
+    response = client.get(url("/graph.dot", seeds.SEED001_EXPRESSION, x1=2, x2=2))
+    assert response.status_code == 200 and response.mimetype == "text/vnd.graphviz"
+    text = response.get_data(as_text=True)
+    assert text.startswith("digraph") and "rankdir=LR" in text and 'id=n1' in text
+
+
+def test_autograd_view_shows_pytorchs_nodes(client):
+    response = client.get(url("/graph.svg", seeds.SEED001_QUADRATIC, view="autograd"))
+    text = response.get_data(as_text=True)
+    for name in ("AccumulateGrad", "PowBackward0", "MulBackward0", "AddBackward0", "SubBackward0"):
+        assert name in text
+
+
+def test_seed002_network_and_200_iteration_loop_render(client):
+    assert client.get(url("/graph.svg", seeds.SEED002_NETWORK)).status_code == 200
+    loop = "y = x\nfor i in range(200):\n    y = y * 0.99 + 0.01\ny"
+    response = client.get(url("/graph.svg", loop, x=1))
+    assert response.status_code == 200
+    assert len(svg_node_ids(response.data)) > 400
+
+
+def test_refusal_is_a_small_image_saying_why(client):
+    response = client.get(url("/graph.svg", "import os"))
+    assert response.status_code == 400 and response.mimetype == "image/svg+xml"
+    assert "import os" in response.get_data(as_text=True)
+    png = client.get(url("/graph.png", "1 +"))
+    assert png.status_code == 400 and png.data[:4] == b"\x89PNG"
+
+
+def test_graph_past_the_node_cap_is_refused_clearly(client):
+    loop = "y = x\nfor i in range(1000):\n    y = y * 0.99 + 0.01\ny"
+    response = client.get(url("/graph.svg", loop, x=1))
+    assert response.status_code == 400
+    text = response.get_data(as_text=True)
+    assert "2,500" in text and "draws" in text
+
+
+def test_dot_timeout_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(render, "DOT_TIMEOUT_SECONDS", 0.001)
+    big = "digraph { " + " ".join(f"a{i} -> a{i + 1};" for i in range(3000)) + " }"
+    with pytest.raises(ChainruleError) as caught:
+        render.run_dot.__wrapped__(big, "svg")
+    assert caught.value.kind == "limit" and "took longer than" in caught.value.message
+
+
+def test_missing_f_is_explained(client):
+    response = client.get("/graph.svg")
+    assert response.status_code == 400
+    assert "f parameter" in response.get_data(as_text=True)

@@ -1,0 +1,223 @@
+"""Draw a trace with graphviz: DOT source from plain trace data, then `dot` to SVG or PNG.
+
+Nothing here imports torch: it renders the JSON the worker returned. Every node's SVG
+element carries the trace's node id (`<g id="n3">`), so the page can animate it.
+"""
+from __future__ import annotations
+
+import functools
+import shutil
+import subprocess
+
+import graphviz
+
+from .errors import ChainruleError, limit
+
+DOT_TIMEOUT_SECONDS = 20
+MAX_DRAWN_NODES = 2500
+
+# Okabe–Ito colour-blind-safe hues, as light fills with strong borders; each kind also
+# differs in shape or border style, so colour is never the only cue.
+STYLE = {
+    "input": {"fill": "#d6ecfa", "border": "#0072B2", "style": "rounded,filled", "pen": "1.5"},
+    "leaf": {"fill": "#d6ecfa", "border": "#0072B2", "style": "rounded,filled", "pen": "1.5"},
+    "op": {"fill": "#ffffff", "border": "#555555", "style": "filled", "pen": "1"},
+    "output": {"fill": "#fbe3b5", "border": "#D55E00", "style": "filled,bold", "pen": "2.5"},
+    "constant": {"fill": "#f2f2f2", "border": "#777777", "style": "dashed,filled", "pen": "1"},
+}
+OP_CIRCLE = {"fill": "#f3e0ec", "border": "#CC79A7"}
+LEGEND = [("input", "input / leaf (requires_grad)"), ("op", "computed value"),
+          ("constant", "constant"), ("output", "output")]
+
+
+def format_number(value) -> str:
+    """Scalars to 4 significant digits; the strings NaN/Infinity as they are."""
+    if value is None:
+        return "–"
+    if isinstance(value, str):
+        return {"Infinity": "inf", "-Infinity": "−inf"}.get(value, value)
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    text = f"{value:.4g}"
+    return text.replace("-", "−")
+
+
+def format_value(value, shape, summary=None) -> str:
+    """A value as a student reads it: `4`, or `[3] (1, 2, 3)`, or `[64×100] 0.1, −2, …`."""
+    if not shape:
+        return format_number(value)
+    dims = "×".join(str(s) for s in shape)
+    if value is None:
+        if summary:
+            return f"[{dims}] min {format_number(summary['min'])} max {format_number(summary['max'])}"
+        return f"[{dims}]"
+    flat = _flatten(value)
+    shown = ", ".join(format_number(v) for v in flat[:3])
+    more = ", …" if len(flat) > 3 else ""
+    return f"[{dims}] ({shown}{more})"
+
+
+def _flatten(value) -> list:
+    if isinstance(value, list):
+        return [item for part in value for item in _flatten(part)]
+    return [value]
+
+
+def _escape(text: str) -> str:
+    return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;"))
+
+
+def _value_label(node: dict, with_grad: bool = True) -> str:
+    style = STYLE[node["kind"]]
+    value = format_value(node["value"], node["shape"], node.get("summary"))
+    rows = [f'<tr><td><b>{_escape(node["label"])}</b></td></tr>']
+    if node["kind"] != "constant" or value != node["label"]:
+        rows.append(f'<tr><td>{_escape(value)}</td></tr>')
+    if with_grad and node["kind"] != "constant":
+        grad = node["grad"]
+        summary = node.get("grad_summary")
+        text = format_value(grad, node["shape"], summary) if grad is not None or summary else "–"
+        rows.append(f'<tr><td><font color="#8a3c00">grad {_escape(text)}</font></td></tr>')
+    return (f'<<table border="0" cellborder="0" cellspacing="0" cellpadding="2" '
+            f'bgcolor="{style["fill"]}">{"".join(rows)}</table>>')
+
+
+def values_dot(trace: dict, title: str | None = None) -> str:
+    """The teaching view: value nodes (name, value, grad) joined by small operation nodes."""
+    _check_size(trace)
+    graph = _new_graph(title)
+    op_nodes = {n["id"] for n in trace["nodes"] if n["kind"] in ("op", "output")}
+    for node in trace["nodes"]:
+        style = STYLE[node["kind"]]
+        graph.node(node["id"], label=_value_label(node), id=node["id"], shape="box",
+                   style=style["style"], fillcolor=style["fill"], color=style["border"],
+                   penwidth=style["pen"], tooltip=_tooltip(node),
+                   **{"class": f"cr-node cr-{node['kind']}"})
+        if node["id"] in op_nodes:
+            graph.node(f"{node['id']}-op", label=_escape_plain(node.get("symbol") or node["op"]),
+                       id=f"{node['id']}-op", shape="circle", style="filled", width="0.35",
+                       fixedsize="false", fillcolor=OP_CIRCLE["fill"], color=OP_CIRCLE["border"],
+                       fontsize="11", tooltip=node["op"] or "", **{"class": "cr-opnode"})
+            graph.edge(f"{node['id']}-op", node["id"], id=f"{node['id']}-op-out",
+                       arrowsize="0.6", **{"class": "cr-edge"})
+    for index, edge in enumerate(trace["edges"]):
+        target = f"{edge['target']}-op" if edge["target"] in op_nodes else edge["target"]
+        graph.edge(edge["source"], target, id=f"e{index}-{edge['source']}-{edge['target']}",
+                   arrowsize="0.6", **{"class": "cr-edge"})
+    _legend(graph)
+    return graph.source
+
+
+def autograd_dot(trace: dict, title: str | None = None) -> str:
+    """PyTorch's own view: the grad_fn nodes, AccumulateGrad, leaves and the output tensor."""
+    view = trace.get("autograd") or {"nodes": [], "edges": []}
+    if len(view["nodes"]) > MAX_DRAWN_NODES:
+        raise _too_large(len(view["nodes"]))
+    graph = _new_graph(title)
+    fills = {"function": "#e6e6e6", "variable": "#d6ecfa", "tensor": "#fbe3b5", "saved": "#fff3c4"}
+    for node in view["nodes"]:
+        label = node["label"]
+        if "shape" in node:
+            label += "\n(" + ", ".join(str(s) for s in node["shape"]) + ")"
+        graph.node(node["id"], label=label, id=node["id"], shape="box", style="filled",
+                   fillcolor=fills[node["kind"]], fontname="monospace", fontsize="10",
+                   **{"class": f"cr-node cr-{node['kind']}"})
+    for index, edge in enumerate(view["edges"]):
+        graph.edge(edge["source"], edge["target"], id=f"a{index}-{edge['source']}-{edge['target']}",
+                   arrowsize="0.6", **{"class": "cr-edge"})
+    return graph.source
+
+
+def _new_graph(title):
+    graph = graphviz.Digraph(graph_attr={"rankdir": "LR", "bgcolor": "white", "nodesep": "0.25",
+                                         "ranksep": "0.35", "fontname": "Helvetica",
+                                         "label": title or "", "labelloc": "t"},
+                             node_attr={"fontname": "Helvetica", "fontsize": "12", "margin": "0.06"},
+                             edge_attr={"color": "#555555"})
+    return graph
+
+
+def _legend(graph) -> None:
+    with graph.subgraph(name="cluster_legend") as legend:
+        legend.attr(label="legend", fontsize="10", color="#bbbbbb", style="dashed", id="legend")
+        previous = None
+        for kind, text in LEGEND:
+            style = STYLE[kind]
+            legend.node(f"legend-{kind}", label=text, shape="box", style=style["style"],
+                        fillcolor=style["fill"], color=style["border"], penwidth=style["pen"],
+                        fontsize="10", id=f"legend-{kind}")
+            if previous:
+                legend.edge(previous, f"legend-{kind}", style="invis")
+            previous = f"legend-{kind}"
+        legend.node("legend-opnode", label="op", shape="circle", style="filled", fontsize="10",
+                    fillcolor=OP_CIRCLE["fill"], color=OP_CIRCLE["border"], id="legend-opnode")
+        legend.edge(previous, "legend-opnode", style="invis")
+
+
+def _tooltip(node: dict) -> str:
+    parts = [node["label"]]
+    if node.get("op"):
+        parts.append(node["op"])
+    if node.get("line"):
+        parts.append(f"line {node['line']}")
+    return " · ".join(parts)
+
+
+def _escape_plain(text: str) -> str:
+    return str(text).replace("\\", "\\\\")
+
+
+def _check_size(trace: dict) -> None:
+    drawn = len(trace["nodes"]) + sum(1 for n in trace["nodes"] if n["kind"] in ("op", "output"))
+    if drawn > MAX_DRAWN_NODES:
+        raise _too_large(drawn)
+
+
+def _too_large(count: int) -> ChainruleError:
+    return limit(f"This graph has {count:,} nodes, more than the {MAX_DRAWN_NODES:,} chainrule "
+                 "draws; the JSON trace still has every node.")
+
+
+def dot_source(trace: dict, view: str = "values") -> str:
+    if view == "autograd":
+        return autograd_dot(trace)
+    return values_dot(trace)
+
+
+@functools.lru_cache(maxsize=256)
+def run_dot(source: str, fmt: str) -> bytes:
+    """Lay out and draw DOT source with graphviz's `dot`, under a timeout."""
+    executable = shutil.which("dot")
+    if executable is None:
+        raise ChainruleError("internal", "graphviz's `dot` is not installed on the server.", status=500)
+    try:
+        done = subprocess.run([executable, f"-T{fmt}"], input=source.encode(), capture_output=True,
+                              timeout=DOT_TIMEOUT_SECONDS, check=False)
+    except subprocess.TimeoutExpired:
+        raise limit(f"Drawing this graph took longer than {DOT_TIMEOUT_SECONDS} seconds.") from None
+    if done.returncode != 0:
+        raise ChainruleError("internal", "graphviz could not draw this graph.", status=500)
+    return done.stdout
+
+
+def error_image(message: str, fmt: str) -> bytes:
+    """A small picture of a refusal, for <img> tags that cannot show JSON."""
+    graph = graphviz.Digraph(graph_attr={"bgcolor": "white"})
+    graph.node("error", label=_wrap(message), shape="box", style="filled,rounded",
+               fillcolor="#fde2e1", color="#D55E00", fontname="Helvetica", fontsize="12")
+    return run_dot(graph.source, fmt)
+
+
+def _wrap(text: str, width: int = 60) -> str:
+    lines, line = [], ""
+    for word in text.split():
+        if len(line) + len(word) + 1 > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    lines.append(line)
+    return "\n".join(lines)
