@@ -147,3 +147,35 @@ for step in range(500):
         beta.sub_(lr * beta.grad)
         beta.grad.zero_()
 beta"""
+
+SEED002_TRAINING = """class MyReLU(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, input):
+        ctx.save_for_backward(input)
+        return input.clamp(min=0)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, = ctx.saved_tensors
+        grad_input = grad_output.clone()
+        grad_input[input < 0] = 0
+        return grad_input
+
+N, D_in, H, D_out = 64, 1000, 100, 10
+x = torch.randn(N, D_in)
+y = torch.randn(N, D_out)
+w1 = torch.randn(D_in, H, requires_grad=True)
+w2 = torch.randn(H, D_out, requires_grad=True)
+learning_rate = 1e-6
+for t in range(500):
+    y_pred = MyReLU.apply(x.mm(w1)).mm(w2)
+    loss = (y_pred - y).pow(2).sum()
+    if t % 100 == 99:
+        print(t, loss.item())
+    loss.backward()
+    with torch.no_grad():
+        w1 -= learning_rate * w1.grad
+        w2 -= learning_rate * w2.grad
+        w1.grad.zero_()
+        w2.grad.zero_()
+loss"""

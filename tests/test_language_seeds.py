@@ -175,3 +175,10 @@ def test_inputs_are_free_names_in_order(limits):
     assert parse_program(seeds.SEED001_ROSENBROCK).inputs == ["x"]
     assert parse_program(seeds.SEED001_QUADRATIC).inputs == []
     assert parse_program("def g(t):\n    return t * k\ng(z)").inputs == ["k", "z"]
+
+
+def test_seed002_training_loop_converges(limits):
+    result = run(seeds.SEED002_TRAINING, limits)
+    losses = [float(line.split()[1]) for line in result["prints"]]
+    assert len(losses) == 5 and losses == sorted(losses, reverse=True)
+    assert result["output"]["value"] < 1e-3

@@ -8,19 +8,28 @@ import pytest
 
 from webapp import create_app
 
-SLOW = "x = torch.ones(300, 300)\nfor i in range(100000):\n    y = (x @ x).sum()\ny"
+SLOW = "v = torch.ones(1000000)\nfor i in range(100000):\n    y = torch.dot(v, v)\ny"
 HUNGRY = "a = torch.ones(2000000)\n" + "".join(f"b{i} = a + {i}\n" for i in range(40)) + "a.sum()"
+
+
+def _one_worker_app(**config):
+    app = create_app({"TESTING": True, "WORKERS": 1, "DEADLINE_SECONDS": 1.0,
+                      "BUSY_WAIT_SECONDS": 0.3, **config})
+    yield app
+    if app.extensions["chainrule_pool"] is not None:
+        app.extensions["chainrule_pool"].close()
 
 
 @pytest.fixture()
 def small_app():
-    """One worker, a 1-second deadline and 64 MB of headroom, so limits are quick to hit."""
-    app = create_app({"TESTING": True, "WORKERS": 1, "DEADLINE_SECONDS": 1.0,
-                      "BUSY_WAIT_SECONDS": 0.3,
-                      "WORKER_ENV": {"CHAINRULE_WORKER_HEADROOM_MB": "64"}})
-    yield app
-    if app.extensions["chainrule_pool"] is not None:
-        app.extensions["chainrule_pool"].close()
+    """One worker and a 1-second deadline, so the deadline is quick to hit."""
+    yield from _one_worker_app()
+
+
+@pytest.fixture()
+def hungry_app():
+    """One worker with only 64 MB of address space to spare after it starts."""
+    yield from _one_worker_app(WORKER_ENV={"CHAINRULE_WORKER_HEADROOM_MB": "64"})
 
 
 def test_deadline_kills_and_replaces_the_worker(small_app):
@@ -35,8 +44,8 @@ def test_deadline_kills_and_replaces_the_worker(small_app):
     assert answer.status_code == 200 and answer.get_json()["leaves"]["x"]["grad"] == 2.0
 
 
-def test_memory_limit_is_a_clear_refusal_and_the_next_request_works(small_app):
-    client = small_app.test_client()
+def test_memory_limit_is_a_clear_refusal_and_the_next_request_works(hungry_app):
+    client = hungry_app.test_client()
     response = client.post("/api/trace", json={"source": HUNGRY})
     assert response.status_code == 400
     error = response.get_json()["error"]

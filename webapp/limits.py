@@ -20,7 +20,7 @@ class Limits:
     max_sequence_len: int = 10_000
     max_int_bits: int = 128
     max_tensor_elements: int = 2_000_000
-    max_total_elements: int = 300_000_000
+    max_total_elements: int = 100_000_000
     max_prints: int = 200
     # What the worker process gets from the operating system.
     deadline_seconds: float = 5.0

@@ -326,12 +326,11 @@ def _add_summaries(node: dict, value, grad) -> None:
 
 def _saved_tensors(fn) -> tuple:
     """Saved tensors of a custom Function's node (torchviz always draws these)."""
-    if not hasattr(fn, "saved_tensors"):
-        return ()
     try:
-        return tuple(t for t in fn.saved_tensors if isinstance(t, torch.Tensor))
+        saved = getattr(fn, "saved_tensors", ())
     except RuntimeError:
         return ()  # freed by a backward pass without retain_graph
+    return tuple(t for t in saved if isinstance(t, torch.Tensor))
 
 
 def _constant_label(value) -> str:

@@ -44,9 +44,11 @@ class Budget:
             raise limit(f"A tensor of {numel:,} elements is larger than the "
                         f"{self.limits.max_tensor_elements:,} allowed.", node)
 
-    def produced(self, value, node=None) -> None:
-        """Account for every tensor in a result."""
+    def produced(self, value, node=None, inputs=()) -> None:
+        """Account for every new tensor in a result (an in-place result is not new)."""
         for tensor in _tensors_in(value):
+            if any(tensor is given for given in inputs):
+                continue
             numel = tensor.numel()
             self.tensor_size(numel, node)
             self.elements += numel

@@ -117,7 +117,7 @@ def call_torch(name: str, function, args: list, kwargs: dict, budget: Budget, no
     if short in CREATION or short in GROWING:
         predict_numel(name, function, args, kwargs, budget, node)
     result = guarded(lambda: function(*args, **kwargs), node)
-    budget.produced(result, node)
+    budget.produced(result, node, inputs=args)
     return result
 
 
