@@ -7,7 +7,7 @@ from flask import Blueprint, Response, request
 
 from . import evaluator, render
 from .errors import ChainruleError
-from .query import function_from_query, view_from_query
+from .query import function_from_query, grad_output_from_query, view_from_query
 
 bp = Blueprint("images", __name__)
 
@@ -18,7 +18,8 @@ def _graph_response(fmt: str) -> Response:
     try:
         source, inputs = function_from_query(request.args)
         view = view_from_query(request.args)
-        trace = evaluator.evaluate("trace", source=source, inputs=inputs)
+        trace = evaluator.evaluate("trace", source=source, inputs=inputs,
+                                   grad_output=grad_output_from_query(request.args))
         dot = render.dot_source(trace, view)
         body = dot.encode() if fmt == "dot" else render.run_dot(dot, fmt)
         status = 200

@@ -13,8 +13,12 @@ def job_inputs(job: dict) -> dict:
 
 
 def job_trace(job: dict) -> dict:
-    return trace_values(job["source"], job.get("inputs") or {}, job.get("grad_output"),
-                        DEFAULT_LIMITS)
+    inputs = dict(job.get("inputs") or {})
+    if job.get("fill_missing") is not None:
+        # The page gives new names a starting value instead of refusing them.
+        for name in parse_program(job["source"], DEFAULT_LIMITS).inputs:
+            inputs.setdefault(name, job["fill_missing"])
+    return trace_values(job["source"], inputs, job.get("grad_output"), DEFAULT_LIMITS)
 
 
 HANDLERS = {"inputs": job_inputs, "trace": job_trace}

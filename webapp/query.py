@@ -5,7 +5,8 @@ import json
 
 from .errors import bad_input
 
-RESERVED = frozenset("f view wrt lo hi n step theme format lr steps".split())
+# API.md's reserved names, plus grad_output (the gradient a non-scalar output starts from).
+RESERVED = frozenset("f view wrt lo hi n step theme format lr steps grad_output".split())
 VIEWS = ("values", "autograd")
 
 
@@ -30,3 +31,16 @@ def view_from_query(args) -> str:
     if view not in VIEWS:
         raise bad_input("view must be values or autograd.")
     return view
+
+
+def grad_output_from_query(args):
+    """None (a scalar output), "ones", or a list of numbers, from `grad_output=`."""
+    text = (args.get("grad_output") or "").strip()
+    if not text:
+        return None
+    if text == "ones":
+        return "ones"
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise bad_input('grad_output must be "ones" or a list of numbers like [1, 0].') from None

@@ -73,7 +73,9 @@ def _escape(text: str) -> str:
 def _value_label(node: dict, with_grad: bool = True) -> str:
     style = STYLE[node["kind"]]
     value = format_value(node["value"], node["shape"], node.get("summary"))
-    rows = [f'<tr><td><b>{_escape(node["label"])}</b></td></tr>']
+    # A minimum width leaves room for "grad: not yet", which the page shows before backward.
+    width = ' width="92"' if node["kind"] != "constant" else ""
+    rows = [f'<tr><td{width}><b>{_escape(node["label"])}</b></td></tr>']
     if node["kind"] != "constant" or value != node["label"]:
         rows.append(f'<tr><td>{_escape(value)}</td></tr>')
     if with_grad and node["kind"] != "constant":
@@ -85,7 +87,7 @@ def _value_label(node: dict, with_grad: bool = True) -> str:
             f'bgcolor="{style["fill"]}">{"".join(rows)}</table>>')
 
 
-def values_dot(trace: dict, title: str | None = None) -> str:
+def values_dot(trace: dict, title: str | None = None, legend: bool = True) -> str:
     """The teaching view: value nodes (name, value, grad) joined by small operation nodes."""
     _check_size(trace)
     graph = _new_graph(title)
@@ -107,7 +109,8 @@ def values_dot(trace: dict, title: str | None = None) -> str:
         target = f"{edge['target']}-op" if edge["target"] in op_nodes else edge["target"]
         graph.edge(edge["source"], target, id=f"e{index}-{edge['source']}-{edge['target']}",
                    arrowsize="0.6", **{"class": "cr-edge"})
-    _legend(graph)
+    if legend:
+        _legend(graph)
     return graph.source
 
 
@@ -181,10 +184,11 @@ def _too_large(count: int) -> ChainruleError:
                  "draws; the JSON trace still has every node.")
 
 
-def dot_source(trace: dict, view: str = "values") -> str:
+def dot_source(trace: dict, view: str = "values", legend: bool = True) -> str:
+    """DOT for a view; the page draws its own legend in HTML (legend=False)."""
     if view == "autograd":
         return autograd_dot(trace)
-    return values_dot(trace)
+    return values_dot(trace, legend=legend)
 
 
 @functools.lru_cache(maxsize=256)

@@ -74,7 +74,7 @@ class GraphTracer(Observer):
             return
         if KEY in fn.metadata:
             return
-        constants = [self._constant(o) for o in operands
+        constants = [dict(self._constant(o), position=position) for position, o in enumerate(operands)
                      if _is_number(o) or (isinstance(o, torch.Tensor) and not o.requires_grad)]
         fn.metadata[KEY] = {
             "seq": self._next(), "value": value.detach(), "name": None, "origin": None,
@@ -236,7 +236,8 @@ class _Builder:
                 "label": constant["name"] or _constant_label(const_value),
                 "op": None, "value": compact(const_value), "grad": None,
                 "shape": _shape(const_value), "seq": node["seq"] - 0.5 + index * 0.01,
-                "line": node["line"], "col": node["col"], "origin": None, "target": node})
+                "line": node["line"], "col": node["col"], "origin": None, "target": node,
+                "position": constant["position"]})
 
     def _mark_output(self):
         root = self.output.grad_fn if self.output.grad_fn is not None else id(self.output)
@@ -262,9 +263,10 @@ class _Builder:
             node["id"] = f"n{number_}"
         for node in self.nodes:
             if node["kind"] == "constant":
+                # A constant's input slot is its place among the operands (x3 * 0.2: slot 1).
                 self.edges.append({"source": node, "target": node.pop("target"),
-                                   "local_grad": None, "grad": None, "input": None})
-        self.edges.sort(key=lambda e: (e["target"]["seq"], e["input"] if e["input"] is not None else -1))
+                                   "local_grad": None, "grad": None, "input": node.pop("position")})
+        self.edges.sort(key=lambda e: (e["target"]["seq"], e["input"]))
         for edge in self.edges:
             edge["source"], edge["target"] = edge["source"]["id"], edge["target"]["id"]
         for node in self.nodes:

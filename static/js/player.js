@@ -1,0 +1,346 @@
+/* chainrule's one island of JavaScript: the animation player.
+ *
+ * The server sends the whole trace as JSON next to the SVG; stepping only toggles
+ * classes and texts on SVG elements whose ids are the trace's node ids, so no step
+ * ever asks the server for anything.
+ */
+(function () {
+  "use strict";
+
+  const NOT_YET = "grad: not yet";
+  let trace = null;
+  let steps = [];
+  let index = 0;          // how many steps have been applied
+  let timer = null;
+  let nodeById = {};
+  let texts = {};         // node id -> {value, grad, valueText, gradText}
+
+  // ---- numbers ----------------------------------------------------------------
+  function fmt(value) {
+    if (value === null || value === undefined) return "–";
+    if (typeof value === "string") return value === "Infinity" ? "inf" : value === "-Infinity" ? "−inf" : value;
+    if (typeof value === "boolean") return String(value);
+    if (Array.isArray(value)) {
+      const flat = value.flat(Infinity);
+      const shown = flat.slice(0, 3).map(fmt).join(", ");
+      return "[" + shown + (flat.length > 3 ? ", …" : "") + "]";
+    }
+    if (Number.isInteger(value)) return String(value);
+    return Number(value.toPrecision(4)).toString().replace("-", "−");
+  }
+  function fmtNode(node, key) {
+    const value = node[key];
+    if (value === null && node[key === "value" ? "summary" : "grad_summary"]) {
+      const s = node[key === "value" ? "summary" : "grad_summary"];
+      return "[" + node.shape.join("×") + "] min " + fmt(s.min) + " max " + fmt(s.max);
+    }
+    return fmt(value);
+  }
+
+  // ---- steps from the trace ---------------------------------------------------
+  function buildSteps() {
+    steps = [];
+    trace.forward.forEach(function (id) { steps.push({ phase: "forward", node: id }); });
+    trace.backward.forEach(function (id) { steps.push({ phase: "backward", node: id }); });
+  }
+
+  function edgesInto(id) { return trace.edges.filter(function (e) { return e.target === id; }); }
+  function edgesOutOf(id) { return trace.edges.filter(function (e) { return e.source === id; }); }
+  function outputNode() { return trace.nodes.find(function (n) { return n.kind === "output"; }); }
+
+  // ---- the chain-rule explanation ------------------------------------------------
+  function forwardText(node) {
+    if (node.kind === "input" || node.kind === "leaf") {
+      return node.label + " = " + fmtNode(node, "value") + "   (a leaf: created with requires_grad=True)";
+    }
+    if (node.kind === "constant") return "constant " + node.label;
+    const inputs = edgesInto(node.id).map(function (e) { return nodeById[e.source]; });
+    const names = inputs.map(function (n) { return n.label; });
+    const values = inputs.map(function (n) { return fmtNode(n, "value"); });
+    const symbol = node.symbol || node.op;
+    let expr, numbers;
+    if (["+", "−", "×", "÷"].indexOf(symbol) >= 0 && inputs.length === 2) {
+      expr = names.join(" " + symbol + " ");
+      numbers = values.join(" " + symbol + " ");
+    } else if (symbol && symbol[0] === "^" && inputs.length === 1) {
+      expr = names[0] + symbol; numbers = values[0] + symbol;
+    } else {
+      expr = symbol + "(" + names.join(", ") + ")"; numbers = symbol + "(" + values.join(", ") + ")";
+    }
+    const head = node.named ? node.label + " = " : "";
+    return head + expr + " = " + numbers + " = " + fmtNode(node, "value") + "   [" + node.op + "]";
+  }
+
+  function backwardText(node) {
+    const out = outputNode();
+    const f = out ? out.label : "f";
+    if (node.kind === "output") return "∂" + f + "/∂" + f + " = 1   (backward starts at the output)";
+    const terms = edgesOutOf(node.id).filter(function (e) { return e.grad !== null; });
+    if (!terms.length) return "∂" + f + "/∂" + node.label + " = " + fmtNode(node, "grad");
+    const lines = terms.map(function (e) {
+      const consumer = nodeById[e.target];
+      return "∂" + f + "/∂" + consumer.label + " · ∂" + consumer.label + "/∂" + node.label +
+        " = " + fmtNode(consumer, "grad") + " · " + fmt(e.local_grad) + " = " + fmt(e.grad);
+    });
+    let text = "∂" + f + "/∂" + node.label + " = " + lines.join("\n   + ");
+    if (terms.length > 1) {
+      text += "\ncontributions " + terms.map(function (e) { return fmt(e.grad); }).join(" + ") +
+        " = " + fmtNode(node, "grad");
+    }
+    if (node.kind === "input" || node.kind === "leaf") text += "\n" + node.label + ".grad = " + fmtNode(node, "grad");
+    return text;
+  }
+
+  // ---- applying a state to the SVG ---------------------------------------------------
+  function findTexts() {
+    texts = {};
+    trace.nodes.forEach(function (node) {
+      const group = document.getElementById(node.id);
+      if (!group) return;
+      const all = Array.prototype.slice.call(group.querySelectorAll("text"));
+      const grad = all.find(function (t) { return /^grad /.test(t.textContent); });
+      const value = all.length > 1 && all[1] !== grad ? all[1] : null;
+      [grad, value].forEach(centre);
+      texts[node.id] = { grad: grad, value: value,
+        gradText: grad ? grad.textContent : null, valueText: value ? value.textContent : null };
+    });
+  }
+
+  function centre(text) {
+    // Graphviz places left-anchored text; re-anchor at its centre so new words stay inside.
+    if (!text || text.getAttribute("text-anchor") === "middle") return;
+    const width = text.getComputedTextLength ? text.getComputedTextLength() : 0;
+    text.setAttribute("x", String(parseFloat(text.getAttribute("x")) + width / 2));
+    text.setAttribute("text-anchor", "middle");
+  }
+
+  function setClass(element, name, on) { if (element) element.classList.toggle(name, on); }
+
+  function render() {
+    if (!trace) return;
+    const valueKnown = new Set(), gradKnown = new Set();
+    for (let i = 0; i < index; i++) {
+      (steps[i].phase === "forward" ? valueKnown : gradKnown).add(steps[i].node);
+    }
+    const current = index > 0 ? steps[index - 1] : null;
+    trace.nodes.forEach(function (node) {
+      const group = document.getElementById(node.id);
+      const circle = document.getElementById(node.id + "-op");
+      const known = valueKnown.has(node.id);
+      const hasGrad = gradKnown.has(node.id);
+      [group, circle].forEach(function (el) {
+        setClass(el, "st-pending", !known);
+        setClass(el, "st-computed", known && !hasGrad);
+        setClass(el, "st-grad", hasGrad);
+        setClass(el, "st-current", !!current && current.node === node.id);
+      });
+      const t = texts[node.id];
+      if (t && t.value) t.value.textContent = known ? t.valueText : "?";
+      if (t && t.grad) {
+        t.grad.textContent = hasGrad ? t.gradText : NOT_YET;
+        setClass(t.grad, "not-yet", !hasGrad);
+      }
+    });
+    document.querySelectorAll(".graph .cr-edge").forEach(function (edge) { edge.classList.remove("active"); });
+    if (current) {
+      const active = current.phase === "forward" ? edgesInto(current.node) : edgesOutOf(current.node);
+      active.forEach(function (e) {
+        document.querySelectorAll('.graph [id$="-' + e.source + "-" + e.target + '"]').forEach(function (el) {
+          el.classList.add("active");
+        });
+        const outEdge = document.getElementById(e.target + "-op-out");
+        if (outEdge) outEdge.classList.add("active");
+      });
+    }
+    updatePanel(current);
+    if (current) reveal(current.node);
+  }
+
+  function updatePanel(current) {
+    const chain = document.getElementById("chain");
+    const status = document.getElementById("step-status");
+    const forwardCount = trace.forward.length;
+    if (status) {
+      if (!current) status.textContent = "Ready: " + steps.length + " steps (→ to start)";
+      else if (current.phase === "forward") status.textContent = "Forward " + index + "/" + forwardCount + ": " + nodeById[current.node].label;
+      else status.textContent = "Backward " + (index - forwardCount) + "/" + trace.backward.length + ": " + nodeById[current.node].label;
+      if (index === steps.length && steps.length) status.textContent += " · done";
+    }
+    if (!chain) return;
+    chain.textContent = "";
+    const phase = document.createElement("span");
+    phase.className = "phase";
+    const formula = document.createElement("div");
+    formula.className = "formula";
+    if (!current) {
+      phase.textContent = "Before the forward pass. ";
+      formula.textContent = "Values show ?, gradients show “" + NOT_YET + "”: nothing has been computed.";
+    } else if (current.phase === "forward") {
+      phase.textContent = "Forward pass: ";
+      formula.textContent = forwardText(nodeById[current.node]);
+    } else {
+      phase.textContent = "Backward pass (upstream gradient × local derivative): ";
+      formula.textContent = backwardText(nodeById[current.node]);
+    }
+    chain.appendChild(phase);
+    chain.appendChild(formula);
+  }
+
+  // ---- controls -----------------------------------------------------------------
+  function step(delta) {
+    index = Math.max(0, Math.min(steps.length, index + delta));
+    render();
+  }
+  function reset() { pause(); index = 0; render(); }
+  function play() {
+    if (timer || !steps.length) return;
+    if (index >= steps.length) index = 0;
+    const speed = document.querySelector('[data-action="speed"]');
+    const delay = speed ? parseInt(speed.value, 10) : 900;
+    timer = setInterval(function () {
+      step(1);
+      if (index >= steps.length) pause();
+    }, delay);
+    playButton(true);
+  }
+  function pause() {
+    if (timer) clearInterval(timer);
+    timer = null;
+    playButton(false);
+  }
+  function playButton(playing) {
+    const button = document.querySelector('[data-action="play"]');
+    if (!button) return;
+    button.textContent = playing ? "❚❚ Pause" : "▶ Play";
+    button.setAttribute("aria-pressed", playing ? "true" : "false");
+    button.setAttribute("aria-label", playing ? "Pause" : "Play");
+  }
+
+  function load() {
+    const graph = document.getElementById("graph");
+    pause();
+    if (!graph || !graph.dataset.trace) { trace = null; return; }
+    trace = JSON.parse(graph.dataset.trace);
+    nodeById = {};
+    trace.nodes.forEach(function (n) { nodeById[n.id] = n; });
+    buildSteps();
+    findTexts();
+    fitGraph(graph);
+    index = 0;
+    render();
+    bindHover();
+  }
+
+  function fitGraph(graph) {
+    // Small graphs fill the panel; long ones (a loop) keep a readable size and scroll.
+    const svg = graph.querySelector("svg");
+    if (!svg || !svg.viewBox || !svg.viewBox.baseVal) return;
+    const natural = svg.viewBox.baseVal.width * 1.33;
+    graph.classList.toggle("scrolls", natural > graph.clientWidth * 1.6);
+  }
+
+  function reveal(id) {
+    const graph = document.getElementById("graph");
+    const element = document.getElementById(id);
+    if (!graph || !element || !graph.classList.contains("scrolls")) return;
+    // Scroll the graph panel only (scrollIntoView would move the whole page too).
+    const reduce = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    const box = element.getBoundingClientRect(), view = graph.getBoundingClientRect();
+    graph.scrollBy({ left: box.left + box.width / 2 - (view.left + view.width / 2),
+                     top: box.top + box.height / 2 - (view.top + view.height / 2),
+                     behavior: reduce ? "auto" : "smooth" });
+  }
+
+  // ---- hovering a node shows its arithmetic -------------------------------------------
+  function bindHover() {
+    const card = document.getElementById("hover-card");
+    if (!card) return;
+    trace.nodes.forEach(function (node) {
+      const group = document.getElementById(node.id);
+      if (!group) return;
+      group.addEventListener("mouseenter", function (event) {
+        card.textContent = "";
+        const formula = document.createElement("div");
+        formula.className = "formula";
+        const parts = [forwardText(node)];
+        if (node.grad !== null || node.grad_summary) parts.push(backwardText(node));
+        formula.textContent = parts.join("\n\n");
+        card.appendChild(formula);
+        card.hidden = false;
+        card.style.left = Math.min(event.clientX + 14, window.innerWidth - 380) + "px";
+        card.style.top = (event.clientY + 14) + "px";
+      });
+      group.addEventListener("mouseleave", function () { card.hidden = true; });
+    });
+  }
+
+  // ---- wiring ---------------------------------------------------------------------
+  function typing(target) {
+    return target && (target.tagName === "TEXTAREA" || target.tagName === "INPUT" || target.tagName === "SELECT" || target.isContentEditable);
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (typing(event.target) || event.altKey || event.ctrlKey || event.metaKey) return;
+    if (event.key === "ArrowRight") { pause(); step(1); event.preventDefault(); }
+    else if (event.key === "ArrowLeft") { pause(); step(-1); event.preventDefault(); }
+    else if (event.key === " ") { timer ? pause() : play(); event.preventDefault(); }
+    else if (event.key === "Home") { reset(); event.preventDefault(); }
+  });
+
+  document.addEventListener("click", function (event) {
+    const button = event.target.closest("[data-action], [data-copy], #presenter-toggle");
+    if (!button) return;
+    const action = button.getAttribute("data-action");
+    if (action === "forward") { pause(); step(1); }
+    else if (action === "back") { pause(); step(-1); }
+    else if (action === "reset") reset();
+    else if (action === "play") timer ? pause() : play();
+    else if (button.hasAttribute("data-copy")) copy(button);
+    else if (button.id === "presenter-toggle") togglePresenter(button);
+  });
+
+  document.addEventListener("change", function (event) {
+    if (event.target.matches('[data-action="speed"]') && timer) { pause(); play(); }
+  });
+
+  function copy(button) {
+    const field = document.querySelector(button.getAttribute("data-copy"));
+    if (!field) return;
+    const done = function () {
+      button.classList.add("copied");
+      setTimeout(function () { button.classList.remove("copied"); }, 1500);
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(field.value).then(done, function () { field.select(); });
+    } else {
+      field.select();  // plain-http classroom servers: the text is selected for Ctrl+C
+      try { document.execCommand("copy"); done(); } catch (e) { /* selected is enough */ }
+    }
+  }
+
+  function togglePresenter(button) {
+    const on = !document.body.classList.contains("presenter");
+    document.body.classList.toggle("presenter", on);
+    button.setAttribute("aria-pressed", on ? "true" : "false");
+    if (on && document.documentElement.requestFullscreen) {
+      document.documentElement.requestFullscreen().catch(function () { /* not allowed: large type only */ });
+    } else if (!on && document.fullscreenElement) {
+      document.exitFullscreen();
+    }
+  }
+  document.addEventListener("fullscreenchange", function () {
+    if (!document.fullscreenElement) {
+      document.body.classList.remove("presenter");
+      const button = document.getElementById("presenter-toggle");
+      if (button) button.setAttribute("aria-pressed", "false");
+    }
+  });
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (event.detail && event.detail.target && event.detail.target.id === "graph-area") load();
+  });
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", load);
+  else load();
+
+  window.chainrule = { step: step, reset: reset, state: function () { return { index: index, steps: steps.length }; } };
+})();

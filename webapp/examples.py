@@ -1,0 +1,71 @@
+"""The example gallery: every seed's example, with one sentence on what it teaches."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+
+@dataclass(frozen=True)
+class Example:
+    slug: str
+    title: str
+    source: str
+    inputs: dict
+    teaches: str
+
+    @property
+    def query(self) -> str:
+        return urlencode({"f": self.source, **{k: _text(v) for k, v in self.inputs.items()}})
+
+
+def _text(value) -> str:
+    return str(value).replace(" ", "")
+
+
+EXAMPLES = [
+    Example("quadratic", "x1…x7 quadratic (lesson 12)",
+            "x1 = torch.tensor(2.0, requires_grad=True)\n"
+            "x2 = torch.tensor(2.0, requires_grad=True)\n"
+            "x3 = x1.square(); x5 = x3 * 0.2\n"
+            "x4 = x2.square(); x6 = x4 * 0.2\n"
+            "x7 = x5 + x6 - 5", {},
+            "Each node's gradient is the gradient arriving from the right times the local "
+            "derivative: 1 · 0.2 · 4 = 0.8 for x1."),
+    Example("rosenbrock", "Rosenbrock function",
+            "a = 1\nb = 5\n\ndef rosenbrock(x):\n    x1 = x[0]\n    x2 = x[1]\n"
+            "    return (a - x1)**2 + b * (x2 - x1**2)**2\n\nrosenbrock(x)", {"x": [-1, 1]},
+            "Indexing a vector makes select nodes, and the gradient of the whole vector "
+            "collects both paths."),
+    Example("sin", "sin(x)", "sin(x)", {"x": 1.0},
+            "Autograd's derivative of sin at x is cos(x), computed without any formula."),
+    Example("log-sin", "log(x²)·sin(x) + 1/x", "log(x**2)*sin(x) + 1/x", {"x": 2.0},
+            "x is used three times, so its gradient is the sum of three paths' contributions."),
+    Example("dot", "2·xᵀx with a vector", "x = torch.arange(4.0, requires_grad=True)\n"
+            "y = 2 * torch.dot(x, x)\ny", {},
+            "A vector input: the gradient of 2·xᵀx is 4x, one number per entry."),
+    Example("control-flow", "loop and branch",
+            "def f(a):\n    b = a * 2\n    while b.norm() < 1000:\n        b = b * 2\n"
+            "    if b.sum() > 0:\n        c = b\n    else:\n        c = 100 * b\n    return c\n\n"
+            "d = f(a)\nd.sum()", {"a": [0.5, -1.2, 0.3]},
+            "Python decides the path; autograd records only the operations that actually ran."),
+    Example("helpers", "f(w1, w2) with helper defs",
+            "def square(w):\n    return w * w\n\ndef double(w):\n    return 2 * w\n\n"
+            "def f(w1, w2):\n    return double(w1) + square(w2) + 5.0\n\nf(w1, w2)",
+            {"w1": 1.0, "w2": 2.0},
+            "Helper functions vanish from the graph: only their tensor operations are recorded."),
+    Example("relu-network", "custom ReLU in a two-layer network",
+            "class MyReLU(torch.autograd.Function):\n    @staticmethod\n"
+            "    def forward(ctx, input):\n        ctx.save_for_backward(input)\n"
+            "        return input.clamp(min=0)\n\n    @staticmethod\n"
+            "    def backward(ctx, grad_output):\n        input, = ctx.saved_tensors\n"
+            "        grad_input = grad_output.clone()\n        grad_input[input < 0] = 0\n"
+            "        return grad_input\n\n"
+            "N, D_in, H, D_out = 64, 1000, 100, 10\nx = torch.randn(N, D_in)\n"
+            "y = torch.randn(N, D_out)\nw1 = torch.randn(D_in, H, requires_grad=True)\n"
+            "w2 = torch.randn(H, D_out, requires_grad=True)\n"
+            "y_pred = MyReLU.apply(x.mm(w1)).mm(w2)\nloss = (y_pred - y).pow(2).sum()\nloss", {},
+            "Your own backward runs inside PyTorch's engine: MyReLUBackward is a node like any other."),
+]
+
+BY_SLUG = {example.slug: example for example in EXAMPLES}
+DEFAULT = EXAMPLES[0]

@@ -1,0 +1,115 @@
+"""The classroom page, its htmx partials, and the embeddable player."""
+from __future__ import annotations
+
+import json
+from urllib.parse import urlencode
+
+from flask import Blueprint, make_response, redirect, render_template, request, url_for
+
+from . import evaluator, render
+from .errors import ChainruleError
+from .examples import DEFAULT, EXAMPLES
+from .query import RESERVED, VIEWS, grad_output_from_query
+
+bp = Blueprint("pages", __name__)
+
+NEW_INPUT_VALUE = 1.0
+
+
+class PageState:
+    """What the URL (or the editor's form) says: source, input values as typed, view."""
+
+    def __init__(self, args):
+        self.source = args.get("f")
+        self.view = args.get("view") if args.get("view") in VIEWS else "values"
+        self.inputs_text = {k: v for k, v in args.items() if k not in RESERVED}
+        self.grad_output_text = (args.get("grad_output") or "").strip()
+        if self.source is None:
+            self.source = DEFAULT.source
+            self.inputs_text = {k: json.dumps(v) for k, v in DEFAULT.inputs.items()}
+
+    def parsed_inputs(self) -> dict:
+        values = {}
+        for name, text in self.inputs_text.items():
+            try:
+                values[name] = json.loads(text)
+            except ValueError:
+                raise ChainruleError("input", f"The value of {name} must be a number or a list "
+                                     "like [1, 2].") from None
+        return values
+
+    def query(self, inputs: list[str] | None = None) -> str:
+        names = inputs if inputs is not None else list(self.inputs_text)
+        pairs = {"f": self.source, **{n: self.inputs_text.get(n, str(NEW_INPUT_VALUE)) for n in names}}
+        if self.view != "values":
+            pairs["view"] = self.view
+        if self.grad_output_text:
+            pairs["grad_output"] = self.grad_output_text
+        return urlencode(pairs)
+
+
+def build_view(state: PageState) -> dict:
+    """Trace and draw the state's function; on a refusal, the error and the source line."""
+    context = {"state": state, "examples": EXAMPLES, "trace": None, "svg": None, "error": None}
+    try:
+        trace = evaluator.evaluate("trace", source=state.source, inputs=state.parsed_inputs(),
+                                   grad_output=grad_output_from_query({"grad_output": state.grad_output_text}),
+                                   fill_missing=NEW_INPUT_VALUE)
+        svg = render.run_dot(render.dot_source(trace, state.view, legend=False), "svg").decode()
+        context.update(trace=trace, svg=svg[svg.index("<svg"):], inputs=trace["inputs"])
+        for name in trace["inputs"]:
+            state.inputs_text.setdefault(name, str(NEW_INPUT_VALUE))
+        state.inputs_text = {n: state.inputs_text[n] for n in trace["inputs"]}
+    except ChainruleError as error:
+        if error.kind == "busy":
+            raise
+        context["error"] = _error_context(error, state.source)
+        context["inputs"] = list(state.inputs_text)
+    query = state.query(context["inputs"])
+    root = request.host_url.rstrip("/")
+    context.update(
+        query=query, share_url=f"{root}/?{query}",
+        embed_url=f"{root}{url_for('pages.embed')}?{query}",
+        image_url=f"{root}{url_for('images.graph_svg')}?{query}",
+    )
+    return context
+
+
+def _error_context(error: ChainruleError, source: str) -> dict:
+    line_text = None
+    if error.line:
+        lines = source.split("\n")
+        if 0 < error.line <= len(lines):
+            line_text = lines[error.line - 1]
+    return {"kind": error.kind, "message": error.message, "line": error.line, "col": error.col,
+            "line_text": line_text, "caret": " " * max((error.col or 1) - 1, 0) + "^"}
+
+
+@bp.get("/")
+def index():
+    return render_template("index.html", **build_view(PageState(request.args)))
+
+
+@bp.get("/embed")
+def embed():
+    return render_template("embed.html", **build_view(PageState(request.args)))
+
+
+@bp.post("/partials/graph")
+def graph_partial():
+    """The editor changed: new graph (and new input boxes when the source changed)."""
+    state = PageState(request.form)
+    boxes_shown = list(state.inputs_text)
+    context = build_view(state)
+    # Replace the input boxes only when the names changed, so typing in one keeps its focus.
+    names_changed = context["inputs"] != boxes_shown
+    response = make_response(render_template("_update.html", with_inputs=names_changed, **context))
+    response.headers["HX-Replace-Url"] = f"/?{context['query']}"
+    if context["error"]:
+        response.headers["HX-Reswap"] = "none"  # keep the last good graph; show the error beside it
+    return response
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    return redirect(url_for("static", filename="favicon.svg"))

@@ -1,0 +1,24 @@
+"""Response headers: a Content-Security-Policy with no inline scripts, and framing rules.
+
+Only /embed may be framed by other sites; every other page refuses to be framed.
+"""
+from __future__ import annotations
+
+from flask import Flask, request
+
+POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+          "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+          "frame-ancestors {ancestors}")
+
+
+def init_app(app: Flask) -> None:
+    @app.after_request
+    def add_security_headers(response):
+        embeddable = request.endpoint in ("pages.embed", "images.graph_svg", "images.graph_png")
+        response.headers["Content-Security-Policy"] = POLICY.format(
+            ancestors="*" if embeddable else "'none'")
+        if not embeddable:
+            response.headers["X-Frame-Options"] = "DENY"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "same-origin"
+        return response
