@@ -5,6 +5,8 @@ from flask import Blueprint, jsonify, request
 
 from . import evaluator
 from .errors import bad_input
+from .images import plot_data
+from .query import function_from_query, grad_output_from_query
 
 bp = Blueprint("api", __name__)
 
@@ -46,3 +48,28 @@ def inputs():
     if not isinstance(source, str):
         raise bad_input("source must be the function's text.")
     return jsonify(evaluator.evaluate("inputs", source=source))
+
+
+@bp.get("/api/plot")
+def plot():
+    """f, f', f'' sampled by autograd (API.md); `wrt=x1,x2` gives a contour grid instead."""
+    return jsonify(plot_data(request.args))
+
+
+@bp.get("/api/check")
+def check():
+    """Autograd's gradient beside central differences (`step=`), for every input entry."""
+    source, inputs = function_from_query(request.args)
+    try:
+        step = float(request.args.get("step") or 1e-3)
+    except ValueError:
+        raise bad_input("step must be a number such as 0.001.") from None
+    return jsonify(evaluator.evaluate("check", source=source, inputs=inputs, step=step,
+                                      grad_output=grad_output_from_query(request.args)))
+
+
+@bp.get("/api/jacobian")
+def jacobian():
+    """The Jacobian of a small non-scalar output, one backward pass per row."""
+    source, inputs = function_from_query(request.args)
+    return jsonify(evaluator.evaluate("jacobian", source=source, inputs=inputs))

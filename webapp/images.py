@@ -1,28 +1,52 @@
-"""Embeddable images of a function's graph: /graph.svg, /graph.png and /graph.dot."""
+"""Embeddable images: the graph (/graph.svg, .png, .dot) and the plots (/plot.svg, .png)."""
 from __future__ import annotations
 
 import hashlib
 
 from flask import Blueprint, Response, request
 
-from . import evaluator, render
+from . import evaluator, plots, render
 from .errors import ChainruleError
-from .query import function_from_query, grad_output_from_query, view_from_query
+from .query import function_from_query, grad_output_from_query, plot_request, view_from_query
 
 bp = Blueprint("images", __name__)
 
 MIMETYPES = {"svg": "image/svg+xml", "png": "image/png", "dot": "text/vnd.graphviz; charset=utf-8"}
 
 
-def _graph_response(fmt: str) -> Response:
+def _graph_body(fmt: str) -> bytes:
+    source, inputs = function_from_query(request.args)
+    view = view_from_query(request.args)
+    trace = evaluator.evaluate("trace", source=source, inputs=inputs,
+                               grad_output=grad_output_from_query(request.args))
+    dot = render.dot_source(trace, view)
+    return dot.encode() if fmt == "dot" else render.run_dot(dot, fmt)
+
+
+def plot_data(args) -> dict:
+    """Sample the function of a query: 1-D for one wrt, a contour for two (wrt=x1,x2)."""
+    source, inputs = function_from_query(args)
+    wanted = plot_request(args, inputs)
+    if len(wanted["wrt"]) == 2:
+        span = (wanted["lo"], wanted["hi"])
+        return evaluator.evaluate("contour", source=source, inputs=inputs, wx=wanted["wrt"][0],
+                                  wy=wanted["wrt"][1], ranges=[span, span], n=wanted["n"])
+    return evaluator.evaluate("plot", source=source, inputs=inputs, wrt=wanted["wrt"][0],
+                              lo=wanted["lo"], hi=wanted["hi"], n=wanted["n"])
+
+
+def _plot_body(fmt: str) -> bytes:
+    data = plot_data(request.args)
+    if "wx" in data:
+        return plots.to_bytes(plots.figure_2d(data), fmt)
+    data["show_d2f"] = request.args.get("d2f") in ("1", "true", "yes")
+    return plots.to_bytes(plots.figure_1d(data), fmt)
+
+
+def _image_response(make_body, fmt: str) -> Response:
+    """An image, or a small image of the refusal; cacheable by ETag when it worked."""
     try:
-        source, inputs = function_from_query(request.args)
-        view = view_from_query(request.args)
-        trace = evaluator.evaluate("trace", source=source, inputs=inputs,
-                                   grad_output=grad_output_from_query(request.args))
-        dot = render.dot_source(trace, view)
-        body = dot.encode() if fmt == "dot" else render.run_dot(dot, fmt)
-        status = 200
+        body, status = make_body(fmt), 200
     except ChainruleError as error:
         if fmt == "dot" or error.kind == "busy":
             raise
@@ -38,14 +62,24 @@ def _graph_response(fmt: str) -> Response:
 
 @bp.get("/graph.svg")
 def graph_svg():
-    return _graph_response("svg")
+    return _image_response(_graph_body, "svg")
 
 
 @bp.get("/graph.png")
 def graph_png():
-    return _graph_response("png")
+    return _image_response(_graph_body, "png")
 
 
 @bp.get("/graph.dot")
 def graph_dot():
-    return _graph_response("dot")
+    return _image_response(_graph_body, "dot")
+
+
+@bp.get("/plot.svg")
+def plot_svg():
+    return _image_response(_plot_body, "svg")
+
+
+@bp.get("/plot.png")
+def plot_png():
+    return _image_response(_plot_body, "png")

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from .errors import ChainruleError, bad_input, limit
+from .checks import finite_differences, jacobian
 from .evaluation import trace_values
+from .sampling import sample_1d, sample_2d
 from .language.validator import parse_program
 from .limits import DEFAULT_LIMITS
 
@@ -21,7 +23,27 @@ def job_trace(job: dict) -> dict:
     return trace_values(job["source"], inputs, job.get("grad_output"), DEFAULT_LIMITS)
 
 
-HANDLERS = {"inputs": job_inputs, "trace": job_trace}
+def job_plot(job: dict) -> dict:
+    return sample_1d(job["source"], job.get("inputs") or {}, job["wrt"], float(job["lo"]),
+                     float(job["hi"]), int(job["n"]), DEFAULT_LIMITS, order=int(job.get("order", 2)))
+
+
+def job_contour(job: dict) -> dict:
+    return sample_2d(job["source"], job.get("inputs") or {}, job["wx"], job["wy"],
+                     job["ranges"], int(job.get("n", 40)), DEFAULT_LIMITS)
+
+
+def job_check(job: dict) -> dict:
+    return finite_differences(job["source"], job.get("inputs") or {}, job.get("grad_output"),
+                              float(job.get("step", 1e-3)), DEFAULT_LIMITS)
+
+
+def job_jacobian(job: dict) -> dict:
+    return jacobian(job["source"], job.get("inputs") or {}, DEFAULT_LIMITS)
+
+
+HANDLERS = {"inputs": job_inputs, "trace": job_trace, "plot": job_plot, "contour": job_contour,
+            "check": job_check, "jacobian": job_jacobian}
 
 
 def handle(job: dict) -> dict:

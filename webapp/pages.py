@@ -24,6 +24,7 @@ class PageState:
         self.view = args.get("view") if args.get("view") in VIEWS else "values"
         self.inputs_text = {k: v for k, v in args.items() if k not in RESERVED}
         self.grad_output_text = (args.get("grad_output") or "").strip()
+        self.plot = {k: args.get(k).strip() for k in ("wrt", "lo", "hi") if (args.get(k) or "").strip()}
         if self.source is None:
             self.source = DEFAULT.source
             self.inputs_text = {k: json.dumps(v) for k, v in DEFAULT.inputs.items()}
@@ -45,6 +46,7 @@ class PageState:
             pairs["view"] = self.view
         if self.grad_output_text:
             pairs["grad_output"] = self.grad_output_text
+        pairs.update(self.plot)
         return urlencode(pairs)
 
 
@@ -71,8 +73,53 @@ def build_view(state: PageState) -> dict:
         query=query, share_url=f"{root}/?{query}",
         embed_url=f"{root}{url_for('pages.embed')}?{query}",
         image_url=f"{root}{url_for('images.graph_svg')}?{query}",
+        plot=_plot_context(state, context),
     )
     return context
+
+
+def _plot_context(state: PageState, context: dict) -> dict | None:
+    """Which plot the page shows: against the chosen (or first) scalar input."""
+    trace = context["trace"]
+    if not trace or not trace["inputs"]:
+        return None
+    scalars = [n for n in trace["inputs"] if trace["leaves"].get(n, {}).get("shape") == []]
+    if not scalars or trace["output"]["shape"] != []:
+        return {"scalars": scalars, "wrt": None, "reason": "Plots need scalar inputs and a "
+                "single-number output." if trace["output"]["shape"] != [] else
+                "Plots need an input that is a single number."}
+    wrt = state.plot.get("wrt")
+    if not wrt or any(w not in scalars for w in wrt.split(",")):
+        wrt = scalars[0]
+    first = wrt.split(",")[0]
+    value = trace["leaves"][first]["value"]
+    lo = float(state.plot.get("lo", min(-4.0, value - 1)))
+    hi = float(state.plot.get("hi", max(4.0, value + 1)))
+    return {"scalars": scalars, "wrt": wrt, "first": first, "value": value, "lo": lo, "hi": hi,
+            "step": (hi - lo) / 200, "src": f"{url_for('images.plot_svg')}?{state.query(trace['inputs'])}"
+            + ("" if "wrt" in state.plot else f"&wrt={first}")}
+
+
+@bp.get("/partials/check")
+def check_partial():
+    """Finite differences beside autograd, and the Jacobian for a non-scalar output."""
+    source = request.args.get("f", "")
+    state = PageState(request.args)
+    context = {"state": state, "check": None, "jacobian": None, "error": None}
+    try:
+        inputs = state.parsed_inputs()
+        step = float(request.args.get("step") or 1e-3)
+        grad_output = grad_output_from_query(request.args)
+        context["check"] = evaluator.evaluate("check", source=source, inputs=inputs, step=step,
+                                              grad_output=grad_output)
+        if grad_output is not None:
+            context["jacobian"] = evaluator.evaluate("jacobian", source=source, inputs=inputs)
+    except (ChainruleError, ValueError) as error:
+        message = error.message if isinstance(error, ChainruleError) else "step must be a number."
+        context["error"] = message
+    context["steps"] = ["0.1", "0.01", "0.001", "0.0001", "1e-05", "1e-06"]
+    context["step"] = request.args.get("step") or "0.001"
+    return render_template("_check.html", **context)
 
 
 def _error_context(error: ChainruleError, source: str) -> dict:

@@ -44,3 +44,20 @@ def grad_output_from_query(args):
         return json.loads(text)
     except ValueError:
         raise bad_input('grad_output must be "ones" or a list of numbers like [1, 0].') from None
+
+
+def plot_request(args, inputs: dict, names: list[str] | None = None) -> dict:
+    """wrt, lo, hi and n for a plot, with defaults a student would expect."""
+    wrt = args.get("wrt") or (names[0] if names else next(iter(inputs), None))
+    if not wrt:
+        raise bad_input("Choose the input to plot against with wrt, for example wrt=x.")
+    wrts = [w.strip() for w in wrt.split(",") if w.strip()]
+    points = [inputs.get(w) for w in wrts]
+    centre = [p if isinstance(p, (int, float)) and not isinstance(p, bool) else 0.0 for p in points]
+    try:
+        lo = float(args["lo"]) if args.get("lo") else min(-4.0, min(centre) - 1)
+        hi = float(args["hi"]) if args.get("hi") else max(4.0, max(centre) + 1)
+        n = int(args.get("n") or (40 if len(wrts) == 2 else 200))
+    except ValueError:
+        raise bad_input("lo and hi must be numbers and n a whole number.") from None
+    return {"wrt": wrts, "lo": lo, "hi": hi, "n": n}

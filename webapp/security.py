@@ -11,10 +11,14 @@ POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'sel
           "frame-ancestors {ancestors}")
 
 
+EMBEDDABLE = frozenset({"pages.embed", "images.graph_svg", "images.graph_png", "images.plot_svg",
+                        "images.plot_png"})
+
+
 def init_app(app: Flask) -> None:
     @app.after_request
     def add_security_headers(response):
-        embeddable = request.endpoint in ("pages.embed", "images.graph_svg", "images.graph_png")
+        embeddable = request.endpoint in EMBEDDABLE
         response.headers["Content-Security-Policy"] = POLICY.format(
             ancestors="*" if embeddable else "'none'")
         if not embeddable:

@@ -23,7 +23,7 @@ MAX_GRAPH_NODES = 3000
 MAX_NODE_ELEMENTS = 1000
 
 SYMBOLS = {"Add": "+", "Sub": "−", "Mul": "×", "Div": "÷", "Pow": "^", "Neg": "−x",
-           "Mm": "mm", "Matmul": "@", "Dot": "dot"}
+           "Mm": "mm", "Matmul": "@", "Dot": "dot", "Reciprocal": "1/x", "Rsub": "−"}
 
 
 def op_symbol(fn) -> str:
@@ -248,13 +248,15 @@ class _Builder:
         target = self.key_of[fn]
         contributions = self.tracer.contributions.get(fn)
         locals_ = _local_gradients(fn, self.tracer.upstream.get(fn), contributions)
+        # `1 - x` records RsubBackward with x as its first input, but x is the second operand.
+        shift = 1 if type(fn).__name__.startswith("Rsub") else 0
         for index, (next_fn, _) in enumerate(fn.next_functions):
             if next_fn is None:
                 continue
             contribution = contributions[index] if contributions and index < len(contributions) else None
             self.edges.append({"source": self.key_of[next_fn], "target": target,
                                "local_grad": compact(locals_[index] if locals_ else None),
-                               "grad": compact(contribution), "input": index})
+                               "grad": compact(contribution), "input": index + shift})
 
     # -- ids and orders --------------------------------------------------------------
     def _assign_ids(self):

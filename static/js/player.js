@@ -236,7 +236,10 @@
     const svg = graph.querySelector("svg");
     if (!svg || !svg.viewBox || !svg.viewBox.baseVal) return;
     const natural = svg.viewBox.baseVal.width * 1.33;
-    graph.classList.toggle("scrolls", natural > graph.clientWidth * 1.6);
+    graph.classList.toggle("scrolls", natural > graph.clientWidth * 2.2);
+    // A small graph grows to at most 1.8× its natural size, not to the whole panel.
+    svg.style.maxWidth = natural * 1.8 < graph.clientWidth ? natural * 1.8 + "px" : "";
+    svg.style.margin = "0 auto";
   }
 
   function reveal(id) {
@@ -300,7 +303,24 @@
   });
 
   document.addEventListener("change", function (event) {
-    if (event.target.matches('[data-action="speed"]') && timer) { pause(); play(); }
+    const target = event.target;
+    if (target.matches('[data-action="speed"]') && timer) { pause(); play(); }
+    const editor = document.getElementById("editor");
+    if (!editor) return;
+    if (target.id === "point-slider") {
+      // Moving the point moves the input: the graph and the plot update together.
+      const box = editor.querySelector('input.input-value[name="' + target.dataset.input + '"]');
+      if (box) { box.value = target.value; editor.requestSubmit(); }
+    } else if (target.id === "plot-wrt") {
+      document.getElementById("wrt-field").value = target.value;
+      editor.requestSubmit();
+    }
+  });
+  document.addEventListener("input", function (event) {
+    if (event.target.id === "point-slider") {
+      const out = document.getElementById("point-value");
+      if (out) out.textContent = Number(event.target.value).toPrecision(4);
+    }
   });
 
   function copy(button) {

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 from dataclasses import dataclass
 
 from ..errors import ChainruleError, syntax, unsupported, limit
@@ -65,7 +66,9 @@ def parse_program(source: str, limits: Limits = DEFAULT_LIMITS) -> Program:
     """Check the text, parse it and walk the tree; raise ChainruleError on any refusal."""
     _check_text(source, limits)
     try:
-        tree = ast.parse(source, mode="exec")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. "invalid escape sequence": not the student's problem here
+            tree = ast.parse(source, mode="exec")
     except SyntaxError as exc:
         raise _syntax_error(exc) from None
     except (RecursionError, MemoryError, ValueError):

@@ -1,0 +1,147 @@
+"""Plots: autograd derivatives over a range, tangents, gaps, contours, FD checks, Jacobians."""
+from __future__ import annotations
+
+import math
+import struct
+import urllib.parse
+
+import pytest
+import torch
+
+from webapp.checks import finite_differences, jacobian
+from webapp.errors import ChainruleError
+from webapp.plots import _with_gaps
+from webapp.sampling import find_breaks, sample_1d, sample_2d
+
+from . import seeds
+
+
+def api(client, path, **query):
+    response = client.get(path + "?" + urllib.parse.urlencode(query))
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    return response.get_json()
+
+
+def test_sin_derivative_is_cos_at_every_sample(client):
+    data = api(client, "/api/plot", f="sin(x)", x=1, wrt="x", lo=-math.pi, hi=math.pi, n=101)
+    assert data["mode"] == "batched"
+    for x, df in zip(data["x"], data["df"]):
+        assert abs(df - math.cos(x)) < 1e-6
+    assert set(data) >= {"x", "f", "df", "d2f", "at"}
+
+
+def test_log_sin_derivative_matches_seed003_closed_form(client):
+    data = api(client, "/api/plot", f=seeds.SEED003_LOG_SIN, x=2, wrt="x", lo=0.1, hi=10, n=100)
+    for x, df in zip(data["x"], data["df"]):
+        closed = -(2 / x) * -math.sin(x) + math.log(x ** 2) * math.cos(x) - 1 / x ** 2
+        assert df == pytest.approx(closed, rel=1e-4, abs=1e-4)
+
+
+def test_tangent_at_two_is_f_plus_slope_times_offset(client):
+    data = api(client, "/api/plot", f=seeds.SEED003_LOG_SIN, x=2, wrt="x")
+    x = torch.tensor(2.0, requires_grad=True)
+    f = torch.log(x ** 2) * torch.sin(x) + 1 / x
+    f.backward()
+    assert data["at"]["x"] == 2.0
+    assert data["at"]["f"] == pytest.approx(f.item(), rel=1e-6)
+    assert data["at"]["df"] == pytest.approx(x.grad.item(), rel=1e-6)
+    for offset in (-1.0, 0.5, 3.0):
+        tangent = data["at"]["f"] + data["at"]["df"] * offset
+        assert tangent == pytest.approx(f.item() + x.grad.item() * offset, rel=1e-6)
+
+
+def test_second_derivative_uses_create_graph(limits):
+    data = sample_1d("x ** 3", {"x": 1.0}, "x", -2, 2, 9, limits)
+    for x, d2f in zip(data["x"], data["d2f"]):
+        assert d2f == pytest.approx(6 * x, abs=1e-5)
+
+
+def test_one_over_x_has_no_line_across_zero(limits):
+    data = sample_1d("1/x", {"x": 0.5}, "x", -1, 1, 200, limits)
+    xs, ys = _with_gaps(data["x"], data["f"], data["breaks"])
+    for (x0, y0), (x1, y1) in zip(zip(xs, ys), zip(xs[1:], ys[1:])):
+        if x0 < 0 < x1:
+            assert math.isnan(y0) or math.isnan(y1), "a segment crosses x = 0"
+
+
+def test_log_of_negatives_is_a_gap(limits):
+    data = sample_1d("log(x)", {"x": 1.0}, "x", -1, 1, 50, limits)
+    negatives = [f for x, f in zip(data["x"], data["f"]) if x < 0]
+    assert all(f == "NaN" for f in negatives)
+
+
+def test_smooth_function_has_no_breaks(limits):
+    data = sample_1d("sin(3 * x) * exp(x)", {"x": 0.0}, "x", -2, 2, 200, limits)
+    assert data["breaks"] == []
+
+
+def test_step_function_breaks_at_the_step():
+    xs = torch.linspace(-1, 1, 11, dtype=torch.float64)
+    f = (xs > 0.05).double()
+    assert find_breaks(xs, f, torch.zeros_like(f)) == [5]
+
+
+@pytest.mark.parametrize("source", ["x * x.mean()", "y = x\nif x > 0:\n    y = x * x\ny"])
+def test_functions_that_cannot_batch_are_sampled_point_by_point(source, limits):
+    data = sample_1d(source, {"x": 1.0}, "x", -1, 1, 21, limits)
+    assert data["mode"] == "per-point"
+    for x, df in zip(data["x"], data["df"]):
+        assert df == pytest.approx(2 * x if x > 0 or "mean" in source else 1.0, abs=1e-5)
+
+
+def test_other_inputs_are_held_at_their_values(limits):
+    data = sample_1d(seeds.SEED004_HELPERS, {"w1": 1.0, "w2": 2.0}, "w2", -3, 3, 7, limits)
+    for w2, f, df in zip(data["x"], data["f"], data["df"]):
+        assert f == pytest.approx(2 * 1.0 + w2 * w2 + 5, rel=1e-6)
+        assert df == pytest.approx(2 * w2, abs=1e-5)
+
+
+def test_seed001_gradient_arrow_at_two_two(limits):
+    data = sample_2d(seeds.SEED001_EXPRESSION, {"x1": 2, "x2": 2}, "x1", "x2", ((-4, 4), (-4, 4)), 30, limits)
+    assert data["at"]["grad"] == [0.8, 0.8]
+    assert data["at"]["f"] == -3.4
+    assert len(data["f"]) == 30 and len(data["f"][0]) == 30
+    corner = data["f"][0][0]
+    assert corner == pytest.approx(0.2 * 16 + 0.2 * 16 - 5, rel=1e-5)
+
+
+def test_plot_images_are_real_svg_and_png(client):
+    svg = client.get("/plot.svg?f=sin(x)&x=1&wrt=x")
+    assert svg.status_code == 200 and svg.mimetype == "image/svg+xml"
+    assert b"<svg" in svg.data and b"tangent" in svg.data
+    assert client.get("/plot.svg?f=sin(x)&x=1&wrt=x").data == svg.data
+    png = client.get("/plot.png?" + urllib.parse.urlencode(
+        {"f": seeds.SEED001_EXPRESSION, "x1": 2, "x2": 2, "wrt": "x1,x2"}))
+    assert png.status_code == 200 and png.data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", png.data[16:24])
+    assert width > 600 and height > 300
+
+
+def test_plot_refuses_a_tensor_wrt_clearly(client):
+    response = client.get("/plot.svg?" + urllib.parse.urlencode({"f": "x.sum()", "x": "[1,2]", "wrt": "x"}))
+    assert response.status_code == 400
+    assert "single number" in response.get_data(as_text=True)
+
+
+def test_finite_differences_sit_beside_autograd(limits):
+    data = finite_differences(seeds.SEED004_HELPERS, {"w1": 1.0, "w2": 2.0}, None, 1e-2, limits)
+    rows = {row["input"]: row for row in data["rows"]}
+    assert rows["w1"]["autograd"] == 2.0 and rows["w2"]["autograd"] == 4.0
+    assert rows["w1"]["central"] == pytest.approx(2.0, abs=1e-2)
+    errors = [row["error"] for row in data["sweep"]]
+    assert errors[-1] > errors[1]  # too small a step: float32 rounding takes over
+
+
+def test_jacobian_one_backward_per_row(limits):
+    data = jacobian("x * x", {"x": [1.0, 2.0, 3.0]}, limits)
+    assert data["rows"] == [[2.0, 0.0, 0.0], [0.0, 4.0, 0.0], [0.0, 0.0, 6.0]]
+    assert data["backward_passes"] == 3
+    with pytest.raises(ChainruleError):
+        jacobian("x * x", {"x": list(range(100))}, limits)
+
+
+def test_check_and_jacobian_routes(client):
+    data = api(client, "/api/check", f="x * x", x="[1, 2]", grad_output="ones")
+    assert [row["autograd"] for row in data["rows"]] == [2.0, 4.0]
+    data = api(client, "/api/jacobian", f="x.sin()", x="[0, 1]")
+    assert data["rows"][0][0] == 1.0 and data["rows"][1][0] == 0.0

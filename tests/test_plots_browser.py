@@ -1,0 +1,64 @@
+"""Plots in the page, in real Chromium: the slider moves the point, graph and plot together."""
+from __future__ import annotations
+
+import math
+import urllib.parse
+
+import pytest
+
+from . import seeds
+from .test_page_browser import TRACE_JS, wait_until
+
+pytestmark = pytest.mark.browser
+
+
+def test_slider_moves_the_input_graph_and_tangent(page, live_server, artifacts):
+    page.goto(f"{live_server}/?" + urllib.parse.urlencode({"f": seeds.SEED003_LOG_SIN, "x": "2"}))
+    page.wait_for_selector("#plot-image")
+    wait_until(page, "document.getElementById('plot-image').naturalWidth > 0", 15)
+    page.screenshot(path=str(artifacts / "plot-1d-tangent.png"), full_page=True)
+    before = page.evaluate(TRACE_JS)["output"]["value"]
+    old_src = page.get_attribute("#plot-image", "src")
+    page.focus("#point-slider")
+    page.keyboard.press("End")  # the slider's maximum: x = 4
+    wait_until(page, f"{TRACE_JS}.leaves.x.value === 4", 15)
+    after = page.evaluate(TRACE_JS)["output"]["value"]
+    assert after != before
+    assert after == pytest.approx(math.log(16) * math.sin(4) + 0.25, rel=1e-5)
+    assert page.input_value('input.input-value[name="x"]') == "4"
+    assert page.get_attribute("#plot-image", "src") != old_src and "x=4" in page.get_attribute("#plot-image", "src")
+    assert "x=4" in page.url
+
+
+def test_contour_with_gradient_arrow(page, live_server, artifacts):
+    query = urllib.parse.urlencode({"f": seeds.SEED001_EXPRESSION, "x1": "2", "x2": "2", "wrt": "x1,x2"})
+    page.goto(f"{live_server}/?{query}")
+    page.wait_for_selector("#plot-image")
+    wait_until(page, "document.getElementById('plot-image').naturalWidth > 0", 15)
+    assert "wrt=x1%2Cx2" in page.get_attribute("#plot-image", "src")
+    page.locator("#plot-image").scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "plot-contour.png"), full_page=True)
+
+
+def test_jacobian_view_for_a_vector_output(page, live_server, artifacts):
+    query = urllib.parse.urlencode({"f": "x * x", "x": "[1, 2, 3]", "grad_output": "ones"})
+    page.goto(f"{live_server}/?{query}")
+    page.wait_for_selector("#graph svg")
+    page.click("#checks summary")
+    page.wait_for_selector("table.jacobian", timeout=15000)
+    cells = page.eval_on_selector_all("table.jacobian tbody td", "tds => tds.map(td => td.textContent)")
+    assert cells == ["2.0", "0.0", "0.0", "0.0", "4.0", "0.0", "0.0", "0.0", "6.0"]
+    assert "3 backward passes" in page.inner_text(".jacobian-title")
+    page.locator("table.jacobian").scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "jacobian.png"), full_page=True)
+
+
+def test_finite_difference_step_control(page, live_server):
+    page.goto(f"{live_server}/?f=sin(x)&x=1")
+    page.wait_for_selector("#graph svg")
+    page.click("#checks summary")
+    page.wait_for_selector("table.check-table", timeout=15000)
+    page.select_option(".step-form select", "1e-06")
+    wait_until(page, "document.querySelector('.step-form select').value === '1e-06' && "
+                     "document.querySelector('table.check-table tbody td:nth-child(3)') !== null", 15)
+    assert "autograd" in page.inner_text("table.check-table")

@@ -1,0 +1,158 @@
+"""Draw sampled functions with matplotlib's object API (thread-safe: no pyplot state).
+
+Input is the plain JSON a worker returned from `sampling`; nothing here imports torch.
+"""
+from __future__ import annotations
+
+import io
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")  # before anything else from matplotlib: no display, no GUI state
+matplotlib.rcParams["svg.hashsalt"] = "chainrule"  # stable element ids: same data, same bytes
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
+from matplotlib.backends.backend_svg import FigureCanvasSVG  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+BLUE, ORANGE, GREEN, PURPLE, GREY = "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#777777"
+SVG_METADATA = {"Date": None, "Creator": "chainrule"}  # the same data gives the same bytes
+
+
+def _float(value) -> float:
+    if value is None:
+        return math.nan
+    if isinstance(value, str):
+        return {"Infinity": math.inf, "-Infinity": -math.inf}.get(value, math.nan)
+    return float(value)
+
+
+def _with_gaps(xs, ys, breaks):
+    """Insert NaN after each break so matplotlib lifts the pen there."""
+    gap = set(breaks)
+    out_x, out_y = [], []
+    for i, (x, y) in enumerate(zip(xs, ys)):
+        y = _float(y)
+        out_x.append(x)
+        out_y.append(y if math.isfinite(y) else math.nan)
+        if i in gap:
+            out_x.append(x)
+            out_y.append(math.nan)
+    return out_x, out_y
+
+
+def _clip_limits(ys) -> tuple[float, float] | None:
+    """A y-range that ignores the 2% most extreme samples (1/x near 0 would flatten all)."""
+    values = sorted(y for y in (_float(v) for v in ys) if math.isfinite(y))
+    if not values:
+        return None
+    lo = values[int(0.02 * (len(values) - 1))]
+    hi = values[int(0.98 * (len(values) - 1))]
+    if hi - lo < 1e-9:
+        lo, hi = lo - 1, hi + 1
+    pad = 0.08 * (hi - lo)
+    return lo - pad, hi + pad
+
+
+def tangent_equation(at: dict) -> str:
+    a, fa, slope = (_float(at[k]) for k in ("x", "f", "df"))
+    return f"tangent: y = {fa:.4g} + {slope:.4g}·(x − {a:.4g})"
+
+
+def figure_1d(data: dict, title: str = "") -> Figure:
+    """f with its tangent line at the point, and f′ (and f″) below it."""
+    rows = 3 if data.get("d2f") and data.get("show_d2f") else 2
+    figure = Figure(figsize=(7, 2.4 * rows + 0.4), layout="constrained")
+    axes = figure.subplots(rows, 1, sharex=True)
+    xs, at, wrt = data["x"], data["at"], data["wrt"]
+    a, fa, slope = _float(at["x"]), _float(at["f"]), _float(at["df"])
+
+    ax = axes[0]
+    ax.plot(*_with_gaps(xs, data["f"], data["breaks"]), color=BLUE, lw=2, label=f"f({wrt})")
+    tangent = [fa + slope * (x - a) for x in xs]
+    ax.plot(xs, tangent, color=ORANGE, lw=1.5, ls="--", label=tangent_equation(at))
+    ax.plot([a], [fa], "o", color=ORANGE, ms=8, zorder=5)
+    ax.annotate(f"({a:.4g}, {fa:.4g})", (a, fa), textcoords="offset points", xytext=(8, 8))
+    limits = _clip_limits(data["f"])
+    if limits:
+        ax.set_ylim(*limits)
+    ax.set_ylabel(f"f({wrt})")
+    ax.legend(loc="best", fontsize=8)
+    ax.set_title(title or f"f and its tangent at {wrt} = {a:.4g}", fontsize=10)
+
+    ax = axes[1]
+    ax.plot(*_with_gaps(xs, data["df"], data["breaks"]), color=GREEN, lw=2,
+            label=f"f′({wrt}) by autograd")
+    ax.plot([a], [slope], "o", color=ORANGE, ms=7, zorder=5)
+    ax.annotate(f"slope {slope:.4g}", (a, slope), textcoords="offset points", xytext=(8, 8))
+    limits = _clip_limits(data["df"])
+    if limits:
+        ax.set_ylim(*limits)
+    ax.set_ylabel(f"f′({wrt})")
+    ax.legend(loc="best", fontsize=8)
+    if rows == 3:
+        ax = axes[2]
+        ax.plot(*_with_gaps(xs, data["d2f"], data["breaks"]), color=PURPLE, lw=2,
+                label=f"f″({wrt}) by autograd (create_graph=True)")
+        limits = _clip_limits(data["d2f"])
+        if limits:
+            ax.set_ylim(*limits)
+        ax.set_ylabel(f"f″({wrt})")
+        ax.legend(loc="best", fontsize=8)
+    for ax in axes:
+        ax.axhline(0, color=GREY, lw=0.6)
+        ax.grid(alpha=0.25)
+    axes[-1].set_xlabel(wrt)
+    return figure
+
+
+def figure_2d(data: dict) -> Figure:
+    """Contour of f with the point, ∇f and −∇f, and the two slices through the point."""
+    figure = Figure(figsize=(10, 4.2), layout="constrained")
+    grid = figure.add_gridspec(2, 2, width_ratios=(1.25, 1))
+    ax = figure.add_subplot(grid[:, 0])
+    xs, ys = data["x"], data["y"]
+    zs = [[_float(v) for v in row] for row in data["f"]]
+    contour = ax.contourf(xs, ys, zs, levels=20, cmap="viridis")
+    ax.contour(xs, ys, zs, levels=20, colors="white", linewidths=0.4, alpha=0.5)
+    figure.colorbar(contour, ax=ax, shrink=0.85)
+    at = data["at"]
+    px, py = _float(at["x"]), _float(at["y"])
+    gx, gy = (_float(g) for g in at["grad"])
+    span = max(xs[-1] - xs[0], ys[-1] - ys[0])
+    norm = math.hypot(gx, gy) or 1.0
+    scale = 0.18 * span / norm
+    ax.annotate("", (px + gx * scale, py + gy * scale), (px, py),
+                arrowprops={"arrowstyle": "-|>", "color": ORANGE, "lw": 2.5})
+    ax.annotate("", (px - gx * scale, py - gy * scale), (px, py),
+                arrowprops={"arrowstyle": "-|>", "color": "white", "lw": 2.5, "ls": "--"})
+    ax.plot([px], [py], "o", color=ORANGE, ms=8, markeredgecolor="white")
+    ax.set_xlabel(data["wx"])
+    ax.set_ylabel(data["wy"])
+    ax.set_title(f"∇f = ({gx:.4g}, {gy:.4g})  (orange);  −∇f, the descent direction (white)",
+                 fontsize=9)
+    middle_row = min(range(len(ys)), key=lambda i: abs(ys[i] - py))
+    middle_col = min(range(len(xs)), key=lambda i: abs(xs[i] - px))
+    for position, (axis_values, values, name, slope, point) in enumerate((
+            (xs, zs[middle_row], data["wx"], gx, px), (ys, [row[middle_col] for row in zs], data["wy"], gy, py))):
+        sub = figure.add_subplot(grid[position, 1])
+        sub.plot(axis_values, values, color=BLUE, lw=2)
+        f_at = _float(at["f"])
+        sub.plot(axis_values, [f_at + slope * (v - point) for v in axis_values], color=ORANGE,
+                 ls="--", lw=1.2)
+        sub.plot([point], [f_at], "o", color=ORANGE)
+        sub.set_title(f"f against {name}, others fixed: slope {slope:.4g}", fontsize=9)
+        limits = _clip_limits(values)
+        if limits:
+            sub.set_ylim(*limits)
+        sub.grid(alpha=0.25)
+    return figure
+
+
+def to_bytes(figure: Figure, fmt: str) -> bytes:
+    buffer = io.BytesIO()
+    if fmt == "svg":
+        FigureCanvasSVG(figure).print_svg(buffer, metadata=SVG_METADATA)
+    else:
+        FigureCanvasAgg(figure).print_png(buffer, metadata={"Software": None})
+    return buffer.getvalue()
