@@ -62,3 +62,23 @@ def test_finite_difference_step_control(page, live_server):
     wait_until(page, "document.querySelector('.step-form select').value === '1e-06' && "
                      "document.querySelector('table.check-table tbody td:nth-child(3)') !== null", 15)
     assert "autograd" in page.inner_text("table.check-table")
+
+
+def test_run_descent_and_replay_step_50(page, live_server, artifacts):
+    from webapp.examples import BY_SLUG
+    page.goto(f"{live_server}/?{BY_SLUG['rosenbrock'].query}")
+    page.wait_for_selector("#graph svg")
+    page.click("#descent summary")
+    page.fill('input[name="steps"]', "100")
+    page.click("#run-descent")
+    page.wait_for_selector("#replay", timeout=20000)
+    steps = page.evaluate("JSON.parse(document.getElementById('replay').dataset.steps)")
+    page.eval_on_selector("#replay", "el => { el.value = 50; el.dispatchEvent(new Event('change', {bubbles: true})); }")
+    expected = steps[49]["x"]
+    wait_until(page, f"JSON.stringify({TRACE_JS}.leaves.x.value) === '{str(expected).replace(' ', '')}'", 15)
+    trace = page.evaluate(TRACE_JS)
+    x = trace["leaves"]["x"]["value"]
+    assert x == expected
+    assert trace["output"]["value"] == pytest.approx((1 - x[0]) ** 2 + 5 * (x[1] - x[0] ** 2) ** 2, rel=1e-5)
+    assert page.is_visible(".descent-table")  # the descent result stays while replaying
+    page.screenshot(path=str(artifacts / "descent-replay-50.png"), full_page=True)

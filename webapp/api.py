@@ -73,3 +73,28 @@ def jacobian():
     """The Jacobian of a small non-scalar output, one backward pass per row."""
     source, inputs = function_from_query(request.args)
     return jsonify(evaluator.evaluate("jacobian", source=source, inputs=inputs))
+
+
+@bp.post("/api/optimize")
+def optimize():
+    """Gradient descent, the textbook loop (API.md)."""
+    body = _json_body()
+    source = body.get("source")
+    if not isinstance(source, str):
+        raise bad_input("source must be the function's text.")
+    return jsonify(evaluator.evaluate("optimize", source=source, inputs=_inputs(body),
+                                      lr=body.get("lr", 0.01), steps=body.get("steps", 100)))
+
+
+@bp.get("/api/gradcheck")
+def gradcheck():
+    """"Check my backward": gradcheck of each custom autograd Function, in float64."""
+    source, inputs = function_from_query(request.args)
+    return jsonify(evaluator.evaluate("gradcheck", source=source, inputs=inputs))
+
+
+@bp.get("/api/hessian")
+def hessian():
+    """Second derivatives with create_graph=True."""
+    source, inputs = function_from_query(request.args)
+    return jsonify(evaluator.evaluate("hessian", source=source, inputs=inputs))

@@ -86,3 +86,65 @@ def jacobian(source: str, inputs: dict, limits: Limits) -> dict:
         rows.append(row)
     return {"rows": rows, "columns": [f"{n}[{i}]" if leaves[n].dim() else n for n, i in columns],
             "outputs": [f"y[{i}]" for i in range(flat.numel())], "backward_passes": len(rows)}
+
+
+def check_backward(source: str, inputs: dict, limits: Limits) -> dict:
+    """"Check my backward": torch.autograd.gradcheck on each custom Function, in float64.
+
+    The Function is checked at the arguments the program first called it with. On a
+    failure, the analytical and numerical Jacobians are returned side by side, with the
+    entries that disagree marked.
+    """
+    from .language.custom_function import CustomFunction
+    evaluation = run_program(source, inputs, limits)
+    functions = [v for v in evaluation.interpreter.scope.values.values()
+                 if isinstance(v, CustomFunction) and v.first_args is not None]
+    if not functions:
+        raise bad_input("Define a class Name(torch.autograd.Function) and call Name.apply(...) "
+                        "to check its backward.")
+    return {"functions": [_check_one(f) for f in functions]}
+
+
+def _check_one(function) -> dict:
+    args = [a.double().requires_grad_(a.is_floating_point()) if isinstance(a, torch.Tensor) else a
+            for a in function.first_args]
+    tensors = [a for a in args if isinstance(a, torch.Tensor) and a.requires_grad]
+    try:
+        passed = torch.autograd.gradcheck(function.torch_class.apply, tuple(args), eps=1e-6,
+                                          atol=1e-5, rtol=1e-3, raise_exception=False)
+    except Exception as exc:  # the user's backward itself failed
+        return {"name": function.name, "passed": False, "message": str(exc).split("\n")[0][:300]}
+    analytical, numerical = _jacobians(function.torch_class.apply, args, tensors)
+    wrong = [[not torch.isclose(a, n, atol=1e-5, rtol=1e-3).item() for a, n in zip(ra, rn)]
+             for ra, rn in zip(analytical, numerical)]
+    return {"name": function.name, "passed": bool(passed) and not any(any(r) for r in wrong),
+            "analytical": [[number(float(v)) for v in row] for row in analytical],
+            "numerical": [[number(float(v)) for v in row] for row in numerical],
+            "wrong": wrong, "at": [tensor_value(t.detach(), 100) for t in tensors]}
+
+
+def _jacobians(apply, args, tensors, eps: float = 1e-6):
+    """Rows: output entries; columns: input entries (of every tensor argument)."""
+    output = apply(*args)
+    flat_out = output.reshape(-1)
+    analytical = []
+    for i in range(flat_out.numel()):
+        one_hot = torch.zeros_like(flat_out)
+        one_hot[i] = 1
+        grads = torch.autograd.grad(flat_out, tensors, one_hot, retain_graph=True, allow_unused=True)
+        analytical.append(torch.cat([(torch.zeros_like(t) if g is None else g).reshape(-1)
+                                     for g, t in zip(grads, tensors)]))
+    columns = []
+    with torch.no_grad():
+        for tensor in tensors:
+            flat = tensor.view(-1)
+            for j in range(flat.numel()):
+                original = flat[j].item()
+                flat[j] = original + eps
+                plus = apply(*args).reshape(-1).clone()
+                flat[j] = original - eps
+                minus = apply(*args).reshape(-1).clone()
+                flat[j] = original
+                columns.append((plus - minus) / (2 * eps))
+    numerical = torch.stack(columns, dim=1) if columns else torch.zeros(flat_out.numel(), 0)
+    return torch.stack(analytical) if analytical else numerical, numerical

@@ -48,13 +48,19 @@ def _is_numeric(value, depth: int = 0) -> bool:
     return False
 
 
-def run_program(source: str, inputs: dict, limits: Limits, observer=None) -> Evaluation:
-    """Parse and run the program with its inputs; no backward pass yet."""
+def run_program(source: str, inputs: dict, limits: Limits, observer=None,
+                reuse_inputs: bool = False) -> Evaluation:
+    """Parse and run the program with its inputs; no backward pass yet.
+
+    With `reuse_inputs`, the inputs are leaf tensors already (gradient descent keeps
+    updating the same ones).
+    """
     program = parse_program(source, limits)
     missing = [name for name in program.inputs if name not in inputs]
     if missing:
         raise bad_input(f"Give a value for {', '.join(missing)}.")
-    tensors = {name: make_input(name, inputs[name], limits) for name in program.inputs}
+    tensors = {name: inputs[name] if reuse_inputs else make_input(name, inputs[name], limits)
+               for name in program.inputs}
     torch.manual_seed(RANDOM_SEED)
     interpreter = Interpreter(limits, observer=observer)
     with torch.enable_grad():

@@ -67,5 +67,30 @@ EXAMPLES = [
             "Your own backward runs inside PyTorch's engine: MyReLUBackward is a node like any other."),
 ]
 
+EXAMPLES += [
+    Example("regression", "regression lab: fit β0, β1",
+            "torch.manual_seed(1)\nsize = 200\nx = torch.rand(size) * 2\n"
+            "y = 1 + x + torch.randn(size) * 0.25\n((b0 + b1 * x - y) ** 2).mean()",
+            {"b0": 0.0, "b1": 0.0},
+            "Gradient descent on the mean squared error finds the line y = β0 + β1·x through "
+            "noisy data; run it below the graph and watch the line move."),
+    Example("accumulate", "backward twice: gradients add up",
+            "w1 = torch.tensor(1.0, requires_grad=True)\nw2 = torch.tensor(2.0, requires_grad=True)\n"
+            "def f(w1, w2):\n    return 2 * w1 + w2 * w2 + 5.0\n"
+            "result = f(w1, w2)\nresult.backward()\nresult = f(w1, w2)\nresult.backward()\nw1.grad", {},
+            "Running backward again without zeroing adds to .grad: 2.0 + 2.0 = 4.0."),
+    Example("retain-graph", "backward twice on one graph",
+            "x = torch.arange(4.0, requires_grad=True)\ny = 2 * torch.dot(x, x)\n"
+            "y.backward()\ny.backward()\nx.grad", {},
+            "PyTorch frees the graph's saved values after backward: a second backward needs "
+            "retain_graph=True in the first."),
+    Example("second-derivative", "second derivative with create_graph",
+            "x = torch.tensor(2.0, requires_grad=True)\ny = x ** 3\n"
+            "(dy,) = torch.autograd.grad(y, x, create_graph=True)\n"
+            "(d2y,) = torch.autograd.grad(dy, x)\nd2y", {},
+            "create_graph=True records the backward pass itself, so it can be differentiated "
+            "again: d²(x³)/dx² = 6x = 12."),
+]
+
 BY_SLUG = {example.slug: example for example in EXAMPLES}
 DEFAULT = EXAMPLES[0]

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from .errors import ChainruleError, bad_input, limit
-from .checks import finite_differences, jacobian
+from .checks import check_backward, finite_differences, jacobian
+from .descent import hessian, optimize
 from .evaluation import trace_values
 from .sampling import sample_1d, sample_2d
 from .language.validator import parse_program
@@ -42,8 +43,22 @@ def job_jacobian(job: dict) -> dict:
     return jacobian(job["source"], job.get("inputs") or {}, DEFAULT_LIMITS)
 
 
+def job_optimize(job: dict) -> dict:
+    return optimize(job["source"], job.get("inputs") or {}, job.get("lr"), job.get("steps"),
+                    DEFAULT_LIMITS)
+
+
+def job_gradcheck(job: dict) -> dict:
+    return check_backward(job["source"], job.get("inputs") or {}, DEFAULT_LIMITS)
+
+
+def job_hessian(job: dict) -> dict:
+    return hessian(job["source"], job.get("inputs") or {}, DEFAULT_LIMITS)
+
+
 HANDLERS = {"inputs": job_inputs, "trace": job_trace, "plot": job_plot, "contour": job_contour,
-            "check": job_check, "jacobian": job_jacobian}
+            "check": job_check, "jacobian": job_jacobian, "optimize": job_optimize,
+            "gradcheck": job_gradcheck, "hessian": job_hessian}
 
 
 def handle(job: dict) -> dict:

@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, make_response, redirect, render_template, request, url_for
 
-from . import evaluator, render
+from . import evaluator, plots, render
 from .errors import ChainruleError
 from .examples import DEFAULT, EXAMPLES
 from .query import RESERVED, VIEWS, grad_output_from_query
@@ -160,3 +160,51 @@ def graph_partial():
 @bp.get("/favicon.ico")
 def favicon():
     return redirect(url_for("static", filename="favicon.svg"))
+
+
+@bp.get("/partials/descent")
+def descent_partial():
+    """Run gradient descent from the page's inputs and show its path, loss and table."""
+    state = PageState(request.args)
+    context = {"state": state, "result": None, "error": None}
+    try:
+        lr = float(request.args.get("lr") or 0.01)
+        steps = int(request.args.get("steps") or 100)
+        inputs = state.parsed_inputs()
+        result = evaluator.evaluate("optimize", source=state.source, inputs=inputs, lr=lr, steps=steps)
+        context.update(result=result, lr=lr, steps=steps, **_descent_figures(state, inputs, result))
+    except ChainruleError as error:
+        context["error"] = error.message
+    except ValueError:
+        context["error"] = "lr must be a number and steps a whole number."
+    return render_template("_descent.html", **context)
+
+
+def _descent_figures(state, inputs: dict, result: dict) -> dict:
+    names = list(result["final"])
+    path = [s["inputs"] for s in result["steps"]] + [result["final"]]
+    scalars = [n for n in names if all(isinstance(p[n], (int, float)) for p in path)]
+    landscape = None
+    finite = [p for p in path if all(isinstance(p[n], (int, float)) for n in scalars)]
+    if len(names) == len(scalars) and len(scalars) in (1, 2) and finite:
+        spans = [(min(p[n] for p in finite), max(p[n] for p in finite)) for n in scalars]
+        lo = min(s[0] for s in spans)
+        hi = max(s[1] for s in spans)
+        pad = max(0.5, 0.15 * (hi - lo))
+        try:
+            if len(scalars) == 2:
+                landscape = evaluator.evaluate("contour", source=state.source, inputs=inputs,
+                                               wx=scalars[0], wy=scalars[1],
+                                               ranges=[[lo - pad, hi + pad]] * 2, n=40)
+            else:
+                landscape = evaluator.evaluate("plot", source=state.source, inputs=inputs,
+                                               wrt=scalars[0], lo=lo - pad, hi=hi + pad, n=200)
+        except ChainruleError:
+            landscape = None
+    stride = max(1, len(result["steps"]) // 10)
+    rows = [s for s in result["steps"] if s["step"] % stride == 0 or s["step"] in (1, len(result["steps"]))]
+    figures = {"loss_uri": plots.data_uri(plots.figure_loss(result["steps"])), "table": rows,
+               "path_uri": plots.data_uri(plots.figure_path(result, landscape)) if landscape else None,
+               "fit_uri": plots.data_uri(plots.figure_fit(result)) if "points" in result else None,
+               "replay": json.dumps([s["inputs"] for s in result["steps"]])}
+    return figures

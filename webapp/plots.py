@@ -156,3 +156,74 @@ def to_bytes(figure: Figure, fmt: str) -> bytes:
     else:
         FigureCanvasAgg(figure).print_png(buffer, metadata={"Software": None})
     return buffer.getvalue()
+
+
+def figure_loss(steps: list[dict]) -> Figure:
+    """The value at each step, on a log scale (absolute values when it goes negative)."""
+    figure = Figure(figsize=(5, 3), layout="constrained")
+    ax = figure.add_subplot()
+    values = [_float(s["value"]) for s in steps]
+    shown = [abs(v) if math.isfinite(v) else math.nan for v in values]
+    ax.plot([s["step"] for s in steps], shown, color=BLUE, lw=1.8)
+    if all(v > 0 for v in shown if math.isfinite(v)) and any(math.isfinite(v) for v in shown):
+        ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("|value|" if any(v < 0 for v in values if math.isfinite(v)) else "value")
+    ax.set_title("loss per step (log scale)", fontsize=10)
+    ax.grid(alpha=0.3, which="both")
+    return figure
+
+
+def figure_path(result: dict, landscape: dict | None) -> Figure:
+    """The descent's path on the contour (two inputs) or on the curve (one input)."""
+    figure = Figure(figsize=(5, 3.6), layout="constrained")
+    ax = figure.add_subplot()
+    names = list(result["final"])
+    path = [[_float(s["inputs"][n]) for n in names] for s in result["steps"]]
+    path.append([_float(result["final"][n]) for n in names])
+    if landscape and "wx" in landscape:
+        zs = [[_float(v) for v in row] for row in landscape["f"]]
+        ax.contourf(landscape["x"], landscape["y"], zs, levels=20, cmap="viridis")
+        ax.plot([p[0] for p in path], [p[1] for p in path], "-", color=ORANGE, lw=1.5)
+        ax.plot([path[0][0]], [path[0][1]], "o", color="white", ms=7, label="start")
+        ax.plot([path[-1][0]], [path[-1][1]], "*", color=ORANGE, ms=12, label="end")
+        ax.set_xlabel(landscape["wx"])
+        ax.set_ylabel(landscape["wy"])
+    elif landscape:
+        ax.plot(*_with_gaps(landscape["x"], landscape["f"], landscape["breaks"]), color=BLUE, lw=2)
+        values = [_float(s["value"]) for s in result["steps"]]
+        ax.plot([p[0] for p in path[:-1]], values, ".-", color=ORANGE, lw=1, ms=4)
+        ax.set_xlabel(landscape["wrt"])
+        limits = _clip_limits(landscape["f"])
+        if limits:
+            ax.set_ylim(*limits)
+    ax.set_title("the path of gradient descent", fontsize=10)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
+    return figure
+
+
+def figure_fit(result: dict) -> Figure:
+    """The regression lab: the data, and the fitted line at a few moments of the descent."""
+    figure = Figure(figsize=(5, 3.6), layout="constrained")
+    ax = figure.add_subplot()
+    xs, ys = result["points"]["x"], result["points"]["y"]
+    ax.scatter(xs, ys, s=8, color=GREY, alpha=0.6, label="data")
+    first, second = list(result["final"])
+    steps = result["steps"]
+    moments = sorted({0, len(steps) // 10, len(steps) // 3, len(steps) - 1})
+    lo, hi = min(xs), max(xs)
+    for order, index in enumerate(moments):
+        b0, b1 = (_float(steps[index]["inputs"][n]) for n in (first, second))
+        alpha = 0.3 + 0.7 * order / max(1, len(moments) - 1)
+        ax.plot([lo, hi], [b0 + b1 * lo, b0 + b1 * hi], color=ORANGE, alpha=alpha, lw=2,
+                label=f"step {steps[index]['step']}: {first}={b0:.3g}, {second}={b1:.3g}")
+    ax.legend(fontsize=7)
+    ax.set_title(f"fitted line y = {first} + {second}·x as the descent moves", fontsize=10)
+    return figure
+
+
+def data_uri(figure: Figure) -> str:
+    """An SVG figure as a data: URI for an <img> (the page's CSP allows data: images)."""
+    import base64
+    return "data:image/svg+xml;base64," + base64.b64encode(to_bytes(figure, "svg")).decode()

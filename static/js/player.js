@@ -311,6 +311,14 @@
       // Moving the point moves the input: the graph and the plot update together.
       const box = editor.querySelector('input.input-value[name="' + target.dataset.input + '"]');
       if (box) { box.value = target.value; editor.requestSubmit(); }
+    } else if (target.id === "replay") {
+      // Replaying a step puts that step's inputs in the boxes: the graph shows its passes.
+      const inputs = JSON.parse(target.dataset.steps)[Number(target.value) - 1];
+      Object.keys(inputs).forEach(function (name) {
+        const box = editor.querySelector('input.input-value[name="' + name + '"]');
+        if (box) box.value = JSON.stringify(inputs[name]);
+      });
+      editor.requestSubmit();
     } else if (target.id === "plot-wrt") {
       document.getElementById("wrt-field").value = target.value;
       editor.requestSubmit();
@@ -320,6 +328,10 @@
     if (event.target.id === "point-slider") {
       const out = document.getElementById("point-value");
       if (out) out.textContent = Number(event.target.value).toPrecision(4);
+    }
+    if (event.target.id === "replay") {
+      const out = document.getElementById("replay-step");
+      if (out) out.textContent = event.target.value;
     }
   });
 

@@ -20,6 +20,11 @@ OUT_OF_MEMORY = "This function needs more memory than a student's share."
 # Binary functions torch accepts only with two tensors; a plain number is made a tensor.
 TENSOR_ONLY_PAIRS = frozenset({"maximum", "minimum", "atan2", "heaviside", "dist"})
 
+BROADCASTING = frozenset({"where", "maximum", "minimum", "add", "sub", "mul", "div", "pow",
+                          "atan2", "lerp", "fmod", "remainder", "true_divide", "heaviside",
+                          "masked_fill"})
+MATRIX_PRODUCTS = frozenset({"matmul", "mm", "bmm", "outer", "mv", "inner"})
+
 DATA_TYPES = (int, float, bool, str, type(None), torch.Tensor, torch.dtype, torch.Size, slice)
 
 
@@ -79,10 +84,43 @@ def predict_numel(name: str, function, args, kwargs, budget: Budget, node=None) 
         numel = ints[0] * (ints[1] if len(ints) > 1 else ints[0]) if ints else None
     elif short in ("tensor", "as_tensor") and args:
         numel = nested_numel(args[0])
+    elif short in BROADCASTING:
+        numel = _numel_of_broadcast(args, kwargs)
+    elif short in MATRIX_PRODUCTS:
+        numel = _numel_of_product(short, args)
     elif short in GROWING:
         numel = _numel_on_meta(function, args, kwargs)
     if numel is not None:
         budget.tensor_size(numel, node)
+
+
+def _numel_of_broadcast(args, kwargs) -> int | None:
+    """Elements of an elementwise result: the broadcast of its operands' shapes (cheap)."""
+    shapes = [v.shape for v in (*args, *kwargs.values()) if isinstance(v, torch.Tensor)]
+    try:
+        return math.prod(torch.broadcast_shapes(*shapes)) if shapes else None
+    except RuntimeError:
+        return None  # torch will refuse the shapes itself, with its own message
+
+
+def _numel_of_product(short: str, args) -> int | None:
+    """Elements of a matrix product or outer product, from the operands' shapes."""
+    tensors = [a for a in args if isinstance(a, torch.Tensor)]
+    if len(tensors) != 2:
+        return None
+    a, b = tensors
+    if short == "outer":
+        return a.numel() * b.numel()
+    if a.dim() == 0 or b.dim() == 0:
+        return None
+    rows = a.shape[-2] if a.dim() > 1 else 1
+    cols = b.shape[-1] if b.dim() > 1 else 1
+    batch_a, batch_b = a.shape[:-2], b.shape[:-2] if b.dim() > 2 else ()
+    try:
+        batch = math.prod(torch.broadcast_shapes(batch_a, batch_b))
+    except RuntimeError:
+        return None
+    return batch * rows * cols
 
 
 def _numel_on_meta(function, args, kwargs) -> int | None:

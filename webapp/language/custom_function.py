@@ -57,11 +57,14 @@ class CustomFunction:
     def __init__(self, name, torch_class):
         self.name = name
         self.torch_class = torch_class
+        self.first_args = None  # what the program first called it with: "check my backward" uses it
 
     def apply(self, args, kwargs, node):
         if kwargs:
             raise unsupported(f"{self.name}.apply takes positional arguments only.", node)
         from .calls import guarded
+        if self.first_args is None:
+            self.first_args = [a.detach().clone() if isinstance(a, torch.Tensor) else a for a in args]
         return guarded(lambda: self.torch_class.apply(*args), node)
 
 

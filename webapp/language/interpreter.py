@@ -111,6 +111,7 @@ class Interpreter:
         self.named: list[tuple[str, torch.Tensor]] = []
         self.ran_backward = False
         self.quiet = 0  # > 0 while a custom Function's backward runs: not part of the graph
+        self.scope = None
         self.language = {**make_builtins(self.budget, self.prints, limits.max_prints),
                          **bare_math(), "torch": TORCH_NAMESPACE, "math": MATH_NAMESPACE,
                          "F": FUNCTIONAL_NAMESPACE}
@@ -118,7 +119,7 @@ class Interpreter:
     # -- program -------------------------------------------------------------
     def run(self, tree: ast.Module, inputs: dict):
         """Execute the program; return the value of its last statement (see API.md)."""
-        scope = Scope()
+        scope = self.scope = Scope()
         for name, value in inputs.items():
             scope.values[name] = value
             self.named.append((name, value))

@@ -6,6 +6,7 @@ interpreter as a tree. Every refusal names what was refused and where.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import warnings
 from dataclasses import dataclass
@@ -62,8 +63,12 @@ class Program:
     inputs: list[str]
 
 
+@functools.lru_cache(maxsize=128)
 def parse_program(source: str, limits: Limits = DEFAULT_LIMITS) -> Program:
-    """Check the text, parse it and walk the tree; raise ChainruleError on any refusal."""
+    """Check the text, parse it and walk the tree; raise ChainruleError on any refusal.
+
+    Cached: plots and gradient descent run the same source hundreds of times.
+    """
     _check_text(source, limits)
     try:
         with warnings.catch_warnings():
