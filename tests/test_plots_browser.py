@@ -82,3 +82,15 @@ def test_run_descent_and_replay_step_50(page, live_server, artifacts):
     assert trace["output"]["value"] == pytest.approx((1 - x[0]) ** 2 + 5 * (x[1] - x[0] ** 2) ** 2, rel=1e-5)
     assert page.is_visible(".descent-table")  # the descent result stays while replaying
     page.screenshot(path=str(artifacts / "descent-replay-50.png"), full_page=True)
+
+
+def test_check_my_backward_in_the_page_marks_the_wrong_entry(page, live_server, artifacts):
+    wrong = seeds.SEED000_RELU_EXERCISE.replace("        grad_input[input < 0] = 0\n", "")
+    page.goto(f"{live_server}/?" + urllib.parse.urlencode({"f": wrong, "x": "[-2, 0.5, 3]"}))
+    page.wait_for_selector("#graph svg")
+    page.click("#checks summary")
+    page.wait_for_selector(".gradcheck-title", timeout=20000)
+    assert "fails" in page.inner_text(".gradcheck-title")
+    assert page.locator("td.wrong").count() == 2  # the same entry, in both matrices
+    page.locator(".gradcheck-title").scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "gradcheck-fail.png"), full_page=True)

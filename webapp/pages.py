@@ -105,7 +105,7 @@ def check_partial():
     """Finite differences beside autograd, and the Jacobian for a non-scalar output."""
     source = request.args.get("f", "")
     state = PageState(request.args)
-    context = {"state": state, "check": None, "jacobian": None, "error": None}
+    context = {"state": state, "check": None, "jacobian": None, "gradcheck": None, "error": None}
     try:
         inputs = state.parsed_inputs()
         step = float(request.args.get("step") or 1e-3)
@@ -114,6 +114,8 @@ def check_partial():
                                               grad_output=grad_output)
         if grad_output is not None:
             context["jacobian"] = evaluator.evaluate("jacobian", source=source, inputs=inputs)
+        if "Function" in source:  # a custom autograd Function: check the user's backward
+            context["gradcheck"] = evaluator.evaluate("gradcheck", source=source, inputs=inputs)
     except (ChainruleError, ValueError) as error:
         message = error.message if isinstance(error, ChainruleError) else "step must be a number."
         context["error"] = message
