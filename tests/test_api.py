@@ -56,3 +56,30 @@ def test_nan_and_infinity_are_json_safe(client):
 def test_inputs_route_lists_free_names(client):
     data = client.post("/api/inputs", json={"source": seeds.SEED004_HELPERS}).get_json()
     assert data == {"inputs": ["w1", "w2"]}
+
+
+def test_answers_are_cached_per_job(app, client):
+    answers = app.extensions["chainrule_answers"]
+    body = {"source": "cos(x) * 3", "inputs": {"x": 0.25}}
+    first = client.post("/api/trace", json=body).get_json()
+    hits = answers.hits
+    second = client.post("/api/trace", json=body).get_json()
+    assert second == first and answers.hits == hits + 1
+
+
+def test_a_client_has_at_most_three_evaluations_in_flight(app):
+    from webapp.errors import ChainruleError
+    clients = app.extensions["chainrule_clients"]
+    slots = [clients.slot("10.0.0.1") for _ in range(3)]
+    for slot in slots:
+        slot.__enter__()
+    try:
+        import pytest
+        with pytest.raises(ChainruleError) as caught:
+            clients.slot("10.0.0.1").__enter__()
+        assert caught.value.kind == "busy"
+        with clients.slot("10.0.0.2"):
+            pass  # another student is not affected
+    finally:
+        for slot in slots:
+            slot.__exit__(None, None, None)

@@ -97,7 +97,7 @@ def test_dot_timeout_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(render, "DOT_TIMEOUT_SECONDS", 0.001)
     big = "digraph { " + " ".join(f"a{i} -> a{i + 1};" for i in range(3000)) + " }"
     with pytest.raises(ChainruleError) as caught:
-        render.run_dot.__wrapped__(big, "svg")
+        render._run_dot(big, "svg")
     assert caught.value.kind == "limit" and "took longer than" in caught.value.message
 
 
@@ -105,3 +105,16 @@ def test_missing_f_is_explained(client):
     response = client.get("/graph.svg")
     assert response.status_code == 400
     assert "f parameter" in response.get_data(as_text=True)
+
+
+def test_point_change_reuses_the_layout_without_running_dot(client):
+    first = client.get(url("/graph.svg", seeds.SEED001_EXPRESSION, x1=2, x2=2))
+    runs = render.DOT_RUNS["count"]
+    moved = client.get(url("/graph.svg", seeds.SEED001_EXPRESSION, x1=3, x2=2))
+    assert render.DOT_RUNS["count"] == runs  # same structure: the cached layout is refilled
+    assert moved.status_code == 200 and moved.data != first.data
+    text = moved.get_data(as_text=True)
+    assert ">3</text>" in text and "grad 1.2" in text and "grad 0.8" in text  # x1 = 3: grad 0.4·3
+    assert "0000" not in text
+    changed = client.get(url("/graph.svg", "sin(x1) * x2", x1=3, x2=2))
+    assert changed.status_code == 200 and render.DOT_RUNS["count"] == runs + 1  # new structure

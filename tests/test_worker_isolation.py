@@ -40,8 +40,13 @@ def test_deadline_kills_and_replaces_the_worker(small_app):
     assert time.monotonic() - started < 30  # includes the first worker's boot
     pool = small_app.extensions["chainrule_pool"]
     assert pool.replaced == 1
-    answer = client.post("/api/trace", json={"source": "x * 2", "inputs": {"x": 1}})
+    other_student = {"REMOTE_ADDR": "127.0.0.9"}
+    answer = client.post("/api/trace", json={"source": "x * 2", "inputs": {"x": 1}},
+                         environ_base=other_student)
     assert answer.status_code == 200 and answer.get_json()["leaves"]["x"]["grad"] == 2.0
+    # The student whose function was stopped waits out a short cool-down.
+    again = client.post("/api/trace", json={"source": "x * 3", "inputs": {"x": 1}})
+    assert again.status_code == 429 and "stopped" in again.get_json()["error"]["message"]
 
 
 def test_memory_limit_is_a_clear_refusal_and_the_next_request_works(hungry_app):
@@ -61,7 +66,8 @@ def test_saturated_pool_answers_429_with_retry_after(small_app):
         "/api/trace", json={"source": SLOW}))
     slow.start()
     time.sleep(0.2)
-    response = client.post("/api/trace", json={"source": "x", "inputs": {"x": 1}})
+    response = client.post("/api/trace", json={"source": "x", "inputs": {"x": 2}},
+                           environ_base={"REMOTE_ADDR": "127.0.0.8"})
     slow.join()
     assert response.status_code == 429
     assert response.headers["Retry-After"] == "2"

@@ -22,7 +22,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, template_folder=_asset_folder("templates"),
                 static_folder=_asset_folder("static"))
     app.config.from_mapping(
-        WORKERS=int(os.environ.get("CHAINRULE_WORKERS", os.cpu_count() or 2)),
+        # Twice the cores: a runaway function then slows the others instead of blocking them.
+        WORKERS=int(os.environ.get("CHAINRULE_WORKERS", 2 * (os.cpu_count() or 1))),
+        ANSWER_CACHE_BYTES=64 * 2**20,
         DEADLINE_SECONDS=float(os.environ.get("CHAINRULE_DEADLINE", 5.0)),
         BUSY_WAIT_SECONDS=float(os.environ.get("CHAINRULE_BUSY_WAIT", 3.0)),
         MAX_CONTENT_LENGTH=64 * 1024,

@@ -1,18 +1,33 @@
-"""The app's door to the worker pool: one pool per app, started on first use."""
+"""The app's door to the worker pool: one pool per app, started on first use.
+
+Answers are cached by job (source, inputs and options): every job is deterministic,
+so a second request for the same thing never reaches a worker. Each client may have
+a few evaluations in flight; one whose function was just stopped for exceeding a
+limit waits out a short cool-down, so a loop of bombs cannot hold the workers.
+"""
 from __future__ import annotations
 
 import atexit
+import json
 import threading
+import time
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 
+from .cache import BoundedCache, SingleFlight
+from .errors import ChainruleError
 from .worker_pool import WorkerPool
 
 _lock = threading.Lock()
+MAX_IN_FLIGHT = 3
+COOL_DOWN_SECONDS = 10.0
 
 
 def init_app(app: Flask) -> None:
     app.extensions["chainrule_pool"] = None
+    app.extensions["chainrule_answers"] = BoundedCache(max_bytes=app.config["ANSWER_CACHE_BYTES"])
+    app.extensions["chainrule_clients"] = Clients()
+    app.extensions["chainrule_flights"] = SingleFlight()
 
 
 def pool() -> WorkerPool:
@@ -32,4 +47,62 @@ def pool() -> WorkerPool:
 
 def evaluate(kind: str, **job) -> dict:
     """Run one job (see jobs.HANDLERS) in a worker and return its JSON answer."""
-    return pool().run({"kind": kind, **job})
+    job = {"kind": kind, **job}
+    key = json.dumps(job, sort_keys=True)
+    answers: BoundedCache = current_app.extensions["chainrule_answers"]
+    cached = answers.get(key)
+    if cached is not None:
+        return json.loads(cached)
+    clients: Clients = current_app.extensions["chainrule_clients"]
+    client = request.remote_addr if request else "local"
+    workers = pool()
+
+    def compute():
+        answer = workers.run(job)
+        text = json.dumps(answer)
+        answers.put(key, text, len(text) + len(key))
+        return text
+
+    with clients.slot(client):
+        try:
+            return json.loads(current_app.extensions["chainrule_flights"].run(key, compute))
+        except ChainruleError as error:
+            if error.kind == "limit" and "stopped" in error.message:
+                clients.penalise(client)  # killed at the deadline or out of memory
+            raise
+
+
+class Clients:
+    """Per-client fairness: a cap on evaluations in flight, and a cool-down after a kill."""
+
+    def __init__(self):
+        self.in_flight: dict[str, int] = {}
+        self.cooling: dict[str, float] = {}
+        self.lock = threading.Lock()
+
+    def penalise(self, client: str) -> None:
+        with self.lock:
+            self.cooling[client] = time.monotonic() + COOL_DOWN_SECONDS
+
+    def slot(self, client: str):
+        clients = self
+
+        class Slot:
+            def __enter__(self):
+                with clients.lock:
+                    until = clients.cooling.get(client, 0)
+                    if until > time.monotonic():
+                        raise ChainruleError("busy", "Your last function was stopped for using too "
+                                             "much time or memory; try again in a few seconds.")
+                    if clients.in_flight.get(client, 0) >= MAX_IN_FLIGHT:
+                        raise ChainruleError("busy", "Too many of your functions are running at "
+                                             "once; try again in a moment.")
+                    clients.in_flight[client] = clients.in_flight.get(client, 0) + 1
+
+            def __exit__(self, *exc):
+                with clients.lock:
+                    clients.in_flight[client] -= 1
+                    if not clients.in_flight[client]:
+                        del clients.in_flight[client]
+
+        return Slot()

@@ -6,6 +6,7 @@ import hashlib
 from flask import Blueprint, Response, request
 
 from . import evaluator, plots, render
+from .cache import BoundedCache
 from .errors import ChainruleError
 from .query import function_from_query, grad_output_from_query, plot_request, view_from_query
 
@@ -19,8 +20,9 @@ def _graph_body(fmt: str) -> bytes:
     view = view_from_query(request.args)
     trace = evaluator.evaluate("trace", source=source, inputs=inputs,
                                grad_output=grad_output_from_query(request.args))
-    dot = render.dot_source(trace, view)
-    return dot.encode() if fmt == "dot" else render.run_dot(dot, fmt)
+    if fmt == "dot":
+        return render.dot_source(trace, view).encode()
+    return render.draw(trace, view, fmt)
 
 
 def plot_data(args) -> dict:
@@ -43,18 +45,34 @@ def _plot_body(fmt: str) -> bytes:
     return plots.to_bytes(plots.figure_1d(data), fmt)
 
 
+RESPONSES = BoundedCache(max_bytes=64 * 2**20)
+
+
 def _image_response(make_body, fmt: str) -> Response:
-    """An image, or a small image of the refusal; cacheable by ETag when it worked."""
+    """An image, or a small image of the refusal; cacheable by ETag when it worked.
+
+    A successful image is kept by its full URL: the same query is the same bytes, so
+    a repeated request (thirty students opening one link) costs a dictionary lookup.
+    """
+    key = request.full_path
+    cached = RESPONSES.get(key)
+    if cached is not None:
+        return _finish(Response(cached[0], status=200, mimetype=MIMETYPES[fmt]), cached[1])
     try:
         body, status = make_body(fmt), 200
+        etag = hashlib.sha256(body).hexdigest()[:32]
+        RESPONSES.put(key, (body, etag), len(body) + len(key))
     except ChainruleError as error:
         if fmt == "dot" or error.kind == "busy":
             raise
         body, status = render.error_image(error.message, fmt), error.status
-    response = Response(body, status=status, mimetype=MIMETYPES[fmt])
-    if status == 200:
+    return _finish(Response(body, status=status, mimetype=MIMETYPES[fmt]), etag if status == 200 else None)
+
+
+def _finish(response: Response, etag: str | None) -> Response:
+    if etag:
         # The same query always gives the same bytes: let browsers and proxies keep them.
-        response.set_etag(hashlib.sha256(body).hexdigest()[:32])
+        response.set_etag(etag)
         response.headers["Cache-Control"] = "public, max-age=3600"
         response.make_conditional(request)
     return response

@@ -57,7 +57,7 @@ def build_view(state: PageState) -> dict:
         trace = evaluator.evaluate("trace", source=state.source, inputs=state.parsed_inputs(),
                                    grad_output=grad_output_from_query({"grad_output": state.grad_output_text}),
                                    fill_missing=NEW_INPUT_VALUE)
-        svg = render.run_dot(render.dot_source(trace, state.view, legend=False), "svg").decode()
+        svg = render.draw(trace, state.view, "svg", legend=False).decode()
         context.update(trace=trace, svg=svg[svg.index("<svg"):], inputs=trace["inputs"])
         for name in trace["inputs"]:
             state.inputs_text.setdefault(name, str(NEW_INPUT_VALUE))

@@ -5,12 +5,13 @@ element carries the trace's node id (`<g id="n3">`), so the page can animate it.
 """
 from __future__ import annotations
 
-import functools
 import shutil
 import subprocess
 
 import graphviz
 
+from . import svg_fill
+from .cache import BoundedCache, SingleFlight
 from .errors import ChainruleError, limit
 
 DOT_TIMEOUT_SECONDS = 20
@@ -70,31 +71,59 @@ def _escape(text: str) -> str:
             .replace('"', "&quot;"))
 
 
-def _value_label(node: dict, with_grad: bool = True) -> str:
-    style = STYLE[node["kind"]]
+def value_texts(node: dict) -> tuple[str | None, str | None]:
+    """The value row and the gradient row a node shows (None: no such row)."""
     value = format_value(node["value"], node["shape"], node.get("summary"))
+    if node["kind"] == "constant":
+        return (value if value != node["label"] else None), None
+    grad, summary = node["grad"], node.get("grad_summary")
+    grad_text = format_value(grad, node["shape"], summary) if grad is not None or summary else "–"
+    return value, f"grad {grad_text}"
+
+
+def placeholder(text: str | None, shortest: int = 8) -> str | None:
+    """Same-size stand-in for a value, so the layout depends on structure, not numbers.
+
+    At least `shortest` characters (a scalar at 4 significant digits fits), else rounded up
+    to a multiple of 4: a new input value almost always reuses the layout. The real
+    text is written in afterwards, centred; the node's minimum width hides the slack.
+    """
+    if text is None:
+        return None
+    return "0" * max(shortest, -(-len(text) // 4) * 4)
+
+
+def _value_label(node: dict, texts: tuple[str | None, str | None]) -> str:
+    style = STYLE[node["kind"]]
+    value, grad = texts
     # A minimum width leaves room for "grad: not yet", which the page shows before backward.
     width = ' width="92"' if node["kind"] != "constant" else ""
     rows = [f'<tr><td{width}><b>{_escape(node["label"])}</b></td></tr>']
-    if node["kind"] != "constant" or value != node["label"]:
+    if value is not None:
         rows.append(f'<tr><td>{_escape(value)}</td></tr>')
-    if with_grad and node["kind"] != "constant":
-        grad = node["grad"]
-        summary = node.get("grad_summary")
-        text = format_value(grad, node["shape"], summary) if grad is not None or summary else "–"
-        rows.append(f'<tr><td><font color="#8a3c00">grad {_escape(text)}</font></td></tr>')
+    if grad is not None:
+        rows.append(f'<tr><td><font color="#8a3c00">{_escape(grad)}</font></td></tr>')
     return (f'<<table border="0" cellborder="0" cellspacing="0" cellpadding="2" '
             f'bgcolor="{style["fill"]}">{"".join(rows)}</table>>')
 
 
-def values_dot(trace: dict, title: str | None = None, legend: bool = True) -> str:
-    """The teaching view: value nodes (name, value, grad) joined by small operation nodes."""
+def values_dot(trace: dict, title: str | None = None, legend: bool = True,
+               filled: dict | None = None) -> str:
+    """The teaching view: value nodes (name, value, grad) joined by small operation nodes.
+
+    With `filled`, value and gradient rows are drawn as placeholders and their real
+    texts are put in `filled[node_id]`, for `svg_fill.fill_values` to write in.
+    """
     _check_size(trace)
     graph = _new_graph(title)
     op_nodes = {n["id"] for n in trace["nodes"] if n["kind"] in ("op", "output")}
     for node in trace["nodes"]:
         style = STYLE[node["kind"]]
-        graph.node(node["id"], label=_value_label(node), id=node["id"], shape="box",
+        texts = value_texts(node)
+        if filled is not None:
+            filled[node["id"]] = texts
+            texts = (placeholder(texts[0], 12), placeholder(texts[1], 16))  # "grad −1.234e+05"
+        graph.node(node["id"], label=_value_label(node, texts), id=node["id"], shape="box",
                    style=style["style"], fillcolor=style["fill"], color=style["border"],
                    penwidth=style["pen"], tooltip=_tooltip(node),
                    **{"class": f"cr-node cr-{node['kind']}"})
@@ -191,9 +220,57 @@ def dot_source(trace: dict, view: str = "values", legend: bool = True) -> str:
     return values_dot(trace, legend=legend)
 
 
-@functools.lru_cache(maxsize=256)
+def draw(trace: dict, view: str = "values", fmt: str = "svg", legend: bool = True) -> bytes:
+    """The graph as SVG or PNG.
+
+    The values view's SVG is laid out once per structure: a new input value fills its
+    numbers into the cached layout instead of running `dot` again.
+    """
+    if view == "values" and fmt == "svg":
+        texts = {node["id"]: value_texts(node) for node in trace["nodes"]}
+        key = _structure(trace, texts, legend)
+        template = TEMPLATES.get(key)
+        if template is None:  # a new structure: lay it out once
+            template = run_dot(values_dot(trace, legend=legend, filled={}), "svg")
+            TEMPLATES.put(key, template, len(template))
+        return svg_fill.fill_values(template, texts)
+    return run_dot(dot_source(trace, view, legend=legend), fmt)
+
+
+def _structure(trace: dict, texts: dict, legend: bool) -> tuple:
+    """Everything the layout depends on, and nothing else (not the numbers)."""
+    nodes = tuple((n["id"], n["kind"], n["label"], n.get("symbol"), n.get("op"), n.get("line"),
+                   tuple(len(placeholder(t, w) or "") for t, w in zip(texts[n["id"]], (12, 16))))
+                  for n in trace["nodes"])
+    edges = tuple((e["source"], e["target"]) for e in trace["edges"])
+    return nodes, edges, legend
+
+
+TEMPLATES = BoundedCache(max_bytes=64 * 2**20)
+
+
+DRAWINGS = BoundedCache(max_bytes=64 * 2**20)
+DOT_FLIGHTS = SingleFlight()
+DOT_RUNS = {"count": 0}  # how often `dot` really ran (tests and benchmarks read it)
+
+
 def run_dot(source: str, fmt: str) -> bytes:
-    """Lay out and draw DOT source with graphviz's `dot`, under a timeout."""
+    """Lay out and draw DOT source with `dot`, reusing earlier drawings of the same source."""
+    key = (source, fmt)
+    cached = DRAWINGS.get(key)
+    if cached is None:
+        cached = DOT_FLIGHTS.run(key, lambda: _run_dot(source, fmt))
+        DRAWINGS.put(key, cached, len(cached) + len(source))
+    return cached
+
+
+def _run_dot(source: str, fmt: str) -> bytes:
+    """Lay out and draw DOT source with graphviz's `dot`, under a timeout.
+
+    graphviz's Python package builds the DOT text; `dot` runs as a subprocess here
+    because the package's own `pipe()` has no timeout.
+    """
+    DOT_RUNS["count"] += 1
     executable = shutil.which("dot")
     if executable is None:
         raise ChainruleError("internal", "graphviz's `dot` is not installed on the server.", status=500)

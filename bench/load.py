@@ -1,0 +1,164 @@
+"""A classroom on loopback: 60 students, then the same 60 plus 5 attackers.
+
+    .venv/bin/python bench/load.py [--students 60] [--attackers 5] [--seconds 120]
+
+Starts chainrule's production server (gunicorn) on a loopback port. Each simulated
+student opens the page and the seed examples (page, plus the plot image the page
+shows), then types a new function every 10 seconds (the editor's htmx request, plus
+the plot). Phase 1 runs the students alone; phase 2 adds attackers who send CPU and
+memory bombs in a loop. Prints requests/s, p50, p95 and errors per phase, the
+attackers' status codes, and whether the server is alive, with its memory, at the end.
+Every loop is bounded in time and only ever talks to 127.0.0.1.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import http.client
+import json
+import os
+import random
+import statistics
+import sys
+import threading
+import time
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from bench.benchmark import free_port, start_server, worker_memory  # noqa: E402
+from webapp.examples import EXAMPLES  # noqa: E402
+
+BOMBS = [
+    "while True:\n    pass",
+    "v = torch.ones(1000000)\nfor i in range(100000):\n    y = torch.dot(v, v)\ny",
+    "def f(n):\n    return f(n + 1)\nf(0)",
+    "torch.ones(3000, 3000) @ torch.ones(3000, 3000)",
+    "y = torch.ones(1000000)\nfor i in range(100000):\n    y = y * 1.0001\ny.sum()",
+    "2 ** 10 ** 10",
+    "x = [0] * 10**9",
+    "__import__('os').system('ls')",
+]
+
+
+class Recorder:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.samples = collections.defaultdict(list)   # phase -> [(seconds, status)]
+
+    def add(self, phase: str, seconds: float, status: int) -> None:
+        with self.lock:
+            self.samples[phase].append((seconds, status))
+
+
+def request(connection, method, path, body=None, headers=None):
+    started = time.perf_counter()
+    for attempt in (1, 2):
+        try:
+            connection.request(method, path, body=body, headers=headers or {})
+            response = connection.getresponse()
+            response.read()
+            return time.perf_counter() - started, response.status
+        except (OSError, http.client.HTTPException):
+            # The server closed an idle keep-alive connection: reconnect once, as browsers do.
+            connection.close()
+    return time.perf_counter() - started, 599  # no answer at all: counted as an error
+
+
+def address(number: int, offset: int) -> tuple[str, int]:
+    """A loopback source address of its own, as each laptop in a classroom has."""
+    n = offset + number
+    return (f"127.0.{n // 250}.{n % 250 + 2}", 0)
+
+
+def student(port, number, phase, stop_at, recorder, think=10.0):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30,
+                                            source_address=address(number, 0))
+    time.sleep(random.uniform(0, 5))  # "everyone open this link"
+    for example in EXAMPLES:
+        if time.monotonic() > stop_at:
+            return
+        recorder.add(phase(), *request(connection, "GET", f"/?{example.query}"))
+        if example.inputs and all(isinstance(v, float) for v in example.inputs.values()):
+            # the page shows a plot (an <img>) for functions of scalar inputs
+            recorder.add(phase(), *request(connection, "GET", f"/plot.svg?{example.query}"))
+    k = 0
+    while time.monotonic() < stop_at:
+        k += 1
+        source = f"sin(x) * {number}.{k} + x ** 2 / {k + 1}"
+        form = urllib.parse.urlencode({"f": source, "x": "1.5", "view": "values"})
+        recorder.add(phase(), *request(connection, "POST", "/partials/graph", form,
+                                       {"Content-Type": "application/x-www-form-urlencoded",
+                                        "HX-Request": "true"}))
+        recorder.add(phase(), *request(connection, "GET", "/plot.svg?" + urllib.parse.urlencode(
+            {"f": source, "x": "1.5"})))
+        time.sleep(min(think, max(0.0, stop_at - time.monotonic())))
+
+
+def attacker(port, number, stop_at, statuses):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30,
+                                            source_address=address(number, 1000))
+    k = 0
+    while time.monotonic() < stop_at:
+        k += 1
+        body = json.dumps({"source": BOMBS[k % len(BOMBS)] + f"\n# {number}.{k}", "inputs": {}})
+        _, status = request(connection, "POST", "/api/trace", body, {"Content-Type": "application/json"})
+        statuses[status] += 1
+        if status == 429:
+            time.sleep(0.2)  # even an attacker's client honours Retry-After a little
+
+
+def summarize(samples, seconds):
+    times = sorted(t for t, _ in samples)
+    errors = sum(1 for _, status in samples if status != 200)
+    codes = dict(sorted(collections.Counter(status for _, status in samples).items()))
+    p95 = times[int(0.95 * (len(times) - 1))] if times else float("nan")
+    return (f"{len(samples)} requests, {len(samples) / seconds:.1f} req/s, "
+            f"p50 {statistics.median(times) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, "
+            f"errors {errors} (status codes {codes})")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--students", type=int, default=60)
+    parser.add_argument("--attackers", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=120.0)
+    args = parser.parse_args()
+    port = free_port()
+    server = start_server(port)
+    recorder = Recorder()
+    statuses = collections.Counter()
+    try:
+        start = time.monotonic()
+        end_one = start + args.seconds
+        end_two = end_one + args.seconds
+        phase = lambda: "students alone" if time.monotonic() < end_one else "with attackers"
+        threads = [threading.Thread(target=student, args=(port, i, phase, end_two, recorder), daemon=True)
+                   for i in range(args.students)]
+        for thread in threads:
+            thread.start()
+        time.sleep(max(0.0, end_one - time.monotonic()))
+        attackers = [threading.Thread(target=attacker, args=(port, i, end_two, statuses), daemon=True)
+                     for i in range(args.attackers)]
+        for thread in attackers:
+            thread.start()
+        for thread in threads + attackers:
+            thread.join(timeout=max(1.0, end_two - time.monotonic() + 35))
+        alive = request(http.client.HTTPConnection("127.0.0.1", port, timeout=10), "GET", "/healthz")[1]
+        memory = worker_memory(server.pid)
+        with open(f"/proc/{server.pid}/status") as handle:
+            web_rss = next(int(l.split()[1]) for l in handle if l.startswith("VmRSS")) / 1024
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    print(f"{args.students} students, {args.attackers} attackers, {args.seconds:.0f} s per phase, "
+          f"{os.cpu_count()} cores\n")
+    for name in ("students alone", "with attackers"):
+        print(f"- {name}: {summarize(recorder.samples[name], args.seconds)}")
+    print(f"- attackers' answers: {dict(sorted(statuses.items()))}")
+    print(f"- after the run: /healthz {alive}; web process {web_rss:.0f} MiB; "
+          f"{len(memory)} evaluator processes, " + ", ".join(f"{m:.0f} MiB" for m in memory))
+
+
+if __name__ == "__main__":
+    main()
