@@ -46,9 +46,10 @@ class Recorder:
         self.lock = threading.Lock()
         self.samples = collections.defaultdict(list)   # phase -> [(seconds, status)]
 
-    def add(self, phase: str, seconds: float, status: int) -> None:
+    def add(self, phase: str, seconds: float, status: int, kind: str = "") -> None:
         with self.lock:
             self.samples[phase].append((seconds, status))
+            self.samples[(phase, kind)].append((seconds, status))
 
 
 def request(connection, method, path, body=None, headers=None):
@@ -78,10 +79,10 @@ def student(port, number, phase, stop_at, recorder, think=10.0):
     for example in EXAMPLES:
         if time.monotonic() > stop_at:
             return
-        recorder.add(phase(), *request(connection, "GET", f"/?{example.query}"))
+        recorder.add(phase(), *request(connection, "GET", f"/?{example.query}"), "example page")
         if example.inputs and all(isinstance(v, float) for v in example.inputs.values()):
             # the page shows a plot (an <img>) for functions of scalar inputs
-            recorder.add(phase(), *request(connection, "GET", f"/plot.svg?{example.query}"))
+            recorder.add(phase(), *request(connection, "GET", f"/plot.svg?{example.query}"), "example plot")
     k = 0
     while time.monotonic() < stop_at:
         k += 1
@@ -89,9 +90,9 @@ def student(port, number, phase, stop_at, recorder, think=10.0):
         form = urllib.parse.urlencode({"f": source, "x": "1.5", "view": "values"})
         recorder.add(phase(), *request(connection, "POST", "/partials/graph", form,
                                        {"Content-Type": "application/x-www-form-urlencoded",
-                                        "HX-Request": "true"}))
+                                        "HX-Request": "true"}), "new function: graph")
         recorder.add(phase(), *request(connection, "GET", "/plot.svg?" + urllib.parse.urlencode(
-            {"f": source, "x": "1.5"})))
+            {"f": source, "x": "1.5"})), "new function: plot")
         time.sleep(min(think, max(0.0, stop_at - time.monotonic())))
 
 
@@ -155,6 +156,8 @@ def main():
           f"{os.cpu_count()} cores\n")
     for name in ("students alone", "with attackers"):
         print(f"- {name}: {summarize(recorder.samples[name], args.seconds)}")
+        for key in sorted(k for k in recorder.samples if isinstance(k, tuple) and k[0] == name):
+            print(f"    - {key[1]}: {summarize(recorder.samples[key], args.seconds)}")
     print(f"- attackers' answers: {dict(sorted(statuses.items()))}")
     print(f"- after the run: /healthz {alive}; web process {web_rss:.0f} MiB; "
           f"{len(memory)} evaluator processes, " + ", ".join(f"{m:.0f} MiB" for m in memory))

@@ -83,3 +83,17 @@ def test_a_client_has_at_most_three_evaluations_in_flight(app):
     finally:
         for slot in slots:
             slot.__exit__(None, None, None)
+
+
+def test_cool_down_doubles_for_repeated_limits_and_resets_after_a_normal_run():
+    import time
+    from webapp.evaluator import Clients
+    clients = Clients(10.0)
+    clients.penalise("10.0.0.3")
+    first = clients.cooling["10.0.0.3"] - time.monotonic()
+    clients.penalise("10.0.0.3")
+    second = clients.cooling["10.0.0.3"] - time.monotonic()
+    assert 9 < first <= 10 and 19 < second <= 20
+    clients.forgive("10.0.0.3")
+    clients.penalise("10.0.0.3")
+    assert clients.cooling["10.0.0.3"] - time.monotonic() <= 10

@@ -32,21 +32,21 @@ def hungry_app():
     yield from _one_worker_app(WORKER_ENV={"CHAINRULE_WORKER_HEADROOM_MB": "64"})
 
 
-def test_deadline_kills_and_replaces_the_worker(small_app):
+def test_deadline_stops_the_job_and_keeps_the_worker(small_app):
     client = small_app.test_client()
     started = time.monotonic()
     error = client.post("/api/trace", json={"source": SLOW}).get_json()["error"]
     assert error["kind"] == "limit" and "took longer than 1 seconds" in error["message"]
     assert time.monotonic() - started < 30  # includes the first worker's boot
     pool = small_app.extensions["chainrule_pool"]
-    assert pool.replaced == 1
+    assert pool.replaced == 0  # stopped inside the worker: no new process to boot
     other_student = {"REMOTE_ADDR": "127.0.0.9"}
     answer = client.post("/api/trace", json={"source": "x * 2", "inputs": {"x": 1}},
                          environ_base=other_student)
     assert answer.status_code == 200 and answer.get_json()["leaves"]["x"]["grad"] == 2.0
     # The student whose function was stopped waits out a short cool-down.
     again = client.post("/api/trace", json={"source": "x * 3", "inputs": {"x": 1}})
-    assert again.status_code == 429 and "stopped" in again.get_json()["error"]["message"]
+    assert again.status_code == 429 and "limits" in again.get_json()["error"]["message"]
 
 
 def test_memory_limit_is_a_clear_refusal_and_the_next_request_works(hungry_app):
@@ -55,7 +55,8 @@ def test_memory_limit_is_a_clear_refusal_and_the_next_request_works(hungry_app):
     assert response.status_code == 400
     error = response.get_json()["error"]
     assert error["kind"] == "limit" and "memory" in error["message"]
-    answer = client.post("/api/trace", json={"source": "x * 2", "inputs": {"x": 1}})
+    answer = client.post("/api/trace", json={"source": "x * 2", "inputs": {"x": 1}},
+                         environ_base={"REMOTE_ADDR": "127.0.0.7"})
     assert answer.status_code == 200
 
 
@@ -84,3 +85,25 @@ def test_worker_cannot_write_files(tmp_path):
             "f.write('x' * 10); f.flush()")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode != 0 and "File too large" in result.stderr
+
+
+def test_a_killed_worker_is_replaced_and_the_next_request_served(small_app):
+    """The hard path: the process dies mid-job (the OOM killer, a crash)."""
+    import os
+    import signal
+    client = small_app.test_client()
+    client.post("/api/trace", json={"source": "x", "inputs": {"x": 1}})  # booted
+    pool = small_app.extensions["chainrule_pool"]
+    worker = pool.idle.queue[0]
+    answers = []
+    slow = threading.Thread(target=lambda: answers.append(
+        small_app.test_client().post("/api/trace", json={"source": SLOW}).get_json()))
+    slow.start()
+    time.sleep(0.3)
+    os.kill(worker.process.pid, signal.SIGKILL)
+    slow.join()
+    assert answers[0]["error"]["kind"] == "limit" and "memory or CPU" in answers[0]["error"]["message"]
+    assert pool.replaced == 1
+    answer = client.post("/api/trace", json={"source": "x * 5", "inputs": {"x": 1}},
+                         environ_base={"REMOTE_ADDR": "127.0.0.6"})
+    assert answer.status_code == 200 and answer.get_json()["leaves"]["x"]["grad"] == 5.0

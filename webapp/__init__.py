@@ -25,6 +25,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         # Twice the cores: a runaway function then slows the others instead of blocking them.
         WORKERS=int(os.environ.get("CHAINRULE_WORKERS", 2 * (os.cpu_count() or 1))),
         ANSWER_CACHE_BYTES=64 * 2**20,
+        # After a function hits a limit, its sender waits this long before the next one.
+        COOL_DOWN_SECONDS=float(os.environ.get("CHAINRULE_COOL_DOWN", 10.0)),
         DEADLINE_SECONDS=float(os.environ.get("CHAINRULE_DEADLINE", 5.0)),
         BUSY_WAIT_SECONDS=float(os.environ.get("CHAINRULE_BUSY_WAIT", 3.0)),
         MAX_CONTENT_LENGTH=64 * 1024,
@@ -66,3 +68,14 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(405)
     def wrong_method(_):
         return refusal(ChainruleError("input", "This address does not take that method.", status=405))
+
+
+def __getattr__(name: str):
+    """`webapp.trace`, `webapp.graph`, `webapp.graph_of`, `webapp.recording`, loaded lazily.
+
+    The web process never needs torch, so the Python API is imported only when used.
+    """
+    if name in ("trace", "graph", "graph_of", "recording", "Graph"):
+        from . import python_api
+        return getattr(python_api, name)
+    raise AttributeError(f"module 'webapp' has no attribute {name!r}")

@@ -2,7 +2,122 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
+
+EXAMPLES = {
+    "serve": "examples:\n  chainrule serve\n  chainrule serve --production --host 0.0.0.0 --port 8000",
+    "render": ('examples:\n  chainrule render "0.2*x1**2 + 0.2*x2**2 - 5" --at x1=2 --at x2=2 -o graph.svg\n'
+               '  chainrule render "sin(x) * x" --at x=1 -o graph.png --view autograd\n'
+               '  chainrule render lesson.py -o lesson.dot'),
+    "plot": ('examples:\n  chainrule plot "sin(x)" --wrt x --range -3.14 3.14 -o plot.svg\n'
+             '  chainrule plot "0.2*x1**2 + 0.2*x2**2 - 5" --at x1=2 --at x2=2 --wrt x1,x2 -o contour.png'),
+    "check": "examples:\n  chainrule check lesson.py\n  chainrule check lesson.py --at x=[-1,1]",
+}
+
+
+class CommandError(Exception):
+    """A one-line error for the terminal."""
+
+
+def _source(text: str) -> str:
+    """A function given inline, or the path of a file that holds it."""
+    path = Path(text)
+    if len(text) < 250 and "\n" not in text and path.suffix in (".py", ".txt") and path.is_file():
+        return path.read_text()
+    return text
+
+
+def _inputs(pairs: list[str]) -> dict:
+    inputs = {}
+    for pair in pairs or []:
+        name, _, value = pair.partition("=")
+        if not name or not value:
+            raise CommandError(f"--at takes name=value, e.g. --at x=2 (got {pair!r})")
+        try:
+            inputs[name.strip()] = json.loads(value)
+        except ValueError:
+            raise CommandError(f"the value of {name} must be a number or a list like [1, 2]") from None
+    return inputs
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _fill_inputs(source: str, inputs: dict) -> dict:
+    """Inputs not given start at 1.0, as on the page; say so."""
+    from .language.validator import parse_program
+    for name in parse_program(source).inputs:
+        if name not in inputs:
+            _progress(f"{name} not given (--at {name}=...): using 1.0")
+            inputs[name] = 1.0
+    return inputs
+
+
+def render_command(args) -> int:
+    from .python_api import graph
+    if Path(args.output).suffix.lower() not in (".svg", ".png", ".dot", ".gv"):
+        raise CommandError(f"unknown format {Path(args.output).suffix!r}: use .svg, .png or .dot")
+    source = _source(args.function)
+    _progress("evaluating with real tensors…")
+    result = graph(source, grad_output=args.grad_output, **_fill_inputs(source, _inputs(args.at)))
+    if args.view == "autograd":
+        result = result.autograd()
+    _progress(f"drawing {len(result.trace['nodes'])} nodes with graphviz…")
+    path = result.save(args.output)
+    _progress(f"wrote {path} ({path.stat().st_size:,} bytes)")
+    return 0
+
+
+def plot_command(args) -> int:
+    from . import plots
+    from .jobs import handle
+    source = _source(args.function)
+    inputs = _fill_inputs(source, _inputs(args.at))
+    wrts = [w.strip() for w in args.wrt.split(",")]
+    lo, hi = args.range
+    _progress("sampling with autograd…")
+    if len(wrts) == 2:
+        job = {"kind": "contour", "source": source, "inputs": inputs, "wx": wrts[0], "wy": wrts[1],
+               "ranges": [[lo, hi], [lo, hi]], "n": 40}
+    else:
+        job = {"kind": "plot", "source": source, "inputs": inputs, "wrt": wrts[0], "lo": lo, "hi": hi,
+               "n": args.samples}
+    answer = handle(job)
+    if "error" in answer:
+        raise CommandError(answer["error"]["message"])
+    data = answer["ok"]
+    figure = plots.figure_2d(data) if len(wrts) == 2 else plots.figure_1d(dict(data, show_d2f=args.d2f))
+    path = Path(args.output)
+    fmt = path.suffix.lstrip(".").lower()
+    if fmt not in ("svg", "png"):
+        raise CommandError("plots are written as .svg or .png")
+    path.write_bytes(plots.to_bytes(figure, fmt))
+    _progress(f"wrote {path} ({path.stat().st_size:,} bytes)")
+    return 0
+
+
+def check_command(args) -> int:
+    from .python_api import trace
+    source = _source(args.file)
+    result = trace(source, grad_output=args.grad_output, **_fill_inputs(source, _inputs(args.at)))
+    output = result["output"]
+    print(f"output  {_short(output['value'])}  shape {output['shape']}")
+    width = max([4] + [len(name) for name in result["leaves"]])
+    print(f"{'leaf'.ljust(width)}  {'value':<24}  grad")
+    for name, leaf in result["leaves"].items():
+        grad = "not computed" if leaf["grad"] is None else _short(leaf["grad"])
+        print(f"{name.ljust(width)}  {_short(leaf['value']):<24}  {grad}")
+    for line in result["prints"]:
+        print(f"print: {line}")
+    return 0
+
+
+def _short(value) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def serve(args) -> int:
@@ -19,26 +134,69 @@ def serve(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="chainrule", description="See automatic differentiation happen, on real PyTorch.",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        prog="chainrule", description="See automatic differentiation happen, on real PyTorch.")
     commands = parser.add_subparsers(dest="command", required=True)
-    p_serve = commands.add_parser(
-        "serve", help="serve the classroom page",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="examples:\n  chainrule serve\n  chainrule serve --production --host 0.0.0.0 --port 8000")
-    p_serve.add_argument("--host", default="127.0.0.1",
-                         help="address to bind (default 127.0.0.1; 0.0.0.0 for a classroom LAN)")
-    p_serve.add_argument("--port", type=int, default=5000)
-    p_serve.add_argument("--production", action="store_true",
-                         help="serve with gunicorn (threads) instead of Flask's development server")
-    p_serve.add_argument("--threads", type=int, default=32, help="gunicorn threads (--production)")
-    p_serve.set_defaults(run=serve)
+
+    def command(name, help_text, run):
+        sub = commands.add_parser(name, help=help_text, description=help_text, epilog=EXAMPLES[name],
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+        sub.set_defaults(run=run)
+        return sub
+
+    p = command("serve", "serve the classroom page", serve)
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to bind (default 127.0.0.1; 0.0.0.0 for a classroom LAN)")
+    p.add_argument("--port", type=int, default=5000)
+    p.add_argument("--production", action="store_true",
+                   help="serve with gunicorn (threads) instead of Flask's development server")
+    p.add_argument("--threads", type=int, default=32, help="gunicorn threads (--production)")
+
+    p = command("render", "draw a function's autograd graph to .svg, .png or .dot", render_command)
+    p.add_argument("function", help="an expression, a snippet, or a .py file holding one")
+    p.add_argument("--at", action="append", metavar="NAME=VALUE", help="an input's value (repeatable)")
+    p.add_argument("-o", "--output", required=True, help="graph.svg, graph.png or graph.dot")
+    p.add_argument("--view", choices=("values", "autograd"), default="values")
+    p.add_argument("--grad-output", help='for a non-scalar output: "ones" or a JSON list')
+
+    p = command("plot", "plot f and its autograd derivative, with the tangent at the point", plot_command)
+    p.add_argument("function", help="an expression, a snippet, or a .py file holding one")
+    p.add_argument("--wrt", required=True, help="the input to plot against (two, comma-separated, for a contour)")
+    p.add_argument("--range", nargs=2, type=float, default=(-4.0, 4.0), metavar=("LO", "HI"))
+    p.add_argument("--at", action="append", metavar="NAME=VALUE", help="an input's value (repeatable)")
+    p.add_argument("--samples", type=int, default=200)
+    p.add_argument("--d2f", action="store_true", help="add the second derivative")
+    p.add_argument("-o", "--output", required=True, help="plot.svg or plot.png")
+
+    p = command("check", "evaluate a snippet file; print the output and each leaf's gradient", check_command)
+    p.add_argument("file", help="a .py file (or the text itself)")
+    p.add_argument("--at", action="append", metavar="NAME=VALUE", help="an input's value (repeatable)")
+    p.add_argument("--grad-output", help='for a non-scalar output: "ones" or a JSON list')
     return parser
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    return args.run(args)
+    if getattr(args, "grad_output", None) and args.grad_output != "ones":
+        try:
+            args.grad_output = json.loads(args.grad_output)
+        except ValueError:
+            print('chainrule: error: --grad-output takes "ones" or a JSON list', file=sys.stderr)
+            return 2
+    try:
+        return args.run(args)
+    except CommandError as error:
+        print(f"chainrule: error: {error}", file=sys.stderr)
+        return 1
+    except Exception as error:  # noqa: BLE001 - a ChainruleError or a file problem: one line
+        from .errors import ChainruleError
+        if isinstance(error, ChainruleError):
+            where = f" (line {error.line}, column {error.col})" if error.line else ""
+            print(f"chainrule: error: {error.message}{where}", file=sys.stderr)
+            return 1
+        if isinstance(error, OSError):
+            print(f"chainrule: error: {error}", file=sys.stderr)
+            return 1
+        raise
 
 
 if __name__ == "__main__":

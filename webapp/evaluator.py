@@ -20,13 +20,12 @@ from .worker_pool import WorkerPool
 
 _lock = threading.Lock()
 MAX_IN_FLIGHT = 3
-COOL_DOWN_SECONDS = 10.0
 
 
 def init_app(app: Flask) -> None:
     app.extensions["chainrule_pool"] = None
     app.extensions["chainrule_answers"] = BoundedCache(max_bytes=app.config["ANSWER_CACHE_BYTES"])
-    app.extensions["chainrule_clients"] = Clients()
+    app.extensions["chainrule_clients"] = Clients(app.config["COOL_DOWN_SECONDS"])
     app.extensions["chainrule_flights"] = SingleFlight()
 
 
@@ -65,24 +64,39 @@ def evaluate(kind: str, **job) -> dict:
 
     with clients.slot(client):
         try:
-            return json.loads(current_app.extensions["chainrule_flights"].run(key, compute))
+            answer = json.loads(current_app.extensions["chainrule_flights"].run(key, compute))
+            clients.forgive(client)
+            return answer
         except ChainruleError as error:
-            if error.kind == "limit" and "stopped" in error.message:
-                clients.penalise(client)  # killed at the deadline or out of memory
+            if error.kind == "limit":
+                clients.penalise(client)  # a bomb, or a runaway loop: cool down before the next
             raise
 
 
 class Clients:
     """Per-client fairness: a cap on evaluations in flight, and a cool-down after a kill."""
 
-    def __init__(self):
+    MAX_COOL_DOWN = 300.0
+
+    def __init__(self, cool_down_seconds: float):
+        self.cool_down_seconds = cool_down_seconds
         self.in_flight: dict[str, int] = {}
         self.cooling: dict[str, float] = {}
+        self.offences: dict[str, int] = {}
         self.lock = threading.Lock()
 
     def penalise(self, client: str) -> None:
+        """Cool down 10 s after a limit, doubling for each further one in a row."""
         with self.lock:
-            self.cooling[client] = time.monotonic() + COOL_DOWN_SECONDS
+            count = self.offences[client] = self.offences.get(client, 0) + 1
+            wait = min(self.MAX_COOL_DOWN, self.cool_down_seconds * 2 ** (count - 1))
+            self.cooling[client] = time.monotonic() + wait
+
+    def forgive(self, client: str) -> None:
+        """A function that ran normally clears the record."""
+        if client in self.offences:
+            with self.lock:
+                self.offences.pop(client, None)
 
     def slot(self, client: str):
         clients = self
@@ -92,8 +106,8 @@ class Clients:
                 with clients.lock:
                     until = clients.cooling.get(client, 0)
                     if until > time.monotonic():
-                        raise ChainruleError("busy", "Your last function was stopped for using too "
-                                             "much time or memory; try again in a few seconds.")
+                        raise ChainruleError("busy", "Your last function was stopped at one of the "
+                                             "limits; try again in a few seconds.")
                     if clients.in_flight.get(client, 0) >= MAX_IN_FLIGHT:
                         raise ChainruleError("busy", "Too many of your functions are running at "
                                              "once; try again in a moment.")

@@ -1,11 +1,12 @@
 """Embeddable images: the graph (/graph.svg, .png, .dot) and the plots (/plot.svg, .png)."""
 from __future__ import annotations
 
+import base64
 import hashlib
 
 from flask import Blueprint, Response, request
 
-from . import evaluator, plots, render
+from . import evaluator, render
 from .cache import BoundedCache
 from .errors import ChainruleError
 from .query import function_from_query, grad_output_from_query, plot_request, view_from_query
@@ -38,11 +39,19 @@ def plot_data(args) -> dict:
 
 
 def _plot_body(fmt: str) -> bytes:
-    data = plot_data(request.args)
-    if "wx" in data:
-        return plots.to_bytes(plots.figure_2d(data), fmt)
-    data["show_d2f"] = request.args.get("d2f") in ("1", "true", "yes")
-    return plots.to_bytes(plots.figure_1d(data), fmt)
+    """The plot, sampled and drawn by a worker (matplotlib is CPU-heavy)."""
+    source, inputs = function_from_query(request.args)
+    wanted = plot_request(request.args, inputs)
+    job = {"source": source, "inputs": inputs, "format": fmt, "lo": wanted["lo"],
+           "hi": wanted["hi"], "n": wanted["n"],
+           "show_d2f": request.args.get("d2f") in ("1", "true", "yes")}
+    if len(wanted["wrt"]) == 2:
+        span = [wanted["lo"], wanted["hi"]]
+        job.update(wx=wanted["wrt"][0], wy=wanted["wrt"][1], ranges=[span, span])
+    else:
+        job.update(wrt=wanted["wrt"][0])
+    body = evaluator.evaluate("plot_image", **job)["body"]
+    return body.encode() if fmt == "svg" else base64.b64decode(body)
 
 
 RESPONSES = BoundedCache(max_bytes=64 * 2**20)

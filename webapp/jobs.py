@@ -29,6 +29,20 @@ def job_plot(job: dict) -> dict:
                      float(job["hi"]), int(job["n"]), DEFAULT_LIMITS, order=int(job.get("order", 2)))
 
 
+def job_plot_image(job: dict) -> dict:
+    """Sample and draw in the worker: matplotlib's CPU time stays off the web process."""
+    import base64
+    from . import plots
+    if job.get("wy"):
+        data = job_contour(job)
+        figure = plots.figure_2d(data)
+    else:
+        data = job_plot(job)
+        figure = plots.figure_1d(dict(data, show_d2f=job.get("show_d2f", False)))
+    body = plots.to_bytes(figure, job["format"])
+    return {"body": body.decode() if job["format"] == "svg" else base64.b64encode(body).decode()}
+
+
 def job_contour(job: dict) -> dict:
     return sample_2d(job["source"], job.get("inputs") or {}, job["wx"], job["wy"],
                      job["ranges"], int(job.get("n", 40)), DEFAULT_LIMITS)
@@ -58,7 +72,7 @@ def job_hessian(job: dict) -> dict:
 
 HANDLERS = {"inputs": job_inputs, "trace": job_trace, "plot": job_plot, "contour": job_contour,
             "check": job_check, "jacobian": job_jacobian, "optimize": job_optimize,
-            "gradcheck": job_gradcheck, "hessian": job_hessian}
+            "gradcheck": job_gradcheck, "hessian": job_hessian, "plot_image": job_plot_image}
 
 
 def handle(job: dict) -> dict:

@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, make_response, redirect, render_template, request, url_for
 
 from . import evaluator, plots, render
+from .cache import BoundedCache
 from .errors import ChainruleError
 from .examples import DEFAULT, EXAMPLES
 from .query import RESERVED, VIEWS, grad_output_from_query
@@ -134,14 +135,32 @@ def _error_context(error: ChainruleError, source: str) -> dict:
             "line_text": line_text, "caret": " " * max((error.col or 1) - 1, 0) + "^"}
 
 
+PAGES = BoundedCache(max_bytes=64 * 2**20)
+
+
+def _cached_page(template: str) -> str:
+    """A whole page by its URL: the class opening one link renders it once.
+
+    Refusals are not kept (a busy server, or a limit, may not happen next time).
+    """
+    key = (template, request.host_url, request.full_path)
+    page = PAGES.get(key)
+    if page is None:
+        context = build_view(PageState(request.args))
+        page = render_template(template, **context)
+        if not context["error"]:
+            PAGES.put(key, page, len(page) * 2)
+    return page
+
+
 @bp.get("/")
 def index():
-    return render_template("index.html", **build_view(PageState(request.args)))
+    return _cached_page("index.html")
 
 
 @bp.get("/embed")
 def embed():
-    return render_template("embed.html", **build_view(PageState(request.args)))
+    return _cached_page("embed.html")
 
 
 @bp.post("/partials/graph")

@@ -109,9 +109,13 @@ class WorkerPool:
                 time.sleep(1.0)
                 self._start_worker()
 
+    # The worker stops a job itself at the deadline; this much later, the process is killed.
+    GRACE_SECONDS = 2.0
+
     def run(self, job: dict) -> dict:
         worker = self._acquire()
-        answer = worker.ask(job, self.deadline_seconds)
+        answer = worker.ask({**job, "deadline": self.deadline_seconds},
+                            self.deadline_seconds + self.GRACE_SECONDS)
         if answer is None:
             died = worker.process.poll() is not None
             self._replace(worker)

@@ -1,0 +1,164 @@
+"""chainrule from Python, without the server: `trace`, `graph`, `graph_of`, `recording`.
+
+`trace` and `graph` take text and run it through the same whitelisted interpreter as
+the server (in this process, bounded by the language's budget but not by the
+server's OS limits). `graph_of` is the trusted path for a notebook: it draws a
+tensor you computed yourself, as torchviz does, with values and gradients.
+"""
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+import torch
+from torch.overrides import TorchFunctionMode
+
+from . import render
+from .errors import ChainruleError
+from .jobs import handle
+from .tracing import KEY, GraphTracer, build_trace, walk
+
+
+def trace(source: str, grad_output=None, **inputs) -> dict:
+    """The trace of a function, as `POST /api/trace` returns it."""
+    answer = handle({"kind": "trace", "source": source, "inputs": inputs, "grad_output": grad_output})
+    if "error" in answer:
+        raise ChainruleError.from_dict(answer)
+    return answer["ok"]
+
+
+def graph(source: str, grad_output=None, **inputs) -> "Graph":
+    """A drawable graph of a function typed as text: `.svg()`, `.png()`, `.dot()`."""
+    return Graph(trace(source, grad_output=grad_output, **inputs))
+
+
+class recording(TorchFunctionMode):
+    """Record every intermediate value while your own code runs, for `graph_of`.
+
+        with webapp.recording():
+            loss = model(x)
+        webapp.graph_of(loss)
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.sequence = 0
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        result = func(*args, **(kwargs or {}))
+        outputs = result if isinstance(result, tuple) else (result,)
+        for output in outputs:
+            fn = getattr(output, "grad_fn", None) if isinstance(output, torch.Tensor) else None
+            if fn is not None and KEY not in fn.metadata:
+                self.sequence += 1
+                fn.metadata[KEY] = {"seq": self.sequence, "value": output.detach(), "name": None,
+                                    "origin": None, "line": None, "col": None, "constants": []}
+        return result
+
+
+def graph_of(tensor: torch.Tensor, params: dict | None = None) -> "Graph":
+    """Draw a tensor you computed in your own PyTorch code (trusted; no interpreter).
+
+    Leaves are named from `params` ({"w1": w1}); gradients come from a backward pass
+    on a retained graph with `torch.autograd.grad`, so your tensors' `.grad` are left
+    as they were. Intermediate values appear when computed under `recording()`.
+    """
+    if not isinstance(tensor, torch.Tensor):
+        raise TypeError("graph_of takes a tensor")
+    params = dict(params or {})
+    tracer = GraphTracer()
+    fns = walk(tensor.grad_fn) if tensor.grad_fn is not None else []
+    leaves = [fn.variable for fn in fns if hasattr(fn, "variable")]
+    names = {id(t): name for name, t in params.items()}
+    named_leaves = {}
+    for index, leaf in enumerate(leaves):
+        named_leaves[names.get(id(leaf), f"leaf{index + 1}")] = leaf
+        tracer.leaf_order[id(leaf)] = (index, leaf)
+    if tensor.requires_grad and tensor.grad_fn is not None:
+        tracer.before_backward(tensor)
+        gradient = torch.ones_like(tensor)
+        grads = torch.autograd.grad(tensor, leaves, gradient, retain_graph=True, allow_unused=True)
+        for handle_ in tracer.hooks:
+            handle_.remove()
+        result = build_trace(tracer, tensor, named_leaves, inputs=[])
+        grad_of = {id(leaf): grad for leaf, grad in zip(leaves, grads)}
+        for node in result["nodes"]:  # leaves show the gradient this pass computed
+            if node["kind"] in ("leaf", "input") and node["label"] in named_leaves:
+                grad = grad_of[id(named_leaves[node["label"]])]
+                node["grad"] = None if grad is None else _json(grad)
+    else:
+        result = build_trace(tracer, tensor, named_leaves, inputs=[])
+    result["output"] = {"value": _json(tensor), "shape": list(tensor.shape)}
+    return Graph(result)
+
+
+def _json(tensor):
+    from .jsonvalues import describe
+    return describe(tensor.detach(), 1000)["value"]
+
+
+class Graph:
+    """A trace that can draw itself; Jupyter shows it as SVG."""
+
+    def __init__(self, trace_data: dict, view: str = "values"):
+        self.trace = trace_data
+        self.view = view
+
+    def autograd(self) -> "Graph":
+        """The same graph in PyTorch's own view (grad_fn nodes)."""
+        return Graph(self.trace, "autograd")
+
+    def dot(self) -> str:
+        return render.dot_source(self.trace, self.view)
+
+    def svg(self) -> str:
+        return render.draw(self.trace, self.view, "svg").decode()
+
+    def png(self) -> bytes:
+        return render.draw(self.trace, self.view, "png")
+
+    def save(self, path) -> Path:
+        """Write .svg, .png or .dot, chosen by the file's extension."""
+        path = Path(path)
+        kind = path.suffix.lstrip(".").lower()
+        if kind == "svg":
+            path.write_text(self.svg())
+        elif kind == "png":
+            path.write_bytes(self.png())
+        elif kind in ("dot", "gv"):
+            path.write_text(self.dot())
+        else:
+            raise ValueError(f"unknown format {path.suffix!r}: use .svg, .png or .dot")
+        return path
+
+    def _repr_svg_(self) -> str:
+        return self.svg()
+
+    def player(self) -> "Player":
+        """The animated player, self-contained, for a notebook cell."""
+        return Player(self)
+
+
+class Player:
+    """The page's player in one HTML fragment: inline SVG, trace, script and style."""
+
+    def __init__(self, graph_: Graph):
+        self.graph = graph_
+
+    def _repr_html_(self) -> str:
+        static = Path(render.__file__).parent
+        folder = static / "static" if (static / "static").is_dir() else static.parent / "static"
+        script = (folder / "js" / "player.js").read_text()
+        style = (folder / "css" / "chainrule.css").read_text()
+        svg = self.graph.svg()
+        svg = svg[svg.index("<svg"):]
+        data = html.escape(json.dumps(self.graph.trace), quote=True)
+        controls = ('<div class="player"><button type="button" data-action="reset">|◀ Reset</button>'
+                    '<button type="button" data-action="back">◀ Back</button>'
+                    '<button type="button" data-action="play">▶ Play</button>'
+                    '<button type="button" data-action="forward">Step ▶</button>'
+                    '<span class="step-status" id="step-status"></span></div>')
+        return (f'<div class="chainrule-player"><style>{style}</style>{controls}'
+                f'<div class="graph" id="graph" data-trace="{data}">{svg}</div>'
+                f'<div class="chain" id="chain"></div><script>{script}</script></div>')
