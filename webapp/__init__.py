@@ -28,7 +28,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         # After a function hits a limit, its sender waits this long before the next one.
         COOL_DOWN_SECONDS=float(os.environ.get("CHAINRULE_COOL_DOWN", 10.0)),
         DEADLINE_SECONDS=float(os.environ.get("CHAINRULE_DEADLINE", 5.0)),
-        BUSY_WAIT_SECONDS=float(os.environ.get("CHAINRULE_BUSY_WAIT", 3.0)),
+        BUSY_WAIT_SECONDS=float(os.environ.get("CHAINRULE_BUSY_WAIT", 6.0)),
         MAX_CONTENT_LENGTH=64 * 1024,
     )
     app.json.sort_keys = False  # keep the order of API.md (output, leaves, nodes, ...)
