@@ -97,7 +97,7 @@ y = f(x)
 y.backward(torch.ones_like(y))
 x.grad"""
 
-SEED000_RELU_EXERCISE = """class MyReLU(torch.autograd.Function):
+MY_RELU = """class MyReLU(torch.autograd.Function):
     @staticmethod
     def forward(ctx, input):
         ctx.save_for_backward(input)
@@ -110,27 +110,18 @@ SEED000_RELU_EXERCISE = """class MyReLU(torch.autograd.Function):
         grad_input[input < 0] = 0
         return grad_input
 
-MyReLU.apply(x).sum()"""
+"""
 
-SEED002_NETWORK = """class MyReLU(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, input):
-        ctx.save_for_backward(input)
-        return input.clamp(min=0)
+SEED000_RELU_EXERCISE = MY_RELU + "MyReLU.apply(x).sum()"
 
-    @staticmethod
-    def backward(ctx, grad_output):
-        input, = ctx.saved_tensors
-        grad_input = grad_output.clone()
-        grad_input[input < 0] = 0
-        return grad_input
-
-N, D_in, H, D_out = 64, 1000, 100, 10
+SEED002_DATA = """N, D_in, H, D_out = 64, 1000, 100, 10
 x = torch.randn(N, D_in)
 y = torch.randn(N, D_out)
 w1 = torch.randn(D_in, H, requires_grad=True)
 w2 = torch.randn(H, D_out, requires_grad=True)
-y_pred = MyReLU.apply(x.mm(w1)).mm(w2)
+"""
+
+SEED002_NETWORK = MY_RELU + SEED002_DATA + """y_pred = MyReLU.apply(x.mm(w1)).mm(w2)
 loss = (y_pred - y).pow(2).sum()
 loss"""
 
@@ -148,25 +139,7 @@ for step in range(500):
         beta.grad.zero_()
 beta"""
 
-SEED002_TRAINING = """class MyReLU(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, input):
-        ctx.save_for_backward(input)
-        return input.clamp(min=0)
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        input, = ctx.saved_tensors
-        grad_input = grad_output.clone()
-        grad_input[input < 0] = 0
-        return grad_input
-
-N, D_in, H, D_out = 64, 1000, 100, 10
-x = torch.randn(N, D_in)
-y = torch.randn(N, D_out)
-w1 = torch.randn(D_in, H, requires_grad=True)
-w2 = torch.randn(H, D_out, requires_grad=True)
-learning_rate = 1e-6
+SEED002_TRAINING = MY_RELU + SEED002_DATA + """learning_rate = 1e-6
 for t in range(500):
     y_pred = MyReLU.apply(x.mm(w1)).mm(w2)
     loss = (y_pred - y).pow(2).sum()

@@ -68,11 +68,15 @@ def check():
                                       grad_output=grad_output_from_query(request.args)))
 
 
+def _query_job(kind: str):
+    source, inputs = function_from_query(request.args)
+    return jsonify(evaluator.evaluate(kind, source=source, inputs=inputs))
+
+
 @bp.get("/api/jacobian")
 def jacobian():
     """The Jacobian of a small non-scalar output, one backward pass per row."""
-    source, inputs = function_from_query(request.args)
-    return jsonify(evaluator.evaluate("jacobian", source=source, inputs=inputs))
+    return _query_job("jacobian")
 
 
 @bp.post("/api/optimize")
@@ -89,12 +93,10 @@ def optimize():
 @bp.get("/api/gradcheck")
 def gradcheck():
     """"Check my backward": gradcheck of each custom autograd Function, in float64."""
-    source, inputs = function_from_query(request.args)
-    return jsonify(evaluator.evaluate("gradcheck", source=source, inputs=inputs))
+    return _query_job("gradcheck")
 
 
 @bp.get("/api/hessian")
 def hessian():
     """Second derivatives with create_graph=True."""
-    source, inputs = function_from_query(request.args)
-    return jsonify(evaluator.evaluate("hessian", source=source, inputs=inputs))
+    return _query_job("hessian")

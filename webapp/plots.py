@@ -83,30 +83,29 @@ def figure_1d(data: dict, title: str = "") -> Figure:
     ax.legend(loc="upper left", fontsize=8, framealpha=0.8)
     ax.set_title(title or f"f and its tangent at {wrt} = {a:.4g}", fontsize=10)
 
-    ax = axes[1]
-    ax.plot(*_with_gaps(xs, data["df"], data["breaks"]), color=GREEN, lw=2,
-            label=f"f′({wrt}) by autograd")
-    ax.plot([a], [slope], "o", color=ORANGE, ms=7, zorder=5)
-    ax.annotate(f"slope {slope:.4g}", (a, slope), textcoords="offset points", xytext=(8, 8))
-    limits = _clip_limits(data["df"])
-    if limits:
-        ax.set_ylim(*limits)
-    ax.set_ylabel(f"f′({wrt})")
-    ax.legend(loc="upper left", fontsize=8, framealpha=0.8)
+    _derivative_panel(axes[1], xs, data["df"], data["breaks"], GREEN, f"f′({wrt})",
+                      f"f′({wrt}) by autograd", (a, slope))
     if rows == 3:
-        ax = axes[2]
-        ax.plot(*_with_gaps(xs, data["d2f"], data["breaks"]), color=PURPLE, lw=2,
-                label=f"f″({wrt}) by autograd (create_graph=True)")
-        limits = _clip_limits(data["d2f"])
-        if limits:
-            ax.set_ylim(*limits)
-        ax.set_ylabel(f"f″({wrt})")
-        ax.legend(loc="upper left", fontsize=8, framealpha=0.8)
+        _derivative_panel(axes[2], xs, data["d2f"], data["breaks"], PURPLE, f"f″({wrt})",
+                          f"f″({wrt}) by autograd (create_graph=True)", None)
     for ax in axes:
         ax.axhline(0, color=GREY, lw=0.6)
         ax.grid(alpha=0.25)
     axes[-1].set_xlabel(wrt)
     return figure
+
+
+def _derivative_panel(ax, xs, ys, breaks, color, name, label, point) -> None:
+    """One derivative under the function, with the slope at the point marked."""
+    ax.plot(*_with_gaps(xs, ys, breaks), color=color, lw=2, label=label)
+    if point is not None:
+        ax.plot([point[0]], [point[1]], "o", color=ORANGE, ms=7, zorder=5)
+        ax.annotate(f"slope {point[1]:.4g}", point, textcoords="offset points", xytext=(8, 8))
+    limits = _clip_limits(ys)
+    if limits:
+        ax.set_ylim(*limits)
+    ax.set_ylabel(name)
+    ax.legend(loc="upper left", fontsize=8, framealpha=0.8)
 
 
 def figure_2d(data: dict) -> Figure:
