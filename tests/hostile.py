@@ -114,6 +114,8 @@ BOMBS = [
     ("list(range(10**9))", {}, "limit", "Lists are limited"),
     ("sum(range(10**9))", {}, "limit", "Lists are limited"),
     ("10.0 ** 10000", {}, "limit", "too large"),
+    ("round(5, -10**9)", {}, "runtime", "at most 100 digits"),
+    ("F.one_hot(torch.tensor([10**9]))", {}, "unsupported", "`torch.nn.functional.one_hot` is not part"),
 ]
 
 PARSER = [

@@ -60,11 +60,11 @@ def evaluate(kind: str, **job) -> dict:
         answer = workers.run(job)
         text = json.dumps(answer)
         answers.put(key, text, len(text) + len(key))
-        return text
+        return answer  # shared with concurrent identical requests: read, never changed
 
     with clients.slot(client):
         try:
-            answer = json.loads(current_app.extensions["chainrule_flights"].run(key, compute))
+            answer = current_app.extensions["chainrule_flights"].run(key, compute)
             clients.forgive(client)
             return answer
         except ChainruleError as error:

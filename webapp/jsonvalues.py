@@ -23,6 +23,8 @@ def number(value: float):
 def tensor_value(tensor: torch.Tensor, max_elements: int):
     """Nested lists of a tensor's values, float32 printed as its shortest decimal (0.8)."""
     tensor = tensor.detach()
+    if tensor.dim() == 0 and tensor.dtype == torch.float32:  # the common case, made quick
+        return number(float(str(np.float32(tensor.item()))))
     if tensor.numel() > max_elements:
         return None
     array = tensor.cpu().numpy()

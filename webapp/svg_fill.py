@@ -1,44 +1,51 @@
-"""Write a node's real value and gradient texts into an SVG laid out with placeholders."""
+"""Write a node's real value and gradient texts into an SVG laid out with placeholders.
+
+A template is cut once into fixed bytes and slots (node id, row, centre x); filling
+it is then a join, so a point change costs well under a millisecond.
+"""
 from __future__ import annotations
 
+import functools
 import re
 from xml.sax.saxutils import escape
 
-NODE = re.compile(rb'(<g id="(?P<id>[^"]+)" class="node[^"]*">)(?P<body>.*?)(?=<g id="[^"]+" class="(?:node|edge|cluster))',
-                  re.S)
-TEXT = re.compile(rb'<text text-anchor="start" x="(?P<x>[-\d.]+)"(?P<rest>[^>]*)>(?P<content>[^<]*)</text>')
+NODE = re.compile(rb'<g id="(?P<id>[^"]+)" class="node[^"]*">')
+TEXT = re.compile(rb'<text text-anchor="start" x="(?P<x>[-\d.]+)"(?P<rest>[^>]*)>(?P<content>0+)</text>')
 POINTS = re.compile(rb'points="([^"]+)"')
+
+
+@functools.lru_cache(maxsize=256)
+def compile_template(template: bytes) -> tuple[list[bytes], list[tuple[str, int]]]:
+    """Cut the SVG at each placeholder: parts[i] + text of slots[i] + parts[i+1] + …"""
+    parts, slots, position = [], [], 0
+    starts = [(m.start(), m.group("id").decode().replace("&#45;", "-")) for m in NODE.finditer(template)]
+    starts.append((len(template), None))
+    for (start, node_id), (end, _) in zip(starts, starts[1:]):
+        if node_id is None:
+            continue
+        body = template[start:end]
+        found = POINTS.search(body)
+        xs = [float(p.split(b",")[0]) for p in found.group(1).split()] if found else []
+        centre = f"{(min(xs) + max(xs)) / 2:.2f}".encode() if xs else None
+        for row, text in enumerate(TEXT.finditer(body)):
+            begin, finish = start + text.start(), start + text.end()
+            parts.append(template[position:begin])
+            x = centre if centre is not None else text.group("x")
+            anchor = b"middle" if centre is not None else b"start"
+            parts.append(b'<text text-anchor="' + anchor + b'" x="' + x + b'"' + text.group("rest") + b">")
+            slots.append((node_id, row))
+            parts.append(b"</text>")
+            position = finish
+    parts.append(template[position:])
+    return parts, slots
 
 
 def fill_values(template: bytes, texts: dict) -> bytes:
     """Replace each node's placeholder rows (all zeros) with its texts, centred in the box."""
-    def fill_node(match):
-        node_id = match.group("id").decode().replace("&#45;", "-")
-        rows = texts.get(node_id)
-        body = match.group("body")
-        if not rows:
-            return match.group(0)
-        centre = _centre(body)
-        wanted = [t for t in rows if t is not None]
-
-        def fill_text(text_match):
-            content = text_match.group("content")
-            if not wanted or not re.fullmatch(rb"0+", content):
-                return text_match.group(0)
-            real = escape(wanted.pop(0)).encode()
-            x = f"{centre:.2f}".encode() if centre is not None else text_match.group("x")
-            anchor = b"middle" if centre is not None else b"start"
-            return b'<text text-anchor="' + anchor + b'" x="' + x + b'"' + text_match.group("rest") + b">" + real + b"</text>"
-
-        return match.group(1) + TEXT.sub(fill_text, body)
-
-    return NODE.sub(fill_node, template + b'<g id="end" class="node">')[:-len(b'<g id="end" class="node">')]
-
-
-def _centre(body: bytes) -> float | None:
-    """The horizontal centre of a node's outline (its first polygon or path)."""
-    found = POINTS.search(body)
-    if found:
-        xs = [float(p.split(b",")[0]) for p in found.group(1).split()]
-        return (min(xs) + max(xs)) / 2
-    return None
+    parts, slots = compile_template(template)
+    out = [parts[0]]
+    for index, (node_id, row) in enumerate(slots):
+        wanted = [t for t in texts.get(node_id, ()) if t is not None]
+        real = escape(wanted[row]).encode() if row < len(wanted) else b""
+        out += [parts[1 + 3 * index], real, parts[2 + 3 * index], parts[3 + 3 * index]]
+    return b"".join(out)

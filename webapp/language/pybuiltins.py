@@ -68,6 +68,11 @@ def make_builtins(budget: Budget, prints: list, max_prints: int) -> dict:
     def py_float(value=0.0):
         return float(value)
 
+    def py_round(value, ndigits=None):
+        if ndigits is not None and (not isinstance(ndigits, int) or abs(ndigits) > 100):
+            raise runtime("round() takes at most 100 digits.")  # 10**(10**9) would never end
+        return builtins.round(value, ndigits) if ndigits is not None else builtins.round(value)
+
     def py_int(value=0):
         if isinstance(value, float) and not math.isfinite(value):
             raise runtime("Cannot turn an infinite number into an integer.")
@@ -77,7 +82,7 @@ def make_builtins(budget: Budget, prints: list, max_prints: int) -> dict:
         "range": py_range, "len": py_len, "abs": numeric_or_torch("abs", builtins.abs),
         "min": numeric_or_torch("min", builtins.min), "max": numeric_or_torch("max", builtins.max),
         "sum": py_sum, "float": py_float, "int": py_int, "bool": builtins.bool,
-        "round": builtins.round, "print": py_print, "list": bounded_list,
+        "round": py_round, "print": py_print, "list": bounded_list,
         "tuple": lambda iterable=(): tuple(bounded_list(iterable)),
         "enumerate": py_enumerate, "zip": py_zip,
         "reversed": lambda iterable: list(reversed(bounded_list(iterable))),

@@ -61,7 +61,7 @@ DTYPES = {"float32": torch.float32, "float": torch.float32, "float64": torch.flo
 
 FUNCTIONAL = ("relu", "sigmoid", "tanh", "softmax", "log_softmax", "mse_loss", "l1_loss",
               "softplus", "gelu", "leaky_relu", "elu", "linear", "cross_entropy",
-              "binary_cross_entropy", "normalize", "silu", "one_hot")
+              "binary_cross_entropy", "normalize", "silu")
 
 #: Keyword arguments refused everywhere, with the reason a student is told.
 FORBIDDEN_KWARGS = {
