@@ -9,13 +9,13 @@ returns plain data: nodes, edges, forward order, backward order, and PyTorch's o
 """
 from __future__ import annotations
 
-import math
 import re
 
 import torch
 
 from .errors import limit
 from .jsonvalues import describe, number
+from .render import format_number
 from .language.interpreter import Observer
 
 KEY = "chainrule"
@@ -343,16 +343,6 @@ def _constant_label(value) -> str:
             return format_number(value.item())
         return "tensor " + "×".join(str(s) for s in value.shape)
     return format_number(value)
-
-
-def format_number(value) -> str:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return str(value)
-    if isinstance(value, int):
-        return str(value)
-    if math.isnan(value) or math.isinf(value):
-        return str(value)
-    return f"{value:.4g}"
 
 
 def _local_gradients(fn, upstream, contributions):
