@@ -330,8 +330,10 @@ def _add_summaries(node: dict, value, grad) -> None:
 
 def _saved_tensors(fn) -> tuple:
     """Saved tensors of a custom Function's node (torchviz always draws these)."""
+    if not isinstance(fn, torch.autograd.function.BackwardCFunction):
+        return ()  # a built-in node: torchviz draws its saved tensors only on request
     try:
-        saved = getattr(fn, "saved_tensors", ())
+        saved = fn.saved_tensors
     except RuntimeError:
         return ()  # freed by a backward pass without retain_graph
     return tuple(t for t in saved if isinstance(t, torch.Tensor))

@@ -122,6 +122,9 @@ def _torch_members() -> dict:
                for name in TORCH_FUNCTIONS if hasattr(torch, name)}
     members.update(DTYPES)
     members.update(pi=math.pi, e=math.e, inf=math.inf, nan=math.nan)
+    members["manual_seed"] = SafeFunction(
+        "torch.manual_seed", lambda seed: torch.random.default_generator.manual_seed(int(seed)) and None,
+        kind="language")  # the CPU generator only (see evaluation.seed_cpu)
     members["no_grad"] = SafeFunction("torch.no_grad", lambda: GradMode("no_grad", torch.no_grad),
                                       kind="language")
     members["enable_grad"] = SafeFunction(
