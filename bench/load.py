@@ -3,9 +3,9 @@
     .venv/bin/python bench/load.py [--students 60] [--attackers 5] [--seconds 120]
 
 Starts chainrule's production server (gunicorn) on a loopback port. Each simulated
-student opens the page and the seed examples (page, plus the plot image the page
-shows), then types a new function every 10 seconds (the editor's htmx request, plus
-the plot). Phase 1 runs the students alone; phase 2 adds attackers who send CPU and
+student opens the page and the seed examples (page, plus the plot samples the page
+draws), then types a new function every 10 seconds (the editor's htmx request, plus
+the plot samples). Phase 1 runs the students alone; phase 2 adds attackers who send CPU and
 memory bombs in a loop. Prints requests/s, p50, p95 and errors per phase, the
 attackers' status codes, and whether the server is alive, with its memory, at the end.
 Every loop is bounded in time and only ever talks to 127.0.0.1.
@@ -81,8 +81,10 @@ def student(port, number, phase, stop_at, recorder, think=10.0):
             return
         recorder.add(phase(), *request(connection, "GET", f"/?{example.query}"), "example page")
         if example.inputs and all(isinstance(v, float) for v in example.inputs.values()):
-            # the page shows a plot (an <img>) for functions of scalar inputs
-            recorder.add(phase(), *request(connection, "GET", f"/plot.svg?{example.query}"), "example plot")
+            # for functions of scalar inputs the page fetches the plot's samples and draws them
+            wrt = next(iter(example.inputs))
+            recorder.add(phase(), *request(connection, "GET", f"/api/plot?{example.query}&wrt={wrt}"),
+                         "example plot")
     k = 0
     while time.monotonic() < stop_at:
         k += 1
@@ -91,8 +93,8 @@ def student(port, number, phase, stop_at, recorder, think=10.0):
         recorder.add(phase(), *request(connection, "POST", "/partials/graph", form,
                                        {"Content-Type": "application/x-www-form-urlencoded",
                                         "HX-Request": "true"}), "new function: graph")
-        recorder.add(phase(), *request(connection, "GET", "/plot.svg?" + urllib.parse.urlencode(
-            {"f": source, "x": "1.5"})), "new function: plot")
+        recorder.add(phase(), *request(connection, "GET", "/api/plot?" + urllib.parse.urlencode(
+            {"f": source, "x": "1.5", "wrt": "x"})), "new function: plot")
         time.sleep(min(think, max(0.0, stop_at - time.monotonic())))
 
 

@@ -14,11 +14,13 @@ pytestmark = pytest.mark.browser
 
 def test_slider_moves_the_input_graph_and_tangent(page, live_server, artifacts):
     page.goto(f"{live_server}/?" + urllib.parse.urlencode({"f": seeds.SEED003_LOG_SIN, "x": "2"}))
-    page.wait_for_selector("#plot-image")
-    wait_until(page, "document.getElementById('plot-image').naturalWidth > 0", 15)
+    page.wait_for_selector("#plot-live svg .curve", timeout=15000)
+    assert page.locator("#plot-live .tangent").count() == 1 and page.locator("#plot-live .point").count() == 2
+    assert "y = 1.761 + 0.08240·(x − 2)" in page.inner_text("#plot-live") or "y = 1.761" in page.inner_text("#plot-live")
+    page.locator("#plot-live").scroll_into_view_if_needed()
     page.screenshot(path=str(artifacts / "plot-1d-tangent.png"), full_page=True)
     before = page.evaluate(TRACE_JS)["output"]["value"]
-    old_src = page.get_attribute("#plot-image", "src")
+    old_src = page.get_attribute("#plot-live", "data-src")
     page.focus("#point-slider")
     page.keyboard.press("End")  # the slider's maximum: x = 4
     wait_until(page, f"{TRACE_JS}.leaves.x.value === 4", 15)
@@ -26,7 +28,11 @@ def test_slider_moves_the_input_graph_and_tangent(page, live_server, artifacts):
     assert after != before
     assert after == pytest.approx(math.log(16) * math.sin(4) + 0.25, rel=1e-5)
     assert page.input_value('input.input-value[name="x"]') == "4"
-    assert page.get_attribute("#plot-image", "src") != old_src and "x=4" in page.get_attribute("#plot-image", "src")
+    new_src = page.get_attribute("#plot-live", "data-src")
+    assert new_src != old_src and "x=4" in new_src
+    wait_until(page, "document.getElementById('plot-live').dataset.drawn === "
+                     "document.getElementById('plot-live').dataset.src", 15)  # redrawn at x = 4
+    assert "at x = 4" in page.inner_text("#plot-live")
     assert "x=4" in page.url
 
 

@@ -93,12 +93,13 @@ def _plot_context(state: PageState, context: dict) -> dict | None:
     if not wrt or any(w not in scalars for w in wrt.split(",")):
         wrt = scalars[0]
     first = wrt.split(",")[0]
+    plot_query = state.query(trace["inputs"]) + ("" if "wrt" in state.plot else f"&wrt={first}")
     value = trace["leaves"][first]["value"]
     lo = float(state.plot.get("lo", min(-4.0, value - 1)))
     hi = float(state.plot.get("hi", max(4.0, value + 1)))
     return {"scalars": scalars, "wrt": wrt, "first": first, "value": value, "lo": lo, "hi": hi,
-            "step": (hi - lo) / 200, "src": f"{url_for('images.plot_svg')}?{state.query(trace['inputs'])}"
-            + ("" if "wrt" in state.plot else f"&wrt={first}")}
+            "step": (hi - lo) / 200, "src": f"{url_for('images.plot_svg')}?{plot_query}",
+            "api": f"{url_for('api.plot')}?{plot_query}"}
 
 
 @bp.get("/partials/check")

@@ -1,0 +1,100 @@
+/* The page's 1-D plot, drawn in the browser from /api/plot's JSON.
+ *
+ * The server only samples (autograd, a few ms); drawing here keeps matplotlib's
+ * ~85 ms per plot off the shared server when thirty students type at once.
+ * /plot.svg (matplotlib) remains the embeddable image.
+ */
+(function () {
+  "use strict";
+  const NS = "http://www.w3.org/2000/svg";
+  const W = 700, PANEL = 210, GAP = 34, LEFT = 58, RIGHT = 12, TOP = 26;
+
+  function el(name, attrs, text) {
+    const node = document.createElementNS(NS, name);
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+  function num(v) {
+    if (typeof v === "string") return v === "Infinity" ? Infinity : v === "-Infinity" ? -Infinity : NaN;
+    return v === null || v === undefined ? NaN : v;
+  }
+  function fmt(v) { return Number(v.toPrecision(4)).toString().replace("-", "−"); }
+  function range(values) {
+    const finite = values.filter(isFinite).sort(function (a, b) { return a - b; });
+    if (!finite.length) return [-1, 1];
+    let lo = finite[Math.floor(0.02 * (finite.length - 1))], hi = finite[Math.floor(0.98 * (finite.length - 1))];
+    if (hi - lo < 1e-9) { lo -= 1; hi += 1; }
+    const pad = 0.08 * (hi - lo);
+    return [lo - pad, hi + pad];
+  }
+  function ticks(lo, hi) {
+    const step = Math.pow(10, Math.floor(Math.log10((hi - lo) / 4)));
+    const nice = [1, 2, 5, 10].map(function (m) { return m * step; }).find(function (s) { return (hi - lo) / s <= 6; });
+    const out = [];
+    for (let t = Math.ceil(lo / nice) * nice; t <= hi + 1e-12; t += nice) out.push(Number(t.toPrecision(12)));
+    return out;
+  }
+
+  function panel(svg, top, xs, ys, breaks, colour, label, point, extra) {
+    const x0 = xs[0], x1 = xs[xs.length - 1], yr = range(ys);
+    const sx = function (x) { return LEFT + (x - x0) / (x1 - x0) * (W - LEFT - RIGHT); };
+    const sy = function (y) { return top + PANEL - (y - yr[0]) / (yr[1] - yr[0]) * PANEL; };
+    const clip = "clip" + top;
+    const defs = el("defs"); const cp = el("clipPath", { id: clip });
+    cp.appendChild(el("rect", { x: LEFT, y: top, width: W - LEFT - RIGHT, height: PANEL }));
+    defs.appendChild(cp); svg.appendChild(defs);
+    svg.appendChild(el("rect", { x: LEFT, y: top, width: W - LEFT - RIGHT, height: PANEL, fill: "none", stroke: "#999" }));
+    ticks(yr[0], yr[1]).forEach(function (t) {
+      svg.appendChild(el("line", { x1: LEFT, x2: W - RIGHT, y1: sy(t), y2: sy(t), stroke: t === 0 ? "#777" : "#eee" }));
+      svg.appendChild(el("text", { x: LEFT - 6, y: sy(t) + 4, "text-anchor": "end", "font-size": 11 }, fmt(t)));
+    });
+    ticks(x0, x1).forEach(function (t) {
+      svg.appendChild(el("line", { x1: sx(t), x2: sx(t), y1: top, y2: top + PANEL, stroke: "#eee" }));
+      svg.appendChild(el("text", { x: sx(t), y: top + PANEL + 14, "text-anchor": "middle", "font-size": 11 }, fmt(t)));
+    });
+    const gap = new Set(breaks);
+    let d = "", pen = false;
+    xs.forEach(function (x, i) {
+      const y = ys[i];
+      if (!isFinite(y)) { pen = false; return; }
+      d += (pen ? "L" : "M") + sx(x).toFixed(1) + " " + sy(y).toFixed(1);
+      pen = !gap.has(i);
+    });
+    const g = el("g", { "clip-path": "url(#" + clip + ")" });
+    g.appendChild(el("path", { d: d, fill: "none", stroke: colour, "stroke-width": 2, class: "curve" }));
+    if (extra) g.appendChild(el("path", { d: "M" + sx(x0) + " " + sy(extra(x0)) + "L" + sx(x1) + " " + sy(extra(x1)),
+                                          stroke: "#D55E00", "stroke-dasharray": "6 4", "stroke-width": 1.5, class: "tangent" }));
+    if (point && isFinite(point[1])) g.appendChild(el("circle", { cx: sx(point[0]), cy: sy(point[1]), r: 5, fill: "#D55E00", class: "point" }));
+    svg.appendChild(g);
+    svg.appendChild(el("text", { x: LEFT + 6, y: top - 8, "font-size": 12 }, label));
+  }
+
+  function draw(box, data) {
+    const xs = data.x.map(num), f = data.f.map(num), df = data.df.map(num);
+    const a = num(data.at.x), fa = num(data.at.f), slope = num(data.at.df);
+    const svg = el("svg", { viewBox: "0 0 " + W + " " + (TOP + 2 * PANEL + GAP + 30), role: "img",
+                            "aria-label": "f and its autograd derivative against " + data.wrt });
+    panel(svg, TOP, xs, f, data.breaks, "#0072B2",
+          "f(" + data.wrt + ") with its tangent: y = " + fmt(fa) + " + " + fmt(slope) + "·(" + data.wrt + " − " + fmt(a) + ")",
+          [a, fa], function (x) { return fa + slope * (x - a); });
+    panel(svg, TOP + PANEL + GAP + 10, xs, df, data.breaks, "#009E73",
+          "f′(" + data.wrt + ") by autograd: slope " + fmt(slope) + " at " + data.wrt + " = " + fmt(a), [a, slope]);
+    box.textContent = "";
+    box.appendChild(svg);
+    box.dataset.drawn = box.dataset.src;
+  }
+
+  function load() {
+    const box = document.getElementById("plot-live");
+    if (!box || box.dataset.drawn === box.dataset.src) return;
+    fetch(box.dataset.src).then(function (r) { return r.json().then(function (j) { return [r.ok, j]; }); })
+      .then(function (result) {
+        if (result[0]) draw(box, result[1]);
+        else box.textContent = result[1].error ? result[1].error.message : "The plot could not be drawn.";
+      })
+      .catch(function () { box.textContent = "The plot could not be loaded."; });
+  }
+  document.addEventListener("htmx:afterSettle", load);
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", load); else load();
+})();
