@@ -1,7 +1,7 @@
 """Evaluate a program with real tensors and differentiate its output (runs in a worker)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 
@@ -24,7 +24,6 @@ class Evaluation:
     input_tensors: dict
     output: object
     interpreter: Interpreter
-    leaves: dict = field(default_factory=dict)
 
 
 def make_input(name: str, value, limits: Limits) -> torch.Tensor:

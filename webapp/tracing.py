@@ -52,7 +52,6 @@ class GraphTracer(Observer):
         self.engine_order: list = []
         self.upstream: dict = {}      # grad_fn -> gradients arriving at it
         self.contributions: dict = {}  # grad_fn -> gradients it sends to its inputs
-        self.backward_root = None
         self.constant_names: dict[int, tuple[str, torch.Tensor]] = {}
 
     def _next(self) -> int:
@@ -111,7 +110,6 @@ class GraphTracer(Observer):
             handle.remove()
         self.hooks, self.engine_order = [], []
         self.upstream, self.contributions = {}, {}
-        self.backward_root = tensor
         for fn in walk(tensor.grad_fn):
             self.hooks.append(fn.register_prehook(self._prehook(fn)))
             if not hasattr(fn, "variable"):

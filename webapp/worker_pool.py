@@ -29,7 +29,6 @@ class Worker:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "webapp.worker"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, env=env)
-        self.jobs = 0
 
     def wait_ready(self, timeout: float) -> bool:
         return self._wait_readable(timeout) and (read_message(self.process.stdout) or {}).get("ready")
@@ -124,7 +123,6 @@ class WorkerPool:
                             "so it was stopped.")
             raise limit(f"This function took longer than {self.deadline_seconds:g} seconds, "
                         "so it was stopped.")
-        worker.jobs += 1
         self.idle.put(worker)
         if "error" in answer:
             raise ChainruleError.from_dict(answer)
@@ -144,9 +142,6 @@ class WorkerPool:
         self.replaced += 1
         threading.Thread(target=worker.kill, daemon=True).start()
         self._start_worker()
-
-    def ready_count(self) -> int:
-        return self.idle.qsize()
 
     def close(self) -> None:
         self.closed = True
