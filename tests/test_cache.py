@@ -45,10 +45,14 @@ def test_single_flight_computes_once_for_concurrent_callers():
 
 
 def test_single_flight_shares_the_error():
+    """Mutation that once passed: a single-flight that shares nothing (each caller computes
+    and raises its own error). Counting the computations catches it."""
     flights = SingleFlight()
     barrier = threading.Event()
+    calls = []
 
     def compute():
+        calls.append(1)
         barrier.wait(1)
         raise ValueError("bomb")
 
@@ -67,4 +71,4 @@ def test_single_flight_shares_the_error():
     barrier.set()
     for thread in threads:
         thread.join()
-    assert errors == ["bomb"] * 3
+    assert errors == ["bomb"] * 3 and len(calls) == 1

@@ -19,6 +19,7 @@ from . import seeds
 from .graph_table import MyReLU
 
 ROOT = Path(__file__).parent.parent
+SVG_G = "{http://www.w3.org/2000/svg}g"
 
 
 def run_cli(*args) -> subprocess.CompletedProcess:
@@ -54,14 +55,18 @@ def test_render_every_seed_example(tmp_path, source, inputs):
     for pair in inputs:
         args += ["--at", pair]
     assert main(args) == 0
-    ET.fromstring(out.read_bytes())  # valid SVG
+    root = ET.fromstring(out.read_bytes())
+    node_ids = [g.get("id") for g in root.iter(SVG_G) if re.fullmatch(r"n\d+", g.get("id") or "")]
+    assert len(node_ids) >= 3  # a graph, not a legend-only file
     assert main(args[:-2] + ["-o", str(tmp_path / "graph.png"), "--view", "autograd"]) == 0
 
 
 def test_plot_command(tmp_path):
     out = tmp_path / "plot.svg"
     assert main(["plot", "sin(x)", "--wrt", "x", "--range", "-3.14", "3.14", "-o", str(out)]) == 0
-    ET.fromstring(out.read_bytes())
+    root = ET.fromstring(out.read_bytes())
+    longest = max((p.get("d", "").count("L") for p in root.iter("{http://www.w3.org/2000/svg}path")), default=0)
+    assert longest >= 50  # the sampled curve of sin (matplotlib simplifies it), not an empty frame
     contour = tmp_path / "contour.png"
     assert main(["plot", seeds.SEED001_EXPRESSION, "--at", "x1=2", "--at", "x2=2", "--wrt", "x1,x2",
                  "-o", str(contour)]) == 0

@@ -5,11 +5,11 @@ from __future__ import annotations
 import ast
 
 import torch
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from webapp.errors import ChainruleError
 from webapp.evaluation import trace_values
-from webapp.language.validator import ALLOWED_NODES, parse_program
+from webapp.language.validator import parse_program
 from webapp.limits import DEFAULT_LIMITS
 
 from . import seeds
@@ -93,12 +93,39 @@ def test_random_programs_match_plain_pytorch(program, x, y):
             assert abs(got - want.item()) <= 1e-4 * max(1.0, abs(want.item())), (source, name)
 
 
+# The language's syntax as README.md describes it, written out here rather than imported
+# from the validator: a test that read the validator's own list would pass whatever the
+# validator let through (the mutation that once passed: adding ast.Lambda to ALLOWED_NODES).
+LANGUAGE_SYNTAX = (
+    ast.Module, ast.Expr, ast.Assign, ast.AugAssign, ast.If, ast.While, ast.For,
+    ast.Break, ast.Continue, ast.Pass, ast.FunctionDef, ast.Return, ast.With,
+    ast.withitem, ast.ClassDef, ast.arguments, ast.arg, ast.Name, ast.Load, ast.Store,
+    ast.Constant, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.Call, ast.keyword,
+    ast.Attribute, ast.Subscript, ast.Slice, ast.Tuple, ast.List, ast.IfExp,
+    ast.Import, ast.ImportFrom, ast.alias, ast.operator, ast.unaryop, ast.boolop, ast.cmpop,
+)
+# Constructs outside the language, each written once so hypothesis always tries them.
+OUTSIDE = ["lambda: 1", "(lambda x: x)(2)", "[i for i in range(3)]", "(i for i in x)",
+           "{1: 2}", "{1, 2}", "del x", "global x", "x := 1", "try:\n    pass\nfinally:\n    pass",
+           "async def f():\n    pass", "yield 1", "x[...]", "*a, b = x", "assert x", "x: int = 1",
+           "raise ValueError"]
+
+
 def _only_whitelisted(tree) -> bool:
-    return all(isinstance(node, ALLOWED_NODES) for node in ast.walk(tree))
+    return all(isinstance(node, LANGUAGE_SYNTAX) for node in ast.walk(tree))
+
+
+def _examples(texts):
+    def decorate(test):
+        for text in texts:
+            test = example(text)(test)
+        return test
+    return decorate
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=120))
+@_examples(OUTSIDE)
 def test_random_text_is_refused_or_whitelisted(text):
     try:
         program = parse_program(text)
@@ -115,6 +142,8 @@ SEED_SOURCES = [seeds.SEED001_QUADRATIC, seeds.SEED001_ROSENBROCK, seeds.SEED004
 @settings(max_examples=300, deadline=None)
 @given(st.sampled_from(SEED_SOURCES), st.integers(0, 10_000), st.integers(1, 12),
        st.text(alphabet="_.()[]:=#'\"\\ \nxabcdefimport_os0123456789+-*/@{}", max_size=12))
+@example(seeds.SEED001_QUADRATIC, 0, 0, "f = lambda v: v\n")
+@example(seeds.SEED004_HELPERS, 0, 0, "del w1\n")
 def test_mutated_seeds_are_refused_or_whitelisted(source, position, cut, insert):
     position %= len(source) + 1
     text = source[:position] + insert + source[position + cut:]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import re
 import urllib.parse
 
 import pytest
@@ -16,7 +17,11 @@ def test_slider_moves_the_input_graph_and_tangent(page, live_server, artifacts):
     page.goto(f"{live_server}/?" + urllib.parse.urlencode({"f": seeds.SEED003_LOG_SIN, "x": "2"}))
     page.wait_for_selector("#plot-live svg .curve", timeout=15000)
     assert page.locator("#plot-live .tangent").count() == 1 and page.locator("#plot-live .point").count() == 2
-    assert "y = 1.761 + 0.08240·(x − 2)" in page.inner_text("#plot-live") or "y = 1.761" in page.inner_text("#plot-live")
+    # The tangent from the closed form (seed 003): f(2) = ln 4 · sin 2 + 1/2 and
+    # f'(x) = (2/x) sin x + ln(x²) cos x − 1/x², at 4 significant digits as the page shows.
+    f2 = math.log(4) * math.sin(2) + 0.5
+    slope = math.sin(2) + math.log(4) * math.cos(2) - 0.25
+    assert f"y = {f2:.4g} + {slope:.4g}·(x − 2)" in page.inner_text("#plot-live")
     page.locator("#plot-live").scroll_into_view_if_needed()
     page.screenshot(path=str(artifacts / "plot-1d-tangent.png"), full_page=True)
     before = page.evaluate(TRACE_JS)["output"]["value"]
@@ -36,12 +41,29 @@ def test_slider_moves_the_input_graph_and_tangent(page, live_server, artifacts):
     assert "x=4" in page.url
 
 
+def _arrow_direction(svg: str, gid: str) -> tuple[float, float]:
+    """(dx, dy) of a matplotlib arrow's shaft in plot coordinates (SVG's y points down)."""
+    body = svg[svg.index(f'id="{gid}"'):]
+    numbers = [float(v) for v in re.findall(r"-?\d+\.?\d*", body.split('style=')[0])]
+    (x0, y0), (x1, y1) = numbers[0:2], numbers[-2:]
+    return x1 - x0, y0 - y1
+
+
 def test_contour_with_gradient_arrow(page, live_server, artifacts):
-    query = urllib.parse.urlencode({"f": seeds.SEED001_EXPRESSION, "x1": "2", "x2": "2", "wrt": "x1,x2"})
+    """Mutation that once passed: deleting both arrows from plots.figure_2d. The test now
+    reads the image the page loaded and checks each arrow against ∇f = (0.4·x1, 0.4·x2),
+    worked out by hand: at (2, −1) it points right and down, and −∇f left and up."""
+    query = urllib.parse.urlencode({"f": seeds.SEED001_EXPRESSION, "x1": "2", "x2": "-1", "wrt": "x1,x2"})
     page.goto(f"{live_server}/?{query}")
     page.wait_for_selector("#plot-image")
     wait_until(page, "document.getElementById('plot-image').naturalWidth > 0", 15)
-    assert "wrt=x1%2Cx2" in page.get_attribute("#plot-image", "src")
+    src = page.get_attribute("#plot-image", "src")
+    assert "wrt=x1%2Cx2" in src
+    svg = page.request.get(urllib.parse.urljoin(live_server, src)).text()
+    dx, dy = _arrow_direction(svg, "gradient-arrow")
+    assert dx > 0 and dy < 0  # ∇f = (0.8, −0.4)
+    dx, dy = _arrow_direction(svg, "descent-arrow")
+    assert dx < 0 and dy > 0
     page.locator("#plot-image").scroll_into_view_if_needed()
     page.screenshot(path=str(artifacts / "plot-contour.png"), full_page=True)
 
@@ -59,7 +81,16 @@ def test_jacobian_view_for_a_vector_output(page, live_server, artifacts):
     page.screenshot(path=str(artifacts / "jacobian.png"), full_page=True)
 
 
+def _central_difference_float32(x: float, h: float) -> float:
+    """The central difference of sin at x, evaluated in float32 as chainrule evaluates."""
+    import torch
+    f = lambda v: torch.sin(torch.tensor(v, dtype=torch.float32)).item()  # noqa: E731
+    return (f(x + h) - f(x - h)) / (2 * h)
+
+
 def test_finite_difference_step_control(page, live_server):
+    """Mutation that once passed: ignoring `step` (always 1e-3). The cell must now equal the
+    float32 central difference at the step chosen, which differs from the one at 1e-3."""
     page.goto(f"{live_server}/?f=sin(x)&x=1")
     page.wait_for_selector("#graph svg")
     page.click("#checks summary")
@@ -67,6 +98,10 @@ def test_finite_difference_step_control(page, live_server):
     page.select_option(".step-form select", "1e-06")
     wait_until(page, "document.querySelector('.step-form select').value === '1e-06' && "
                      "document.querySelector('table.check-table tbody td:nth-child(3)') !== null", 15)
+    wanted, default = _central_difference_float32(1.0, 1e-6), _central_difference_float32(1.0, 1e-3)
+    assert abs(wanted - default) > 1e-3  # the two steps are distinguishable here
+    cell = float(page.inner_text("table.check-table tbody td:nth-child(3)"))
+    assert cell == pytest.approx(wanted, rel=1e-6)
     assert "autograd" in page.inner_text("table.check-table")
 
 

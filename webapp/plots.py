@@ -125,10 +125,12 @@ def figure_2d(data: dict) -> Figure:
     span = max(xs[-1] - xs[0], ys[-1] - ys[0])
     norm = math.hypot(gx, gy) or 1.0
     scale = 0.18 * span / norm
-    ax.annotate("", (px + gx * scale, py + gy * scale), (px, py),
-                arrowprops={"arrowstyle": "-|>", "color": ORANGE, "lw": 2.5})
-    ax.annotate("", (px - gx * scale, py - gy * scale), (px, py),
-                arrowprops={"arrowstyle": "-|>", "color": "white", "lw": 2.5, "ls": "--"})
+    rise = ax.annotate("", (px + gx * scale, py + gy * scale), (px, py),
+                       arrowprops={"arrowstyle": "-|>", "color": ORANGE, "lw": 2.5})
+    descend = ax.annotate("", (px - gx * scale, py - gy * scale), (px, py),
+                          arrowprops={"arrowstyle": "-|>", "color": "white", "lw": 2.5, "ls": "--"})
+    rise.arrow_patch.set_gid("gradient-arrow")  # ids let a test find the arrows in the SVG
+    descend.arrow_patch.set_gid("descent-arrow")
     ax.plot([px], [py], "o", color=ORANGE, ms=8, markeredgecolor="white")
     ax.set_xlabel(data["wx"])
     ax.set_ylabel(data["wy"])
