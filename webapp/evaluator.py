@@ -16,6 +16,7 @@ from flask import Flask, current_app, request
 
 from .cache import BoundedCache, SingleFlight
 from .errors import ChainruleError
+from .query import check_value
 from .worker_pool import WorkerPool
 
 _lock = threading.Lock()
@@ -47,6 +48,7 @@ def pool() -> WorkerPool:
 def evaluate(kind: str, **job) -> dict:
     """Run one job (see jobs.HANDLERS) in a worker and return its JSON answer."""
     job = {"kind": kind, **job}
+    check_job(job)
     key = json.dumps(job, sort_keys=True)
     answers: BoundedCache = current_app.extensions["chainrule_answers"]
     cached = answers.get(key)
@@ -71,6 +73,16 @@ def evaluate(kind: str, **job) -> dict:
             if error.kind == "limit":
                 clients.penalise(client)  # a bomb, or a runaway loop: cool down before the next
             raise
+
+
+def check_job(job: dict) -> None:
+    """The one door every job passes: only finite numbers, named when refused."""
+    for key, value in job.items():
+        if key == "inputs" and isinstance(value, dict):
+            for name, item in value.items():
+                check_value(name, item)
+        elif key != "source":
+            check_value(key, value)
 
 
 class Clients:

@@ -10,7 +10,7 @@ from . import evaluator, plots, render
 from .cache import BoundedCache
 from .errors import ChainruleError
 from .examples import DEFAULT, EXAMPLES
-from .query import RESERVED, VIEWS, grad_output_from_query
+from .query import RESERVED, VIEWS, grad_output_from_query, parse_value, plot_range
 
 bp = Blueprint("pages", __name__)
 
@@ -33,11 +33,7 @@ class PageState:
     def parsed_inputs(self) -> dict:
         values = {}
         for name, text in self.inputs_text.items():
-            try:
-                values[name] = json.loads(text)
-            except ValueError:
-                raise ChainruleError("input", f"The value of {name} must be a number or a list "
-                                     "like [1, 2].") from None
+            values[name] = parse_value(name, text)
         return values
 
     def query(self, inputs: list[str] | None = None) -> str:
@@ -95,8 +91,10 @@ def _plot_context(state: PageState, context: dict) -> dict | None:
     first = wrt.split(",")[0]
     plot_query = state.query(trace["inputs"]) + ("" if "wrt" in state.plot else f"&wrt={first}")
     value = trace["leaves"][first]["value"]
-    lo = float(state.plot.get("lo", min(-4.0, value - 1)))
-    hi = float(state.plot.get("hi", max(4.0, value + 1)))
+    try:
+        lo, hi = plot_range(state.plot, min(-4.0, value - 1), max(4.0, value + 1))
+    except ChainruleError:
+        lo, hi = min(-4.0, value - 1), max(4.0, value + 1)  # the plot's own request says why
     return {"scalars": scalars, "wrt": wrt, "first": first, "value": value, "lo": lo, "hi": hi,
             "step": (hi - lo) / 200, "src": f"{url_for('images.plot_svg')}?{plot_query}",
             "api": f"{url_for('api.plot')}?{plot_query}"}
