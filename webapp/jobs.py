@@ -6,6 +6,7 @@ from .checks import check_backward, finite_differences, jacobian
 from .descent import hessian, optimize
 from .evaluation import trace_values
 from .sampling import sample_1d, sample_2d
+from .language.allocation import AllocationGuard
 from .language.validator import parse_program
 from .limits import DEFAULT_LIMITS
 
@@ -83,7 +84,8 @@ def handle(job: dict) -> dict:
             raise bad_input(f"Unknown job {job.get('kind')!r}.")
         if not isinstance(job.get("source"), str):
             raise bad_input("The request needs the function's source as a string.")
-        return {"ok": handler(job)}
+        with AllocationGuard(DEFAULT_LIMITS):  # every torch call sized before it runs
+            return {"ok": handler(job)}
     except ChainruleError as error:
         return error.to_dict()
     except MemoryError:
