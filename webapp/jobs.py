@@ -44,6 +44,15 @@ def job_plot_image(job: dict) -> dict:
     return {"body": body.decode() if job["format"] == "svg" else base64.b64encode(body).decode()}
 
 
+def job_descent_figures(job: dict) -> dict:
+    """The descent panel's loss curve, path and fit, drawn here rather than in the web process."""
+    from . import plots
+    result, landscape = job["result"], job.get("landscape")
+    return {"loss_uri": plots.data_uri(plots.figure_loss(result["steps"])),
+            "path_uri": plots.data_uri(plots.figure_path(result, landscape)) if landscape else None,
+            "fit_uri": plots.data_uri(plots.figure_fit(result)) if "points" in result else None}
+
+
 def job_contour(job: dict) -> dict:
     return sample_2d(job["source"], job.get("inputs") or {}, job["wx"], job["wy"],
                      job["ranges"], int(job.get("n", 40)), DEFAULT_LIMITS)
@@ -73,7 +82,8 @@ def job_hessian(job: dict) -> dict:
 
 HANDLERS = {"inputs": job_inputs, "trace": job_trace, "plot": job_plot, "contour": job_contour,
             "check": job_check, "jacobian": job_jacobian, "optimize": job_optimize,
-            "gradcheck": job_gradcheck, "hessian": job_hessian, "plot_image": job_plot_image}
+            "gradcheck": job_gradcheck, "hessian": job_hessian, "plot_image": job_plot_image,
+            "descent_figures": job_descent_figures}
 
 
 def handle(job: dict) -> dict:
