@@ -73,7 +73,7 @@ def render_command(args) -> int:
 
 def plot_command(args) -> int:
     from . import plots
-    from .jobs import handle
+    from .bounded import run_job
     source = _source(args.function)
     inputs = _fill_inputs(source, _inputs(args.at))
     wrts = [w.strip() for w in args.wrt.split(",")]
@@ -85,7 +85,7 @@ def plot_command(args) -> int:
     else:
         job = {"kind": "plot", "source": source, "inputs": inputs, "wrt": wrts[0], "lo": lo, "hi": hi,
                "n": args.samples}
-    answer = handle(job)
+    answer = run_job(job)
     if "error" in answer:
         raise CommandError(answer["error"]["message"])
     data = answer["ok"]

@@ -20,6 +20,7 @@ import math
 import torch
 from torch.overrides import TorchFunctionMode
 
+from ..errors import limit
 from ..limits import Limits
 from .budget import Budget
 from .vocabulary import ELEMENTWISE
@@ -44,6 +45,7 @@ NO_STORAGE = frozenset({
     "tensor", "as_tensor", "manual_seed", "grad", "register_hook", "stride", "storage_offset",
 })
 BASIC_INDEX = (int, slice, type(None), type(Ellipsis))
+MAX_DIMENSIONS = 16  # numpy, which turns answers into JSON, stops at 64
 CACHE_SIZE = 4096
 
 
@@ -71,7 +73,10 @@ class AllocationGuard(TorchFunctionMode):
         numel = self.predict(func, args, kwargs)
         if numel is not None:
             self.budget.tensor_size(numel)
-        return func(*args, **kwargs)
+        result = func(*args, **kwargs)
+        if isinstance(result, torch.Tensor) and result.dim() > MAX_DIMENSIONS:
+            raise limit(f"Tensors may have at most {MAX_DIMENSIONS} dimensions here.")
+        return result
 
     def predict(self, func, args, kwargs) -> int | None:
         """Elements of the call's result, or None when it makes no new storage or is unknown."""
