@@ -167,6 +167,8 @@ def hide_accelerators() -> None:
 
 def release_memory() -> None:
     """After a job: free its graphs and tensors, and give freed pages back to the system."""
+    from .tracing import close_open_tracers
+    close_open_tracers()  # hooks on grad_fn would keep each trace's graph alive for good
     gc.collect()
     try:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
@@ -201,6 +203,7 @@ def main() -> None:
     sys.stdout = sys.stderr  # nothing the worker prints may corrupt the channel
     warm_up()
     release_memory()
+    gc.freeze()  # torch's own objects are never garbage: each job's gc.collect() skips them
     apply_os_limits(DEFAULT_LIMITS)
     signal.signal(signal.SIGALRM, _on_deadline)
     signal.signal(signal.SIGVTALRM, _on_long_job)
