@@ -9,7 +9,6 @@ from __future__ import annotations
 import atexit
 import json
 import threading
-import time
 
 from flask import Flask, current_app
 
