@@ -17,7 +17,7 @@ APT_INSTALL := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q 
 run: install
 	$(BIN)/chainrule serve --host $(HOST) --port $(PORT)
 
-# A classroom server: gunicorn on every network interface (students join by the LAN address).
+# A classroom server: waitress on every network interface (students join by the LAN address).
 serve-lan: install
 	$(BIN)/chainrule serve --production --host 0.0.0.0 --port $(PORT)
 

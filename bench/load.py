@@ -1,8 +1,10 @@
 """A classroom on loopback: 60 students, then the same 60 plus 5 attackers.
 
-    .venv/bin/python bench/load.py [--students 60] [--attackers 5] [--seconds 120]
+    .venv/bin/python bench/load.py [--students 60] [--attackers 5] [--seconds 120] [--one-address]
 
-Starts chainrule's production server (gunicorn) on a loopback port. Each simulated
+Starts chainrule's production server (waitress) on a loopback port. With --one-address
+the whole class, attackers included, comes from 127.0.0.1 (a school behind NAT), and
+every client keeps the server's cookie as a browser does. Each simulated
 student opens the page and the seed examples (page, plus the plot samples the page
 draws), then types a new function every 10 seconds (the editor's htmx request, plus
 the plot samples). Phase 1 runs the students alone; phase 2 adds attackers who send CPU and
@@ -38,6 +40,7 @@ BOMBS = [
     "2 ** 10 ** 10",
     "x = [0] * 10**9",
     "__import__('os').system('ls')",
+    "x = 1\nx + 18014398509481984",
 ]
 
 
@@ -52,13 +55,31 @@ class Recorder:
             self.samples[(phase, kind)].append((seconds, status))
 
 
-def request(connection, method, path, body=None, headers=None):
+class Client:
+    """One browser: a keep-alive connection from its own (or the shared) address, and its cookie."""
+
+    def __init__(self, port: int, source: tuple[str, int]):
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30,
+                                                     source_address=source)
+        self.cookie = None
+
+    def request(self, method, path, body=None, headers=None):
+        headers = dict(headers or {})
+        if self.cookie:
+            headers["Cookie"] = self.cookie
+        return request(self.connection, method, path, body, headers, self)
+
+
+def request(connection, method, path, body=None, headers=None, client=None):
     started = time.perf_counter()
     for attempt in (1, 2):
         try:
             connection.request(method, path, body=body, headers=headers or {})
             response = connection.getresponse()
             response.read()
+            cookie = response.getheader("Set-Cookie")
+            if client is not None and cookie:
+                client.cookie = cookie.split(";", 1)[0]
             return time.perf_counter() - started, response.status
         except (OSError, http.client.HTTPException):
             # The server closed an idle keep-alive connection: reconnect once, as browsers do.
@@ -66,46 +87,49 @@ def request(connection, method, path, body=None, headers=None):
     return time.perf_counter() - started, 599  # no answer at all: counted as an error
 
 
+ONE_ADDRESS = False  # --one-address: everyone behind 127.0.0.1
+
+
 def address(number: int, offset: int) -> tuple[str, int]:
     """A loopback source address of its own, as each laptop in a classroom has."""
+    if ONE_ADDRESS:
+        return ("127.0.0.1", 0)
     n = offset + number
     return (f"127.0.{n // 250}.{n % 250 + 2}", 0)
 
 
 def student(port, number, phase, stop_at, recorder, think=10.0):
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30,
-                                            source_address=address(number, 0))
+    connection = Client(port, address(number, 0))
     time.sleep(random.uniform(0, 5))  # "everyone open this link"
     for example in EXAMPLES:
         if time.monotonic() > stop_at:
             return
-        recorder.add(phase(), *request(connection, "GET", f"/?{example.query}"), "example page")
+        recorder.add(phase(), *connection.request("GET", f"/?{example.query}"), "example page")
         if example.inputs and all(isinstance(v, float) for v in example.inputs.values()):
             # for functions of scalar inputs the page fetches the plot's samples and draws them
             wrt = next(iter(example.inputs))
-            recorder.add(phase(), *request(connection, "GET", f"/api/plot?{example.query}&wrt={wrt}"),
+            recorder.add(phase(), *connection.request("GET", f"/api/plot?{example.query}&wrt={wrt}"),
                          "example plot")
     k = 0
     while time.monotonic() < stop_at:
         k += 1
         source = f"sin(x) * {number}.{k} + x ** 2 / {k + 1}"
         form = urllib.parse.urlencode({"f": source, "x": "1.5", "view": "values"})
-        recorder.add(phase(), *request(connection, "POST", "/partials/graph", form,
-                                       {"Content-Type": "application/x-www-form-urlencoded",
-                                        "HX-Request": "true"}), "new function: graph")
-        recorder.add(phase(), *request(connection, "GET", "/api/plot?" + urllib.parse.urlencode(
+        recorder.add(phase(), *connection.request("POST", "/partials/graph", form,
+                                                  {"Content-Type": "application/x-www-form-urlencoded",
+                                                   "HX-Request": "true"}), "new function: graph")
+        recorder.add(phase(), *connection.request("GET", "/api/plot?" + urllib.parse.urlencode(
             {"f": source, "x": "1.5", "wrt": "x"})), "new function: plot")
         time.sleep(min(think, max(0.0, stop_at - time.monotonic())))
 
 
 def attacker(port, number, stop_at, statuses):
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30,
-                                            source_address=address(number, 1000))
+    connection = Client(port, address(number, 1000))
     k = 0
     while time.monotonic() < stop_at:
         k += 1
         body = json.dumps({"source": BOMBS[k % len(BOMBS)] + f"\n# {number}.{k}", "inputs": {}})
-        _, status = request(connection, "POST", "/api/trace", body, {"Content-Type": "application/json"})
+        _, status = connection.request("POST", "/api/trace", body, {"Content-Type": "application/json"})
         statuses[status] += 1
         if status == 429:
             time.sleep(0.2)  # even an attacker's client honours Retry-After a little
@@ -126,7 +150,11 @@ def main():
     parser.add_argument("--students", type=int, default=60)
     parser.add_argument("--attackers", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=120.0)
+    parser.add_argument("--one-address", action="store_true",
+                        help="every client behind 127.0.0.1, keeping its cookie")
     args = parser.parse_args()
+    global ONE_ADDRESS
+    ONE_ADDRESS = args.one_address
     port = free_port()
     server = start_server(port)
     recorder = Recorder()
@@ -155,7 +183,7 @@ def main():
         server.terminate()
         server.wait(timeout=10)
     print(f"{args.students} students, {args.attackers} attackers, {args.seconds:.0f} s per phase, "
-          f"{os.cpu_count()} cores\n")
+          f"{os.cpu_count()} cores" + (", everyone behind 127.0.0.1" if ONE_ADDRESS else "") + "\n")
     for name in ("students alone", "with attackers"):
         print(f"- {name}: {summarize(recorder.samples[name], args.seconds)}")
         for key in sorted(k for k in recorder.samples if isinstance(k, tuple) and k[0] == name):

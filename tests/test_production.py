@@ -1,11 +1,13 @@
-"""The production command: gunicorn serving the app on a loopback port."""
+"""The production command: waitress serving the app on a loopback port, slow clients and all."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -19,26 +21,82 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_gunicorn_serves_the_page_and_the_api():
+def start_server(env: dict | None = None, workers: int = 2):
+    """`chainrule serve --production` as the README documents it, on a free loopback port."""
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "webapp", "serve", "--production", "--port", str(port)],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "webapp", "serve", "--production", "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        env={**os.environ, "CHAINRULE_WORKERS": str(workers), **(env or {})})
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(150):
+        try:
+            urllib.request.urlopen(f"{base}/healthz", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.2)
+    return server, base, port
+
+
+def stop_server(server) -> str:
+    server.terminate()
+    return server.communicate(timeout=20)[0].decode(errors="replace")
+
+
+def post_trace(base: str, source: str, inputs: dict, timeout: float = 60):
+    request = urllib.request.Request(f"{base}/api/trace", method="POST",
+                                     data=json.dumps({"source": source, "inputs": inputs}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.load(response)
+
+
+@pytest.fixture(scope="module")
+def production():
+    server, base, port = start_server()
+    post_trace(base, "x * x", {"x": 1})  # the workers are booted
+    yield base, port
+    output = stop_server(server)
+    assert "waitress serving" in output  # the production server, not the dev server
+
+
+def test_production_server_serves_the_page_and_the_api(production):
+    base, _ = production
+    assert post_trace(base, "x * x", {"x": 3})["leaves"]["x"]["grad"] == 6.0
+    with urllib.request.urlopen(f"{base}/", timeout=60) as response:
+        assert b"chainrule" in response.read()
+
+
+def test_half_sent_requests_hold_no_thread(production):
+    """64 clients send half a header and then nothing; others are still served in < 3 s.
+
+    Mutation: serve with the former gunicorn gthread (32 threads): /healthz times out.
+    """
+    base, port = production
+    stalled = []
     try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{base}/healthz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.2)
-        request = urllib.request.Request(f"{base}/api/trace", method="POST",
-                                         data=json.dumps({"source": "x * x", "inputs": {"x": 3}}).encode(),
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=60) as response:
-            assert json.load(response)["leaves"]["x"]["grad"] == 6.0
-        with urllib.request.urlopen(f"{base}/", timeout=60) as response:
-            assert b"chainrule" in response.read()
+        for _ in range(64):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-a: ")
+            stalled.append(sock)
+        started = time.monotonic()
+        with urllib.request.urlopen(f"{base}/healthz", timeout=10) as response:
+            assert json.load(response) == {"status": "ok"}
+        assert post_trace(base, "x * 5", {"x": 2}, timeout=10)["leaves"]["x"]["grad"] == 5.0
+        assert time.monotonic() - started < 3
     finally:
-        server.terminate()
-        output = server.communicate(timeout=20)[0].decode()
-    assert "gthread" in output or "Booting worker" in output  # gunicorn, not the dev server
+        for sock in stalled:
+            sock.close()
+
+
+def test_server_refusals_are_json(production):
+    """waitress's own 431 (headers too large) has the API's JSON shape.
+
+    Mutation: drop `server.channel_class = JsonErrorChannel` and the body is text/plain.
+    """
+    base, _ = production
+    request = urllib.request.Request(f"{base}/healthz", headers={"X-Big": "a" * 40_000})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 431
+    assert json.load(refused.value)["error"]["kind"] == "input"

@@ -1,21 +1,33 @@
 """JSON routes: /api/trace and /healthz."""
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, jsonify, request
 
 from . import evaluator
 from .errors import bad_input
 from .images import plot_data
-from .query import function_from_query, grad_output_from_query
+from .query import MAX_NESTING, function_from_query, grad_output_from_query, number_param
 
 bp = Blueprint("api", __name__)
 
 
 def _json_body() -> dict:
-    body = request.get_json(silent=True)
+    """The body as a JSON object; NaN, Infinity and deep nesting are refused here."""
+    try:
+        body = json.loads(request.get_data(cache=True) or b"null",
+                          parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):
+        body = None
     if not isinstance(body, dict):
-        raise bad_input("The request body must be a JSON object.")
+        raise bad_input("The request body must be a JSON object (numbers finite, lists "
+                        f"nested at most {MAX_NESTING} deep).")
     return body
+
+
+def _refuse_constant(text):
+    raise ValueError(text)
 
 
 def _inputs(body: dict) -> dict:
@@ -60,10 +72,7 @@ def plot():
 def check():
     """Autograd's gradient beside central differences (`step=`), for every input entry."""
     source, inputs = function_from_query(request.args)
-    try:
-        step = float(request.args.get("step") or 1e-3)
-    except ValueError:
-        raise bad_input("step must be a number such as 0.001.") from None
+    step = number_param(request.args, "step", 1e-3)
     return jsonify(evaluator.evaluate("check", source=source, inputs=inputs, step=step,
                                       grad_output=grad_output_from_query(request.args)))
 

@@ -73,7 +73,7 @@ def render_command(args) -> int:
 
 def plot_command(args) -> int:
     from . import plots
-    from .jobs import handle
+    from .bounded import run_job
     source = _source(args.function)
     inputs = _fill_inputs(source, _inputs(args.at))
     wrts = [w.strip() for w in args.wrt.split(",")]
@@ -85,7 +85,7 @@ def plot_command(args) -> int:
     else:
         job = {"kind": "plot", "source": source, "inputs": inputs, "wrt": wrts[0], "lo": lo, "hi": hi,
                "n": args.samples}
-    answer = handle(job)
+    answer = run_job(job)
     if "error" in answer:
         raise CommandError(answer["error"]["message"])
     data = answer["ok"]
@@ -124,8 +124,8 @@ def serve(args) -> int:
     from . import create_app
     app = create_app()
     if args.production:
-        from .production import run_gunicorn
-        run_gunicorn(app, args.host, args.port, threads=args.threads)
+        from .production import run_production
+        run_production(app, args.host, args.port, threads=args.threads)
     else:
         print(f"chainrule serving on http://{args.host}:{args.port}", file=sys.stderr)
         app.run(host=args.host, port=args.port, threaded=True, use_reloader=False)
@@ -148,8 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="address to bind (default 127.0.0.1; 0.0.0.0 for a classroom LAN)")
     p.add_argument("--port", type=int, default=5000)
     p.add_argument("--production", action="store_true",
-                   help="serve with gunicorn (threads) instead of Flask's development server")
-    p.add_argument("--threads", type=int, default=32, help="gunicorn threads (--production)")
+                   help="serve with waitress (slow clients hold no thread), not Flask's dev server")
+    p.add_argument("--threads", type=int, default=32, help="app threads of the waitress server (--production)")
 
     p = command("render", "draw a function's autograd graph to .svg, .png or .dot", render_command)
     p.add_argument("function", help="an expression, a snippet, or a .py file holding one")

@@ -6,6 +6,7 @@ from .checks import check_backward, finite_differences, jacobian
 from .descent import hessian, optimize
 from .evaluation import trace_values
 from .sampling import sample_1d, sample_2d
+from .language.allocation import AllocationGuard
 from .language.validator import parse_program
 from .limits import DEFAULT_LIMITS
 
@@ -43,6 +44,15 @@ def job_plot_image(job: dict) -> dict:
     return {"body": body.decode() if job["format"] == "svg" else base64.b64encode(body).decode()}
 
 
+def job_descent_figures(job: dict) -> dict:
+    """The descent panel's loss curve, path and fit, drawn here rather than in the web process."""
+    from . import plots
+    result, landscape = job["result"], job.get("landscape")
+    return {"loss_uri": plots.data_uri(plots.figure_loss(result["steps"])),
+            "path_uri": plots.data_uri(plots.figure_path(result, landscape)) if landscape else None,
+            "fit_uri": plots.data_uri(plots.figure_fit(result)) if "points" in result else None}
+
+
 def job_contour(job: dict) -> dict:
     return sample_2d(job["source"], job.get("inputs") or {}, job["wx"], job["wy"],
                      job["ranges"], int(job.get("n", 40)), DEFAULT_LIMITS)
@@ -72,7 +82,8 @@ def job_hessian(job: dict) -> dict:
 
 HANDLERS = {"inputs": job_inputs, "trace": job_trace, "plot": job_plot, "contour": job_contour,
             "check": job_check, "jacobian": job_jacobian, "optimize": job_optimize,
-            "gradcheck": job_gradcheck, "hessian": job_hessian, "plot_image": job_plot_image}
+            "gradcheck": job_gradcheck, "hessian": job_hessian, "plot_image": job_plot_image,
+            "descent_figures": job_descent_figures}
 
 
 def handle(job: dict) -> dict:
@@ -83,7 +94,8 @@ def handle(job: dict) -> dict:
             raise bad_input(f"Unknown job {job.get('kind')!r}.")
         if not isinstance(job.get("source"), str):
             raise bad_input("The request needs the function's source as a string.")
-        return {"ok": handler(job)}
+        with AllocationGuard(DEFAULT_LIMITS):  # every torch call sized before it runs
+            return {"ok": handler(job)}
     except ChainruleError as error:
         return error.to_dict()
     except MemoryError:

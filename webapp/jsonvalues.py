@@ -6,6 +6,8 @@ import math
 import numpy as np
 import torch
 
+from .errors import limit
+
 
 def number(value: float):
     """A JSON-safe number; non-finite values become the strings JS's Number() reads."""
@@ -66,8 +68,22 @@ def describe(value, max_elements: int) -> dict:
     return {"value": plain(value, max_elements), "shape": None}
 
 
-def plain(value, max_elements: int):
-    """JSON data for a non-tensor value (numbers, lists, strings, None)."""
+def plain(value, max_elements: int, count: list | None = None):
+    """JSON data for a non-tensor value (numbers, lists, strings, None).
+
+    Every number the answer holds counts, however deeply nested (400 rows of 10,000
+    are 4 million numbers, not 400): past `max_elements` in all, the answer is refused.
+    """
+    count = [0] if count is None else count
+    if isinstance(value, (list, tuple)):
+        count[0] += len(value)
+    elif isinstance(value, torch.Tensor):
+        count[0] += value.numel()
+    else:
+        count[0] += 1
+    if count[0] > max_elements:
+        raise limit(f"The answer would hold more than {max_elements:,} values; "
+                    "return or print fewer (a tensor is summarised, a list is not).")
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
@@ -75,7 +91,7 @@ def plain(value, max_elements: int):
     if isinstance(value, torch.Tensor):
         return tensor_value(value, max_elements)
     if isinstance(value, (list, tuple)):
-        return [plain(v, max_elements) for v in value[:max_elements]]
+        return [plain(v, max_elements, count) for v in value]
     if isinstance(value, torch.dtype):
         return str(value)
-    return f"<{type(value).__name__}>"
+    return "<object>"  # never an internal class name

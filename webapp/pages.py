@@ -6,11 +6,11 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, make_response, redirect, render_template, request, url_for
 
-from . import evaluator, plots, render
+from . import evaluator, render
 from .cache import BoundedCache
 from .errors import ChainruleError
 from .examples import DEFAULT, EXAMPLES
-from .query import RESERVED, VIEWS, grad_output_from_query
+from .query import RESERVED, VIEWS, grad_output_from_query, parse_value, plot_range
 
 bp = Blueprint("pages", __name__)
 
@@ -33,11 +33,7 @@ class PageState:
     def parsed_inputs(self) -> dict:
         values = {}
         for name, text in self.inputs_text.items():
-            try:
-                values[name] = json.loads(text)
-            except ValueError:
-                raise ChainruleError("input", f"The value of {name} must be a number or a list "
-                                     "like [1, 2].") from None
+            values[name] = parse_value(name, text)
         return values
 
     def query(self, inputs: list[str] | None = None) -> str:
@@ -95,8 +91,10 @@ def _plot_context(state: PageState, context: dict) -> dict | None:
     first = wrt.split(",")[0]
     plot_query = state.query(trace["inputs"]) + ("" if "wrt" in state.plot else f"&wrt={first}")
     value = trace["leaves"][first]["value"]
-    lo = float(state.plot.get("lo", min(-4.0, value - 1)))
-    hi = float(state.plot.get("hi", max(4.0, value + 1)))
+    try:
+        lo, hi = plot_range(state.plot, min(-4.0, value - 1), max(4.0, value + 1))
+    except ChainruleError:
+        lo, hi = min(-4.0, value - 1), max(4.0, value + 1)  # the plot's own request says why
     return {"scalars": scalars, "wrt": wrt, "first": first, "value": value, "lo": lo, "hi": hi,
             "step": (hi - lo) / 200, "src": f"{url_for('images.plot_svg')}?{plot_query}",
             "api": f"{url_for('api.plot')}?{plot_query}"}
@@ -225,8 +223,7 @@ def _descent_figures(state, inputs: dict, result: dict) -> dict:
             landscape = None
     stride = max(1, len(result["steps"]) // 10)
     rows = [s for s in result["steps"] if s["step"] % stride == 0 or s["step"] in (1, len(result["steps"]))]
-    figures = {"loss_uri": plots.data_uri(plots.figure_loss(result["steps"])), "table": rows,
-               "path_uri": plots.data_uri(plots.figure_path(result, landscape)) if landscape else None,
-               "fit_uri": plots.data_uri(plots.figure_fit(result)) if "points" in result else None,
-               "replay": json.dumps([s["inputs"] for s in result["steps"]])}
-    return figures
+    # Drawn in a worker: matplotlib's CPU time counts against the student like evaluation.
+    figures = evaluator.evaluate("descent_figures", source=state.source, result=result,
+                                 landscape=landscape)
+    return {**figures, "table": rows, "replay": json.dumps([s["inputs"] for s in result["steps"]])}

@@ -1,28 +1,59 @@
-"""Serve the app with gunicorn: one process, many threads, the evaluator pool beside it.
+"""Serve the app with waitress: one process, an async I/O loop, a few threads for the app.
 
-One gunicorn process is enough: the CPU work happens in the evaluator pool, and the
-web threads only wait on it. The app keeps no state between requests (everything is
-in the URL), so more processes or machines behind a load balancer need nothing shared.
+Why waitress: a class is sixty browsers, and some of them are slow or idle (or hostile:
+a request sent one header at a time, then nothing). A thread-per-connection server
+(gunicorn's gthread, werkzeug) ties a thread to each such client until it finishes, so
+32 half-sent requests stop it. Waitress reads and buffers every request completely in
+its asynchronous loop and only then hands it to a thread, so threads only ever run the
+app, and slow clients cost a socket each, not a thread. It is pure Python (no compiler,
+no C extension), so `pip install .` works wherever torch does.
+
+The CPU work happens in the evaluator pool; the web threads only wait on it. The app
+keeps no state between requests that matters for correctness, so more processes or
+machines behind a load balancer need nothing shared.
 """
 from __future__ import annotations
 
-from gunicorn.app.base import BaseApplication
+import json
+
+from waitress import create_server
+from waitress.channel import HTTPChannel
+from waitress.task import ErrorTask
+
+from .errors import ChainruleError
+
+SETTINGS = {
+    "threads": 32,               # app threads: each waits on a worker, it rarely computes
+    "connection_limit": 1000,    # open sockets (students' keep-alive connections, slow ones)
+    "channel_timeout": 30,       # a connection silent this long is closed
+    "cleanup_interval": 10,
+    "max_request_header_size": 32 * 1024,
+    "max_request_body_size": 1024 * 1024,  # the app refuses above 64 KiB with its own 413
+    "asyncore_use_poll": True,   # poll(), not select(): no 1024-socket ceiling
+    "ident": "chainrule",
+}
 
 
-class _Gunicorn(BaseApplication):
-    def __init__(self, app, options: dict):
-        self.application = app
-        self.options = options
-        super().__init__()
+class JsonErrorTask(ErrorTask):
+    """waitress's own refusals (431 headers too large, 400 malformed) in the API's JSON shape."""
 
-    def load_config(self):
-        for key, value in self.options.items():
-            self.cfg.set(key, value)
+    def execute(self):
+        error = self.request.error
+        body = json.dumps(ChainruleError("input", f"{error.reason}: {error.body}.",
+                                         status=error.code).to_dict()).encode()
+        self.status = f"{error.code} {error.reason}"
+        self.response_headers.append(("Content-Type", "application/json"))
+        self.set_close_on_finish()
+        self.content_length = len(body)
+        self.write(body)
 
-    def load(self):
-        return self.application
+
+class JsonErrorChannel(HTTPChannel):
+    error_task_class = JsonErrorTask
 
 
-def run_gunicorn(app, host: str, port: int, threads: int = 32) -> None:
-    _Gunicorn(app, {"bind": f"{host}:{port}", "workers": 1, "worker_class": "gthread",
-                    "threads": threads, "timeout": 60, "accesslog": "-"}).run()
+def run_production(app, host: str, port: int, threads: int = 32) -> None:
+    server = create_server(app, host=host, port=port, **dict(SETTINGS, threads=threads))
+    server.channel_class = JsonErrorChannel
+    print(f"chainrule: waitress serving on http://{host}:{port}", flush=True)
+    server.run()

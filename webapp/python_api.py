@@ -1,8 +1,8 @@
 """chainrule from Python, without the server: `trace`, `graph`, `graph_of`, `recording`.
 
 `trace` and `graph` take text and run it through the same whitelisted interpreter as
-the server (in this process, bounded by the language's budget but not by the
-server's OS limits). `graph_of` is the trusted path for a notebook: it draws a
+the server, in a worker process under the server's limits (`trusted=True` runs it in
+this process). `graph_of` is the trusted path for a notebook: it draws a
 tensor you computed yourself, as torchviz does, with values and gradients.
 """
 from __future__ import annotations
@@ -16,21 +16,26 @@ from torch.overrides import TorchFunctionMode
 
 from . import render
 from .errors import ChainruleError
-from .jobs import handle
+from .bounded import run_job
 from .tracing import KEY, GraphTracer, build_trace, walk
 
 
-def trace(source: str, grad_output=None, **inputs) -> dict:
-    """The trace of a function, as `POST /api/trace` returns it."""
-    answer = handle({"kind": "trace", "source": source, "inputs": inputs, "grad_output": grad_output})
+def trace(source: str, grad_output=None, trusted: bool | None = None, **inputs) -> dict:
+    """The trace of a function, as `POST /api/trace` returns it.
+
+    The text runs in a worker process under the server's limits; `trusted=True` (or
+    CHAINRULE_TRUSTED=1) runs it in this process instead (see bounded.py).
+    """
+    answer = run_job({"kind": "trace", "source": source, "inputs": inputs,
+                      "grad_output": grad_output}, trusted)
     if "error" in answer:
         raise ChainruleError.from_dict(answer)
     return answer["ok"]
 
 
-def graph(source: str, grad_output=None, **inputs) -> "Graph":
+def graph(source: str, grad_output=None, trusted: bool | None = None, **inputs) -> "Graph":
     """A drawable graph of a function typed as text: `.svg()`, `.png()`, `.dot()`."""
-    return Graph(trace(source, grad_output=grad_output, **inputs))
+    return Graph(trace(source, grad_output=grad_output, trusted=trusted, **inputs))
 
 
 class recording(TorchFunctionMode):

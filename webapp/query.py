@@ -1,13 +1,96 @@
-"""Read a function and its input values from a query string (the share-link format)."""
+"""Read a function and its input values from a query string (the share-link format).
+
+Every parameter has one parser and one message naming it. Numbers must be finite:
+NaN, Infinity and 1e400 are refused here, at the door, before any worker sees them.
+"""
 from __future__ import annotations
 
 import json
+import math
 
 from .errors import bad_input
 
 # API.md's reserved names, plus grad_output (the gradient a non-scalar output starts from).
 RESERVED = frozenset("f view wrt lo hi n step theme format lr steps grad_output".split())
 VIEWS = ("values", "autograd")
+# Lists nest at most this deep (a tensor of more dimensions is never needed to learn autograd).
+MAX_NESTING = 16
+# Plot ranges stay where float32 sampling and the axis labels make sense.
+MAX_RANGE = 1e12
+LARGEST_INT = 2**63 - 1
+
+
+def check_value(name: str, value, depth: int = 0):
+    """`value` (parsed JSON) if it is finite numbers in lists; else a 400 naming `name`."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, float) and not math.isfinite(value):
+        raise bad_input(f"The value of {name} must be finite numbers: NaN and Infinity "
+                        "are not accepted.")
+    if isinstance(value, int) and abs(value) > LARGEST_INT:
+        raise bad_input(f"The value of {name} holds a number too large for a tensor.")
+    if isinstance(value, (list, tuple)):
+        if depth >= MAX_NESTING:
+            raise bad_input(f"The value of {name} nests lists more than {MAX_NESTING} deep.")
+        for item in value:
+            check_value(name, item, depth + 1)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_value(f"{name}.{key}", item, depth + 1)
+    return value
+
+
+def parse_value(name: str, text: str):
+    """A number or nested list typed for `name`, parsed and checked."""
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):
+        raise bad_input(f"The value of {name} must be a number or a list like [1, 2].") from None
+    return check_value(name, value)
+
+
+def _refuse_constant(text):
+    raise ValueError(text)
+
+
+def number_param(args, name: str, default: float, example: str = "0.001") -> float:
+    """A finite number from `?name=`, or the default when it is absent."""
+    text = (args.get(name) or "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise bad_input(f"{name} must be a finite number such as {example}.")
+    return value
+
+
+def whole_param(args, name: str, default: int, lo: int, hi: int) -> int:
+    """A whole number between lo and hi from `?name=`, or the default."""
+    text = (args.get(name) or "").strip()
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise bad_input(f"{name} must be a whole number from {lo} to {hi}.") from None
+    if not lo <= value <= hi:
+        raise bad_input(f"{name} must be a whole number from {lo} to {hi}.")
+    return value
+
+
+def plot_range(args, default_lo: float, default_hi: float) -> tuple[float, float]:
+    """lo and hi of a plot: finite, ordered, and within ±1e12."""
+    lo = number_param(args, "lo", default_lo, "-4")
+    hi = number_param(args, "hi", default_hi, "4")
+    for name, value in (("lo", lo), ("hi", hi)):
+        if abs(value) > MAX_RANGE:
+            raise bad_input(f"{name} must be between -1e12 and 1e12.")
+    if not lo < hi:
+        raise bad_input("lo must be smaller than hi.")
+    return lo, hi
 
 
 def function_from_query(args) -> tuple[str, dict]:
@@ -19,10 +102,7 @@ def function_from_query(args) -> tuple[str, dict]:
     for name, text in args.items():
         if name in RESERVED:
             continue
-        try:
-            inputs[name] = json.loads(text)
-        except ValueError:
-            raise bad_input(f"The value of {name} must be a number or a list like [1, 2].") from None
+        inputs[name] = parse_value(name, text)
     return source, inputs
 
 
@@ -41,9 +121,10 @@ def grad_output_from_query(args):
     if text == "ones":
         return "ones"
     try:
-        return json.loads(text)
-    except ValueError:
+        value = json.loads(text, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):
         raise bad_input('grad_output must be "ones" or a list of numbers like [1, 0].') from None
+    return check_value("grad_output", value)
 
 
 def plot_request(args, inputs: dict, names: list[str] | None = None) -> dict:
@@ -54,10 +135,6 @@ def plot_request(args, inputs: dict, names: list[str] | None = None) -> dict:
     wrts = [w.strip() for w in wrt.split(",") if w.strip()]
     points = [inputs.get(w) for w in wrts]
     centre = [p if isinstance(p, (int, float)) and not isinstance(p, bool) else 0.0 for p in points]
-    try:
-        lo = float(args["lo"]) if args.get("lo") else min(-4.0, min(centre) - 1)
-        hi = float(args["hi"]) if args.get("hi") else max(4.0, max(centre) + 1)
-        n = int(args.get("n") or (40 if len(wrts) == 2 else 200))
-    except ValueError:
-        raise bad_input("lo and hi must be numbers and n a whole number.") from None
+    lo, hi = plot_range(args, min(-4.0, min(centre) - 1), max(4.0, max(centre) + 1))
+    n = whole_param(args, "n", 40 if len(wrts) == 2 else 200, 2, 1000)
     return {"wrt": wrts, "lo": lo, "hi": hi, "n": n}

@@ -10,6 +10,7 @@ returns plain data: nodes, edges, forward order, backward order, and PyTorch's o
 from __future__ import annotations
 
 import re
+import weakref
 
 import torch
 
@@ -42,10 +43,20 @@ def op_symbol(fn) -> str:
     return SYMBOLS.get(base, base.lower())
 
 
+OPEN_TRACERS: "weakref.WeakSet[GraphTracer]" = weakref.WeakSet()
+
+
+def close_open_tracers() -> None:
+    """Release every tracer's graph; the worker calls this when a job ends."""
+    for tracer in list(OPEN_TRACERS):
+        tracer.close()
+
+
 class GraphTracer(Observer):
     """Listens to the interpreter; keeps only what the graph needs."""
 
     def __init__(self):
+        OPEN_TRACERS.add(self)  # closed by the worker after each job (see close)
         self.sequence = 0
         self.leaf_order: dict[int, tuple[int, torch.Tensor]] = {}
         self.hooks: list = []
@@ -114,6 +125,12 @@ class GraphTracer(Observer):
             self.hooks.append(fn.register_prehook(self._prehook(fn)))
             if not hasattr(fn, "variable"):
                 self.hooks.append(fn.register_hook(self._posthook(fn)))
+
+    def close(self) -> None:
+        """Remove the hooks: they tie the autograd graph to this tracer, out of gc's sight."""
+        for handle in self.hooks:
+            handle.remove()
+        self.hooks, self.engine_order, self.upstream, self.contributions = [], [], {}, {}
 
     def _prehook(self, fn):
         def record(grad_outputs):

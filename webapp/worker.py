@@ -6,6 +6,8 @@ when a job outlives its deadline, and starts a fresh one.
 """
 from __future__ import annotations
 
+import ctypes
+import gc
 import json
 import os
 import resource
@@ -17,18 +19,58 @@ import traceback
 HEADER = struct.Struct(">I")
 
 
+# The largest answer a worker sends, in bytes of JSON; a larger one is refused in the worker,
+# so the web process never parses and re-encodes tens of megabytes for one student.
+MAX_ANSWER_BYTES = 4 * 2**20
+
+
 def read_message(stream) -> dict | None:
     header = stream.read(HEADER.size)
     if len(header) < HEADER.size:
         return None
     (length,) = HEADER.unpack(header)
+    if length > 4 * MAX_ANSWER_BYTES:
+        raise ValueError("message too large")
     return json.loads(stream.read(length))
 
 
-def write_message(stream, message: dict) -> None:
+def encode_message(message: dict) -> bytes:
+    """Framed JSON; raises ValueError for NaN or Infinity, which JSON cannot carry."""
     data = json.dumps(message, allow_nan=False).encode()
-    stream.write(HEADER.pack(len(data)) + data)
+    return HEADER.pack(len(data)) + data
+
+
+def write_message(stream, message: dict) -> None:
+    stream.write(encode_message(message))
     stream.flush()
+
+
+TOO_LARGE = {"error": {"kind": "limit", "message": "The answer would be larger than "
+                       f"{MAX_ANSWER_BYTES // 2**20} MB; print or return fewer values."}}
+INTERNAL = {"error": {"kind": "internal",
+                      "message": "chainrule failed on this function; this is a bug."}}
+
+
+def answer_bytes(answer: dict) -> bytes:
+    """The framed answer, or a refusal when it is too large or cannot be encoded (a bug)."""
+    try:
+        data = encode_message(answer)
+    except (ValueError, TypeError, RecursionError):
+        log_bug()
+        return encode_message(INTERNAL)
+    return data if len(data) <= MAX_ANSWER_BYTES else encode_message(TOO_LARGE)
+
+
+def log_bug() -> None:
+    """Print the traceback where stderr can be written; never let the printing kill us.
+
+    stderr may be a file while RLIMIT_FSIZE is 0 (`nohup ... > log`): the write then fails.
+    """
+    try:
+        traceback.print_exc()
+        sys.stderr.flush()
+    except BaseException:  # noqa: BLE001 - the log is best effort, the worker must live
+        pass
 
 
 def warm_up() -> None:
@@ -48,13 +90,18 @@ def warm_up() -> None:
 
 
 def address_space_limit(limits) -> int:
-    """Bytes of address space; CHAINRULE_WORKER_HEADROOM_MB sets it relative to now (tests)."""
+    """The address-space cap: the worker's footprint after warm-up plus a student's share.
+
+    An absolute cap would measure the wrong thing: a CUDA build or some BLAS libraries
+    reserve gigabytes of address space at start-up without using memory, and such a worker
+    would have nothing left for the student. Footprint plus share gives every worker the
+    same room. CHAINRULE_WORKER_HEADROOM_MB sets a smaller share (tests).
+    """
     headroom = os.environ.get("CHAINRULE_WORKER_HEADROOM_MB")
-    if not headroom:
-        return limits.address_space_bytes
+    share = int(headroom) * 2**20 if headroom else limits.address_space_bytes
     with open("/proc/self/status") as status:
         size_kb = next(int(line.split()[1]) for line in status if line.startswith("VmSize:"))
-    return size_kb * 1024 + int(headroom) * 2**20
+    return size_kb * 1024 + share
 
 
 def apply_os_limits(limits) -> None:
@@ -112,13 +159,51 @@ def stop_clocks() -> None:
     signal.setitimer(signal.ITIMER_VIRTUAL, 0)
 
 
+def hide_accelerators() -> None:
+    """No GPU for a worker, set before torch is imported (the pool's environment does too)."""
+    from .worker_pool import HIDDEN_ACCELERATORS
+    os.environ.update(HIDDEN_ACCELERATORS)
+
+
+def release_memory() -> None:
+    """After a job: free its graphs and tensors, and give freed pages back to the system."""
+    from .tracing import close_open_tracers
+    close_open_tracers()  # hooks on grad_fn would keep each trace's graph alive for good
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc
+
+
+def run_job(handle, job: dict) -> dict:
+    """One job under its deadline; nothing a job does escapes as an exception."""
+    deadline = float(job.pop("deadline", 5.0))
+    try:
+        # Stopping the job here keeps the worker: no new process has to import torch.
+        start_clocks(deadline)
+        try:
+            return handle(job)
+        finally:
+            stop_clocks()
+    except DeadlineExceeded:
+        return {"error": {"kind": "limit", "message": f"This function took longer than "
+                          f"{deadline:g} seconds, so it was stopped."}}
+    except Exception:  # a bug in chainrule, not in the user's text
+        log_bug()
+        return INTERNAL
+
+
 def main() -> None:
+    hide_accelerators()
     from .jobs import handle
     from .limits import DEFAULT_LIMITS
     channel_in = sys.stdin.buffer
     channel_out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     sys.stdout = sys.stderr  # nothing the worker prints may corrupt the channel
     warm_up()
+    release_memory()
+    gc.freeze()  # torch's own objects are never garbage: each job's gc.collect() skips them
     apply_os_limits(DEFAULT_LIMITS)
     signal.signal(signal.SIGALRM, _on_deadline)
     signal.signal(signal.SIGVTALRM, _on_long_job)
@@ -128,22 +213,13 @@ def main() -> None:
         if job is None:
             return
         limit_cpu_for_next_job(DEFAULT_LIMITS.cpu_seconds)
-        deadline = float(job.pop("deadline", DEFAULT_LIMITS.deadline_seconds))
-        try:
-            # Stopping the job here keeps the worker: no new process has to import torch.
-            start_clocks(deadline)
-            try:
-                answer = handle(job)
-            finally:
-                stop_clocks()
-        except DeadlineExceeded:
-            answer = {"error": {"kind": "limit", "message": f"This function took longer than "
-                                f"{deadline:g} seconds, so it was stopped."}}
-        except Exception:  # a bug in chainrule, not in the user's text
-            traceback.print_exc()
-            answer = {"error": {"kind": "internal",
-                                "message": "chainrule failed on this function; this is a bug."}}
-        write_message(channel_out, answer)
+        answer = run_job(handle, job)
+        data = answer_bytes(answer)
+        del answer, job
+        channel_out.write(data)
+        channel_out.flush()
+        del data
+        release_memory()
 
 
 if __name__ == "__main__":

@@ -15,8 +15,8 @@ import sys
 import threading
 import time
 
-from .errors import ChainruleError, busy, limit
-from .worker import read_message, write_message
+from .errors import ChainruleError, bad_input, busy, limit
+from .worker import encode_message, read_message
 
 
 class Worker:
@@ -25,7 +25,7 @@ class Worker:
     def __init__(self, extra_env: dict | None = None):
         path = os.pathsep.join(filter(None, [_package_parent(), os.environ.get("PYTHONPATH")]))
         env = dict(os.environ, PYTHONPATH=path, PYTHONHASHSEED="0", OMP_NUM_THREADS="1",
-                   MKL_NUM_THREADS="1", **(extra_env or {}))
+                   MKL_NUM_THREADS="1", **HIDDEN_ACCELERATORS, **(extra_env or {}))
         self.process = subprocess.Popen(
             [sys.executable, "-m", "webapp.worker"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, env=env)
@@ -37,18 +37,32 @@ class Worker:
         readable, _, _ = select.select([self.process.stdout], [], [], max(timeout, 0))
         return bool(readable)
 
-    def ask(self, job: dict, deadline: float) -> dict | None:
-        """Send a job; the answer, or None if the deadline passed or the worker died."""
+    def ask(self, job: bytes, deadline: float) -> tuple[dict | None, str]:
+        """Send an encoded job; (answer, "ok"), or (None, "deadline" or "died")."""
         try:
-            write_message(self.process.stdin, job)
-        except (BrokenPipeError, OSError):
-            return None
+            self.process.stdin.write(job)
+            self.process.stdin.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            return None, "died"
         if not self._wait_readable(deadline):
-            return None
+            return None, "deadline"
         try:
-            return read_message(self.process.stdout)
+            answer = read_message(self.process.stdout)
         except (ValueError, OSError):
-            return None
+            answer = None
+        return (answer, "ok") if isinstance(answer, dict) else (None, "died")
+
+    def exited(self, within: float) -> bool:
+        """Whether the process has ended, waiting up to `within` seconds for it to be reaped.
+
+        A worker killed for memory may still be tearing down (a CUDA context, big mappings)
+        when its pipe closes; reading the status at once would call it a deadline.
+        """
+        try:
+            self.process.wait(timeout=within)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
 
     def kill(self) -> None:
         try:
@@ -61,6 +75,13 @@ class Worker:
                 stream.close()
             except OSError:
                 pass
+
+
+# chainrule teaches CPU autograd. A visible GPU makes a CUDA build of torch map gigabytes of
+# address space at the first backward(), so workers see none, from before torch is imported.
+HIDDEN_ACCELERATORS = {"CUDA_VISIBLE_DEVICES": "", "HIP_VISIBLE_DEVICES": "",
+                       "ROCR_VISIBLE_DEVICES": "", "ZE_AFFINITY_MASK": "",
+                       "ONEAPI_DEVICE_SELECTOR": "opencl:cpu", "PYTORCH_ENABLE_MPS_FALLBACK": "0"}
 
 
 def _package_parent() -> str:
@@ -108,22 +129,35 @@ class WorkerPool:
                 time.sleep(1.0)
                 self._start_worker()
 
-    # The worker stops a job itself at the deadline; this much later, the process is killed.
-    GRACE_SECONDS = 2.0
+    # The worker stops a job itself at the deadline, between two torch calls. A job stuck in one
+    # long C call is killed this much later: short, so it holds a worker only briefly.
+    GRACE_SECONDS = 0.5
+    # How long a dead worker may take to be reaped before its status is read.
+    REAP_SECONDS = 2.0
 
     def run(self, job: dict) -> dict:
+        """Every path after `_acquire` hands the worker back or replaces it (the `finally`)."""
+        try:
+            message = encode_message({**job, "deadline": self.deadline_seconds})
+        except (ValueError, TypeError):  # NaN, Infinity or a non-JSON value: refused at the door
+            raise bad_input("The inputs must be finite numbers or lists of them.") from None
         worker = self._acquire()
-        answer = worker.ask({**job, "deadline": self.deadline_seconds},
-                            self.deadline_seconds + self.GRACE_SECONDS)
-        if answer is None:
-            died = worker.process.poll() is not None
-            self._replace(worker)
-            if died:
-                raise limit("This function used more memory or CPU time than a student's share, "
-                            "so it was stopped.")
+        answer, outcome = None, "died"
+        try:
+            answer, outcome = worker.ask(message, self.deadline_seconds + self.GRACE_SECONDS)
+        finally:
+            if outcome == "ok":
+                self.idle.put(worker)
+            else:
+                if outcome == "died" and not worker.exited(self.REAP_SECONDS):
+                    outcome = "deadline"  # the pipe broke but the process lives on: a stuck job
+                self._replace(worker)
+        if outcome == "died":
+            raise limit("This function used more memory or CPU time than a student's share, "
+                        "so it was stopped.")
+        if outcome == "deadline":
             raise limit(f"This function took longer than {self.deadline_seconds:g} seconds, "
                         "so it was stopped.")
-        self.idle.put(worker)
         if "error" in answer:
             raise ChainruleError.from_dict(answer)
         return answer["ok"]

@@ -8,6 +8,7 @@ import torch
 
 from ..errors import runtime, unsupported
 from .budget import Budget
+from .calls import check_kwargs
 from .vocabulary import SafeFunction, TORCH_NAMESPACE
 
 
@@ -39,6 +40,7 @@ def make_builtins(budget: Budget, prints: list, max_prints: int) -> dict:
 
     def numeric_or_torch(torch_name, py_function):
         def dispatch(*args, **kwargs):
+            check_kwargs(kwargs)  # abs(x, out=...) is refused like torch.abs(x, out=...)
             if any(isinstance(a, torch.Tensor) for a in args) and (len(args) == 1 or kwargs):
                 return TORCH_NAMESPACE.members[torch_name].function(*args, **kwargs)
             if len(args) == 1 and not isinstance(args[0], (int, float, torch.Tensor)):
@@ -56,7 +58,7 @@ def make_builtins(budget: Budget, prints: list, max_prints: int) -> dict:
 
     def py_print(*args):
         if len(prints) < max_prints:
-            prints.append(" ".join(str(a) for a in args)[:500])
+            prints.append(" ".join(shown(a) for a in args)[:500])
 
     def py_zip(*iterables):
         lists = [bounded_list(i) for i in iterables]
@@ -91,3 +93,17 @@ def make_builtins(budget: Budget, prints: list, max_prints: int) -> dict:
     names["pow"] = SafeFunction("pow", None, kind="pow")  # routed through the `**` operator
     names["pi"] = math.pi
     return names
+
+
+SHOWN_AS_IS = (int, float, bool, str, type(None), torch.Tensor, torch.dtype, torch.Size, range)
+
+
+def shown(value, depth: int = 0) -> str:
+    """What print() shows: values as Python does; anything else by its name, never an address."""
+    if isinstance(value, SHOWN_AS_IS):
+        return str(value)
+    if isinstance(value, (list, tuple)) and depth < 8:
+        inner = ", ".join(shown(v, depth + 1) for v in value[:100])
+        return f"[{inner}]" if isinstance(value, list) else f"({inner}{',' if len(value) == 1 else ''})"
+    name = getattr(value, "name", None)
+    return f"<{name}>" if isinstance(name, str) else "<object>"

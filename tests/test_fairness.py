@@ -1,0 +1,155 @@
+"""Fairness per browser: signed cookies, caps and cool-downs only under contention."""
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+from werkzeug.serving import make_server
+
+from webapp import create_app
+from webapp.errors import ChainruleError
+from webapp.fairness import Clients
+from webapp.identity import Identity
+
+
+def who(key: str, settled: bool = True) -> Identity:
+    return Identity(key, "10.0.0.9|newcomer", settled)
+
+
+def test_a_client_has_at_most_three_evaluations_in_flight_under_contention():
+    clients = Clients(10.0)
+    with clients.slot(who("10.0.0.2|b"), workers=4):
+        pass  # another student was here: there is contention
+    slots = [clients.slot(who("10.0.0.1|a"), workers=4) for _ in range(3)]
+    for slot in slots:
+        slot.__enter__()
+    try:
+        with pytest.raises(ChainruleError) as caught:
+            clients.slot(who("10.0.0.1|a"), workers=4).__enter__()
+        assert caught.value.kind == "busy"
+        with clients.slot(who("10.0.0.2|b"), workers=4):
+            pass  # another student is not affected
+    finally:
+        for slot in slots:
+            slot.__exit__(None, None, None)
+
+
+def test_an_idle_server_serves_anyone():
+    """Alone on the server, even a student in a cool-down is served.
+
+    Mutation: drop the contention condition in `_Slot.__enter__` and this is refused.
+    """
+    clients = Clients(10.0)
+    clients.penalise(who("10.0.0.1|a"))
+    with clients.slot(who("10.0.0.1|a"), workers=4):
+        pass
+
+
+def test_cool_down_doubles_for_repeated_limits_and_resets_after_a_normal_run():
+    clients = Clients(10.0)
+    student = who("10.0.0.3|c")
+    clients.penalise(student)
+    first = clients.counters.get("cool:10.0.0.3|c") - time.time()
+    clients.penalise(student)
+    second = clients.counters.get("cool:10.0.0.3|c") - time.time()
+    assert 9 < first <= 10 and 19 < second <= 20
+    clients.forgive(student)
+    clients.penalise(student)
+    assert clients.counters.get("cool:10.0.0.3|c") - time.time() <= 10
+
+
+def test_fresh_cookies_share_the_newcomer_bucket():
+    """A cookie fetched to escape a cool-down is cooled with the address's newcomers.
+
+    Mutation: `_buckets` returns only `[who.key]` and the fresh cookie is served.
+    """
+    clients = Clients(10.0)
+    with clients.slot(who("10.0.0.2|b"), workers=4):
+        pass
+    clients.penalise(Identity("10.0.0.9|newcomer", "10.0.0.9|newcomer", False))
+    with pytest.raises(ChainruleError):
+        clients.slot(Identity("10.0.0.9|fresh", "10.0.0.9|newcomer", False), workers=4).__enter__()
+    with clients.slot(Identity("10.0.0.9|old", "10.0.0.9|newcomer", True), workers=4):
+        pass
+
+
+def test_forged_cookie_is_a_newcomer(client):
+    client.get("/healthz")
+    client.set_cookie("chainrule_id", "abc.1.0123456789abcdef0123456789abcdef")
+    response = client.get("/healthz")
+    assert "chainrule_id=" in response.headers.get("Set-Cookie", "")  # a real one is issued
+
+
+class Browser:
+    """A client that keeps cookies, as a browser does."""
+
+    def __init__(self, base: str):
+        self.base = base
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+    def trace(self, source: str, inputs: dict) -> tuple[int, float]:
+        request = urllib.request.Request(f"{self.base}/api/trace", method="POST",
+                                         data=json.dumps({"source": source, "inputs": inputs}).encode(),
+                                         headers={"Content-Type": "application/json"})
+        started = time.monotonic()
+        try:
+            with self.opener.open(request, timeout=20) as response:
+                response.read()
+                status = response.status
+        except urllib.error.HTTPError as error:
+            status = error.code
+        return status, time.monotonic() - started
+
+
+@pytest.fixture(scope="module")
+def classroom():
+    app = create_app({"TESTING": True, "WORKERS": 2, "DEADLINE_SECONDS": 1.0,
+                      "COOL_DOWN_SECONDS": 10.0, "SETTLE_SECONDS": 0.5, "BUSY_WAIT_SECONDS": 2.0})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    app.extensions["chainrule_pool"].close()
+
+
+RUNAWAY = "while True:\n    x = x + 1\nx"
+
+
+def test_one_student_cannot_lock_out_a_classmate_on_the_same_address(classroom):
+    """Attacker and classmate share 127.0.0.1 and keep cookies; the classmate is served.
+
+    Mutation: make `current_identity` return the address's newcomer bucket for everyone
+    (fairness by address) and the classmate gets 429 for the attacker's cool-down.
+    """
+    attacker, classmate = Browser(classroom), Browser(classroom)
+    assert classmate.trace("x * 2", {"x": 1})[0] == 200  # boots the pool, sets the cookie
+    attacker.trace("x * 2", {"x": 2})
+    time.sleep(0.6)  # both cookies are settled
+    stop = time.monotonic() + 8
+    attacks: list[int] = []
+
+    def attack():
+        bombs = ["x + 18014398509481984", RUNAWAY]
+        while time.monotonic() < stop:
+            attacks.append(attacker.trace(bombs[len(attacks) % 2], {"x": 1})[0])
+            time.sleep(0.2)
+
+    thread = threading.Thread(target=attack)
+    thread.start()
+    served = []
+    value = 0
+    while time.monotonic() < stop:
+        value += 1
+        status, elapsed = classmate.trace("sin(x) * x", {"x": value / 7})
+        served.append(status == 200 and elapsed < 3)
+        time.sleep(0.3)
+    thread.join()
+    assert sum(served) >= 0.9 * len(served), served
+    assert attacks.count(429) >= len(attacks) // 2, attacks
