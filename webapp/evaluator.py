@@ -47,6 +47,7 @@ def pool() -> WorkerPool:
 def evaluate(kind: str, **job) -> dict:
     """Run one job (see jobs.HANDLERS) in a worker and return its JSON answer."""
     job = {"kind": kind, **job}
+    job.setdefault("language", _request_language())
     key = json.dumps(job, sort_keys=True)
     answers: BoundedCache = current_app.extensions["chainrule_answers"]
     cached = answers.get(key)
@@ -71,6 +72,15 @@ def evaluate(kind: str, **job) -> dict:
             if error.kind == "limit":
                 clients.penalise(client)  # a bomb, or a runaway loop: cool down before the next
             raise
+
+
+def _request_language():
+    """`language` from the JSON body or the query string; None means detect it."""
+    if not request:
+        return None
+    body = request.get_json(silent=True) if request.is_json else None
+    value = body.get("language") if isinstance(body, dict) else None
+    return value or request.args.get("language") or None
 
 
 class Clients:

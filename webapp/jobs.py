@@ -6,22 +6,26 @@ from .checks import check_backward, finite_differences, jacobian
 from .descent import hessian, optimize
 from .evaluation import trace_values
 from .sampling import sample_1d, sample_2d
-from .language.validator import parse_program
+from .language.frontend import choose_language, current_language, parse_source, source_language
 from .limits import DEFAULT_LIMITS
 
 
 def job_inputs(job: dict) -> dict:
     """The free names of a source, for the editor's input boxes."""
-    return {"inputs": parse_program(job["source"], DEFAULT_LIMITS).inputs}
+    return {"inputs": parse_source(job["source"], DEFAULT_LIMITS).inputs}
 
 
 def job_trace(job: dict) -> dict:
     inputs = dict(job.get("inputs") or {})
     if job.get("fill_missing") is not None:
         # The page gives new names a starting value instead of refusing them.
-        for name in parse_program(job["source"], DEFAULT_LIMITS).inputs:
+        for name in parse_source(job["source"], DEFAULT_LIMITS).inputs:
             inputs.setdefault(name, job["fill_missing"])
-    return trace_values(job["source"], inputs, job.get("grad_output"), DEFAULT_LIMITS)
+    result = trace_values(job["source"], inputs, job.get("grad_output"), DEFAULT_LIMITS)
+    program = parse_source(job["source"], DEFAULT_LIMITS)
+    if getattr(program, "language", "python") == "r":  # the Python it became, for the page
+        result.update(language="r", python=program.python)
+    return result
 
 
 def job_plot(job: dict) -> dict:
@@ -83,7 +87,9 @@ def handle(job: dict) -> dict:
             raise bad_input(f"Unknown job {job.get('kind')!r}.")
         if not isinstance(job.get("source"), str):
             raise bad_input("The request needs the function's source as a string.")
-        return {"ok": handler(job)}
+        language = choose_language(job.get("language") or current_language(), job["source"])
+        with source_language(language):
+            return {"ok": handler(job)}
     except ChainruleError as error:
         return error.to_dict()
     except MemoryError:

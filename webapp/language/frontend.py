@@ -26,7 +26,7 @@ from .r_translate import translate
 LANGUAGES = ("python", "r")
 R_PREFIX = "_r_"
 R_HELPERS = frozenset(make_helpers([], 0))
-_language = contextvars.ContextVar("chainrule_language", default="python")
+_language = contextvars.ContextVar("chainrule_language", default=None)
 
 # Signs of R: `x <- `, `torch_`, `$`, `function(`, TRUE/FALSE, `%%`, library().
 R_SIGNS = re.compile(r"<-|->|\btorch_\w+\(|\$|\bfunction\s*\(|\bTRUE\b|\bFALSE\b|%%|%/%|%\*%"
@@ -67,14 +67,17 @@ def choose_language(language, source: str) -> str:
 
 @contextlib.contextmanager
 def source_language(language):
-    token = _language.set(language or "python")
+    """Within this block, sources are read as `language` (None: as Python, unless a job
+    detects otherwise)."""
+    token = _language.set(language)
     try:
         yield
     finally:
         _language.reset(token)
 
 
-def current_language() -> str:
+def current_language():
+    """The language set by an enclosing `source_language` (the CLI's --language), or None."""
     return _language.get()
 
 

@@ -224,7 +224,7 @@ class Parser:
         token = self.next()
         if token.text == "(":
             args, names = self.arguments(")")
-            return Node("call", token.line, token.col, None, [left, *args], names)
+            return Node("call", left.line, left.col, None, [left, *args], names)
         if token.text in ("[", "[["):
             args, names = self.arguments("]")
             if token.text == "[[":
