@@ -1,0 +1,210 @@
+"""R torch lessons, pasted as they are, give the seeds' numbers and Python's graphs.
+
+Oracles: the seeds' own printed R output, plain PyTorch run here independently, and the
+trace of the equivalent Python program (the Python front end, tested on its own).
+"""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from webapp.errors import ChainruleError
+from webapp.evaluation import RANDOM_SEED, trace_values
+from webapp.language.frontend import parse_r_program, source_language
+
+from . import r_seeds as R
+from . import seeds
+
+
+def run_r(source, limits, **inputs):
+    with source_language("r"):
+        return trace_values(source, inputs, None, limits)
+
+
+def run_python(source, limits, **inputs):
+    return trace_values(source, inputs, None, limits)
+
+
+def graph_of(result):
+    """What must be equal node for node: ops, names, values, grads, edges and orders."""
+    keep = ("id", "kind", "label", "op", "value", "grad", "shape")
+    nodes = [{k: n.get(k) for k in keep} for n in result["nodes"]]
+    edges = [{k: e.get(k) for k in ("source", "target", "local_grad", "grad")} for e in result["edges"]]
+    return nodes, edges, result["forward"], result["backward"]
+
+
+# The Python an R torch user would write by hand for seed 001's x1..x7: R's
+# torch_tensor(2) is a float tensor of shape {1}, so [2.0].
+PYTHON_QUADRATIC = seeds.SEED001_QUADRATIC.replace("torch.tensor(2.0,", "torch.tensor([2.0],")
+
+
+def test_seed001_nodes_give_minus_3_4(limits):
+    """Mutation: `torch_tensor(2)` emitted as `[2]` (an integer tensor) fails: no grad allowed."""
+    result = run_r(R.SEED001_CREATE + R.SEED001_NODES, limits)
+    assert result["output"]["value"] == pytest.approx([-3.4])
+    assert result["output"]["shape"] == [1] and result["output"]["dtype"] == "float32"
+
+
+def test_seed001_requires_grad_and_gradients(limits):
+    """Mutation: translating `$grad` to `_r_field` (named lists only) refuses x1$grad."""
+    session = R.SEED001_CREATE + R.SEED001_NODES + R.SEED001_REQUIRES_GRAD
+    with source_language("r"):
+        from webapp.evaluation import run_program
+        assert run_program(session, {}, limits).output is True
+    session += R.SEED001_BACKWARD + R.SEED001_GRAD_X1
+    result = run_r(session, limits)
+    assert result["output"]["value"] == pytest.approx([0.8])
+    assert result["leaves"]["x1"]["grad"] == pytest.approx([0.8])
+    assert result["leaves"]["x2"]["grad"] == pytest.approx([0.8])
+    assert run_r(session + R.SEED001_GRAD_X2, limits)["output"]["value"] == pytest.approx([0.8])
+
+
+def test_seed001_graph_equals_python(limits):
+    """Mutation: emitting `x1.square()` as `x1 ** 2` changes nothing... but `x * 0.2` as
+    `0.2 * x` swaps the edges' inputs and fails here."""
+    r_graph = graph_of(run_r(R.SEED001_CREATE + R.SEED001_NODES, limits))
+    assert r_graph == graph_of(run_python(PYTHON_QUADRATIC, limits))
+    assert [n["label"] for n in run_r(R.SEED001_CREATE + R.SEED001_NODES, limits)["nodes"]
+            if n["kind"] != "constant"] == ["x1", "x2", "x3", "x5", "x4", "x6", "+", "x7"]
+
+
+def seed_table():
+    return [line[3:] for line in R.SEED001_LOOP_OUTPUT.split("\n")]
+
+
+def test_seed001_rosenbrock_loop_prints_the_seeds_table(limits):
+    """The loop's cat() lines equal the seed's printed lines, all thirty, character for
+    character (0.3502924, -0.667685 -0.5771312, 6.962555e-05). Mutation: `%.6g` instead of
+    R's 7 significant digits in r_number fails; so does `1:n` excluding n (no 1000th line)."""
+    source = R.SEED001_ROSENBROCK + R.SEED001_LOOP + R.SEED001_FINAL_X
+    result = run_r(source, limits)
+    # cat("...", "\n") ends each line with a space; the seed's last line lost it in copying.
+    assert [line.rstrip() for line in result["prints"]] == [line.rstrip() for line in seed_table()]
+    assert result["prints"][:-1] == seed_table()[:-1]
+    assert [round(v, 4) for v in result["output"]["value"]] == [0.9918, 0.9830]
+
+
+def test_seed001_loop_graph_equals_python(limits):
+    """The last iteration's graph of `value` equals the Python loop's (tests/seeds.py).
+    Mutation: `x[1]` translated to `x[1]` (0-based by mistake) fails."""
+    r_source = R.SEED001_ROSENBROCK + R.SEED001_LOOP.replace("1000", "5") + "value\n"
+    python = seeds.SEED001_DESCENT.replace("1000", "5").rsplit("\nx", 1)[0] + "\nvalue"
+    assert graph_of(run_r(r_source, limits)) == graph_of(run_python(python, limits))
+
+
+def test_seed001_rosenbrock_function_with_an_input(limits):
+    """Mutation: dropping the implicit return (R functions return their last value) fails."""
+    r_result = run_r(R.SEED001_ROSENBROCK + "rosenbrock(x)\n", limits, x=[-1, 1])
+    assert graph_of(r_result) == graph_of(run_python(seeds.SEED001_ROSENBROCK, limits, x=[-1, 1]))
+    x = torch.tensor([-1.0, 1.0], requires_grad=True)
+    ((1 - x[0]) ** 2 + 5 * (x[1] - x[0] ** 2) ** 2).backward()
+    assert r_result["leaves"]["x"]["grad"] == pytest.approx(x.grad.tolist())
+
+
+def test_seed001_with_no_grad_snippet_takes_one_step(limits):
+    """The with_no_grad block, after one backward, is one step of gradient descent.
+    Mutation: translating with_no_grad as a plain block fails (in-place on a leaf)."""
+    source = ("lr <- 0.01\n" + R.SEED001_ROSENBROCK + R.SEED001_START
+              + "value <- rosenbrock(x)\nvalue$backward()\n" + R.SEED001_NO_GRAD + "x\n")
+    x = torch.tensor([-1.0, 1.0], requires_grad=True)
+    ((1 - x[0]) ** 2 + 5 * (x[1] - x[0] ** 2) ** 2).backward()
+    expected = (x.detach() - 0.01 * x.grad).tolist()
+    assert run_r(source, limits)["output"]["value"] == pytest.approx(expected)
+
+
+def test_seed001_not_yet_correct_loop_is_refused_as_pytorch_refuses_it(limits):
+    """The seed's "not the correct procedure yet" loop updates a leaf in place."""
+    source = ("num_iterations <- 3\nlr <- 0.01\n" + R.SEED001_ROSENBROCK + R.SEED001_START
+              + R.SEED001_NOT_YET_CORRECT)
+    with pytest.raises(ChainruleError) as caught:
+        run_r(source, limits)
+    assert caught.value.kind == "runtime" and "in place" in caught.value.message
+    assert caught.value.line == source.split("\n").index("  x$sub_(lr * x$grad)") + 1
+
+
+def test_seed001_lab_starter_is_refused_by_name(limits):
+    """Base R's random numbers are outside the language: the first is named."""
+    with pytest.raises(ChainruleError) as caught:
+        run_r(R.SEED001_LAB, limits)
+    assert "`set.seed()`" in caught.value.message and (caught.value.line, caught.value.col) == (1, 1)
+
+
+def test_seed002_line_breaks_are_the_only_change():
+    assert R.SEED002_NETWORK.replace("\n", " ") == R.SEED002_FLAT
+
+
+def printed_losses(prints):
+    return {int(line.split()[1]): float(line.split(":")[2]) for line in prints}
+
+
+def test_seed002_network_loss_falls_as_the_seed_shows(limits):
+    """Full sizes (N=64, D_in=1000, H=100, D_out=10, 500 steps) fit the limits. R's random
+    numbers are not PyTorch's, so the oracle is plain PyTorch from the same seed; the shape
+    is the seed's (33210170 → 4.690059e-05). Mutation: `_r_grads` ignoring the names
+    (returning the RList) fails, as does `v$input < 0` not masking."""
+    result = run_r(R.SEED002_NETWORK, limits)
+    losses = printed_losses(result["prints"])
+    assert list(losses) == [1, 100, 200, 300, 400, 500]
+    values = list(losses.values())
+    assert all(a > b for a, b in zip(values, values[1:]))
+    assert values[0] > 1e6 and values[-1] < 1e-3
+
+    torch.random.default_generator.manual_seed(RANDOM_SEED)
+    x, y = torch.randn(64, 1000), torch.randn(64, 10)
+    w1 = torch.randn(1000, 100, requires_grad=True)
+    w2 = torch.randn(100, 10, requires_grad=True)
+    expected = {}
+    for t in range(1, 501):
+        loss = (x.mm(w1).clamp(min=0).mm(w2) - y).pow(2).sum()
+        if t % 100 == 0 or t == 1:
+            expected[t] = loss.item()
+        loss.backward()
+        with torch.no_grad():
+            w1 -= 1e-6 * w1.grad
+            w2 -= 1e-6 * w2.grad
+            w1.grad.zero_()
+            w2.grad.zero_()
+    for t, value in expected.items():
+        assert losses[t] == pytest.approx(value, rel=1e-4, abs=1e-9)
+
+
+PYTHON_NETWORK = """class my_relu(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, input):
+        ctx.save_for_backward(input)
+        return input.clamp(min=0)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, = ctx.saved_tensors
+        grad_input = grad_output.clone()
+        grad_input[input < 0] = 0
+        return grad_input
+
+N, D_in, H, D_out = 64, 1000, 100, 10
+x = torch.randn(N, D_in)
+y = torch.randn(N, D_out)
+w1 = torch.randn(D_in, H, requires_grad=True)
+w2 = torch.randn(H, D_out, requires_grad=True)
+learning_rate = 1e-6
+for t in range(1, 3 + 1):
+    y_pred = my_relu.apply(x.mm(w1)).mm(w2)
+    loss = (y_pred - y).pow(2).sum()
+    loss.backward()
+    with torch.no_grad():
+        w1.sub_(learning_rate * w1.grad)
+        w2.sub_(learning_rate * w2.grad)
+        w1.grad.zero_()
+        w2.grad.zero_()
+y_pred = my_relu.apply(x.mm(w1)).mm(w2)
+loss = (y_pred - y).pow(2).sum()"""
+
+
+def test_seed002_graph_equals_python(limits):
+    """3 steps instead of 500 (the graph is the same each step), then the next loss.
+    Mutation: emitting `my_relu(...)` without `.apply` fails."""
+    r_source = R.SEED002_NETWORK.replace("seq_len(500)", "seq_len(3)") + \
+        "\ny_pred <- my_relu(x$mm(w1))$mm(w2)\nloss <- (y_pred - y)$pow(2)$sum()\n"
+    r_result = run_r(r_source, limits)
+    assert graph_of(r_result) == graph_of(run_python(PYTHON_NETWORK, limits))
+    assert "my_relu" in [n["label"] for n in r_result["nodes"]]
