@@ -11,7 +11,7 @@ import re
 from ..errors import ChainruleError
 from .names import LANGUAGE_NAMES
 from .r_parser import Node
-from .vocabulary import DTYPES, REDUCTIONS, TENSOR_PROPERTIES, TORCH_FUNCTIONS
+from .vocabulary import DTYPES, REDUCTIONS, TENSOR_METHODS, TENSOR_PROPERTIES, TORCH_FUNCTIONS
 
 ARITHMETIC = {"+": ast.Add, "-": ast.Sub, "*": ast.Mult, "/": ast.Div, "^": ast.Pow,
               "%%": ast.Mod, "%/%": ast.FloorDiv, "%*%": ast.MatMult}
@@ -214,7 +214,7 @@ class CallTranslator:
                     and method == "save_for_backward":
                 return ast.Call(func=torch_attr_of("ctx", method),
                                 args=[self.expression(a) for a in node.children[1:]], keywords=[])
-            if not R_NAME.match(method):
+            if not R_NAME.match(method) or method not in TENSOR_METHODS:
                 raise refuse("unsupported", f"`${method}()` is not a tensor method chainrule reads.",
                              function)
             args, keywords = self.arguments(node, 0 if method in DIM_FIRST else None)
