@@ -52,7 +52,8 @@ class Parser:
 
     def next(self) -> Token:
         token = self.peek()
-        self.at += 1
+        if token.kind != "end":  # the end token stays, so every look-ahead finds it
+            self.at += 1
         return token
 
     def skip_newlines(self) -> None:
@@ -251,7 +252,7 @@ class Parser:
                 names.append(None)
                 self.next()
                 continue
-            following = self.tokens[self.at + 1]
+            following = self.tokens[min(self.at + 1, len(self.tokens) - 1)]
             if token.kind in ("name", "str") and following.kind == "op" and following.text == "=":
                 self.next(), self.next()
                 names.append(token.text)
