@@ -208,3 +208,62 @@ def test_seed002_graph_equals_python(limits):
     r_result = run_r(r_source, limits)
     assert graph_of(r_result) == graph_of(run_python(PYTHON_NETWORK, limits))
     assert "my_relu" in [n["label"] for n in r_result["nodes"]]
+
+
+NEEDS_INPUT_GRAD_RELU = """my_relu <- autograd_function(
+  forward = function(ctx, input) {
+    ctx$save_for_backward(input = input)
+    input$clamp(min = 0)
+  },
+  backward = function(ctx, grad_output) {
+    input <- ctx$saved_variables$input
+    grad_input <- NULL
+    if (ctx$needs_input_grad$input) grad_input <- grad_output * (input > 0)
+    list(input = grad_input)
+  }
+)
+x <- torch_tensor(c(-2, 0.5, 3), requires_grad = TRUE)
+my_relu(x)$sum()
+"""
+
+
+def test_needs_input_grad_and_saved_variables_by_name(limits):
+    """Oracle: torch.relu's gradient. Mutation: `_r_named` zipping names in reverse fails."""
+    result = run_r(NEEDS_INPUT_GRAD_RELU, limits)
+    x = torch.tensor([-2.0, 0.5, 3.0], requires_grad=True)
+    torch.relu(x).sum().backward()
+    assert result["leaves"]["x"]["grad"] == pytest.approx(x.grad.tolist())
+    assert "my_relu" in [n["label"] for n in result["nodes"]]
+
+
+@pytest.mark.parametrize("r_source, python_source", [
+    ("x <- torch_tensor(c(1, 2, 3, 4), requires_grad = TRUE)\nx[2:3]$sum()",
+     "x = torch.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)\nx[1:3].sum()"),
+    ("m <- torch_ones(2, 3, requires_grad = TRUE)\n(m * 2)$sum(dim = 1)$sum()",
+     "m = torch.ones(2, 3, requires_grad=True)\n(m * 2).sum(dim=0).sum()"),
+    ("m <- torch_ones(2, 3, requires_grad = TRUE)\ntorch_sum(m^2, 2)$mean()",
+     "m = torch.ones(2, 3, requires_grad=True)\ntorch.sum(m**2, 1).mean()"),
+    ("w <- torch_tensor(c(1, -2), requires_grad = TRUE)\nn <- 2\nfor (i in seq_len(n)) w <- w * i\nw[n]",
+     "w = torch.tensor([1.0, -2.0], requires_grad=True)\nn = 2\nfor i in range(1, n + 1):\n"
+     "    w = w * i\nw[n - 1]"),
+    ("f <- function(a) {\n  if (a$sum() > 0) a %*% a else -a$sum()\n}\n"
+     "v <- torch_tensor(c(1, 2), requires_grad = TRUE)\nf(v)",
+     "def f(a):\n    if a.sum() > 0:\n        return a @ a\n    else:\n        return -a.sum()\n"
+     "v = torch.tensor([1.0, 2.0], requires_grad=True)\nf(v)"),
+])
+def test_r_semantics_give_the_python_graph(r_source, python_source, limits):
+    """1-based and inclusive indices, 1-based dim, seq_len, implicit return of an if.
+    Mutation: `_r_dim` returning dim unchanged makes the second and third rows fail."""
+    assert graph_of(run_r(r_source, limits)) == graph_of(run_python(python_source, limits))
+
+
+def test_r_gallery_examples_run(limits):
+    """Every R example of the gallery runs and is read as R."""
+    from webapp.examples import EXAMPLES
+    from webapp.language.frontend import detect_language
+    r_examples = [e for e in EXAMPLES if e.slug.startswith("r-")]
+    assert len(r_examples) == 5
+    for example in r_examples:
+        assert detect_language(example.source) == "r"
+        result = run_r(example.source, limits, **example.inputs)
+        assert result["nodes"], example.slug

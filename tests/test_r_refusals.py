@@ -59,14 +59,16 @@ def test_refused_with_name_and_position(source, kind, message, line, col, limits
 
 
 def test_python_users_cannot_reach_the_r_helpers(limits):
-    """Mutation: installing the helpers for every program (or letting `_r_` names through
-    the Python checker) makes the first assertion fail."""
+    """Mutation: letting `_r_` names through the Python checker fails the first loop;
+    installing the helpers for every program fails the `run_program` check."""
     for source in ('_r_cat("hi")', "x = _r_seq(1, 3)\nx", "y = _r_field"):
         with pytest.raises(ChainruleError) as caught:
             trace_values(source, {}, None, limits)
         assert "underscore" in caught.value.message
     with pytest.raises(ChainruleError):
         parse_program("r_cat(1)")
+    from webapp.evaluation import run_program
+    assert "_r_cat" not in run_program("x = 1\nx", {}, limits).interpreter.language
     error = refusal("r_cat(1)", limits)
     assert "`r_cat()` is not part of the R language" in error.message
 
