@@ -140,8 +140,8 @@ def printed_losses(prints):
 def test_seed002_network_loss_falls_as_the_seed_shows(limits):
     """Full sizes (N=64, D_in=1000, H=100, D_out=10, 500 steps) fit the limits. R's random
     numbers are not PyTorch's, so the oracle is plain PyTorch from the same seed; the shape
-    is the seed's (33210170 → 4.690059e-05). Mutation: `_r_grads` ignoring the names
-    (returning the RList) fails, as does `v$input < 0` not masking."""
+    is the seed's (33210170 → 4.690059e-05). Mutation: `to_index` shifting a logical mask
+    like numbers (`v$input < 0`) fails; so does not skipping `#` comments in the lexer."""
     result = run_r(R.SEED002_NETWORK, limits)
     losses = printed_losses(result["prints"])
     assert list(losses) == [1, 100, 200, 300, 400, 500]
@@ -202,7 +202,7 @@ loss = (y_pred - y).pow(2).sum()"""
 
 def test_seed002_graph_equals_python(limits):
     """3 steps instead of 500 (the graph is the same each step), then the next loss.
-    Mutation: emitting `my_relu(...)` without `.apply` fails."""
+    Mutation: exchanging a BinOp's operands in r_calls.binary fails."""
     r_source = R.SEED002_NETWORK.replace("seq_len(500)", "seq_len(3)") + \
         "\ny_pred <- my_relu(x$mm(w1))$mm(w2)\nloss <- (y_pred - y)$pow(2)$sum()\n"
     r_result = run_r(r_source, limits)
@@ -267,3 +267,25 @@ def test_r_gallery_examples_run(limits):
         assert detect_language(example.source) == "r"
         result = run_r(example.source, limits, **example.inputs)
         assert result["nodes"], example.slug
+
+
+def test_named_list_of_gradients_is_put_in_forward_order(limits):
+    """backward returns list(b = ..., a = ...): R matches by name. Oracle: d(ab)/da = b.
+    Mutation: tail_return not wrapping in `_r_grads` gives p the gradient 3."""
+    source = """mul <- autograd_function(
+  forward = function(ctx, a, b) {
+    ctx$save_for_backward(a = a, b = b)
+    a * b
+  },
+  backward = function(ctx, grad_output) {
+    s <- ctx$saved_variables
+    list(b = grad_output * s$a, a = grad_output * s$b)
+  }
+)
+p <- torch_tensor(3, requires_grad = TRUE)
+q <- torch_tensor(5, requires_grad = TRUE)
+mul(p, q)$sum()
+"""
+    result = run_r(source, limits)
+    assert result["leaves"]["p"]["grad"] == pytest.approx([5.0])
+    assert result["leaves"]["q"]["grad"] == pytest.approx([3.0])
