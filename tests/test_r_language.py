@@ -10,7 +10,7 @@ import torch
 
 from webapp.errors import ChainruleError
 from webapp.evaluation import RANDOM_SEED, trace_values
-from webapp.language.frontend import parse_r_program, source_language
+from webapp.language.frontend import source_language
 
 from . import r_seeds as R
 from . import seeds

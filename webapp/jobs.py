@@ -6,7 +6,8 @@ from .checks import check_backward, finite_differences, jacobian
 from .descent import hessian, optimize
 from .evaluation import trace_values
 from .sampling import sample_1d, sample_2d
-from .language.frontend import choose_language, current_language, parse_source, source_language
+from .language.frontend import (choose_language, current_language, in_language, parse_source,
+                                source_language)
 from .limits import DEFAULT_LIMITS
 
 
@@ -82,6 +83,7 @@ HANDLERS = {"inputs": job_inputs, "trace": job_trace, "plot": job_plot, "contour
 def handle(job: dict) -> dict:
     """Run one job; every refusal comes back as the error shape of API.md."""
     handler = HANDLERS.get(job.get("kind"))
+    language = None
     try:
         if handler is None:
             raise bad_input(f"Unknown job {job.get('kind')!r}.")
@@ -91,7 +93,7 @@ def handle(job: dict) -> dict:
         with source_language(language):
             return {"ok": handler(job)}
     except ChainruleError as error:
-        return error.to_dict()
+        return in_language(error, language).to_dict()
     except MemoryError:
         return limit("This function needs more memory than a student's share.").to_dict()
     except RecursionError:

@@ -124,3 +124,16 @@ def install_helpers(program, interpreter) -> None:
     """Offer the `_r_` helpers to an interpreter running a translated R program only."""
     if getattr(program, "language", "python") == "r":
         interpreter.language.update(make_helpers(interpreter.prints, interpreter.limits.max_prints))
+
+
+# PyTorch's hints name Python spellings; an R user reads R's.
+R_WORDING = {"`with torch.no_grad():`": "`with_no_grad({ ... })`",
+             "retain_graph=True": "retain_graph = TRUE", "requires_grad=True": "requires_grad = TRUE"}
+
+
+def in_language(error: ChainruleError, language) -> ChainruleError:
+    """The error, its Python spellings replaced by R's when the source was R."""
+    if language == "r":
+        for python, r in R_WORDING.items():
+            error.message = error.message.replace(python, r)
+    return error

@@ -11,12 +11,9 @@ from __future__ import annotations
 import ast
 
 from ..errors import ChainruleError
-from .r_calls import CallTranslator
+from .r_calls import CallTranslator, number
 from .r_parser import Node
 
-ARITHMETIC = {"+": ast.Add, "-": ast.Sub, "*": ast.Mult, "/": ast.Div, "^": ast.Pow,
-              "%%": ast.Mod, "%/%": ast.FloorDiv, "%*%": ast.MatMult}
-COMPARISON = {"==": ast.Eq, "!=": ast.NotEq, "<": ast.Lt, ">": ast.Gt, "<=": ast.LtE, ">=": ast.GtE}
 ASSIGNMENT = ("<-", "=", "->", "<<-", "->>")
 
 
@@ -144,6 +141,33 @@ class Translator(CallTranslator):
                          "assigned to.", target)
         return [place(ast.Assign(targets=[place(py_target, target)],
                                  value=self.expression(value)), node)]
+
+    # -- indexing --------------------------------------------------------------------
+    def subscript(self, node: Node, ctx) -> ast.Subscript:
+        container, *indices = node.children
+        if any(node.names):
+            raise refuse("unsupported", "Named arguments in [ ] (like drop = FALSE) are not "
+                         "part of the language.", node)
+        if not indices:
+            raise refuse("syntax", "Give an index inside [ ].", node)
+        parts = [self.index(i) for i in indices]
+        index = parts[0] if len(parts) == 1 else ast.Tuple(elts=parts, ctx=ast.Load())
+        return ast.Subscript(value=self.expression(container), slice=index, ctx=ctx)
+
+    def index(self, node: Node) -> ast.expr:
+        if node.kind == "empty":
+            return place(ast.Slice(lower=None, upper=None, step=None), node)
+        if node.kind == "num":
+            value = number(node)
+            if value == int(value) and value >= 1:
+                return place(ast.Constant(int(value) - 1), node)
+        if node.kind == "binary" and node.value == ":":
+            low, high = node.children
+            if low.kind == high.kind == "num" and 1 <= number(low) <= number(high):
+                return place(ast.Slice(lower=ast.Constant(int(number(low)) - 1),
+                                       upper=ast.Constant(int(number(high))), step=None), node)
+            return place(self.helper("_r_slice", [self.expression(low), self.expression(high)]), node)
+        return place(self.helper("_r_i", [self.expression(node)]), node)
 
     # -- functions ------------------------------------------------------------------
     def function_def(self, name: str, function: Node, node: Node) -> ast.FunctionDef:
