@@ -96,6 +96,7 @@ def test_cat_prints_numbers_as_r_does(value, printed):
     ("0.2*x1**2 + 0.2*x2**2 - 5", "python"), ("sin(x)", "python"),
     ("x = torch.tensor(2.0, requires_grad=True)\nx.sin()", "python"),
     ("y <- torch_sin(x)", "r"), ("where(x<-1, x, 0)", "python"),
+    ('print("costs $5")\nx * 2', "python"), ("x = 1 # TRUE or FALSE\nx", "python"),
 ])
 def test_detect_language(source, language):
     """Mutation: dropping `$` from the R signs sends `x7$backward()` to Python."""

@@ -13,7 +13,9 @@ import ast
 import contextlib
 import contextvars
 import functools
+import io
 import re
+import tokenize
 from dataclasses import dataclass
 
 from ..errors import ChainruleError, bad_input, syntax
@@ -46,14 +48,17 @@ def detect_language(source: str) -> str:
     if not R_SIGNS.search(source):
         return "python"
     try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        ast.parse(source)
+        names = {t.string for t in tokenize.generate_tokens(io.StringIO(source).readline)
+                 if t.type == tokenize.NAME}
+    except (SyntaxError, ValueError, RecursionError, MemoryError, tokenize.TokenError):
         return "r"
-    # `x<-1` is also Python (x < -1); an assignment-like `name <- value` line is R.
-    if re.search(r"^\s*[A-Za-z][\w.]*\s*<-", source, re.M) or "$" in source \
-            or re.search(r"\btorch_\w+\(|\bTRUE\b|\bFALSE\b", source):
+    # Python too: `$` can only be inside a string there. `x <- 1` is also Python (x < -1),
+    # but a line that starts like an R assignment is R; so are TRUE and torch_ calls.
+    if names & {"TRUE", "FALSE"} or any(n.startswith("torch_") for n in names) \
+            or re.search(r"^\s*[A-Za-z][\w.]*\s*<-", source, re.M):
         return "r"
-    return "python" if tree.body else "r"
+    return "python"
 
 
 def choose_language(language, source: str) -> str:
