@@ -289,3 +289,13 @@ mul(p, q)$sum()
     result = run_r(source, limits)
     assert result["leaves"]["p"]["grad"] == pytest.approx([5.0])
     assert result["leaves"]["q"]["grad"] == pytest.approx([3.0])
+
+
+def test_nodes_keep_r_names_for_fields(limits):
+    """`x$grad` used as a value is a constant node named `x$grad`; `g <- x$grad` is named g.
+    Mutation: `_r_grad` not announcing the name shows the number 4 instead."""
+    source = "x <- torch_tensor(2, requires_grad = TRUE)\ny <- x^2\ny$backward()\n"
+    labels = [n["label"] for n in run_r(source + "z <- x * x$grad\nz", limits)["nodes"]]
+    assert labels == ["x", "x$grad", "z"]
+    labels = [n["label"] for n in run_r(source + "g <- x$grad\nz <- x * g\nz", limits)["nodes"]]
+    assert labels == ["x", "g", "z"]

@@ -128,7 +128,8 @@ def parse_r_program(source: str, limits: Limits = DEFAULT_LIMITS) -> RProgram:
 def install_helpers(program, interpreter) -> None:
     """Offer the `_r_` helpers to an interpreter running a translated R program only."""
     if getattr(program, "language", "python") == "r":
-        interpreter.language.update(make_helpers(interpreter.prints, interpreter.limits.max_prints))
+        interpreter.language.update(make_helpers(interpreter.prints, interpreter.limits.max_prints,
+                                                 interpreter))
 
 
 # PyTorch's hints name Python spellings; an R user reads R's.

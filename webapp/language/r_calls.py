@@ -60,6 +60,7 @@ class CallTranslator:
         self.inputs_of_forward: tuple = ()
         self.saved_names: tuple = ()
         self.in_backward = False
+        self.no_grad = 0  # > 0 inside with_no_grad({ })
 
     # -- names -------------------------------------------------------------------
     def variable(self, name: str, node: Node) -> str:
@@ -148,7 +149,7 @@ class CallTranslator:
         return self.expression(node)
 
     # -- $ -------------------------------------------------------------------------
-    def field(self, node: Node) -> ast.expr:
+    def field(self, node: Node, plain: bool = False) -> ast.expr:
         owner, name = node.children[0], node.value
         if owner.kind == "name" and owner.value == "ctx":
             if name == "saved_variables":
@@ -158,6 +159,9 @@ class CallTranslator:
                 return self.helper("_r_named", [torch_attr_of("ctx", "needs_input_grad"),
                                                 self.names_tuple(self.inputs_of_forward)])
             return torch_attr_of("ctx", name)
+        if name == "grad" and owner.kind == "name" and not plain and not self.no_grad:
+            # Read as a value, `x$grad` names its node `x$grad` in the graph.
+            return self.helper("_r_grad", [self.expression(owner), ast.Constant(f"{owner.value}$grad")])
         if name in TENSOR_PROPERTIES:
             return ast.Attribute(value=self.expression(owner), attr=name, ctx=ast.Load())
         return self.helper("_r_field", [self.expression(owner), ast.Constant(name)])
@@ -190,7 +194,9 @@ class CallTranslator:
                 raise refuse("unsupported", f"`${method}()` is not a tensor method chainrule reads.",
                              function)
             args, keywords = self.arguments(node, 0 if method in DIM_FIRST else None)
-            owner = self.expression(function.children[0])
+            receiver = function.children[0]
+            owner = self.field(receiver, plain=True) if receiver.kind == "dollar" else \
+                self.expression(receiver)
             return ast.Call(func=ast.Attribute(value=owner, attr=method, ctx=ast.Load()),
                             args=args, keywords=keywords)
         if function.kind != "name":

@@ -124,8 +124,9 @@ def sequence(low, high) -> range:
     return range(low, high + 1) if low <= high else range(low, high - 1, -1)
 
 
-def make_helpers(prints: list, max_prints: int) -> dict:
-    """The `_r_` names for one run, writing printed lines into `prints`."""
+def make_helpers(prints: list, max_prints: int, interpreter=None) -> dict:
+    """The `_r_` names for one run, writing printed lines into `prints`; `x$grad` read as a
+    value is announced to the interpreter's observer under that name."""
     state = {"open": False}  # cat() without a final "\n" leaves its line open
 
     def emit(text: str) -> None:
@@ -176,6 +177,14 @@ def make_helpers(prints: list, max_prints: int) -> dict:
             return tuple(value.get(n) if n in value.names else None for n in names)
         return tuple(value) if isinstance(value, (list, tuple)) else value
 
+    def grad(owner, label):
+        if not isinstance(owner, torch.Tensor):
+            raise unsupported("`$grad` is a field of tensors.")
+        value = owner.grad
+        if interpreter is not None and isinstance(value, torch.Tensor) and not interpreter.quiet:
+            interpreter.observer.assigned(label, value)
+        return value
+
     def field(owner, name):
         if isinstance(owner, RList):
             return owner.get(name)
@@ -188,7 +197,7 @@ def make_helpers(prints: list, max_prints: int) -> dict:
              "_r_dim": to_dim, "_r_vector": to_vector,
              "_r_list": lambda names, *values: named(values, names),
              "_r_named": lambda values, names: named(values, names),
-             "_r_field": field, "_r_grads": grads}
+             "_r_field": field, "_r_grads": grads, "_r_grad": grad}
     return {name: SafeFunction(name[3:], function, kind="language") for name, function in table.items()}
 
 

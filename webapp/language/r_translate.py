@@ -108,8 +108,12 @@ class Translator(CallTranslator):
                 raise refuse("syntax", "with_no_grad takes one block: with_no_grad({ ... }).", node)
             manager = ast.Call(func=ast.Attribute(value=ast.Name(id="torch", ctx=ast.Load()),
                                                   attr="no_grad", ctx=ast.Load()), args=[], keywords=[])
-            return [place(ast.With(items=[ast.withitem(context_expr=manager)],
-                                   body=self.block(args[0])), node)]
+            self.no_grad += 1  # nothing is recorded in here: x$grad needs no name
+            try:
+                body = self.block(args[0])
+            finally:
+                self.no_grad -= 1
+            return [place(ast.With(items=[ast.withitem(context_expr=manager)], body=body), node)]
         if name == "return":
             value = self.tail_return(self.expression(args[0])) if args else None
             return [place(ast.Return(value=value), node)]
@@ -140,7 +144,13 @@ class Translator(CallTranslator):
             raise refuse("unsupported", "Only names, indexed tensors and ctx fields can be "
                          "assigned to.", target)
         return [place(ast.Assign(targets=[place(py_target, target)],
-                                 value=self.expression(value)), node)]
+                                 value=self.assigned_value(value)), node)]
+
+    def assigned_value(self, value: Node) -> ast.expr:
+        """`g <- x$grad` is named g, so the grad is read plainly there."""
+        if value.kind == "dollar":
+            return place(self.field(value, plain=True), value)
+        return self.expression(value)
 
     # -- indexing --------------------------------------------------------------------
     def subscript(self, node: Node, ctx) -> ast.Subscript:
@@ -205,7 +215,11 @@ class Translator(CallTranslator):
             name = node.children[0].value
             if name == "with_no_grad" and len(node.children) == 2:
                 statement = self.statement(node)[0]
-                statement.body = self.tail(node.children[1])
+                self.no_grad += 1
+                try:
+                    statement.body = self.tail(node.children[1])
+                finally:
+                    self.no_grad -= 1
                 return [statement]
             if name in ("return", "library"):
                 return self.statement(node)
