@@ -299,3 +299,26 @@ def test_nodes_keep_r_names_for_fields(limits):
     assert labels == ["x", "x$grad", "z"]
     labels = [n["label"] for n in run_r(source + "g <- x$grad\nz <- x * g\nz", limits)["nodes"]]
     assert labels == ["x", "g", "z"]
+
+
+def test_autograd_grad_backward_while_return_and_right_assign(limits):
+    """Oracles: d/dx sum(x^3) = 3x^2; d(x*x)/dx = 2x; d/dx 8 sin(x) = 8 cos(x).
+    Mutation: translating `->` with its sides swapped fails the third program."""
+    import math
+    source = ("x <- torch_tensor(c(1, 2), requires_grad = TRUE)\ny <- (x^3)$sum()\n"
+              "g <- autograd_grad(list(y), list(x), create_graph = TRUE)\ng[[1]]$sum()")
+    assert run_r(source, limits)["output"]["value"] == pytest.approx(3 * 1 + 3 * 4)
+    source = "x <- torch_tensor(3, requires_grad = TRUE)\ny <- x * x\nautograd_backward(list(y))\nx$grad"
+    assert run_r(source, limits)["output"]["value"] == pytest.approx([6.0])
+    source = ("f = function(a) {\n  k <- 0\n  while (k < 3) {\n    a <- a * 2\n    k <- k + 1\n"
+              "  }\n  return(a)\n  a * 100\n}\nx$sin() -> s\nf(s)")
+    result = run_r(source, limits, x=0.5)
+    assert result["output"]["value"] == pytest.approx(8 * math.sin(0.5))
+    assert result["leaves"]["x"]["grad"] == pytest.approx(8 * math.cos(0.5))
+
+
+def test_print_shows_r_values(limits):
+    source = "x <- torch_tensor(c(1, 2, 3), requires_grad = TRUE)\nprint(x)\nprint(3.5)\nprint(TRUE)\nx$sum()"
+    prints = run_r(source, limits)["prints"]
+    assert prints[0] == "torch_tensor" and prints[4] == "[ CPUFloatType{3} ][ requires_grad = TRUE ]"
+    assert prints[-2:] == ["[1] 3.5", "[1] TRUE"]
