@@ -170,3 +170,13 @@ def test_cli_language_r(tmp_path, capsys):
     assert "x1" in out and "0.8" in out
     assert main(["check", "x^2", "--language", "r", "--at", "x=3"]) == 0
     assert "6.0" in capsys.readouterr().out
+
+
+def test_http_optimize_reads_r(client):
+    """The other job routes read R too: descent on (x - 3)^2 from 0 moves x toward 3.
+    Oracle: one step is x - lr * 2(x - 3) = 0.06 with lr 0.01."""
+    response = client.post("/api/optimize", json={"source": "(x - 3)^2", "inputs": {"x": 0.0},
+                                                  "lr": 0.01, "steps": 2, "language": "r"})
+    assert response.status_code == 200, response.get_json()
+    steps = response.get_json()["steps"]
+    assert steps[1]["inputs"]["x"] == pytest.approx(0.06)
