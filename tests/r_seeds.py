@@ -85,7 +85,7 @@ for (i in 1:num_iterations) {
 }
 """
 SEED001_FINAL_X = "x\n"
-# The lab's starter code: base R's random numbers, outside the language (refused by name).
+# The lab's starter code (base R's random numbers, drawn by PyTorch's generator here).
 SEED001_LAB = """set.seed(1)
 b0 <- 1; b1 <- 1; n <- 200
 x <- runif(n,0,2)

@@ -122,11 +122,36 @@ def test_seed001_not_yet_correct_loop_is_refused_as_pytorch_refuses_it(limits):
     assert caught.value.line == source.split("\n").index("  x$sub_(lr * x$grad)") + 1
 
 
-def test_seed001_lab_starter_is_refused_by_name(limits):
-    """Base R's random numbers are outside the language: the first is named."""
-    with pytest.raises(ChainruleError) as caught:
-        run_r(R.SEED001_LAB, limits)
-    assert "`set.seed()`" in caught.value.message and (caught.value.line, caught.value.col) == (1, 1)
+LAB_SOLUTION = """b0_hat <- torch_tensor(0, requires_grad = TRUE)
+b1_hat <- torch_tensor(0, requires_grad = TRUE)
+for (i in 1:2000) {
+  loss <- ((b0_hat + b1_hat * x - y)^2)$mean()
+  loss$backward()
+  with_no_grad({
+    b0_hat$sub_(0.1 * b0_hat$grad)
+    b1_hat$sub_(0.1 * b1_hat$grad)
+    b0_hat$grad$zero_()
+    b1_hat$grad$zero_()
+  })
+}
+c(as.numeric(b0_hat), as.numeric(b1_hat))
+"""
+
+
+def test_seed001_lab_starter_runs_and_descent_finds_least_squares(limits):
+    """The lab's starter (set.seed, runif, rnorm) runs; R's generator is not PyTorch's, so
+    the oracle is the closed-form least-squares line through the x, y it drew.
+    Mutation: `max - min` swapped in `_r_runif` (x drawn in (-2, 0]) fails the range check."""
+    with source_language("r"):
+        from webapp.evaluation import run_program
+        data = run_program(R.SEED001_LAB + "x\n", {}, limits)
+        x = data.output.detach().double()
+        y = data.interpreter.scope.values["y"].detach().double()
+    assert 0 <= x.min() and x.max() < 2 and len(x) == 200
+    slope = ((x - x.mean()) * (y - y.mean())).sum() / ((x - x.mean()) ** 2).sum()
+    intercept = y.mean() - slope * x.mean()
+    fitted = run_r(R.SEED001_LAB + LAB_SOLUTION, limits)["output"]["value"]
+    assert fitted == pytest.approx([intercept.item(), slope.item()], abs=1e-3)
 
 
 def test_seed002_line_breaks_are_the_only_change():

@@ -41,6 +41,7 @@ def refusal(source, limits, **inputs) -> ChainruleError:
     ("a <- TRUE\nb <- a & a", "unsupported", "use && for single", 2, 8),
     ("z <- 1i", "unsupported", "Complex numbers", 1, 6),
     ("torch_arange(1, 5)", "unsupported", "torch_arange includes its end in R", 1, 1),
+    ("x <- runif(1e9)", "limit", "More than 2,000,000 random numbers", 1, 6),
     ("torch_load('w.pt')", "unsupported", "`torch_load()` is not part of the language", 1, 1),
     ("x <- torch_tensor(c(1, 2))\nx[-1]", "unsupported", "R indices start at 1", 2, 3),
     ("x <- torch_randn(3)\nx$numpy()", "unsupported", "`$numpy()` is not a tensor method", 2, 2),

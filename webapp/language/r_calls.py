@@ -112,8 +112,8 @@ class CallTranslator:
             return self.field(node)
         if kind == "if" and len(node.children) == 3:
             test, body, orelse = node.children
-            return ast.IfExp(test=self.expression(test), body=self.single(body),
-                             orelse=self.single(orelse))
+            return ast.IfExp(test=self.expression(test), body=self.expression(body),
+                             orelse=self.expression(orelse))
         if kind == "block" and len(node.children) == 1:
             return self.expression(node.children[0])
         what = {"function": "A function is defined by assigning it: f <- function(x) { ... }.",
@@ -121,9 +121,6 @@ class CallTranslator:
                 "empty": "An argument is missing here."}.get(kind)
         raise refuse("unsupported" if kind != "empty" else "syntax",
                      what or f"`{kind}` cannot be used as a value here.", node)
-
-    def single(self, node: Node) -> ast.expr:
-        return self.expression(node)
 
     def binary(self, node: Node) -> ast.expr:
         op = node.value
@@ -224,6 +221,12 @@ class CallTranslator:
         if name in SAME_NAME:
             args, keywords = self.arguments(node)
             return ast.Call(func=load(name), args=args, keywords=keywords)
+        if name == "set.seed":  # R's generator is not PyTorch's: same seed, other numbers
+            args, keywords = self.arguments(node)
+            return ast.Call(func=torch_attr("manual_seed"), args=args, keywords=keywords)
+        if name in ("runif", "rnorm"):
+            args, keywords = self.arguments(node)
+            return self.helper(f"_r_{name}", args, keywords)
         if name == "cuda_is_available":
             return ast.Constant(False)
         if name == "torch_device":

@@ -9,7 +9,7 @@ import math
 
 import torch
 
-from ..errors import runtime, unsupported
+from ..errors import limit, runtime, unsupported
 from .vocabulary import SafeFunction
 
 
@@ -185,6 +185,20 @@ def make_helpers(prints: list, max_prints: int, interpreter=None) -> dict:
             interpreter.observer.assigned(label, value)
         return value
 
+    def draws(n) -> int:
+        if isinstance(n, bool) or not isinstance(n, (int, float)) or n != int(n) or n < 0:
+            raise unsupported("The number of draws must be a whole number.")
+        if interpreter is not None and n > interpreter.limits.max_tensor_elements:
+            raise limit(f"More than {interpreter.limits.max_tensor_elements:,} random numbers.")
+        return int(n)
+
+    def runif(n, min=0.0, max=1.0):
+        """R's numeric vector as a float tensor (PyTorch's generator, not R's)."""
+        return torch.rand(draws(n)) * (max - min) + min
+
+    def rnorm(n, mean=0.0, sd=1.0):
+        return torch.randn(draws(n)) * sd + mean
+
     def field(owner, name):
         if isinstance(owner, RList):
             return owner.get(name)
@@ -197,7 +211,8 @@ def make_helpers(prints: list, max_prints: int, interpreter=None) -> dict:
              "_r_dim": to_dim, "_r_vector": to_vector,
              "_r_list": lambda names, *values: named(values, names),
              "_r_named": lambda values, names: named(values, names),
-             "_r_field": field, "_r_grads": grads, "_r_grad": grad}
+             "_r_field": field, "_r_grads": grads, "_r_grad": grad,
+             "_r_runif": runif, "_r_rnorm": rnorm}
     return {name: SafeFunction(name[3:], function, kind="language") for name, function in table.items()}
 
 
