@@ -65,6 +65,8 @@ def choose_language(language, source: str) -> str:
     """The job's language: the one asked for, else detected."""
     if language in (None, ""):
         return detect_language(source)
+    if isinstance(language, str):
+        language = language.lower()  # "R" as R users write it
     if language not in LANGUAGES:
         raise bad_input('language must be "python" or "r".')
     return language
