@@ -13,7 +13,8 @@ EXAMPLES = {
                '  chainrule render lesson.py -o lesson.dot'),
     "plot": ('examples:\n  chainrule plot "sin(x)" --wrt x --range -3.14 3.14 -o plot.svg\n'
              '  chainrule plot "0.2*x1**2 + 0.2*x2**2 - 5" --at x1=2 --at x2=2 --wrt x1,x2 -o contour.png'),
-    "check": "examples:\n  chainrule check lesson.py\n  chainrule check lesson.py --at x=[-1,1]",
+    "check": ("examples:\n  chainrule check lesson.py\n  chainrule check lesson.py --at x=[-1,1]\n"
+              "  chainrule check lesson.R --language r"),
 }
 
 
@@ -24,7 +25,8 @@ class CommandError(Exception):
 def _source(text: str) -> str:
     """A function given inline, or the path of a file that holds it."""
     path = Path(text)
-    if len(text) < 250 and "\n" not in text and path.suffix in (".py", ".txt") and path.is_file():
+    if len(text) < 250 and "\n" not in text and path.suffix in (".py", ".txt", ".R", ".r") \
+            and path.is_file():
         return path.read_text()
     return text
 
@@ -48,8 +50,10 @@ def _progress(message: str) -> None:
 
 def _fill_inputs(source: str, inputs: dict) -> dict:
     """Inputs not given start at 1.0, as on the page; say so."""
-    from .language.validator import parse_program
-    for name in parse_program(source).inputs:
+    from .language.frontend import choose_language, current_language, parse_source, source_language
+    with source_language(choose_language(current_language(), source)):
+        names = parse_source(source).inputs
+    for name in names:
         if name not in inputs:
             _progress(f"{name} not given (--at {name}=...): using 1.0")
             inputs[name] = 1.0
@@ -157,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="graph.svg, graph.png or graph.dot")
     p.add_argument("--view", choices=("values", "autograd"), default="values")
     p.add_argument("--grad-output", help='for a non-scalar output: "ones" or a JSON list')
+    p.add_argument("--language", choices=("python", "r"), help="the source's language (default: detected)")
 
     p = command("plot", "plot f and its autograd derivative, with the tangent at the point", plot_command)
     p.add_argument("function", help="an expression, a snippet, or a .py file holding one")
@@ -166,11 +171,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", type=int, default=200)
     p.add_argument("--d2f", action="store_true", help="add the second derivative")
     p.add_argument("-o", "--output", required=True, help="plot.svg or plot.png")
+    p.add_argument("--language", choices=("python", "r"), help="the source's language (default: detected)")
 
     p = command("check", "evaluate a snippet file; print the output and each leaf's gradient", check_command)
     p.add_argument("file", help="a .py file (or the text itself)")
     p.add_argument("--at", action="append", metavar="NAME=VALUE", help="an input's value (repeatable)")
     p.add_argument("--grad-output", help='for a non-scalar output: "ones" or a JSON list')
+    p.add_argument("--language", choices=("python", "r"), help="the source's language (default: detected)")
     return parser
 
 
@@ -183,7 +190,9 @@ def main(argv=None) -> int:
             print('chainrule: error: --grad-output takes "ones" or a JSON list', file=sys.stderr)
             return 2
     try:
-        return args.run(args)
+        from .language.frontend import source_language
+        with source_language(getattr(args, "language", None)):
+            return args.run(args)
     except CommandError as error:
         print(f"chainrule: error: {error}", file=sys.stderr)
         return 1

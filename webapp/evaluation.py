@@ -9,7 +9,7 @@ from .errors import bad_input, runtime
 from .jsonvalues import describe
 from .language.calls import explain_torch_error
 from .language.interpreter import Interpreter
-from .language.validator import parse_program
+from .language.frontend import install_helpers, parse_source
 from .limits import Limits
 from .tracing import GraphTracer, build_trace
 
@@ -54,7 +54,7 @@ def run_program(source: str, inputs: dict, limits: Limits, observer=None,
     With `reuse_inputs`, the inputs are leaf tensors already (gradient descent keeps
     updating the same ones).
     """
-    program = parse_program(source, limits)
+    program = parse_source(source, limits)  # Python, or R translated (frontend.py)
     missing = [name for name in program.inputs if name not in inputs]
     if missing:
         raise bad_input(f"Give a value for {', '.join(missing)}.")
@@ -62,6 +62,7 @@ def run_program(source: str, inputs: dict, limits: Limits, observer=None,
                for name in program.inputs}
     seed_cpu(RANDOM_SEED)
     interpreter = Interpreter(limits, observer=observer)
+    install_helpers(program, interpreter)
     with torch.enable_grad():
         output = interpreter.run(program.tree, tensors)
     return Evaluation(program.inputs, tensors, output, interpreter)

@@ -10,7 +10,7 @@ import atexit
 import json
 import threading
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 
 from . import identity
 from .cache import BoundedCache, SingleFlight
@@ -48,6 +48,7 @@ def pool() -> WorkerPool:
 def evaluate(kind: str, **job) -> dict:
     """Run one job (see jobs.HANDLERS) in a worker and return its JSON answer."""
     job = {"kind": kind, **job}
+    job.setdefault("language", _request_language())
     check_job(job)
     key = json.dumps(job, sort_keys=True)
     answers: BoundedCache = current_app.extensions["chainrule_answers"]
@@ -83,3 +84,12 @@ def check_job(job: dict) -> None:
                 check_value(name, item)
         elif key != "source":
             check_value(key, value)
+
+
+def _request_language():
+    """`language` from the JSON body or the query string; None means detect it."""
+    if not request:
+        return None
+    body = request.get_json(silent=True) if request.is_json else None
+    value = body.get("language") if isinstance(body, dict) else None
+    return value or request.args.get("language") or None

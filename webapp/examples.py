@@ -92,5 +92,9 @@ EXAMPLES += [
             "again: d²(x³)/dx² = 6x = 12."),
 ]
 
+from .r_examples import R_EXAMPLES  # noqa: E402 - R torch versions of seeds 000-002
+
+EXAMPLES += [Example(*fields) for fields in R_EXAMPLES]
+
 BY_SLUG = {example.slug: example for example in EXAMPLES}
 DEFAULT = EXAMPLES[0]

@@ -7,22 +7,27 @@ from .descent import hessian, optimize
 from .evaluation import trace_values
 from .sampling import sample_1d, sample_2d
 from .language.allocation import AllocationGuard
-from .language.validator import parse_program
+from .language.frontend import (choose_language, current_language, in_language, parse_source,
+                                source_language)
 from .limits import DEFAULT_LIMITS
 
 
 def job_inputs(job: dict) -> dict:
     """The free names of a source, for the editor's input boxes."""
-    return {"inputs": parse_program(job["source"], DEFAULT_LIMITS).inputs}
+    return {"inputs": parse_source(job["source"], DEFAULT_LIMITS).inputs}
 
 
 def job_trace(job: dict) -> dict:
     inputs = dict(job.get("inputs") or {})
     if job.get("fill_missing") is not None:
         # The page gives new names a starting value instead of refusing them.
-        for name in parse_program(job["source"], DEFAULT_LIMITS).inputs:
+        for name in parse_source(job["source"], DEFAULT_LIMITS).inputs:
             inputs.setdefault(name, job["fill_missing"])
-    return trace_values(job["source"], inputs, job.get("grad_output"), DEFAULT_LIMITS)
+    result = trace_values(job["source"], inputs, job.get("grad_output"), DEFAULT_LIMITS)
+    program = parse_source(job["source"], DEFAULT_LIMITS)
+    if getattr(program, "language", "python") == "r":  # the Python it became, for the page
+        result.update(language="r", python=program.python)
+    return result
 
 
 def job_plot(job: dict) -> dict:
@@ -89,15 +94,18 @@ HANDLERS = {"inputs": job_inputs, "trace": job_trace, "plot": job_plot, "contour
 def handle(job: dict) -> dict:
     """Run one job; every refusal comes back as the error shape of API.md."""
     handler = HANDLERS.get(job.get("kind"))
+    language = None
     try:
         if handler is None:
             raise bad_input(f"Unknown job {job.get('kind')!r}.")
         if not isinstance(job.get("source"), str):
             raise bad_input("The request needs the function's source as a string.")
-        with AllocationGuard(DEFAULT_LIMITS):  # every torch call sized before it runs
+        language = choose_language(job.get("language") or current_language(), job["source"])
+        # every torch call sized before it runs, in the source's own language
+        with source_language(language), AllocationGuard(DEFAULT_LIMITS):
             return {"ok": handler(job)}
     except ChainruleError as error:
-        return error.to_dict()
+        return in_language(error, language).to_dict()
     except MemoryError:
         return limit("This function needs more memory than a student's share.").to_dict()
     except RecursionError:

@@ -15,7 +15,7 @@ import torch
 from .errors import ChainruleError, bad_input, limit, runtime
 from .evaluation import run_program
 from .jsonvalues import number, tensor_value
-from .language.validator import parse_program
+from .language.frontend import parse_source
 from .limits import Limits
 
 MAX_SAMPLES = 1000
@@ -37,7 +37,7 @@ def _scalar_input(inputs: dict, name: str) -> float:
 
 
 def _check_wrt(source: str, inputs: dict, wrt: str, limits: Limits) -> list[str]:
-    names = parse_program(source, limits).inputs
+    names = parse_source(source, limits).inputs
     if wrt not in names:
         choices = ", ".join(names) or "none"
         raise bad_input(f"wrt must be one of the function's inputs ({choices}).")

@@ -1,0 +1,147 @@
+"""Which front end reads a source: Python (`validator.parse_program`) or R (translated).
+
+A job names its language, or it is detected (`detect_language`). The language of the
+job being run is held in a context variable, so every module that parses a source
+(`parse_source`) reads it the same way without a new argument everywhere.
+An R program is parsed, translated to the interpreter's own `ast.Module`, and then
+checked by the same validator as Python, which in R programs alone also lets through
+the `_r_` helpers the translator emits (and the interpreter then offers them).
+"""
+from __future__ import annotations
+
+import ast
+import contextlib
+import contextvars
+import functools
+import io
+import re
+import tokenize
+from dataclasses import dataclass
+
+from ..errors import ChainruleError, bad_input, syntax
+from ..limits import DEFAULT_LIMITS, Limits
+from . import validator
+from .r_parser import parse_r
+from .r_runtime import make_helpers
+from .r_translate import translate
+
+LANGUAGES = ("python", "r")
+R_PREFIX = "_r_"
+R_HELPERS = frozenset(make_helpers([], 0))
+_language = contextvars.ContextVar("chainrule_language", default=None)
+
+# Signs of R: `x <- `, `torch_`, `$`, `function(`, TRUE/FALSE, `%%`, library().
+R_SIGNS = re.compile(r"<-|->|\btorch_\w+\(|\$|\bfunction\s*\(|\bTRUE\b|\bFALSE\b|%%|%/%|%\*%"
+                     r"|\blibrary\(|\bwith_no_grad\(|\bautograd_")
+
+
+@dataclass
+class RProgram(validator.Program):
+    """A checked R program: the translated tree, plus the Python it became (for the page)."""
+
+    python: str = ""
+    language: str = "r"
+
+
+def detect_language(source: str) -> str:
+    """"r" when the text reads as R and not as Python, else "python"."""
+    if not R_SIGNS.search(source):
+        return "python"
+    try:
+        ast.parse(source)
+        names = {t.string for t in tokenize.generate_tokens(io.StringIO(source).readline)
+                 if t.type == tokenize.NAME}
+    except (SyntaxError, ValueError, RecursionError, MemoryError, tokenize.TokenError):
+        return "r"
+    # Python too: `$` can only be inside a string there. `x <- 1` is also Python (x < -1),
+    # but a line that starts like an R assignment is R; so are TRUE and torch_ calls.
+    if names & {"TRUE", "FALSE"} or any(n.startswith("torch_") for n in names) \
+            or re.search(r"^\s*[A-Za-z][\w.]*\s*<-", source, re.M):
+        return "r"
+    return "python"
+
+
+def choose_language(language, source: str) -> str:
+    """The job's language: the one asked for, else detected."""
+    if language in (None, ""):
+        return detect_language(source)
+    if isinstance(language, str):
+        language = language.lower()  # "R" as R users write it
+    if language not in LANGUAGES:
+        raise bad_input('language must be "python" or "r".')
+    return language
+
+
+@contextlib.contextmanager
+def source_language(language):
+    """Within this block, sources are read as `language` (None: as Python, unless a job
+    detects otherwise)."""
+    token = _language.set(language)
+    try:
+        yield
+    finally:
+        _language.reset(token)
+
+
+def current_language():
+    """The language set by an enclosing `source_language` (the CLI's --language), or None."""
+    return _language.get()
+
+
+def parse_source(source: str, limits: Limits = DEFAULT_LIMITS):
+    """The checked program of `source` in the current job's language."""
+    if _language.get() == "r":
+        return parse_r_program(source, limits)
+    return validator.parse_program(source, limits)
+
+
+class _RChecker(validator._Checker):
+    """The Python checker, letting through exactly the translator's `_r_` helpers."""
+
+    def _name(self, name, node, what="name"):
+        if name in R_HELPERS:
+            return
+        super()._name(name, node, what)
+
+
+@functools.lru_cache(maxsize=64)
+def parse_r_program(source: str, limits: Limits = DEFAULT_LIMITS) -> RProgram:
+    """Read R text, translate it and check the result like any Python program."""
+    validator._check_text(source, limits)
+    try:
+        tree = translate(parse_r(source))
+    except RecursionError:
+        raise ChainruleError("limit", "This function is nested too deeply to read.") from None
+    if not tree.body:
+        raise syntax("Type a function first, for example sin(x).")
+    try:
+        _RChecker(limits).visit(tree)
+    except RecursionError:
+        raise ChainruleError("limit", "This function is nested too deeply to read.") from None
+    inputs = [n for n in validator.find_inputs(tree) if n not in R_HELPERS]
+    validator._refuse_unknown_functions(tree, inputs)
+    try:
+        python = ast.unparse(tree)
+    except (RecursionError, ValueError):
+        python = ""
+    return RProgram(tree=tree, inputs=inputs, python=python)
+
+
+def install_helpers(program, interpreter) -> None:
+    """Offer the `_r_` helpers to an interpreter running a translated R program only."""
+    if getattr(program, "language", "python") == "r":
+        interpreter.language.update(make_helpers(interpreter.prints, interpreter.limits.max_prints,
+                                                 interpreter))
+
+
+# PyTorch's hints name Python spellings; an R user reads R's.
+R_WORDING = {"`with torch.no_grad():`": "`with_no_grad({ ... })`",
+             "retain_graph=True": "retain_graph = TRUE", "requires_grad=True": "requires_grad = TRUE"}
+
+
+def in_language(error: ChainruleError, language) -> ChainruleError:
+    """The error, its Python spellings replaced by R's when the source was R."""
+    if language == "r":
+        for python, r in R_WORDING.items():
+            error.message = error.message.replace(python, r)
+    return error
