@@ -25,6 +25,10 @@ def is_trusted(trusted: bool | None) -> bool:
 
 def run_job(job: dict, trusted: bool | None = None) -> dict:
     """The job's answer in the API's shape: {"ok": ...} or {"error": {...}}."""
+    if "language" not in job:
+        from .language.frontend import current_language
+        # The chosen language lives in a context variable here; the worker needs it in the job.
+        job = {**job, "language": current_language()}
     if is_trusted(trusted):
         from .jobs import handle
         return handle(job)
