@@ -96,8 +96,8 @@ class Observer:
     def returned(self, function_name, value):
         """The user's function `function_name` returned `value`."""
 
-    def before_backward(self, tensor):
-        """A backward pass from `tensor` is about to run."""
+    def before_backward(self, roots):
+        """A backward pass from `roots` (a tensor, or a list of them) is about to run."""
 
 
 class Interpreter:
@@ -107,12 +107,17 @@ class Interpreter:
         self.limits = limits
         self.observer = observer or Observer()
         self.budget = Budget(limits)
-        self.prints: list[str] = []
+        self.prints: list[dict] = []  # {"line", "text"}, in order
         self.named: list[tuple[str, torch.Tensor]] = []
         self.ran_backward = False
+        self.backward_of: dict = {}  # call node -> the tensor `.backward()` was called on
+        self.at = None  # the node being evaluated: where each recorded op comes from
+        self.last_value = None
+        self.last_line = None
         self.quiet = 0  # > 0 while a custom Function's backward runs: not part of the graph
         self.scope = None
-        self.language = {**make_builtins(self.budget, self.prints, limits.max_prints),
+        self.language = {**make_builtins(self.budget, self.prints, limits.max_prints,
+                                         line=lambda: self.where()[0]),
                          **bare_math(), "torch": TORCH_NAMESPACE, "math": MATH_NAMESPACE,
                          "F": FUNCTIONAL_NAMESPACE}
 
@@ -127,6 +132,7 @@ class Interpreter:
         try:
             for statement in tree.body:
                 last = self.execute(statement, scope)
+                self.last_value, self.last_line = last, statement.lineno
         except ReturnValue:
             raise unsupported("`return` belongs inside a def; the last line is the output.") from None
         except (BreakLoop, ContinueLoop):
@@ -138,7 +144,9 @@ class Interpreter:
             call = statement.value
             if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) \
                     and call.func.attr == "backward":
-                return self.evaluate(call.func.value, scope)  # `y.backward()` means y
+                if call in self.backward_of:  # `y.backward()` means that y, not a new one
+                    return self.backward_of[call]
+                return self.evaluate(call.func.value, scope)
             return last
         if isinstance(statement, (ast.Assign, ast.AugAssign)):
             target = statement.targets[-1] if isinstance(statement, ast.Assign) else statement.target
@@ -149,7 +157,18 @@ class Interpreter:
     # -- statements ----------------------------------------------------------
     def execute(self, node, scope):
         method = getattr(self, "exec_" + type(node).__name__)
-        return method(node, scope)
+        previous, self.at = self.at, node
+        try:
+            return method(node, scope)
+        finally:
+            self.at = previous
+
+    def where(self) -> tuple:
+        """(line, column) of the code running now, for the tracer."""
+        node = self.at
+        if node is None:
+            return None, None
+        return getattr(node, "lineno", None), getattr(node, "col_offset", -1) + 1
 
     def execute_block(self, body, scope):
         for statement in body:
@@ -298,7 +317,11 @@ class Interpreter:
     # -- expressions ---------------------------------------------------------
     def evaluate(self, node, scope):
         method = getattr(self, "eval_" + type(node).__name__)
-        return method(node, scope)
+        previous, self.at = self.at, node
+        try:
+            return method(node, scope)
+        finally:
+            self.at = previous
 
     def eval_Constant(self, node, scope):
         return node.value
@@ -473,8 +496,9 @@ class Interpreter:
             result = guarded(lambda: function.function(*args, **kwargs), node)
             self.budget.produced(result, node)
             return self.budget.integer(result, node) if isinstance(result, int) else result
-        if function.kind == "autograd":
-            self._before_backward(args[0] if args else None, node)
+        if function.kind == "autograd":  # backward(tensors, …) and grad(outputs, …): every root
+            roots = args[0] if args else kwargs.get("tensors", kwargs.get("outputs"))
+            self._before_backward(roots, node)
         result = call_torch(function.name, function.function, args, kwargs, self.budget, node)
         return self.produced(result, node, [*args, *kwargs.values()])
 
@@ -498,12 +522,13 @@ class Interpreter:
 
     def backward(self, tensor, args, kwargs, node):
         self._before_backward(tensor, node)
+        self.backward_of[node] = tensor
         return call_torch("backward", tensor.backward, args, kwargs, self.budget, node)
 
-    def _before_backward(self, tensor, node):
+    def _before_backward(self, roots, node):
         self.ran_backward = True
-        if isinstance(tensor, torch.Tensor):
-            self.observer.before_backward(tensor)
+        if isinstance(roots, (torch.Tensor, list, tuple)) and not self.quiet:
+            self.observer.before_backward(roots)
 
     def produced(self, result, node, operands):
         if isinstance(result, torch.Tensor) and not self.quiet:
