@@ -21,7 +21,8 @@ def job_trace(job: dict) -> dict:
         # The page gives new names a starting value instead of refusing them.
         for name in parse_program(job["source"], DEFAULT_LIMITS).inputs:
             inputs.setdefault(name, job["fill_missing"])
-    return trace_values(job["source"], inputs, job.get("grad_output"), DEFAULT_LIMITS)
+    return trace_values(job["source"], inputs, job.get("grad_output"), DEFAULT_LIMITS,
+                        tangent=job.get("tangent"))
 
 
 def job_plot(job: dict) -> dict:

@@ -90,7 +90,8 @@ def placeholder(text: str | None, shortest: int = 8) -> str | None:
     """
     if text is None:
         return None
-    return "0" * max(shortest, -(-len(text) // 4) * 4)
+    # `#` never appears in a label or a number, so a constant drawn as "0" stays itself.
+    return "#" * max(shortest, -(-len(text) // 4) * 4)
 
 
 def _value_label(node: dict, texts: tuple[str | None, str | None]) -> str:

@@ -110,6 +110,7 @@ class Interpreter:
         self.prints: list[dict] = []  # {"line", "text"}, in order
         self.named: list[tuple[str, torch.Tensor]] = []
         self.ran_backward = False
+        self.assigned_lines: dict = {}  # name -> first line assigning it (for messages)
         self.backward_of: dict = {}  # call node -> the tensor `.backward()` was called on
         self.at = None  # the node being evaluated: where each recorded op comes from
         self.last_value = None
@@ -125,6 +126,10 @@ class Interpreter:
     def run(self, tree: ast.Module, inputs: dict):
         """Execute the program; return the value of its last statement (see API.md)."""
         scope = self.scope = Scope()
+        self.assigned_lines = {}
+        for found in ast.walk(tree):
+            if isinstance(found, ast.Name) and isinstance(found.ctx, ast.Store):
+                self.assigned_lines.setdefault(found.id, found.lineno)
         for name, value in inputs.items():
             scope.values[name] = value
             self.named.append((name, value))
@@ -222,6 +227,12 @@ class Interpreter:
                 raise unsupported("Only tensors and lists can be assigned into.", target)
         elif isinstance(target, ast.Attribute):
             owner = self.evaluate(target.value, scope)
+            if isinstance(owner, torch.Tensor) and target.attr in ("grad", "data", "requires_grad"):
+                if target.attr != "requires_grad" and not (value is None and target.attr == "grad") \
+                        and not isinstance(value, torch.Tensor):
+                    raise runtime(f"`.{target.attr}` takes a tensor.", target)
+                guarded(lambda: setattr(owner, target.attr, value), target)
+                return
             if not isinstance(owner, CtxProxy):
                 raise unsupported("Only ctx attributes can be assigned to.", target)
             owner.set(target.attr, value, target)
@@ -336,6 +347,11 @@ class Interpreter:
             pass
         if name in self.language:
             return self.language[name]
+        later = self.assigned_lines.get(name)
+        if later is not None and later >= getattr(node, "lineno", 0):
+            raise runtime(f"`{name}` is assigned on line {later}, after its first use on line "
+                          f"{node.lineno}, so it is not an input: give it a value before that use "
+                          f"(e.g. {name} = torch.tensor(1.0, requires_grad=True)).", node)
         raise runtime(f"`{name}` is used before it is given a value.", node)
 
     def eval_Tuple(self, node, scope):
@@ -435,6 +451,8 @@ class Interpreter:
 
     def eval_Attribute(self, node, scope):
         owner = self.evaluate(node.value, scope)
+        if owner is None and isinstance(node.value, ast.Attribute) and node.value.attr == "grad":
+            raise runtime(f"{ast.unparse(node.value)} is None until backward runs.", node)
         return self.attribute(owner, node.attr, node)
 
     def attribute(self, owner, name, node):
