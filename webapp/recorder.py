@@ -135,7 +135,9 @@ class GraphTracer(Observer):
         try:
             with torch.no_grad():
                 for item in pending:
-                    self._stamp(*item)
+                    if not self._stamp(*item) and not in_dispatch:
+                        # Inside a custom Function's forward: its output gets a grad_fn later.
+                        self.pending.append(item)
                 if not in_dispatch:
                     for tangents, tensors in self.tangent_pending:
                         tangents.update({_output_nr(t): self._tangent(t) for t in tensors})
@@ -143,7 +145,8 @@ class GraphTracer(Observer):
         finally:
             self.paused -= 1
 
-    def _stamp(self, outputs, func, args, kwargs, where):
+    def _stamp(self, outputs, func, args, kwargs, where) -> bool:
+        """Stamp the new grad_fns among `outputs`; False when they have none yet."""
         operands = [a for a in tree_leaves((args, kwargs)) if isinstance(a, torch.Tensor)]
         candidates, seen = [], set()
         for tensor in outputs:
@@ -161,7 +164,7 @@ class GraphTracer(Observer):
                     candidates.append((base_fn, [base]))
         fresh = [(fn, tensors) for fn, tensors in candidates if KEY not in fn.metadata]
         if not fresh:
-            return
+            return bool(candidates) or any(t.requires_grad for t in outputs)
         versions = {}
         for tensor in operands:
             self.note_leaf(tensor)
@@ -174,17 +177,18 @@ class GraphTracer(Observer):
             custom = isinstance(fn, torch.autograd.function.BackwardCFunction)
             fn.metadata[KEY] = {
                 "seq": self._next(), "name": None, "names": {}, "origin": None,
-                "line": where[0], "col": where[1], "aten": str(func),
-                "pointwise": torch.Tag.pointwise in func.tags,
+                "line": where[0], "col": where[1], "aten": str(func) if func else None,
+                "pointwise": func is not None and torch.Tag.pointwise in func.tags,
                 "values": {_output_nr(t): snapshot(t) for t in tensors},
                 "tangents": {} if self.tangents else None,
-                "constants": [] if custom else self._constants(func, args, kwargs),
+                "constants": [] if custom or func is None else self._constants(func, args, kwargs),
                 "leaf_versions": versions,
             }
             if self.tangents:
                 self.tangent_pending.append((fn.metadata[KEY]["tangents"], tensors))
             values = fn.metadata[KEY]["values"]
             fn.metadata[KEY]["value"] = values[min(values)] if len(values) == 1 else None
+        return True
 
     @staticmethod
     def _tangent(tensor):
@@ -214,6 +218,19 @@ class GraphTracer(Observer):
         return None
 
     # -- interpreter callbacks -------------------------------------------------------
+    def result(self, value, node, operands):
+        """A value the interpreter produced: stamp its node if no op output carried it
+        (a custom Function's forward returning a tensor it computed earlier)."""
+        self.flush()
+        fn = value.grad_fn
+        if fn is not None and KEY not in fn.metadata:
+            self.paused += 1
+            try:
+                with torch.no_grad():
+                    self._stamp([value], None, tuple(operands), {}, self.where())
+            finally:
+                self.paused -= 1
+
     def assigned(self, name, value):
         self.flush()
         fn = value.grad_fn
