@@ -22,11 +22,41 @@ BARE = ["sin", "cos", "tan", "exp", "log", "log10", "log2", "log1p", "sqrt", "ta
 
 
 def namespace(inputs: dict) -> dict:
-    names = {"torch": torch, "math": math, "F": F}
+    names = {"torch": _Torch(), "math": math, "F": F}
     for name in BARE:
-        names[name] = getattr(torch, name, None) or getattr(F, name)
+        names[name] = _numbers_as_tensors(getattr(torch, name, None) or getattr(F, name))
+    for name in PAIRS:
+        names[name] = _pair(getattr(torch, name))
     names.update({k: torch.tensor(v, dtype=torch.float32, requires_grad=True) for k, v in inputs.items()})
     return names
+
+
+def _numbers_as_tensors(function):
+    """The language's `sin(0.5)`: a number alone becomes a 0-d tensor (API.md)."""
+    def call(*args, **kwargs):
+        if args and isinstance(args[0], (int, float)) and \
+                not any(isinstance(a, torch.Tensor) for a in args):
+            args = (torch.tensor(float(args[0])), *args[1:])
+        return function(*args, **kwargs)
+    return call
+
+
+PAIRS = ("maximum", "minimum")
+
+
+def _pair(function):
+    """The language's `maximum(x, 0)`: numbers beside tensors become tensors (API.md)."""
+    def call(*args, **kwargs):
+        return function(*[torch.tensor(float(a)) if isinstance(a, (int, float)) else a for a in args],
+                        **kwargs)
+    return call
+
+
+class _Torch:
+    """`torch`, with the language's conveniences for maximum/minimum on numbers."""
+
+    def __getattr__(self, name):
+        return _pair(getattr(torch, name)) if name in PAIRS else getattr(torch, name)
 
 
 class Oracle(TorchDispatchMode):

@@ -78,6 +78,9 @@ def value_texts(node: dict) -> tuple[str | None, str | None]:
         return (value if value != node["label"] else None), None
     grad, summary = node["grad"], node.get("grad_summary")
     grad_text = format_value(grad, node["shape"], summary) if grad is not None or summary else "–"
+    accumulated = node.get("accumulated")
+    if accumulated is not None and accumulated != grad:  # a leaf's .grad holds earlier passes too
+        return value, f"grad {grad_text} (.grad {format_value(accumulated, node['shape'])})"
     return value, f"grad {grad_text}"
 
 
