@@ -47,8 +47,10 @@ def format_number(value) -> str:
 
 def format_value(value, shape, summary=None) -> str:
     """A value as a student reads it: `4`, or `[3] (1, 2, 3)`, or `[64×100] 0.1, −2, …`."""
-    if not shape:
+    if not shape and not isinstance(value, list):
         return format_number(value)
+    if not shape:  # a node whose shape is unknown (no record) still draws its numbers
+        shape = [len(value)]
     dims = "×".join(str(s) for s in shape)
     if value is None:
         if summary:

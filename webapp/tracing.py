@@ -163,7 +163,8 @@ class _Builder:
         else:
             value = values.get(0)
             grad = upstream[0] if upstream else None
-            node.update(value=compact(value), grad=compact(grad), shape=_shape(value))
+            node.update(value=compact(value), grad=compact(grad),
+                        shape=_shape(value if value is not None else grad))
             _add_summaries(node, value, grad)
         if self.tracer.tangents:
             tangents = record.get("tangents") or {}
