@@ -45,7 +45,7 @@ def test_seed001_descent_reproduces_the_table(limits):
     result = run(seeds.SEED001_DESCENT, limits)
     assert result["output"]["value"] == pytest.approx([0.9918, 0.9830], abs=1e-4)
     assert result["prints"][0]["text"].startswith("Iteration: 100 Value is: 0.35029")
-    assert result["prints"][0]["line"] == 16
+    assert result["prints"][0]["line"] == 15
     assert "6.9625" in result["prints"][-1]["text"]
 
 

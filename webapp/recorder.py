@@ -66,7 +66,13 @@ class _Dispatch(TorchDispatchMode):
             return func(*args, **kwargs)
         tracer.flush(in_dispatch=True)
         out = func(*args, **kwargs)
-        outputs = [t for t in tree_leaves(out) if isinstance(t, torch.Tensor) and not t.is_meta]
+        if not torch.is_grad_enabled():
+            # No grad_fn can come of it (a backward pass without create_graph, no_grad
+            # updates); a custom Function's output is stamped when the interpreter gets it.
+            return out
+        outputs = [out] if isinstance(out, torch.Tensor) else \
+            [t for t in tree_leaves(out) if isinstance(t, torch.Tensor)]
+        outputs = [t for t in outputs if not t.is_meta]
         if outputs:
             tracer.pending.append((outputs, func, args, kwargs, tracer.where()))
         return out
@@ -96,6 +102,7 @@ class GraphTracer(Observer):
         self.upstream: dict = {}       # grad_fn -> gradients arriving at it
         self.contributions: dict = {}  # grad_fn -> gradients it sends to its inputs
         self.locals: dict = {}         # grad_fn -> its backward applied to ones, before freeing
+        self.leaf_roots: dict = {}     # id of a leaf that is a root -> the gradient it got
 
     # -- lifetime ------------------------------------------------------------------
     def __enter__(self):
@@ -262,6 +269,10 @@ class GraphTracer(Observer):
         self._reset_pass()
         self.roots = roots
         self.passes += 1
+        for tensor in roots:
+            if tensor.grad_fn is None:  # a leaf as the root: it receives the starting gradient
+                self.hooks.append(tensor.register_hook(
+                    lambda g, key=id(tensor): self.leaf_roots.__setitem__(key, g.detach().clone())))
         for fn in walk([t.grad_fn for t in roots]):
             self.hooks.append(fn.register_prehook(self._prehook(fn)))
             if not hasattr(fn, "variable"):

@@ -110,6 +110,9 @@ class _Builder:
         for root in roots:
             if root.grad_fn is None and id(root) not in self.key_of:
                 self._leaf_node(root)
+                grad = self.tracer.leaf_roots.get(id(root))
+                self.key_of[id(root)]["grad"] = compact(grad)
+                self.delivered[id(root)] = grad
         for fn in fns:
             if hasattr(fn, "variable"):
                 self._leaf_node(fn.variable, fn)
