@@ -206,6 +206,9 @@ def test_trace_releases_hooks_and_references(limits, monkeypatch):
         original(self, *args, **kwargs)
         made.append(self)
     monkeypatch.setattr(recorder.GraphTracer, "__init__", remember)
+    live, _ = evaluation.trace_program("y = x * 2\nz = y.sin()\nz", {"x": 1.0}, None, limits)
+    assert "chainrule" not in live.output.grad_fn.metadata
+    assert "chainrule" not in live.output.grad_fn.next_functions[0][0].metadata
     evaluation.trace_values(seeds.SEED003_RETAIN, {}, None, limits)
     with pytest.raises(ChainruleError):
         evaluation.trace_values("y = x * 2\nz = y * q", {"x": 1.0, "q": [1, 2, 3]}, None, limits)

@@ -162,6 +162,7 @@ def trace_program(source: str, inputs: dict, grad_output, limits: Limits, tangen
     The tracer's hooks and references are dropped when this returns, whatever happens.
     """
     tracer = GraphTracer(tangents=tangent is not None)
+    evaluation = None
     try:
         evaluation = run_program(source, inputs, limits, observer=tracer, tangent=tangent)
         differentiate(evaluation, grad_output, before=tracer.before_backward)
@@ -178,7 +179,7 @@ def trace_program(source: str, inputs: dict, grad_output, limits: Limits, tangen
             result["output"]["tangent"] = _output_tangent(graph, evaluation.output)
         return evaluation, result
     finally:
-        tracer.close()
+        tracer.close(graph_of=[evaluation.output] if evaluation is not None else [])
         DIRECTIONS.clear()
 
 

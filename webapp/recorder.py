@@ -113,10 +113,21 @@ class GraphTracer(Observer):
         self.flush()
         self.mode.__exit__(*exc)
 
-    def close(self):
-        """Drop every hook, snapshot and reference, so nothing outlives the job."""
+    def close(self, graph_of=()):
+        """Drop every hook, snapshot and reference, so nothing outlives the job; the records
+        on the graphs of `graph_of` (tensors that live on, like the output) too."""
         for handle in self.hooks:
             handle.remove()
+        stack = [t.grad_fn for t in [*graph_of, *(self.roots or [])]
+                 if isinstance(t, torch.Tensor) and t.grad_fn is not None]
+        seen = set()
+        while stack:
+            fn = stack.pop()
+            if fn in seen:
+                continue
+            seen.add(fn)
+            fn.metadata.pop(KEY, None)
+            stack.extend(n for n, _ in fn.next_functions if n is not None)
         self._reset_pass()
         self.pending, self.tangent_pending, self.roots = [], [], None
         self.leaf_order, self.leaf_values, self.constant_names = {}, {}, {}
