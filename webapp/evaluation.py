@@ -173,9 +173,11 @@ def trace_program(source: str, inputs: dict, grad_output, limits: Limits, tangen
         result.update(graph)
         if tangent is not None:
             for node in graph["nodes"]:
-                if node["kind"] == "input":
+                if node["kind"] == "input" or node["label"] in evaluation.input_tensors \
+                        and node["op"] is None and node["kind"] == "output":
                     node["tangent"] = compact(DIRECTIONS.get(id(evaluation.input_tensors[node["label"]]),
                                                              (None, None))[1])
+                node.setdefault("tangent", None)  # constants and leaves the program made: none
             result["output"]["tangent"] = _output_tangent(graph, evaluation.output)
         return evaluation, result
     finally:
