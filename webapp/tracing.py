@@ -1,11 +1,10 @@
-"""Record the graph PyTorch built, its forward values and its backward pass.
+"""Turn what `recorder.GraphTracer` recorded into the trace's plain data.
 
-While the interpreter runs, `GraphTracer` hears of every tensor produced (stored in
-the producing `grad_fn`'s own `metadata`, so it lives and dies with the graph), of
-every name given, and of every backward pass about to run (it hooks the `grad_fn`
-nodes then, so the engine itself reports the order it reaches them and the gradients
-it passes). `build_trace` then walks `grad_fn` from the output, as torchviz does, and
-returns plain data: nodes, edges, forward order, backward order, and PyTorch's own view.
+`build_trace` walks `grad_fn` from the roots of the backward pass shown (the program's
+last, else the output), as torchviz does, and returns nodes (values snapshotted when
+PyTorch computed them, gradients the engine passed in), edges (what each carried and its
+local derivative or vector-Jacobian product), the forward order, the engine's backward
+order, and PyTorch's own view of the graph.
 """
 from __future__ import annotations
 
