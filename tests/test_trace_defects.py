@@ -253,3 +253,27 @@ def test_generated_programs_are_what_pytorch_did(program, x, y):
     """
     source, _ = program
     assert check_row(source, {"x": x, "y": y}, None) == []
+
+
+def test_descent_shows_the_leaf_as_the_last_pass_used_it(limits):
+    """After the last update x changed; the graph shows x as the forward pass read it, the
+    gradient that pass delivered, and .grad zeroed.
+
+    Mutation: in _Builder._leaf_node use `tensor` instead of `tracer.leaf_values.get(…)`.
+    """
+    source = seeds.SEED001_DESCENT.replace("num_iterations = 1000", "num_iterations = 3")
+    trace = trace_values(source, {}, None, limits)
+    x = torch.tensor([-1.0, 1.0], requires_grad=True)
+    for _ in range(3):
+        used = x.detach().clone()
+        value = (1 - x[0]) ** 2 + 5 * (x[1] - x[0] ** 2) ** 2
+        value.backward()
+        delivered = x.grad.clone()
+        with torch.no_grad():
+            x.sub_(0.01 * x.grad)
+            x.grad.zero_()
+    leaf = next(n for n in trace["nodes"] if n["label"] == "x")
+    assert leaf["value"] == pytest.approx(used.tolist())
+    assert leaf["grad"] == pytest.approx(delivered.tolist())
+    assert leaf["accumulated"] == [0.0, 0.0]
+    assert trace["output"]["value"] == pytest.approx(x.detach().tolist())
