@@ -182,7 +182,8 @@ class _Builder:
                 "op": None, "value": compact(const_value), "grad": None,
                 "shape": _shape(const_value), "seq": node["seq"] - 0.5 + index * 0.01,
                 "line": node["line"], "col": node["col"], "origin": None, "target": node,
-                "position": constant["position"]})
+                # `1 - x` is aten.rsub(x, 1): the constant is the first operand a student wrote.
+                "position": 0 if fn_name.startswith("Rsub") else constant["position"]})
 
     def _leaf_grads(self, fns):
         """What this pass delivered to each leaf: AccumulateGrad's input, else the edges' sum."""
