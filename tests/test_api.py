@@ -13,7 +13,8 @@ def test_trace_seed001_expression(client):
     body = {"source": seeds.SEED001_EXPRESSION, "inputs": {"x1": 2, "x2": 2}, "grad_output": None}
     data = client.post("/api/trace", json=body).get_json()
     assert data["output"] == {"value": -3.4, "shape": [], "dtype": "float32"}
-    assert data["leaves"]["x1"] == {"value": 2.0, "grad": 0.8, "shape": [], "dtype": "float32"}
+    assert data["leaves"]["x1"] == {"value": 2.0, "grad": 0.8, "accumulated": 0.8, "shape": [],
+                                    "dtype": "float32"}
     assert data["leaves"]["x2"]["grad"] == 0.8
 
 

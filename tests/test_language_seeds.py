@@ -44,8 +44,9 @@ def test_seed001_rosenbrock(limits):
 def test_seed001_descent_reproduces_the_table(limits):
     result = run(seeds.SEED001_DESCENT, limits)
     assert result["output"]["value"] == pytest.approx([0.9918, 0.9830], abs=1e-4)
-    assert result["prints"][0].startswith("Iteration: 100 Value is: 0.35029")
-    assert "6.9625" in result["prints"][-1]
+    assert result["prints"][0]["text"].startswith("Iteration: 100 Value is: 0.35029")
+    assert result["prints"][0]["line"] == 15
+    assert "6.9625" in result["prints"][-1]["text"]
 
 
 def test_seed004_helpers(limits):
@@ -179,6 +180,6 @@ def test_inputs_are_free_names_in_order(limits):
 
 def test_seed002_training_loop_converges(limits):
     result = run(seeds.SEED002_TRAINING, limits)
-    losses = [float(line.split()[1]) for line in result["prints"]]
+    losses = [float(line["text"].split()[1]) for line in result["prints"]]
     assert len(losses) == 5 and losses == sorted(losses, reverse=True)
     assert result["output"]["value"] < 1e-3

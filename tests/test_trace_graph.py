@@ -162,7 +162,8 @@ def test_seed001_nodes_are_named_x1_to_x7_with_the_seeds_numbers(limits):
     assert grads == {"x1": 0.8, "x2": 0.8, "x3": 0.2, "x4": 0.2, "x5": 1.0, "x6": 1.0, "x7": 1.0}
     assert named["x7"]["kind"] == "output" and named["x1"]["kind"] == "leaf"
     constants = sorted(n["label"] for n in trace["nodes"] if n["kind"] == "constant")
-    assert constants == ["0.2", "0.2", "5"]
+    # x1.square() is aten.pow(x1, 2) in PyTorch (PowBackward0): its exponent is a constant too.
+    assert constants == ["0.2", "0.2", "2", "2", "5"]
 
 
 def test_fan_out_contributions_add_up(limits):

@@ -48,8 +48,13 @@ def trace():
     source = body.get("source")
     if not isinstance(source, str):
         raise bad_input("source must be the function's text.")
-    result = evaluator.evaluate("trace", source=source, inputs=_inputs(body),
-                                grad_output=body.get("grad_output"))
+    job = {"source": source, "inputs": _inputs(body), "grad_output": body.get("grad_output")}
+    if body.get("tangent") is not None:
+        tangent = body["tangent"]
+        if not isinstance(tangent, dict):
+            raise bad_input("tangent must be an object of input names and directions.")
+        job["tangent"] = tangent
+    result = evaluator.evaluate("trace", **job)
     return jsonify(result)
 
 

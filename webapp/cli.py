@@ -115,7 +115,7 @@ def check_command(args) -> int:
         grad = "not computed" if leaf["grad"] is None else _short(leaf["grad"])
         print(f"{name.ljust(width)}  {_short(leaf['value']):<24}  {grad}")
     for line in result["prints"]:
-        print(f"print: {line}")
+        print(f"print (line {line['line']}): {line['text']}")
     return 0
 
 

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import contextlib
+
 import torch
+import torch.autograd.forward_ad as forward_ad
 
 from .errors import bad_input, runtime
 from .jsonvalues import describe
@@ -11,7 +14,8 @@ from .language.calls import explain_torch_error
 from .language.interpreter import Interpreter
 from .language.frontend import install_helpers, parse_source
 from .limits import Limits
-from .tracing import GraphTracer, build_trace
+from .results import describe_result
+from .tracing import GraphTracer, _Builder, compact
 
 RANDOM_SEED = 0  # the same source gives the same random numbers
 
@@ -48,11 +52,12 @@ def _is_numeric(value, depth: int = 0) -> bool:
 
 
 def run_program(source: str, inputs: dict, limits: Limits, observer=None,
-                reuse_inputs: bool = False) -> Evaluation:
+                reuse_inputs: bool = False, tangent: dict | None = None) -> Evaluation:
     """Parse and run the program with its inputs; no backward pass yet.
 
     With `reuse_inputs`, the inputs are leaf tensors already (gradient descent keeps
-    updating the same ones).
+    updating the same ones). An observer with `__enter__` (the tracer) is active while the
+    program runs. With `tangent`, the inputs are dual tensors of forward-mode AD.
     """
     program = parse_source(source, limits)  # Python, or R translated (frontend.py)
     missing = [name for name in program.inputs if name not in inputs]
@@ -63,9 +68,41 @@ def run_program(source: str, inputs: dict, limits: Limits, observer=None,
     seed_cpu(RANDOM_SEED)
     interpreter = Interpreter(limits, observer=observer)
     install_helpers(program, interpreter)
-    with torch.enable_grad():
+    if observer is not None and hasattr(observer, "where"):
+        observer.where = interpreter.where
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(torch.enable_grad())
+        if tangent is not None:
+            stack.enter_context(forward_ad.dual_level())
+            tensors = dual_inputs(tensors, tangent, limits)
+        if hasattr(observer, "__enter__"):
+            stack.enter_context(observer)
         output = interpreter.run(program.tree, tensors)
     return Evaluation(program.inputs, tensors, output, interpreter)
+
+
+def dual_inputs(tensors: dict, tangent: dict, limits: Limits) -> dict:
+    """Each input as a leaf dual tensor: its value, and its direction (missing: 0)."""
+    if not isinstance(tangent, dict):
+        raise bad_input("tangent must be an object of input names and directions.")
+    unknown = [name for name in tangent if name not in tensors]
+    if unknown:
+        raise bad_input(f"tangent names {', '.join(map(str, unknown))}, which is not an input.")
+    duals = {}
+    for name, tensor in tensors.items():
+        direction = make_input(f"the tangent of {name}", tangent.get(name, 0), limits).detach()
+        if direction.shape != tensor.shape:
+            if direction.numel() != 1:
+                raise bad_input(f"The tangent of {name} must have the shape {list(tensor.shape)}.")
+            direction = direction.expand(tensor.shape).clone()
+        if not torch.isfinite(direction).all():
+            raise bad_input(f"The tangent of {name} must be finite numbers.")
+        duals[name] = forward_ad.make_dual(tensor.detach(), direction).requires_grad_(True)
+        DIRECTIONS[id(duals[name])] = (duals[name], direction)
+    return duals
+
+
+DIRECTIONS: dict = {}  # dual input id -> (tensor, direction), for the inputs' tangent (one job)
 
 
 def seed_cpu(seed: int):
@@ -120,32 +157,63 @@ def find_leaves(evaluation: Evaluation) -> dict:
     return leaves
 
 
-def trace_program(source: str, inputs: dict, grad_output, limits: Limits):
-    """Run, differentiate and trace; returns the live Evaluation and the JSON trace."""
-    tracer = GraphTracer()
-    evaluation = run_program(source, inputs, limits, observer=tracer)
-    differentiate(evaluation, grad_output, before=tracer.before_backward)
-    leaves = find_leaves(evaluation)
-    result = summarize(evaluation, leaves, limits)
-    result.update(build_trace(tracer, evaluation.output, leaves, evaluation.inputs))
-    return evaluation, result
+def trace_program(source: str, inputs: dict, grad_output, limits: Limits, tangent=None):
+    """Run, differentiate and trace; returns the live Evaluation and the JSON trace.
+
+    The tracer's hooks and references are dropped when this returns, whatever happens.
+    """
+    tracer = GraphTracer(tangents=tangent is not None)
+    evaluation = None
+    try:
+        evaluation = run_program(source, inputs, limits, observer=tracer, tangent=tangent)
+        differentiate(evaluation, grad_output, before=tracer.before_backward)
+        leaves = find_leaves(evaluation)
+        builder = _Builder(tracer, evaluation.output, leaves, evaluation.inputs)
+        graph = builder.build()
+        result = summarize(evaluation, leaves, limits, builder.delivered)
+        result.update(graph)
+        if tangent is not None:
+            for node in graph["nodes"]:
+                if node["kind"] == "input" or node["label"] in evaluation.input_tensors \
+                        and node["op"] is None and node["kind"] == "output":
+                    node["tangent"] = compact(DIRECTIONS.get(id(evaluation.input_tensors[node["label"]]),
+                                                             (None, None))[1])
+                node.setdefault("tangent", None)  # constants and leaves the program made: none
+            result["output"]["tangent"] = _output_tangent(graph, evaluation.output)
+        return evaluation, result
+    finally:
+        tracer.close(graph_of=[evaluation.output] if evaluation is not None else [])
+        DIRECTIONS.clear()
 
 
-def trace_values(source: str, inputs: dict, grad_output, limits: Limits) -> dict:
+def _output_tangent(graph: dict, output):
+    """The output's directional derivative, as its node recorded it (a leaf: its tangent)."""
+    node = next((n for n in graph["nodes"] if n["kind"] == "output"), None)
+    return None if node is None else node.get("tangent")
+
+
+def trace_values(source: str, inputs: dict, grad_output, limits: Limits, tangent=None) -> dict:
     """The whole of POST /api/trace as JSON data: output, leaves and the graph."""
-    return trace_program(source, inputs, grad_output, limits)[1]
+    return trace_program(source, inputs, grad_output, limits, tangent)[1]
 
 
-def summarize(evaluation: Evaluation, leaves: dict, limits: Limits) -> dict:
+def summarize(evaluation: Evaluation, leaves: dict, limits: Limits, delivered: dict | None = None) -> dict:
+    """Output, leaves (`grad`: what the pass shown delivered; `accumulated`: `.grad` at the
+    end), the program's last value and its prints."""
     described = {}
+    delivered = delivered or {}
     for name, tensor in leaves.items():
         entry = describe(tensor, limits.max_json_elements)
-        grad = tensor.grad
+        grad = delivered.get(id(tensor))
         entry["grad"] = None if grad is None else describe(grad, limits.max_json_elements)["value"]
+        entry["accumulated"] = None if tensor.grad is None else \
+            describe(tensor.grad, limits.max_json_elements)["value"]
         described[name] = entry
+    interpreter = evaluation.interpreter
     return {
         "inputs": evaluation.inputs,
         "output": describe(evaluation.output, limits.max_json_elements),
         "leaves": described,
-        "prints": evaluation.interpreter.prints,
+        "prints": interpreter.prints,
+        "result": describe_result(interpreter.last_value, interpreter.last_line, limits),
     }

@@ -23,7 +23,8 @@ def job_trace(job: dict) -> dict:
         # The page gives new names a starting value instead of refusing them.
         for name in parse_source(job["source"], DEFAULT_LIMITS).inputs:
             inputs.setdefault(name, job["fill_missing"])
-    result = trace_values(job["source"], inputs, job.get("grad_output"), DEFAULT_LIMITS)
+    result = trace_values(job["source"], inputs, job.get("grad_output"), DEFAULT_LIMITS,
+                          tangent=job.get("tangent"))
     program = parse_source(job["source"], DEFAULT_LIMITS)
     if getattr(program, "language", "python") == "r":  # the Python it became, for the page
         result.update(language="r", python=program.python)

@@ -47,8 +47,10 @@ def format_number(value) -> str:
 
 def format_value(value, shape, summary=None) -> str:
     """A value as a student reads it: `4`, or `[3] (1, 2, 3)`, or `[64×100] 0.1, −2, …`."""
-    if not shape:
+    if not shape and not isinstance(value, list):
         return format_number(value)
+    if not shape:  # a node whose shape is unknown (no record) still draws its numbers
+        shape = [len(value)]
     dims = "×".join(str(s) for s in shape)
     if value is None:
         if summary:
@@ -78,6 +80,9 @@ def value_texts(node: dict) -> tuple[str | None, str | None]:
         return (value if value != node["label"] else None), None
     grad, summary = node["grad"], node.get("grad_summary")
     grad_text = format_value(grad, node["shape"], summary) if grad is not None or summary else "–"
+    accumulated = node.get("accumulated")
+    if accumulated is not None and accumulated != grad:  # a leaf's .grad holds earlier passes too
+        return value, f"grad {grad_text} (.grad {format_value(accumulated, node['shape'])})"
     return value, f"grad {grad_text}"
 
 
@@ -90,7 +95,8 @@ def placeholder(text: str | None, shortest: int = 8) -> str | None:
     """
     if text is None:
         return None
-    return "0" * max(shortest, -(-len(text) // 4) * 4)
+    # `#` never appears in a label or a number, so a constant drawn as "0" stays itself.
+    return "#" * max(shortest, -(-len(text) // 4) * 4)
 
 
 def _value_label(node: dict, texts: tuple[str | None, str | None]) -> str:

@@ -10,7 +10,7 @@ import re
 from xml.sax.saxutils import escape
 
 NODE = re.compile(rb'<g id="(?P<id>[^"]+)" class="node[^"]*">')
-TEXT = re.compile(rb'<text text-anchor="start" x="(?P<x>[-\d.]+)"(?P<rest>[^>]*)>(?P<content>0+)</text>')
+TEXT = re.compile(rb'<text text-anchor="start" x="(?P<x>[-\d.]+)"(?P<rest>[^>]*)>(?P<content>#+)</text>')
 POINTS = re.compile(rb'points="([^"]+)"')
 
 
@@ -41,7 +41,7 @@ def compile_template(template: bytes) -> tuple[list[bytes], list[tuple[str, int]
 
 
 def fill_values(template: bytes, texts: dict) -> bytes:
-    """Replace each node's placeholder rows (all zeros) with its texts, centred in the box."""
+    """Replace each node's placeholder rows (all `#`) with its texts, centred in the box."""
     parts, slots = compile_template(template)
     out = [parts[0]]
     for index, (node_id, row) in enumerate(slots):

@@ -1,27 +1,23 @@
-"""Record the graph PyTorch built, its forward values and its backward pass.
+"""Turn what `recorder.GraphTracer` recorded into the trace's plain data.
 
-While the interpreter runs, `GraphTracer` hears of every tensor produced (stored in
-the producing `grad_fn`'s own `metadata`, so it lives and dies with the graph), of
-every name given, and of every backward pass about to run (it hooks the `grad_fn`
-nodes then, so the engine itself reports the order it reaches them and the gradients
-it passes). `build_trace` then walks `grad_fn` from the output, as torchviz does, and
-returns plain data: nodes, edges, forward order, backward order, and PyTorch's own view.
+`build_trace` walks `grad_fn` from the roots of the backward pass shown (the program's
+last, else the output), as torchviz does, and returns nodes (values snapshotted when
+PyTorch computed them, gradients the engine passed in), edges (what each carried and its
+local derivative or vector-Jacobian product), the forward order, the engine's backward
+order, and PyTorch's own view of the graph.
 """
 from __future__ import annotations
 
 import re
-import weakref
 
 import torch
 
 from .errors import limit
 from .jsonvalues import describe, number
+from .recorder import KEY, MAX_NODE_ELEMENTS, GraphTracer, Large  # noqa: F401 (GraphTracer re-exported)
 from .render import format_number
-from .language.interpreter import Observer
 
-KEY = "chainrule"
 MAX_GRAPH_NODES = 3000
-MAX_NODE_ELEMENTS = 1000
 
 SYMBOLS = {"Add": "+", "Sub": "−", "Mul": "×", "Div": "÷", "Pow": "^", "Neg": "−x",
            "Mm": "mm", "Matmul": "@", "Dot": "dot", "Reciprocal": "1/x", "Rsub": "−"}
@@ -43,116 +39,15 @@ def op_symbol(fn) -> str:
     return SYMBOLS.get(base, base.lower())
 
 
-OPEN_TRACERS: "weakref.WeakSet[GraphTracer]" = weakref.WeakSet()
-
-
-def close_open_tracers() -> None:
-    """Release every tracer's graph; the worker calls this when a job ends."""
-    for tracer in list(OPEN_TRACERS):
-        tracer.close()
-
-
-class GraphTracer(Observer):
-    """Listens to the interpreter; keeps only what the graph needs."""
-
-    def __init__(self):
-        OPEN_TRACERS.add(self)  # closed by the worker after each job (see close)
-        self.sequence = 0
-        self.leaf_order: dict[int, tuple[int, torch.Tensor]] = {}
-        self.hooks: list = []
-        self.engine_order: list = []
-        self.upstream: dict = {}      # grad_fn -> gradients arriving at it
-        self.contributions: dict = {}  # grad_fn -> gradients it sends to its inputs
-        self.constant_names: dict[int, tuple[str, torch.Tensor]] = {}
-
-    def _next(self) -> int:
-        self.sequence += 1
-        return self.sequence
-
-    def note_leaf(self, tensor: torch.Tensor) -> None:
-        if tensor.requires_grad and tensor.grad_fn is None and id(tensor) not in self.leaf_order:
-            self.leaf_order[id(tensor)] = (self._next(), tensor)
-
-    # -- interpreter callbacks ---------------------------------------------------
-    def result(self, value, node, operands):
-        for operand in operands:
-            if isinstance(operand, torch.Tensor):
-                self.note_leaf(operand)
-        fn = value.grad_fn
-        if fn is None:
-            self.note_leaf(value)
-            return
-        if KEY in fn.metadata:
-            return
-        constants = [dict(self._constant(o), position=position) for position, o in enumerate(operands)
-                     if _is_number(o) or (isinstance(o, torch.Tensor) and not o.requires_grad)]
-        fn.metadata[KEY] = {
-            "seq": self._next(), "value": value.detach(), "name": None, "origin": None,
-            "line": getattr(node, "lineno", None),
-            "col": getattr(node, "col_offset", -1) + 1 if node is not None else None,
-            "constants": constants,
-        }
-
-    def assigned(self, name, value):
-        fn = value.grad_fn
-        if fn is not None and KEY in fn.metadata and fn.metadata[KEY]["name"] is None:
-            fn.metadata[KEY]["name"] = name
-        elif fn is None:
-            self.note_leaf(value)
-            if not value.requires_grad and len(self.constant_names) < 10_000:
-                self.constant_names.setdefault(id(value), (name, value))
-
-    def _constant(self, value) -> dict:
-        """A number or a tensor that needs no gradient, named if the program named it."""
-        if isinstance(value, torch.Tensor):
-            named = self.constant_names.get(id(value))
-            name = named[0] if named and named[1] is value else None
-            return {"value": value.detach(), "name": name}
-        return {"value": value, "name": None}
-
-    def returned(self, function_name, value):
-        fn = value.grad_fn
-        if fn is not None and KEY in fn.metadata and fn.metadata[KEY]["origin"] is None:
-            fn.metadata[KEY]["origin"] = function_name
-
-    def before_backward(self, tensor):
-        """Hook every grad_fn reachable from `tensor`; the last backward pass is the one shown."""
-        for handle in self.hooks:
-            handle.remove()
-        self.hooks, self.engine_order = [], []
-        self.upstream, self.contributions = {}, {}
-        for fn in walk(tensor.grad_fn):
-            self.hooks.append(fn.register_prehook(self._prehook(fn)))
-            if not hasattr(fn, "variable"):
-                self.hooks.append(fn.register_hook(self._posthook(fn)))
-
-    def close(self) -> None:
-        """Remove the hooks: they tie the autograd graph to this tracer, out of gc's sight."""
-        for handle in self.hooks:
-            handle.remove()
-        self.hooks, self.engine_order, self.upstream, self.contributions = [], [], {}, {}
-
-    def _prehook(self, fn):
-        def record(grad_outputs):
-            if fn not in self.upstream:
-                self.engine_order.append(fn)
-            self.upstream[fn] = tuple(None if g is None else g.detach().clone() for g in grad_outputs)
-        return record
-
-    def _posthook(self, fn):
-        def record(grad_inputs, grad_outputs):
-            self.contributions[fn] = tuple(None if g is None else g.detach().clone()
-                                           for g in grad_inputs)
-        return record
-
-
 def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def walk(root) -> list:
-    """Every grad_fn reachable from `root`, depth first from the output (torchviz's order)."""
-    seen, order, stack = set(), [], [root] if root is not None else []
+    """Every grad_fn reachable from `root` (or a list of roots), depth first from the output
+    (torchviz's order)."""
+    roots = root if isinstance(root, (list, tuple)) else [root]
+    seen, order, stack = set(), [], [r for r in reversed(roots) if r is not None]
     while stack:
         fn = stack.pop()
         if fn in seen:
@@ -170,7 +65,7 @@ def walk(root) -> list:
 
 def compact(value, max_elements: int = MAX_NODE_ELEMENTS):
     """JSON for a node's value or gradient: the numbers, or None when too large."""
-    if value is None:
+    if value is None or isinstance(value, Large):
         return None
     if isinstance(value, torch.Tensor):
         return describe(value, max_elements)["value"]
@@ -180,7 +75,7 @@ def compact(value, max_elements: int = MAX_NODE_ELEMENTS):
 
 
 def _shape(value):
-    return list(value.shape) if isinstance(value, torch.Tensor) else []
+    return list(value.shape) if isinstance(value, (torch.Tensor, Large)) else []
 
 
 class _Builder:
@@ -194,14 +89,29 @@ class _Builder:
         self.nodes: list[dict] = []
         self.key_of: dict = {}     # grad_fn (or leaf tensor id) -> node dict
         self.edges: list[dict] = []
+        self.delivered: dict[int, object] = {}  # leaf id -> gradient this pass delivered
+
+    def roots(self) -> list:
+        """The tensors of the backward pass shown: the program's last, else the output."""
+        if self.tracer.roots:
+            return self.tracer.roots
+        output = self.output
+        return [output] if isinstance(output, torch.Tensor) and output.requires_grad else []
 
     def build(self) -> dict:
-        output = self.output
-        if not isinstance(output, torch.Tensor) or not output.requires_grad:
+        roots = self.roots()
+        if not roots:
             return {"nodes": [], "edges": [], "forward": [], "backward": [], "autograd": None}
-        fns = walk(output.grad_fn) if output.grad_fn is not None else []
-        if output.grad_fn is None:
-            self._leaf_node(output)
+        fns = walk([r.grad_fn for r in roots])
+        self.versions = {}
+        for fn in reversed(fns):
+            self.versions.update(fn.metadata.get(KEY, {}).get("leaf_versions", {}))
+        for root in roots:
+            if root.grad_fn is None and id(root) not in self.key_of:
+                self._leaf_node(root)
+                grad = self.tracer.leaf_roots.get(id(root))
+                self.key_of[id(root)]["grad"] = compact(grad)
+                self.delivered[id(root)] = grad
         for fn in fns:
             if hasattr(fn, "variable"):
                 self._leaf_node(fn.variable, fn)
@@ -210,10 +120,12 @@ class _Builder:
         for fn in fns:
             if not hasattr(fn, "variable"):
                 self._edges_into(fn)
-        self._mark_output()
+        self._leaf_grads(fns)
+        for root in roots:
+            self.key_of[root.grad_fn if root.grad_fn is not None else id(root)]["kind"] = "output"
         self._assign_ids()
         return {"nodes": self.nodes, "edges": self.edges, "forward": self._forward(),
-                "backward": self._backward(fns), "autograd": self._autograd_view(fns)}
+                "backward": self._backward(fns), "autograd": self._autograd_view(fns, roots)}
 
     # -- nodes ---------------------------------------------------------------------
     def _leaf_node(self, tensor, fn=None):
@@ -221,11 +133,13 @@ class _Builder:
         seq = self.tracer.leaf_order.get(id(tensor), (10**9 + len(self.nodes),))[0]
         if name in self.inputs:
             seq = -len(self.inputs) + self.inputs.index(name)
+        # The leaf as the graph used it (a descent loop changes it afterwards).
+        value = self.tracer.leaf_values.get((id(tensor), self.versions.get(id(tensor))), tensor)
         node = {"id": None, "kind": "input" if name in self.inputs else "leaf",
-                "label": name or "leaf", "op": None, "value": compact(tensor),
-                "grad": compact(tensor.grad), "shape": _shape(tensor), "seq": seq,
-                "line": None, "col": None, "origin": None}
-        _add_summaries(node, tensor, tensor.grad)
+                "label": name or "leaf", "op": None, "value": compact(value),
+                "grad": None, "accumulated": compact(tensor.grad), "shape": _shape(tensor), "seq": seq,
+                "line": None, "col": None, "origin": None, "tensor": tensor}
+        _add_summaries(node, value, None)
         self.nodes.append(node)
         self.key_of[fn if fn is not None else id(tensor)] = node
 
@@ -233,15 +147,31 @@ class _Builder:
         record = fn.metadata.get(KEY, {})
         fn_name = type(fn).__name__
         upstream = self.tracer.upstream.get(fn)
-        grad = upstream[0] if upstream and len(upstream) == 1 else None
-        value = record.get("value")
+        values = record.get("values") or ({0: record["value"]} if "value" in record else {})
+        count = max(len(upstream) if upstream else 0, max(values, default=0) + 1 if values else 0)
         symbol = op_symbol(fn)
-        node = {"id": None, "kind": "op", "label": record.get("name") or symbol,
-                "op": fn_name, "symbol": symbol, "value": compact(value),
-                "grad": compact(grad), "shape": _shape(value), "seq": record.get("seq", 10**9),
+        names = record.get("names") or {}
+        label = ", ".join(names[i] for i in sorted(names)) if len(names) > 1 else record.get("name")
+        node = {"id": None, "kind": "op", "label": label or symbol,
+                "op": fn_name, "symbol": symbol, "seq": record.get("seq", 10**9),
                 "line": record.get("line"), "col": record.get("col"),
                 "origin": record.get("origin"), "named": record.get("name") is not None}
-        _add_summaries(node, value, grad)
+        if count > 1:  # split, unbind: one node, every output's value and gradient
+            node["outputs"] = count
+            node["value"] = [compact(values.get(i)) for i in range(count)]
+            node["grad"] = None if upstream is None else [compact(g) for g in upstream]
+            shapes = {tuple(_shape(v)) for v in values.values()}
+            node["shape"] = [count, *shapes.pop()] if len(shapes) == 1 else [count]
+        else:
+            value = values.get(0)
+            grad = upstream[0] if upstream else None
+            node.update(value=compact(value), grad=compact(grad),
+                        shape=_shape(value if value is not None else grad))
+            _add_summaries(node, value, grad)
+        if self.tracer.tangents:
+            tangents = record.get("tangents") or {}
+            node["tangent"] = compact(tangents.get(0)) if count <= 1 else \
+                [compact(tangents.get(i)) for i in range(count)]
         self.nodes.append(node)
         self.key_of[fn] = node
         for index, constant in enumerate(record.get("constants", [])):
@@ -252,26 +182,45 @@ class _Builder:
                 "op": None, "value": compact(const_value), "grad": None,
                 "shape": _shape(const_value), "seq": node["seq"] - 0.5 + index * 0.01,
                 "line": node["line"], "col": node["col"], "origin": None, "target": node,
-                "position": constant["position"]})
+                # `1 - x` is aten.rsub(x, 1): the constant is the first operand a student wrote.
+                "position": 0 if fn_name.startswith("Rsub") else constant["position"]})
 
-    def _mark_output(self):
-        root = self.output.grad_fn if self.output.grad_fn is not None else id(self.output)
-        self.key_of[root]["kind"] = "output"
+    def _leaf_grads(self, fns):
+        """What this pass delivered to each leaf: AccumulateGrad's input, else the edges' sum."""
+        for fn in fns:
+            if not hasattr(fn, "variable"):
+                continue
+            node = self.key_of[fn]
+            upstream = self.tracer.upstream.get(fn)
+            grad = upstream[0] if upstream else None
+            if grad is None:
+                parts = [e["tensor_grad"] for e in self.edges
+                         if e["source"] is node and e.get("tensor_grad") is not None]
+                grad = sum(parts[1:], parts[0]) if parts else None
+            node["grad"] = compact(grad)
+            _add_summaries(node, None, grad)
+            self.delivered[id(fn.variable)] = grad
 
     # -- edges ---------------------------------------------------------------------
     def _edges_into(self, fn):
         target = self.key_of[fn]
         contributions = self.tracer.contributions.get(fn)
-        locals_ = _local_gradients(fn, self.tracer.upstream.get(fn), contributions)
+        upstream = self.tracer.upstream.get(fn)
+        locals_ = self.tracer.locals.get(fn) or _ratio(upstream, contributions)
+        pointwise = fn.metadata.get(KEY, {}).get("pointwise", False)
         # `1 - x` records RsubBackward with x as its first input, but x is the second operand.
         shift = 1 if type(fn).__name__.startswith("Rsub") else 0
         for index, (next_fn, _) in enumerate(fn.next_functions):
             if next_fn is None:
                 continue
             contribution = contributions[index] if contributions and index < len(contributions) else None
-            self.edges.append({"source": self.key_of[next_fn], "target": target,
-                               "local_grad": compact(locals_[index] if locals_ else None),
-                               "grad": compact(contribution), "input": index + shift})
+            local = locals_[index] if locals_ and index < len(locals_) else None
+            edge = {"source": self.key_of[next_fn], "target": target, "local_grad": compact(local),
+                    "grad": compact(contribution), "input": index + shift, "tensor_grad": contribution}
+            if local is not None:
+                edge["local_kind"] = _local_kind(pointwise, upstream, local)
+                edge["vjp"] = edge["local_kind"] == "vjp"
+            self.edges.append(edge)
 
     # -- ids and orders --------------------------------------------------------------
     def _assign_ids(self):
@@ -286,8 +235,10 @@ class _Builder:
         self.edges.sort(key=lambda e: (e["target"]["seq"], e["input"]))
         for edge in self.edges:
             edge["source"], edge["target"] = edge["source"]["id"], edge["target"]["id"]
+            edge.pop("tensor_grad", None)
         for node in self.nodes:
             node.pop("seq")
+            node.pop("tensor", None)
 
     def _forward(self) -> list[str]:
         return [node["id"] for node in self.nodes]
@@ -302,7 +253,7 @@ class _Builder:
         return order
 
     # -- PyTorch's own view (torchviz's node and edge set) ------------------------------
-    def _autograd_view(self, fns) -> dict:
+    def _autograd_view(self, fns, roots) -> dict:
         nodes, edges = [], []
         variables = [(fn.variable, self.key_of[fn]["id"]) for fn in fns if hasattr(fn, "variable")]
         for fn in fns:
@@ -328,18 +279,43 @@ class _Builder:
                     nodes.append({"id": saved_id, "kind": "saved", "label": "saved",
                                   "shape": list(tensor.shape)})
                 edges.append({"source": saved_id, "target": fn_id})
-        if self.output.grad_fn is not None:
-            out_id = self.key_of[self.output.grad_fn]["id"]
-            nodes.append({"id": "out", "kind": "tensor", "label": self.key_of[self.output.grad_fn]["label"],
-                          "shape": list(self.output.shape)})
-            edges.append({"source": out_id, "target": "out"})
+        for number_, root in enumerate(roots):
+            if root.grad_fn is None:
+                continue
+            out_id = "out" if number_ == 0 else f"out{number_ + 1}"
+            root_node = self.key_of[root.grad_fn]
+            nodes.append({"id": out_id, "kind": "tensor", "label": root_node["label"],
+                          "shape": list(root.shape)})
+            edges.append({"source": root_node["id"], "target": out_id})
         return {"nodes": nodes, "edges": edges}
+
+
+def _ratio(upstream, contributions):
+    """contribution ÷ upstream: the local derivative when the upstream gradient is a scalar."""
+    if upstream is None or len(upstream) != 1 or upstream[0] is None or contributions is None \
+            or upstream[0].numel() != 1 or upstream[0].item() == 0:
+        return None
+    scale = upstream[0].item()
+    return tuple(None if c is None else c / scale for c in contributions)
+
+
+def _local_kind(pointwise, upstream, local) -> str:
+    """"derivative" when the edge's number is ∂out/∂in elementwise; "vjp" when it is the
+    node's vector-Jacobian product with ones (matmul, sums, broadcasting)."""
+    grads = [g for g in upstream or () if g is not None]
+    if len(upstream or ()) != 1 or not grads:
+        return "vjp"
+    if grads[0].numel() == 1 and local.numel() == 1:
+        return "derivative"
+    return "derivative" if pointwise and grads[0].shape == local.shape else "vjp"
 
 
 def _add_summaries(node: dict, value, grad) -> None:
     """Min, max and mean for a value or gradient too large to list."""
     for key, tensor in (("summary", value), ("grad_summary", grad)):
-        if isinstance(tensor, torch.Tensor) and tensor.numel() > MAX_NODE_ELEMENTS:
+        if isinstance(tensor, Large):
+            node[key] = tensor.summary
+        elif isinstance(tensor, torch.Tensor) and tensor.numel() > MAX_NODE_ELEMENTS:
             node[key] = describe(tensor, 0)["summary"]
 
 
@@ -360,24 +336,6 @@ def _constant_label(value) -> str:
             return format_number(value.item())
         return "tensor " + "×".join(str(s) for s in value.shape)
     return format_number(value)
-
-
-def _local_gradients(fn, upstream, contributions):
-    """∂(node)/∂(each input): the node's backward applied to ones (exact for scalars).
-
-    Falls back to contribution ÷ upstream when the saved values were already freed.
-    """
-    if upstream is None or len(upstream) != 1 or upstream[0] is None:
-        return None
-    try:
-        with torch.no_grad():
-            result = fn(torch.ones_like(upstream[0]))
-        return result if isinstance(result, tuple) else (result,)
-    except Exception:  # freed saved tensors, or a node that cannot be re-run
-        if contributions is None or upstream[0].numel() != 1 or upstream[0].item() == 0:
-            return None
-        scale = upstream[0].item()
-        return tuple(None if c is None else c / scale for c in contributions)
 
 
 def build_trace(tracer: GraphTracer, output, leaves: dict, inputs: list[str]) -> dict:

@@ -167,7 +167,7 @@ def hide_accelerators() -> None:
 
 def release_memory() -> None:
     """After a job: free its graphs and tensors, and give freed pages back to the system."""
-    from .tracing import close_open_tracers
+    from .recorder import close_open_tracers
     close_open_tracers()  # hooks on grad_fn would keep each trace's graph alive for good
     gc.collect()
     try:

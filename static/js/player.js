@@ -80,14 +80,19 @@
     const lines = terms.map(function (e) {
       const consumer = nodeById[e.target];
       return "∂" + f + "/∂" + consumer.label + " · ∂" + consumer.label + "/∂" + node.label +
-        " = " + fmtNode(consumer, "grad") + " · " + fmt(e.local_grad) + " = " + fmt(e.grad);
+        " = " + fmtNode(consumer, "grad") + " · " + fmt(e.local_grad) + (e.local_kind === "vjp" ? " (vjp)" : "") +
+        " = " + fmt(e.grad);
     });
     let text = "∂" + f + "/∂" + node.label + " = " + lines.join("\n   + ");
     if (terms.length > 1) {
       text += "\ncontributions " + terms.map(function (e) { return fmt(e.grad); }).join(" + ") +
         " = " + fmtNode(node, "grad");
     }
-    if (node.kind === "input" || node.kind === "leaf") text += "\n" + node.label + ".grad = " + fmtNode(node, "grad");
+    if (node.kind === "input" || node.kind === "leaf") {
+      // .grad also holds earlier backward passes (the trace's `accumulated`).
+      const total = node.accumulated !== undefined && node.accumulated !== null ? fmtNode(node, "accumulated") : fmtNode(node, "grad");
+      text += "\n" + node.label + ".grad = " + total;
+    }
     return text;
   }
 

@@ -148,7 +148,8 @@ def call_torch(name: str, function, args: list, kwargs: dict, budget: Budget, no
         check_data(value, node)
     check_kwargs(kwargs, node)
     short = name.rsplit(".", 1)[-1]
-    if not operator and short in ELEMENTWISE and args and _is_number(args[0]) and short != "where":
+    if not operator and short in ELEMENTWISE and args and _is_number(args[0]) and short != "where" \
+            and not any(isinstance(a, torch.Tensor) for a in args):  # pow(2, x) stays pow.Scalar
         args = [torch.tensor(float(args[0]))] + list(args[1:])  # sin(2.0) works like math.sin
     if not operator and short in TENSOR_ONLY_PAIRS:
         args = [torch.tensor(float(a)) if _is_number(a) else a for a in args]  # maximum(x, 0)

@@ -96,8 +96,8 @@ class Observer:
     def returned(self, function_name, value):
         """The user's function `function_name` returned `value`."""
 
-    def before_backward(self, tensor):
-        """A backward pass from `tensor` is about to run."""
+    def before_backward(self, roots):
+        """A backward pass from `roots` (a tensor, or a list of them) is about to run."""
 
 
 class Interpreter:
@@ -107,12 +107,18 @@ class Interpreter:
         self.limits = limits
         self.observer = observer or Observer()
         self.budget = Budget(limits)
-        self.prints: list[str] = []
+        self.prints: list[dict] = []  # {"line", "text"}, in order
         self.named: list[tuple[str, torch.Tensor]] = []
         self.ran_backward = False
+        self.assigned_lines: dict = {}  # name -> first line assigning it (for messages)
+        self.backward_of: dict = {}  # call node -> the tensor `.backward()` was called on
+        self.at = None  # the node being evaluated: where each recorded op comes from
+        self.last_value = None
+        self.last_line = None
         self.quiet = 0  # > 0 while a custom Function's backward runs: not part of the graph
         self.scope = None
-        self.language = {**make_builtins(self.budget, self.prints, limits.max_prints),
+        self.language = {**make_builtins(self.budget, self.prints, limits.max_prints,
+                                         line=lambda: self.where()[0]),
                          **bare_math(), "torch": TORCH_NAMESPACE, "math": MATH_NAMESPACE,
                          "F": FUNCTIONAL_NAMESPACE}
 
@@ -120,6 +126,10 @@ class Interpreter:
     def run(self, tree: ast.Module, inputs: dict):
         """Execute the program; return the value of its last statement (see API.md)."""
         scope = self.scope = Scope()
+        self.assigned_lines = {}
+        for found in ast.walk(tree):
+            if isinstance(found, ast.Name) and isinstance(found.ctx, ast.Store):
+                self.assigned_lines.setdefault(found.id, found.lineno)
         for name, value in inputs.items():
             scope.values[name] = value
             self.named.append((name, value))
@@ -127,6 +137,7 @@ class Interpreter:
         try:
             for statement in tree.body:
                 last = self.execute(statement, scope)
+                self.last_value, self.last_line = last, statement.lineno
         except ReturnValue:
             raise unsupported("`return` belongs inside a def; the last line is the output.") from None
         except (BreakLoop, ContinueLoop):
@@ -138,7 +149,9 @@ class Interpreter:
             call = statement.value
             if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) \
                     and call.func.attr == "backward":
-                return self.evaluate(call.func.value, scope)  # `y.backward()` means y
+                if call in self.backward_of:  # `y.backward()` means that y, not a new one
+                    return self.backward_of[call]
+                return self.evaluate(call.func.value, scope)
             return last
         if isinstance(statement, (ast.Assign, ast.AugAssign)):
             target = statement.targets[-1] if isinstance(statement, ast.Assign) else statement.target
@@ -149,7 +162,18 @@ class Interpreter:
     # -- statements ----------------------------------------------------------
     def execute(self, node, scope):
         method = getattr(self, "exec_" + type(node).__name__)
-        return method(node, scope)
+        previous, self.at = self.at, node
+        try:
+            return method(node, scope)
+        finally:
+            self.at = previous
+
+    def where(self) -> tuple:
+        """(line, column) of the code running now, for the tracer."""
+        node = self.at
+        if node is None:
+            return None, None
+        return getattr(node, "lineno", None), getattr(node, "col_offset", -1) + 1
 
     def execute_block(self, body, scope):
         for statement in body:
@@ -203,6 +227,12 @@ class Interpreter:
                 raise unsupported("Only tensors and lists can be assigned into.", target)
         elif isinstance(target, ast.Attribute):
             owner = self.evaluate(target.value, scope)
+            if isinstance(owner, torch.Tensor) and target.attr in ("grad", "data", "requires_grad"):
+                if target.attr != "requires_grad" and not (value is None and target.attr == "grad") \
+                        and not isinstance(value, torch.Tensor):
+                    raise runtime(f"`.{target.attr}` takes a tensor.", target)
+                guarded(lambda: setattr(owner, target.attr, value), target)
+                return
             if not isinstance(owner, CtxProxy):
                 raise unsupported("Only ctx attributes can be assigned to.", target)
             owner.set(target.attr, value, target)
@@ -298,7 +328,11 @@ class Interpreter:
     # -- expressions ---------------------------------------------------------
     def evaluate(self, node, scope):
         method = getattr(self, "eval_" + type(node).__name__)
-        return method(node, scope)
+        previous, self.at = self.at, node
+        try:
+            return method(node, scope)
+        finally:
+            self.at = previous
 
     def eval_Constant(self, node, scope):
         return node.value
@@ -313,6 +347,11 @@ class Interpreter:
             pass
         if name in self.language:
             return self.language[name]
+        later = self.assigned_lines.get(name)
+        if later is not None and later >= getattr(node, "lineno", 0):
+            raise runtime(f"`{name}` is assigned on line {later}, after its first use on line "
+                          f"{node.lineno}, so it is not an input: give it a value before that use "
+                          f"(e.g. {name} = torch.tensor(1.0, requires_grad=True)).", node)
         raise runtime(f"`{name}` is used before it is given a value.", node)
 
     def eval_Tuple(self, node, scope):
@@ -412,6 +451,8 @@ class Interpreter:
 
     def eval_Attribute(self, node, scope):
         owner = self.evaluate(node.value, scope)
+        if owner is None and isinstance(node.value, ast.Attribute) and node.value.attr == "grad":
+            raise runtime(f"{ast.unparse(node.value)} is None until backward runs.", node)
         return self.attribute(owner, node.attr, node)
 
     def attribute(self, owner, name, node):
@@ -473,8 +514,9 @@ class Interpreter:
             result = guarded(lambda: function.function(*args, **kwargs), node)
             self.budget.produced(result, node)
             return self.budget.integer(result, node) if isinstance(result, int) else result
-        if function.kind == "autograd":
-            self._before_backward(args[0] if args else None, node)
+        if function.kind == "autograd":  # backward(tensors, …) and grad(outputs, …): every root
+            roots = args[0] if args else kwargs.get("tensors", kwargs.get("outputs"))
+            self._before_backward(roots, node)
         result = call_torch(function.name, function.function, args, kwargs, self.budget, node)
         return self.produced(result, node, [*args, *kwargs.values()])
 
@@ -498,12 +540,13 @@ class Interpreter:
 
     def backward(self, tensor, args, kwargs, node):
         self._before_backward(tensor, node)
+        self.backward_of[node] = tensor
         return call_torch("backward", tensor.backward, args, kwargs, self.budget, node)
 
-    def _before_backward(self, tensor, node):
+    def _before_backward(self, roots, node):
         self.ran_backward = True
-        if isinstance(tensor, torch.Tensor):
-            self.observer.before_backward(tensor)
+        if isinstance(roots, (torch.Tensor, list, tuple)) and not self.quiet:
+            self.observer.before_backward(roots)
 
     def produced(self, result, node, operands):
         if isinstance(result, torch.Tensor) and not self.quiet:

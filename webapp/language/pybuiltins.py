@@ -9,10 +9,10 @@ import torch
 from ..errors import runtime, unsupported
 from .budget import Budget
 from .calls import check_kwargs
-from .vocabulary import SafeFunction, TORCH_NAMESPACE
+from .vocabulary import SafeFunction
 
 
-def make_builtins(budget: Budget, prints: list, max_prints: int) -> dict:
+def make_builtins(budget: Budget, prints: list, max_prints: int, line=lambda: None) -> dict:
     """The builtin names for one evaluation, closed over its budget and print buffer."""
 
     def bounded_list(iterable, node=None):
@@ -38,27 +38,34 @@ def make_builtins(budget: Budget, prints: list, max_prints: int) -> dict:
             return len(value)
         raise runtime("len() takes a tensor, list or tuple.")
 
-    def numeric_or_torch(torch_name, py_function):
+    def iterating(py_function):
+        """min/max as Python runs them: iterate (a tensor unbinds), compare, keep one item."""
         def dispatch(*args, **kwargs):
-            check_kwargs(kwargs)  # abs(x, out=...) is refused like torch.abs(x, out=...)
-            if any(isinstance(a, torch.Tensor) for a in args) and (len(args) == 1 or kwargs):
-                return TORCH_NAMESPACE.members[torch_name].function(*args, **kwargs)
-            if len(args) == 1 and not isinstance(args[0], (int, float, torch.Tensor)):
-                return py_function(bounded_list(args[0]), **kwargs)
-            return py_function(*args, **kwargs)
+            check_kwargs(kwargs)  # max(x, out=...) is refused like torch.max(x, out=...)
+            if kwargs:
+                raise unsupported(f"{py_function.__name__}() here is Python's; for a tensor's "
+                                  f"{py_function.__name__} along a dim write torch.{py_function.__name__}(x, dim=…).")
+            if len(args) == 1 and not isinstance(args[0], (int, float)):
+                return py_function(bounded_list(args[0]))
+            return py_function(*args)
         return dispatch
 
     def py_sum(iterable, start=0):
-        if isinstance(iterable, torch.Tensor):
-            return torch.sum(iterable)
+        # Python's sum, as Python runs it: `sum(x**2)` unbinds x**2 and adds 0 + x0 + x1 + …
         total = start
         for item in bounded_list(iterable):
             total = total + item
         return total
 
+    def python_abs(value, **kwargs):
+        check_kwargs(kwargs)  # abs(x, out=...) is refused like torch.abs(x, out=...)
+        if kwargs:
+            raise unsupported("abs() takes one value and no keywords.")
+        return builtins.abs(value)
+
     def py_print(*args):
         if len(prints) < max_prints:
-            prints.append(" ".join(shown(a) for a in args)[:500])
+            prints.append({"line": line(), "text": " ".join(shown(a) for a in args)[:500]})
 
     def py_zip(*iterables):
         lists = [bounded_list(i) for i in iterables]
@@ -81,8 +88,8 @@ def make_builtins(budget: Budget, prints: list, max_prints: int) -> dict:
         return int(value)
 
     table = {
-        "range": py_range, "len": py_len, "abs": numeric_or_torch("abs", builtins.abs),
-        "min": numeric_or_torch("min", builtins.min), "max": numeric_or_torch("max", builtins.max),
+        "range": py_range, "len": py_len, "abs": python_abs,
+        "min": iterating(builtins.min), "max": iterating(builtins.max),
         "sum": py_sum, "float": py_float, "int": py_int, "bool": builtins.bool,
         "round": py_round, "print": py_print, "list": bounded_list,
         "tuple": lambda iterable=(): tuple(bounded_list(iterable)),

@@ -277,13 +277,18 @@ class _Checker(ast.NodeVisitor):
         _check_target(node.target)
 
 
+ASSIGNABLE_TENSOR_ATTRIBUTES = frozenset({"grad", "data", "requires_grad"})
+
+
 def _check_target(target) -> None:
     if isinstance(target, (ast.Tuple, ast.List)):
         for element in target.elts:
             _check_target(element)
     elif isinstance(target, ast.Attribute):
-        if not (isinstance(target.value, ast.Name) and target.value.id == "ctx"):
-            raise unsupported("Only names, indexed tensors and ctx attributes can be assigned to.", target)
+        if not (isinstance(target.value, ast.Name) and target.value.id == "ctx") \
+                and target.attr not in ASSIGNABLE_TENSOR_ATTRIBUTES:
+            raise unsupported("Only names, indexed tensors, ctx attributes and a tensor's "
+                              "`.grad`, `.data` or `.requires_grad` can be assigned to.", target)
     elif not isinstance(target, (ast.Name, ast.Subscript)):
         raise unsupported("Only names and indexed tensors can be assigned to.", target)
 

@@ -36,7 +36,7 @@ TENSOR_METHODS = frozenset(
     ELEMENTWISE + REDUCTIONS + LINALG + SHAPE + (
         "item", "tolist", "detach", "clone", "requires_grad_", "backward", "retain_grad",
         "size", "numel", "dim", "float", "double", "long", "int", "bool",
-        "sub_", "add_", "mul_", "div_", "zero_", "fill_", "clamp_", "copy_", "neg_",
+        "clip", "sub_", "add_", "mul_", "div_", "zero_", "fill_", "clamp_", "copy_", "neg_",
         "pow_", "abs_", "exp_", "sqrt_", "masked_fill_", "normal_", "uniform_",
     )
 )
@@ -51,6 +51,7 @@ CREATION = ("tensor", "arange", "linspace", "zeros", "ones", "full", "eye", "ran
 TORCH_FUNCTIONS = frozenset(
     ELEMENTWISE + REDUCTIONS + LINALG + SHAPE + CREATION + (
         "cat", "stack", "manual_seed", "is_tensor", "numel", "clone", "detach", "cdist",
+        "clip", "einsum",
     )
 )
 
@@ -135,6 +136,9 @@ def _torch_members() -> dict:
         "backward": SafeFunction("torch.autograd.backward", torch.autograd.backward, kind="autograd"),
     })
     members["nn"] = Namespace("torch.nn", {"functional": FUNCTIONAL_NAMESPACE})
+    members["linalg"] = Namespace("torch.linalg", {
+        name: SafeFunction(f"torch.linalg.{name}", getattr(torch.linalg, name))
+        for name in ("norm", "vector_norm", "matrix_norm")})
     return members
 
 
