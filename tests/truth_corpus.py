@@ -64,6 +64,7 @@ SNIPPETS = [
     ("autograd-grad-two", "y1 = x*2\ny2 = x*x\ng = torch.autograd.grad([y1, y2], [x])\ng", {"x": S}),
     ("autograd-grad", "y = x.sin() * x\ng, = torch.autograd.grad(y, x)\ng", {"x": S}),
     ("create-graph", "y = x**3\ng, = torch.autograd.grad(y, x, create_graph=True)\ng.backward()\nx.grad", {"x": S}),
+    ("output-after-own-backward", "y = x * x\ny.backward()\nz = x * 3 + x.grad\nz", {"x": S}),
     ("create-graph-backward", "y = x**3\ny.backward(create_graph=True)\ng = x.grad\ng", {"x": S}),
     ("vector-backward", "y = x * 2\ny.backward(torch.ones(3))\nx.grad", {"x": V}),
     ("grad-none", "y = (x*x).sum()\ny.backward()\nx.grad = None\nz = (x*3).sum()\nz.backward()\nx.grad", {"x": V}),

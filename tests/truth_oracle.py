@@ -94,6 +94,10 @@ class Oracle(TorchDispatchMode):
                     if fn in new:
                         self.values[fn].setdefault(getattr(owner, "output_nr", 0), owner.detach().clone())
 
+    def settled_count(self) -> int:
+        self.settle()
+        return len(self.order)
+
     def hook(self, roots):
         """Before a backward pass: hook every node reachable from all its roots."""
         self.settle()
@@ -131,22 +135,28 @@ def run(source: str, inputs: dict, grad_output=None):
     names = namespace(inputs)
     oracle = Oracle()
     real = (torch.Tensor.backward, torch.autograd.backward, torch.autograd.grad)
-    ran = []
+    ran, ended = [], []  # ended: how many grad_fns existed when each pass returned
 
     def tensor_backward(self, *args, **kwargs):
         oracle.hook(self)
         ran.append(self)
-        return real[0](self, *args, **kwargs)
+        answer = real[0](self, *args, **kwargs)
+        ended.append(oracle.settled_count())
+        return answer
 
     def autograd_backward(tensors, *args, **kwargs):
         oracle.hook(tensors)
         ran.append(tensors)
-        return real[1](tensors, *args, **kwargs)
+        answer = real[1](tensors, *args, **kwargs)
+        ended.append(oracle.settled_count())
+        return answer
 
     def autograd_grad(outputs, *args, **kwargs):
         oracle.hook(outputs)
         ran.append(outputs)
-        return real[2](outputs, *args, **kwargs)
+        answer = real[2](outputs, *args, **kwargs)
+        ended.append(oracle.settled_count())
+        return answer
 
     torch.random.default_generator.manual_seed(0)
     last = None
@@ -167,8 +177,11 @@ def run(source: str, inputs: dict, grad_output=None):
             oracle.settle()
     finally:
         torch.Tensor.backward, torch.autograd.backward, torch.autograd.grad = real
-    if not ran and isinstance(last, torch.Tensor) and last.requires_grad:
-        # No backward in the program: chainrule runs one from the output.
+    after_pass = ran and isinstance(last, torch.Tensor) and last.grad_fn is not None \
+        and oracle.order.get(last.grad_fn, -1) >= ended[-1]
+    if (not ran and isinstance(last, torch.Tensor) and last.requires_grad) or after_pass:
+        # No backward in the program, or an output computed after its last pass returned
+        # (API.md: an output with no backward in the program): chainrule runs one from it.
         gradient = None if last.numel() == 1 and grad_output is None else (
             torch.ones_like(last) if grad_output == "ones" else torch.tensor(grad_output))
         oracle.hook(last)

@@ -15,6 +15,7 @@ from .language.interpreter import Interpreter
 from .language.frontend import install_helpers, parse_source
 from .limits import Limits
 from .results import describe_result
+from .recorder import KEY
 from .tracing import GraphTracer, _Builder, compact
 
 RANDOM_SEED = 0  # the same source gives the same random numbers
@@ -129,10 +130,16 @@ def output_gradient(output: torch.Tensor, grad_output):
     return gradient
 
 
-def differentiate(evaluation: Evaluation, grad_output, before=None) -> None:
-    """Run backward() from the output unless the program already ran its own."""
+def differentiate(evaluation: Evaluation, grad_output, before=None, pass_end=None) -> None:
+    """Run backward() from the output unless the program's own pass already covers it.
+
+    The program's last pass is shown unless the output was computed after that pass
+    returned (`y.backward(); z = y * 2; z`): such an output gets chainrule's own pass, as
+    API.md says. A leaf (`x` after a descent loop), `x1.grad`, or a gradient built by
+    `create_graph` keeps the program's pass.
+    """
     output = evaluation.output
-    if evaluation.interpreter.ran_backward:
+    if evaluation.interpreter.ran_backward and not _computed_after(output, pass_end):
         return
     if not isinstance(output, torch.Tensor) or not output.requires_grad:
         return
@@ -143,6 +150,13 @@ def differentiate(evaluation: Evaluation, grad_output, before=None) -> None:
         output.backward(gradient, retain_graph=True)
     except RuntimeError as exc:
         raise runtime(explain_torch_error(exc)) from None
+
+
+def _computed_after(output, pass_end) -> bool:
+    if pass_end is None or not isinstance(output, torch.Tensor) or output.grad_fn is None:
+        return False
+    record = output.grad_fn.metadata.get(KEY)
+    return record is not None and record.get("seq", 0) > pass_end
 
 
 def find_leaves(evaluation: Evaluation) -> dict:
@@ -166,7 +180,8 @@ def trace_program(source: str, inputs: dict, grad_output, limits: Limits, tangen
     evaluation = None
     try:
         evaluation = run_program(source, inputs, limits, observer=tracer, tangent=tangent)
-        differentiate(evaluation, grad_output, before=tracer.before_backward)
+        differentiate(evaluation, grad_output, before=tracer.before_backward,
+                      pass_end=tracer.pass_end)
         leaves = find_leaves(evaluation)
         builder = _Builder(tracer, evaluation.output, leaves, evaluation.inputs)
         graph = builder.build()

@@ -106,6 +106,7 @@ class GraphTracer(Observer):
         self.constant_names: dict[int, tuple[str, torch.Tensor]] = {}
         self.roots: list | None = None
         self.passes = 0
+        self.pass_end = None  # the sequence number when the program's last backward returned
         self._reset_pass()
         self.mode = _Dispatch(self)
 
@@ -282,6 +283,11 @@ class GraphTracer(Observer):
             fn.metadata[KEY]["origin"] = function_name
 
     # -- the backward pass -------------------------------------------------------------
+    def after_backward(self):
+        """Remember where the program's pass ended: later nodes are the program's forward again."""
+        self.flush()
+        self.pass_end = self.sequence
+
     def before_backward(self, roots):
         """Hook every grad_fn reachable from all `roots`; the last pass is the one shown."""
         from .tracing import walk

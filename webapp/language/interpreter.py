@@ -96,6 +96,9 @@ class Observer:
     def returned(self, function_name, value):
         """The user's function `function_name` returned `value`."""
 
+    def after_backward(self):
+        """The backward pass just started has returned."""
+
     def before_backward(self, roots):
         """A backward pass from `roots` (a tensor, or a list of them) is about to run."""
 
@@ -518,6 +521,8 @@ class Interpreter:
             roots = args[0] if args else kwargs.get("tensors", kwargs.get("outputs"))
             self._before_backward(roots, node)
         result = call_torch(function.name, function.function, args, kwargs, self.budget, node)
+        if function.kind == "autograd" and not self.quiet:
+            self.observer.after_backward()
         return self.produced(result, node, [*args, *kwargs.values()])
 
     def call_user(self, function: UserFunction, args, node):
@@ -541,7 +546,10 @@ class Interpreter:
     def backward(self, tensor, args, kwargs, node):
         self._before_backward(tensor, node)
         self.backward_of[node] = tensor
-        return call_torch("backward", tensor.backward, args, kwargs, self.budget, node)
+        result = call_torch("backward", tensor.backward, args, kwargs, self.budget, node)
+        if not self.quiet:
+            self.observer.after_backward()
+        return result
 
     def _before_backward(self, roots, node):
         self.ran_backward = True
