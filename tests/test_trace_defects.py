@@ -277,3 +277,13 @@ def test_descent_shows_the_leaf_as_the_last_pass_used_it(limits):
     assert leaf["grad"] == pytest.approx(delivered.tolist())
     assert leaf["accumulated"] == [0.0, 0.0]
     assert trace["output"]["value"] == pytest.approx(x.detach().tolist())
+
+
+def test_a_large_constant_is_labelled_by_its_shape(limits):
+    """A constant of 2,000,000 elements is kept as a summary, never formatted as a number.
+    Mutation: drop the `Large` case of tracing._constant_label (TypeError, an internal error)."""
+    from webapp.evaluation import trace_values
+    trace = trace_values("w = x * torch.ones(2000000)\nw.sum()", {"x": 1.0}, None, limits)
+    constants = [n for n in trace["nodes"] if n["kind"] == "constant"]
+    assert [n["label"] for n in constants] == ["tensor 2000000"]
+    assert trace["leaves"]["x"]["grad"] == 2000000.0  # d/dx sum(x · ones) by hand

@@ -331,6 +331,8 @@ def _saved_tensors(fn) -> tuple:
 
 
 def _constant_label(value) -> str:
+    if isinstance(value, Large):  # a constant too large to copy: its shape says what it is
+        return "tensor " + "×".join(str(s) for s in value.shape)
     if isinstance(value, torch.Tensor):
         if value.numel() == 1:
             return format_number(value.item())
