@@ -10,6 +10,7 @@ from .jsonvalues import describe
 from .language.calls import explain_torch_error
 from .language.interpreter import Interpreter
 from .language.validator import parse_program
+from .lesson import add_lesson
 from .limits import Limits
 from .tracing import GraphTracer, build_trace
 
@@ -127,6 +128,7 @@ def trace_program(source: str, inputs: dict, grad_output, limits: Limits):
     leaves = find_leaves(evaluation)
     result = summarize(evaluation, leaves, limits)
     result.update(build_trace(tracer, evaluation.output, leaves, evaluation.inputs))
+    add_lesson(result, seeded=grad_output is not None)  # names, tape, explain (issue 15)
     return evaluation, result
 
 
