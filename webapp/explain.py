@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 
 from .naming import formula, is_custom, operands
-from .render import format_value
+from .naming import format_value
 from .tape import bar
 
 PATTERNS = {"+": "add distributes: each input receives the upstream gradient unchanged",
@@ -17,6 +17,8 @@ PATTERNS = {"+": "add distributes: each input receives the upstream gradient unc
             "maximum": "max routes: the whole gradient goes to the larger input",
             "relu": "relu routes: the gradient passes where the input was positive, else 0"}
 REDUCTIONS = {"sum": "sums", "mean": "averages"}
+LAYOUT = {"transpose", "t", "reshape", "view", "permute", "expand", "squeeze", "unsqueeze",
+          "select", "slice", "index", "unsafeview", "clone", "flatten"}
 
 
 def _numel(shape) -> int:
@@ -100,6 +102,18 @@ def _tensor_rule(node, consumer, pairs, position) -> str:
         other_t = f"{other['name']}ᵀ {_dims(list(reversed(other['shape'])))}"
         product = f"{up} @ {other_t}" if position == 0 else f"{other_t} @ {up}"
         return f"matrix product: {product} → {_dims(node['shape'])}"
+    if symbol == "mv" and len(pairs) == 2:
+        if position == 0:
+            return f"outer product: {up} ⊗ {pairs[1][1]['name']} {_dims(pairs[1][1]['shape'])} → {_dims(node['shape'])}"
+        matrix = pairs[0][1]
+        return (f"matrix-vector product: {matrix['name']}ᵀ {_dims(list(reversed(matrix['shape'])))} "
+                f"@ {up} → {_dims(node['shape'])}")
+    if symbol == "dot" and len(pairs) == 2:
+        other = pairs[1 - position][1]
+        return f"dot product: {up} times {other['name']} {_dims(other['shape'])} → {_dims(node['shape'])}"
+    if symbol in LAYOUT:
+        return (f"{symbol} only moves entries: the gradient is put back into "
+                f"{node['name']}'s layout {_dims(node['shape'])}, no arithmetic")
     if symbol in REDUCTIONS:
         count = _numel(node["shape"])
         each = "the upstream gradient" if symbol == "sum" else f"the upstream gradient ÷ {count}"
@@ -107,7 +121,9 @@ def _tensor_rule(node, consumer, pairs, position) -> str:
     pattern = PATTERNS.get(symbol)
     broadcast = (f", summed over the broadcast dimensions down to {_dims(node['shape'])}"
                  if _numel(node["shape"]) < _numel(consumer["shape"]) else "")
-    how = pattern or f"entrywise: {up} times ∂{consumer['name']}/∂{node['name']} entry by entry"
+    local = _local(node, consumer, pairs, position)
+    how = pattern or (f"entrywise: {up} ⊙ ({local})" if local else
+                      f"entrywise: {up} times ∂{consumer['name']}/∂{node['name']} entry by entry")
     return f"{how}{broadcast}; {node['name']} is {_dims(node['shape'])}"
 
 
@@ -120,7 +136,8 @@ def backward_text(trace: dict, node: dict, out_name: str, seeded: bool) -> str:
     nodes = {n["id"]: n for n in trace["nodes"]}
     edges = [e for e in trace["edges"] if e["source"] == node["id"] and e.get("grad") is not None]
     texts = [_contribution(trace, node, e, nodes[e["target"]], out_name) for e in edges]
-    patterns = {PATTERNS[s] for s in (nodes[e["target"]].get("symbol") for e in edges) if s in PATTERNS}
+    patterns = {PATTERNS[s] for s in (nodes[e["target"]].get("symbol") for e in edges)
+                if s in PATTERNS and not node["shape"]}  # a tensor's line already names it
     lines = texts + sorted(patterns)
     if len(edges) > 1:
         parts = " + ".join(_fmt(e["grad"], node["shape"]) for e in edges)

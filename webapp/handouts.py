@@ -8,7 +8,7 @@ import zipfile
 
 from . import render
 from .errors import limit
-from .render import format_value
+from .naming import format_value
 from .steps import MAX_STEPS, animation_steps, trace_at
 
 MAX_FRAME_PIXELS = 1600 * 1200

@@ -7,7 +7,23 @@ from __future__ import annotations
 
 import re
 
-from .render import format_value
+from .render import format_value as _format_value
+
+
+def _shape_of(value) -> list:
+    shape = []
+    while isinstance(value, list):
+        shape.append(len(value))
+        value = value[0] if value else None
+    return shape
+
+
+def format_value(value, shape, summary=None) -> str:
+    """render.format_value, with the shape read from the value when they disagree
+    (a view's gradient can be a list where the node's value is a scalar)."""
+    if value is not None and isinstance(value, list) != bool(shape):
+        shape = _shape_of(value)
+    return _format_value(value, shape, summary)
 
 INFIX = {"+": "+", "−": "−", "×": "·", "÷": "/", "@": "@", "mm": "@", "matmul": "@"}
 FUNCTION_NAMES = {"log": "ln"}

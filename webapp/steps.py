@@ -53,6 +53,6 @@ def trace_at(trace: dict, steps: list[dict], done: int) -> dict:
 
 
 def _short(trace: dict, node_id: str):
-    from .render import format_value
+    from .naming import format_value
     node = next(n for n in trace["nodes"] if n["id"] == node_id)
     return format_value(node["value"], node["shape"], node.get("summary"))

@@ -1,8 +1,7 @@
 """The evaluation trace (Baydin et al.'s primal / tangent / adjoint table) as rows."""
 from __future__ import annotations
 
-from .naming import expression
-from .render import format_value
+from .naming import expression, format_value
 
 
 def adjoint_sum(trace: dict, node: dict) -> str | None:
