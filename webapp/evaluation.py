@@ -128,7 +128,7 @@ def trace_program(source: str, inputs: dict, grad_output, limits: Limits):
     leaves = find_leaves(evaluation)
     result = summarize(evaluation, leaves, limits)
     result.update(build_trace(tracer, evaluation.output, leaves, evaluation.inputs))
-    add_lesson(result, seeded=grad_output is not None)  # names, tape, explain (issue 15)
+    add_lesson(result, seeded=grad_output is not None, source=source)  # names, tape, explain (issue 15)
     return evaluation, result
 
 
