@@ -7,6 +7,7 @@ from urllib.parse import urlencode, urlsplit, parse_qsl
 from flask import Blueprint, Response, jsonify, request
 
 from . import evaluator, handouts
+from .themes import theme_from
 from .errors import bad_input
 from .query import function_from_query, grad_output_from_query
 
@@ -24,7 +25,7 @@ def _trace() -> dict:
 
 @bp.get("/graph.gif")
 def graph_gif():
-    body, captions = handouts.animated_gif(_trace())
+    body, captions = handouts.animated_gif(_trace(), theme_from(request.args))
     response = Response(body, mimetype="image/gif")
     # The captions also sit in the GIF's comment; the header lets a page read them cheaply.
     response.headers["X-Chainrule-Captions"] = json.dumps(captions, ensure_ascii=True)
@@ -34,7 +35,7 @@ def graph_gif():
 
 @bp.get("/steps.zip")
 def steps_zip():
-    response = Response(handouts.steps_zip(_trace()), mimetype="application/zip")
+    response = Response(handouts.steps_zip(_trace(), theme_from(request.args)), mimetype="application/zip")
     response.headers["Content-Disposition"] = 'attachment; filename="chainrule-steps.zip"'
     return response
 

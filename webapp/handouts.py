@@ -6,7 +6,7 @@ import json
 import re
 import zipfile
 
-from . import render
+from . import render, themes
 from .errors import limit
 from .naming import format_value
 from .steps import MAX_STEPS, animation_steps, trace_at
@@ -23,38 +23,39 @@ def _checked_steps(trace: dict) -> list[dict]:
     return steps
 
 
-def step_dot(trace: dict, steps: list[dict], done: int) -> str:
+def step_dot(trace: dict, steps: list[dict], done: int, theme: str = "light") -> str:
     """DOT of the graph after `done` steps, captioned with the last step's one line."""
     title = f"{done}/{len(steps)}  {steps[done - 1]['caption']}" if done else "before the forward pass"
-    return render.values_dot(trace_at(trace, steps, done), title=title, legend=False)
+    dot = render.values_dot(trace_at(trace, steps, done), title=title, legend=False)
+    return themes.dark(dot) if theme == "dark" else dot
 
 
-def step_svgs(trace: dict) -> list[tuple[str, bytes, dict]]:
+def step_svgs(trace: dict, theme: str = "light") -> list[tuple[str, bytes, dict]]:
     """[(file name, SVG, step)], `001.svg` for the first step."""
     steps = _checked_steps(trace)
-    return [(f"{i:03d}.svg", render.run_dot(step_dot(trace, steps, i), "svg"), steps[i - 1])
+    return [(f"{i:03d}.svg", render.run_dot(step_dot(trace, steps, i, theme), "svg"), steps[i - 1])
             for i in range(1, len(steps) + 1)]
 
 
-def steps_zip(trace: dict) -> bytes:
+def steps_zip(trace: dict, theme: str = "light") -> bytes:
     """One SVG per step and `steps.json` (caption, phase and node id of each file)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         manifest = []
-        for name, svg, step in step_svgs(trace):
+        for name, svg, step in step_svgs(trace, theme):
             archive.writestr(name, svg)
             manifest.append({"file": name, **step})
         archive.writestr("steps.json", json.dumps(manifest, ensure_ascii=False, indent=1))
     return buffer.getvalue()
 
 
-def animated_gif(trace: dict) -> tuple[bytes, list[str]]:
+def animated_gif(trace: dict, theme: str = "light") -> tuple[bytes, list[str]]:
     """The passes as a GIF, one frame per step; returns the bytes and the frame captions."""
     from PIL import Image  # only the image routes need Pillow
     steps = _checked_steps(trace)
     frames = []
     for done in range(1, len(steps) + 1):
-        image = Image.open(io.BytesIO(render.run_dot(step_dot(trace, steps, done), "png")))
+        image = Image.open(io.BytesIO(render.run_dot(step_dot(trace, steps, done, theme), "png")))
         image = image.convert("RGB")
         if image.width * image.height > MAX_FRAME_PIXELS:
             scale = (MAX_FRAME_PIXELS / (image.width * image.height)) ** 0.5
@@ -63,7 +64,7 @@ def animated_gif(trace: dict) -> tuple[bytes, list[str]]:
     width, height = max(f.width for f in frames), max(f.height for f in frames)
     canvas = []
     for frame in frames:  # every frame the same size, the graph at the top left
-        sheet = Image.new("RGB", (width, height), "white")
+        sheet = Image.new("RGB", (width, height), themes.BACKGROUND if theme == "dark" else "white")
         sheet.paste(frame, (0, 0))
         canvas.append(sheet.quantize(colors=64))
     captions = [s["caption"] for s in steps]
