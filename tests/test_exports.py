@@ -133,3 +133,12 @@ def test_cli_writes_a_gif_and_step_files(tmp_path):
     assert Image.open(gif).n_frames == 3 + 3  # x, x·x, +; then backward through the same three
     assert cli.main(["steps", "x * x + x", "--at", "x=3", "-o", str(folder)]) == 0
     assert len(list(folder.glob("*.svg"))) == 6
+
+
+@pytest.mark.parametrize("route", ["/graph.gif", "/steps.zip"])
+def test_too_many_steps_is_a_clear_limit(client, route):
+    """Mutation: `len(steps) > MAX_STEPS` → `> 10**6` renders 200+ frames instead of refusing."""
+    source = "y = x\nfor i in range(70):\n    y = y * 1.01\ny"
+    answer = client.get(f"{route}?f={quote(source)}&x=1")
+    assert answer.status_code == 400
+    assert answer.json["error"]["kind"] == "limit" and "at most 120" in answer.json["error"]["message"]
