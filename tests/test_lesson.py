@@ -118,3 +118,12 @@ def test_sums_say_over_how_many_entries():
     data = trace("(x * 2).sum()", x=[1.0] * 200)
     texts = "\n".join(data["explain"]["forward"].values()) + "\n".join(data["explain"]["backward"].values())
     assert "200 entries" in texts
+
+
+def test_custom_function_step_says_your_backward_returned():
+    """Mutation: dropping the `is_custom(consumer)` branch in _contribution fails this."""
+    example = BY_SLUG["relu-network"]
+    data = trace(example.source, **example.inputs)
+    relu = next(n for n in data["nodes"] if n.get("op") == "MyReLUBackward")
+    fed = next(e["source"] for e in data["edges"] if e["target"] == relu["id"])
+    assert "your backward of MyReLU returned [64×100]" in data["explain"]["backward"][fed]

@@ -85,7 +85,7 @@ def _contribution(trace, node, edge, consumer, out_name) -> str:
     upstream = _fmt(consumer.get("grad"), consumer["shape"])
     got = _fmt(edge["grad"], node["shape"])
     if is_custom(consumer):
-        return f"{rule}\n   your backward of {consumer['op']} returned {got}"
+        return f"{rule}\n   your backward of {consumer.get('symbol') or consumer['op']} returned {got}"
     if node["shape"] or consumer["shape"]:
         return f"{rule}\n   {_tensor_rule(node, consumer, pairs, position)} = {got}"
     local = _local(node, consumer, pairs, position)
@@ -134,10 +134,13 @@ def backward_text(trace: dict, node: dict, out_name: str, seeded: bool) -> str:
         start = "the gradient you passed" if seeded else "1"
         return f"∂{out_name}/∂{out_name} = {grad}: backward starts at the output with {start}"
     nodes = {n["id"]: n for n in trace["nodes"]}
-    edges = [e for e in trace["edges"] if e["source"] == node["id"] and e.get("grad") is not None]
+    reached = set(trace["backward"])  # a large gradient is left out of the JSON, not the text
+    edges = [e for e in trace["edges"] if e["source"] == node["id"]
+             and (e.get("grad") is not None or e["target"] in reached)]
     texts = [_contribution(trace, node, e, nodes[e["target"]], out_name) for e in edges]
-    patterns = {PATTERNS[s] for s in (nodes[e["target"]].get("symbol") for e in edges)
-                if s in PATTERNS and not node["shape"]}  # a tensor's line already names it
+    patterns = {PATTERNS[nodes[e["target"]].get("symbol")] for e in edges  # tensor lines name it
+                if nodes[e["target"]].get("symbol") in PATTERNS
+                and not node["shape"] and not nodes[e["target"]]["shape"]}
     lines = texts + sorted(patterns)
     if len(edges) > 1:
         parts = " + ".join(_fmt(e["grad"], node["shape"]) for e in edges)

@@ -1,6 +1,8 @@
 """The evaluation trace (Baydin et al.'s primal / tangent / adjoint table) as rows."""
 from __future__ import annotations
 
+import re
+
 from .naming import expression, format_value
 
 
@@ -16,8 +18,10 @@ def adjoint_sum(trace: dict, node: dict) -> str | None:
 
 
 def bar(name: str) -> str:
-    """The adjoint's name: x1 → x̄1 (a combining macron over the letter)."""
-    return name[0] + "\u0304" + name[1:] if name and name[0].isalpha() else f"∂/∂{name}"
+    """The adjoint's name: x1 → x̄1 (a combining macron over the letter); loss → adj(loss)."""
+    if re.fullmatch(r"[A-Za-z]\d*", name or ""):
+        return name[0] + "\u0304" + name[1:]
+    return f"adj({name})"
 
 
 def tape_rows(trace: dict) -> list[dict]:
