@@ -127,3 +127,12 @@ def test_custom_function_step_says_your_backward_returned():
     relu = next(n for n in data["nodes"] if n.get("op") == "MyReLUBackward")
     fed = next(e["source"] for e in data["edges"] if e["target"] == relu["id"])
     assert "your backward of MyReLU returned [64×100]" in data["explain"]["backward"][fed]
+
+
+def test_graph_image_titles_nodes_by_name(client):
+    """Mutation: drawing `node["label"]` again in render._value_label puts `×` back as a title."""
+    from urllib.parse import quote
+    svg = client.get("/graph.svg?f=" + quote(BAYDIN) + "&x1=2&x2=5").data.decode()
+    group = re.search(r'<g id="n4" class="node[^"]*">(.*?)</g>\s*</g>', svg, re.S).group(1)
+    bold = re.findall(r'font-weight="bold"[^>]*>([^<]+)<', group)
+    assert bold == ["v2"]
