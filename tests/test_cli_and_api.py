@@ -166,7 +166,7 @@ def test_graph_of_leaves_user_grads_alone():
 
 
 def test_player_is_self_contained_html():
-    html = webapp.graph("x * x", x=2.0).player()._repr_html_()
+    html = webapp.graph("x * x", x=2.0).inline_player()._repr_html_()
     assert "<svg" in html and "<script>" in html and "data-trace=" in html
     assert "http://" not in html.replace("http://www.w3.org", "")
 

@@ -35,12 +35,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
 
-    from . import api, assets, evaluator, images, pages, security
+    from . import api, assets, evaluator, exports, images, pages, security
     evaluator.init_app(app)
     assets.init_app(app)
     security.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(images.bp)
+    app.register_blueprint(exports.bp)
     app.register_blueprint(pages.bp)
     _register_error_handlers(app)
     return app

@@ -10,7 +10,10 @@ EXAMPLES = {
     "serve": "examples:\n  chainrule serve\n  chainrule serve --production --host 0.0.0.0 --port 8000",
     "render": ('examples:\n  chainrule render "0.2*x1**2 + 0.2*x2**2 - 5" --at x1=2 --at x2=2 -o graph.svg\n'
                '  chainrule render "sin(x) * x" --at x=1 -o graph.png --view autograd\n'
-               '  chainrule render lesson.py -o lesson.dot'),
+               '  chainrule render lesson.py -o lesson.dot\n'
+               '  chainrule render lesson.py -o lesson.gif   (forward then backward, one frame per step)'),
+    "steps": ('examples:\n  chainrule steps "0.2*x1**2 + 0.2*x2**2 - 5" --at x1=2 --at x2=2 -o slides/\n'
+              '  (writes 001.svg, 002.svg, … and steps.json with each caption)'),
     "plot": ('examples:\n  chainrule plot "sin(x)" --wrt x --range -3.14 3.14 -o plot.svg\n'
              '  chainrule plot "0.2*x1**2 + 0.2*x2**2 - 5" --at x1=2 --at x2=2 --wrt x1,x2 -o contour.png'),
     "check": ("examples:\n  chainrule check lesson.py\n  chainrule check lesson.py --at x=[-1,1]\n"
@@ -62,16 +65,37 @@ def _fill_inputs(source: str, inputs: dict) -> dict:
 
 def render_command(args) -> int:
     from .python_api import graph
-    if Path(args.output).suffix.lower() not in (".svg", ".png", ".dot", ".gv"):
-        raise CommandError(f"unknown format {Path(args.output).suffix!r}: use .svg, .png or .dot")
+    if Path(args.output).suffix.lower() not in (".svg", ".png", ".dot", ".gv", ".gif"):
+        raise CommandError(f"unknown format {Path(args.output).suffix!r}: use .svg, .png, .dot or .gif")
     source = _source(args.function)
     _progress("evaluating with real tensors…")
     result = graph(source, grad_output=args.grad_output, **_fill_inputs(source, _inputs(args.at)))
     if args.view == "autograd":
         result = result.autograd()
     _progress(f"drawing {len(result.trace['nodes'])} nodes with graphviz…")
-    path = result.save(args.output)
+    if Path(args.output).suffix.lower() == ".gif":
+        from .handouts import animated_gif
+        path = Path(args.output)
+        path.write_bytes(animated_gif(result.trace)[0])
+    else:
+        path = result.save(args.output)
     _progress(f"wrote {path} ({path.stat().st_size:,} bytes)")
+    return 0
+
+
+def steps_command(args) -> int:
+    from .handouts import steps_zip
+    from .python_api import trace
+    import io
+    import zipfile
+    source = _source(args.function)
+    data = trace(source, grad_output=args.grad_output, **_fill_inputs(source, _inputs(args.at)))
+    folder = Path(args.output)
+    folder.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(io.BytesIO(steps_zip(data))) as archive:
+        archive.extractall(folder)  # our own archive: plain names, no paths
+        count = len(archive.namelist()) - 1
+    _progress(f"wrote {count} step SVGs and steps.json to {folder}")
     return 0
 
 
@@ -158,10 +182,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("render", "draw a function's autograd graph to .svg, .png or .dot", render_command)
     p.add_argument("function", help="an expression, a snippet, or a .py file holding one")
     p.add_argument("--at", action="append", metavar="NAME=VALUE", help="an input's value (repeatable)")
-    p.add_argument("-o", "--output", required=True, help="graph.svg, graph.png or graph.dot")
+    p.add_argument("-o", "--output", required=True, help="graph.svg, graph.png, graph.dot or lesson.gif")
     p.add_argument("--view", choices=("values", "autograd"), default="values")
     p.add_argument("--grad-output", help='for a non-scalar output: "ones" or a JSON list')
     p.add_argument("--language", choices=("python", "r"), help="the source's language (default: detected)")
+
+    p = command("steps", "write every step of the animation as its own SVG (for slides)", steps_command)
+    p.add_argument("function", help="an expression, a snippet, or a .py file holding one")
+    p.add_argument("--at", action="append", metavar="NAME=VALUE", help="an input's value (repeatable)")
+    p.add_argument("-o", "--output", required=True, help="a folder for 001.svg, 002.svg, …")
+    p.add_argument("--grad-output", help='for a non-scalar output: "ones" or a JSON list')
 
     p = command("plot", "plot f and its autograd derivative, with the tangent at the point", plot_command)
     p.add_argument("function", help="an expression, a snippet, or a .py file holding one")

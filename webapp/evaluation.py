@@ -13,6 +13,7 @@ from .jsonvalues import describe
 from .language.calls import explain_torch_error
 from .language.interpreter import Interpreter
 from .language.frontend import install_helpers, parse_source
+from .lesson import add_lesson
 from .limits import Limits
 from .results import describe_result
 from .recorder import KEY
@@ -195,6 +196,7 @@ def trace_program(source: str, inputs: dict, grad_output, limits: Limits, tangen
                                                              (None, None))[1])
                 node.setdefault("tangent", None)  # constants and leaves the program made: none
             result["output"]["tangent"] = _output_tangent(graph, evaluation.output)
+        add_lesson(result, seeded=grad_output is not None, source=source)  # names, tape, explain
         return evaluation, result
     finally:
         tracer.close(graph_of=[evaluation.output] if evaluation is not None else [])

@@ -92,6 +92,18 @@ EXAMPLES += [
             "again: d²(x³)/dx² = 6x = 12."),
 ]
 
+EXAMPLES += [
+    Example("baydin", "Baydin's evaluation trace: ln(x1) + x1·x2 − sin(x2)",
+            "log(x1) + x1*x2 - sin(x2)", {"x1": 2.0, "x2": 5.0},
+            "The textbook's evaluation trace (Baydin et al. 2018): value 11.652, gradient "
+            "(5.5, 1.716); x1 feeds two operations, so its adjoint sums 0.5 + 5."),
+    Example("neuron", "Karpathy's neuron: tanh(x1·w1 + x2·w2 + b)",
+            "tanh(x1*w1 + x2*w2 + b)",
+            {"x1": 2.0, "x2": 0.0, "w1": -3.0, "w2": 1.0, "b": 6.8813735870195432},
+            "One neuron from micrograd's lecture: output 0.7071, and tanh's local derivative "
+            "1 − 0.7071² = 0.5 scales every gradient behind it."),
+]
+
 from .r_examples import R_EXAMPLES  # noqa: E402 - R torch versions of seeds 000-002
 
 EXAMPLES += [Example(*fields) for fields in R_EXAMPLES]

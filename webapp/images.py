@@ -6,7 +6,7 @@ import hashlib
 
 from flask import Blueprint, Response, request
 
-from . import evaluator, render
+from . import evaluator, render, themes
 from .cache import BoundedCache
 from .errors import ChainruleError
 from .query import function_from_query, grad_output_from_query, plot_request, view_from_query
@@ -23,6 +23,8 @@ def _graph_body(fmt: str) -> bytes:
                                grad_output=grad_output_from_query(request.args))
     if fmt == "dot":
         return render.dot_source(trace, view).encode()
+    if themes.theme_from(request.args) == "dark":  # the fill-in template is light only
+        return render.run_dot(themes.dark(render.dot_source(trace, view)), fmt)
     return render.draw(trace, view, fmt)
 
 

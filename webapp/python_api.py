@@ -140,8 +140,13 @@ class Graph:
     def _repr_svg_(self) -> str:
         return self.svg()
 
-    def player(self) -> "Player":
-        """The animated player, self-contained, for a notebook cell."""
+    def player(self):
+        """The player as a notebook widget (anywidget); the static SVG where widgets cannot run."""
+        from .widget import PlayerWidget
+        return PlayerWidget(self.trace, self.svg())
+
+    def inline_player(self) -> "Player":
+        """The page's own player in one HTML fragment (classic Jupyter only)."""
         return Player(self)
 
 

@@ -104,7 +104,7 @@ def _value_label(node: dict, texts: tuple[str | None, str | None]) -> str:
     value, grad = texts
     # A minimum width leaves room for "grad: not yet", which the page shows before backward.
     width = ' width="92"' if node["kind"] != "constant" else ""
-    rows = [f'<tr><td{width}><b>{_escape(node["label"])}</b></td></tr>']
+    rows = [f'<tr><td{width}><b>{_escape(node.get("name") or node["label"])}</b></td></tr>']
     if value is not None:
         rows.append(f'<tr><td>{_escape(value)}</td></tr>')
     if grad is not None:
@@ -245,7 +245,7 @@ def draw(trace: dict, view: str = "values", fmt: str = "svg", legend: bool = Tru
 
 def _structure(trace: dict, texts: dict, legend: bool) -> tuple:
     """Everything the layout depends on, and nothing else (not the numbers)."""
-    nodes = tuple((n["id"], n["kind"], n["label"], n.get("symbol"), n.get("op"), n.get("line"),
+    nodes = tuple((n["id"], n["kind"], n["label"], n.get("name"), n.get("symbol"), n.get("op"), n.get("line"),
                    tuple(len(placeholder(t, w) or "") for t, w in zip(texts[n["id"]], (12, 16))))
                   for n in trace["nodes"])
     edges = tuple((e["source"], e["target"]) for e in trace["edges"])

@@ -1,0 +1,144 @@
+"""Files for slides and papers (issue 18): the GIF, the step SVGs, the tape tables, oEmbed."""
+from __future__ import annotations
+
+import io
+import json
+import re
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+import zipfile
+from urllib.parse import quote
+
+import pytest
+import torch
+from PIL import Image
+
+from webapp import cli
+from webapp.steps import animation_steps
+
+from .seeds import SEED001_QUADRATIC
+
+SEED001 = "f=" + quote(SEED001_QUADRATIC)
+BAYDIN = "f=" + quote("log(x1) + x1*x2 - sin(x2)") + "&x1=2&x2=5"
+
+
+def _x1_grad_oracle() -> float:
+    x1 = torch.tensor(2.0, requires_grad=True)
+    x2 = torch.tensor(2.0, requires_grad=True)
+    (x1.square() * 0.2 + x2.square() * 0.2 - 5).backward()
+    return float(x1.grad)
+
+
+def test_gif_has_one_frame_per_step_and_ends_with_x1_grad(client):
+    """Mutation: `range(1, len(steps))` in animated_gif drops the last frame and fails this."""
+    response = client.get("/graph.gif?" + SEED001)
+    assert response.status_code == 200 and response.mimetype == "image/gif"
+    trace = client.post("/api/trace", json={"source": SEED001_QUADRATIC, "inputs": {}}).json
+    steps = animation_steps(trace)
+    image = Image.open(io.BytesIO(response.data))
+    assert image.n_frames == len(steps) == 16  # 8 computed nodes forward, 8 backward
+    captions = json.loads(response.headers["X-Chainrule-Captions"])
+    assert json.loads(image.info["comment"]) == captions and len(captions) == image.n_frames
+    assert captions[-1].endswith(f"x1.grad = {_x1_grad_oracle():.1f}")
+    image.seek(image.n_frames - 1)  # every frame decodes
+    assert image.size[0] <= 1600
+
+
+def test_steps_zip_holds_one_parseable_svg_per_step_with_node_ids(client):
+    """Mutation: dropping `id=node["id"]` from values_dot's nodes fails the id check."""
+    response = client.get("/steps.zip?" + SEED001)
+    trace = client.post("/api/trace", json={"source": SEED001_QUADRATIC, "inputs": {}}).json
+    with zipfile.ZipFile(io.BytesIO(response.data)) as archive:
+        names = sorted(n for n in archive.namelist() if n.endswith(".svg"))
+        manifest = json.loads(archive.read("steps.json"))
+        assert names == [f"{i:03d}.svg" for i in range(1, len(animation_steps(trace)) + 1)]
+        for name, step in zip(names, manifest):
+            root = ET.fromstring(archive.read(name))
+            ids = {g.get("id") for g in root.iter("{http://www.w3.org/2000/svg}g")}
+            assert {n["id"] for n in trace["nodes"]} <= ids
+            text = " ".join(t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text"))
+            assert step["file"] == name and step["node"] in ids
+            assert step["caption"].split()[0] in text  # the caption is drawn in the image
+    first = ET.fromstring(zipfile.ZipFile(io.BytesIO(response.data)).read("001.svg"))
+    assert "?" in [t.text for t in first.iter("{http://www.w3.org/2000/svg}text")]
+
+
+def test_tape_markdown_rows_follow_the_forward_order(client):
+    """Mutation: iterating trace["backward"] in tape_rows reorders the rows and fails this."""
+    text = client.get("/tape.md?" + BAYDIN).data.decode()
+    lines = text.strip().splitlines()
+    assert lines[0].startswith("| name | operation |") and len(lines) == 2 + 7
+    assert [line.split("|")[1].strip() for line in lines[2:]] == ["x1", "x2", "v1", "v2", "v3", "v4", "v5"]
+    assert "| 11.65 |" in lines[-1]
+
+
+def test_tape_tex_is_a_booktabs_fragment_that_compiles(client, tmp_path):
+    """Mutation: leaving `·` unconverted in _tex puts a non-ASCII byte in the fragment."""
+    fragment = client.get("/tape.tex?" + BAYDIN).data.decode()
+    assert fragment.isascii()
+    assert fragment.count(r"\toprule") == fragment.count(r"\bottomrule") == 1
+    columns = len(re.search(r"\\begin\{tabular\}\{(l+)\}", fragment).group(1))
+    rows = [line for line in fragment.splitlines() if line.endswith(r"\\")]
+    assert len(rows) == 8 and all(row.count("&") == columns - 1 for row in rows)
+    assert all(row.count("$") % 2 == 0 and row.count("{") == row.count("}") for row in rows)
+    assert r"\ln(x_{1})" in fragment and r"x_{1} \cdot  x_{2}" in fragment
+    if shutil.which("pdflatex") is None:
+        pytest.skip("pdflatex is not installed here; the fragment was checked structurally only")
+    document = tmp_path / "tape.tex"
+    document.write_text("\\documentclass{article}\\usepackage{booktabs}\\begin{document}\n"
+                        + fragment + "\\end{document}\n")
+    done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", document.name],
+                          cwd=tmp_path, capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stdout[-2000:]
+
+
+@pytest.mark.parametrize("path", ["/embed", "/graph.svg"])
+def test_oembed_answers_for_this_servers_embed_and_image(client, path):
+    """Mutation: `parts.path not in OEMBED_PATHS` → `parts.path != "/embed"` fails /graph.svg."""
+    url = f"http://localhost{path}?{BAYDIN}&view=autograd"
+    answer = client.get("/oembed?url=" + quote(url) + "&maxwidth=500&maxheight=300")
+    assert answer.status_code == 200
+    data = answer.json
+    assert data["type"] == "rich" and data["version"] == "1.0"
+    assert (data["width"], data["height"]) == (500, 300)
+    iframe = re.search(r'<iframe src="([^"]+)" title="([^"]+)"', data["html"])
+    src = iframe.group(1).replace("&amp;", "&")
+    assert src.startswith("http://localhost/embed?") and "view=" not in src
+    assert client.get(src.removeprefix("http://localhost")).status_code == 200
+
+
+@pytest.mark.parametrize("url", [
+    "http://elsewhere.example/embed?f=x", "http://localhost/api/trace?f=x",
+    "javascript:alert(1)", "", "http://localhost/embed"])
+def test_oembed_refuses_other_urls(client, url):
+    """Mutation: dropping the netloc comparison lets elsewhere.example through."""
+    answer = client.get("/oembed?url=" + quote(url))
+    assert answer.status_code == 400
+    assert answer.json["error"]["kind"] == "input" and answer.json["error"]["message"]
+
+
+def test_pages_advertise_oembed(client):
+    """Mutation: removing the <link rel="alternate"> from base.html fails this."""
+    html = client.get("/embed?" + BAYDIN).data.decode()
+    link = re.search(r'<link rel="alternate" type="application/json\+oembed"[^>]*href="([^"]+)"', html)
+    href = link.group(1).replace("&amp;", "&")
+    assert client.get(href.removeprefix("http://localhost")).json["type"] == "rich"
+
+
+def test_cli_writes_a_gif_and_step_files(tmp_path):
+    """Mutation: writing only steps[:-1] in steps_zip fails the count."""
+    gif, folder = tmp_path / "lesson.gif", tmp_path / "slides"
+    assert cli.main(["render", "x * x + x", "--at", "x=3", "-o", str(gif)]) == 0
+    assert Image.open(gif).n_frames == 3 + 3  # x, x·x, +; then backward through the same three
+    assert cli.main(["steps", "x * x + x", "--at", "x=3", "-o", str(folder)]) == 0
+    assert len(list(folder.glob("*.svg"))) == 6
+
+
+@pytest.mark.parametrize("route", ["/graph.gif", "/steps.zip"])
+def test_too_many_steps_is_a_clear_limit(client, route):
+    """Mutation: `len(steps) > MAX_STEPS` → `> 10**6` renders 200+ frames instead of refusing."""
+    source = "y = x\nfor i in range(70):\n    y = y * 1.01\ny"
+    answer = client.get(f"{route}?f={quote(source)}&x=1")
+    assert answer.status_code == 400
+    assert answer.json["error"]["kind"] == "limit" and "at most 120" in answer.json["error"]["message"]

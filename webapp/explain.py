@@ -1,0 +1,159 @@
+"""Each step in three forms (rule, rule with names, numbers), as sc420's graphs do.
+
+Texts are built from the trace's plain data only; every variable in them is a node's
+`name`, so no text can put ∂ before an operator symbol.
+"""
+from __future__ import annotations
+
+import math
+
+from .naming import formula, is_custom, operands
+from .naming import format_value
+from .tape import bar
+
+PATTERNS = {"+": "add distributes: each input receives the upstream gradient unchanged",
+            "×": "multiply swaps its inputs: each input's local derivative is the other input",
+            "max": "max routes: the whole gradient goes to the larger input",
+            "maximum": "max routes: the whole gradient goes to the larger input",
+            "relu": "relu routes: the gradient passes where the input was positive, else 0"}
+REDUCTIONS = {"sum": "sums", "mean": "averages"}
+LAYOUT = {"transpose", "t", "reshape", "view", "permute", "expand", "squeeze", "unsqueeze",
+          "select", "slice", "index", "unsafeview", "clone", "flatten"}
+
+
+def _numel(shape) -> int:
+    return math.prod(shape) if shape else 1
+
+
+def _dims(shape) -> str:
+    return "[" + "×".join(str(s) for s in shape) + "]" if shape else "scalar"
+
+
+def _fmt(value, shape) -> str:
+    return format_value(value, shape)
+
+
+def forward_text(trace: dict, node: dict) -> str:
+    """What the forward pass computed at this node, with names and with numbers."""
+    if node["kind"] in ("input", "leaf"):
+        return (f"{node['name']} = {_fmt(node['value'], node['shape'])}   "
+                "(a leaf: created with requires_grad=True)")
+    if node["kind"] == "constant":
+        return f"{node['name']} is a constant: it needs no gradient"
+    pairs = operands(trace, node["id"])
+    symbol = node.get("symbol") or ""
+    if symbol.startswith("^"):
+        pairs = [p for p in pairs if p[1]["kind"] != "constant"]
+    names = [s["name"] for _, s in pairs]
+    value = _fmt(node["value"], node["shape"])
+    if all(not s["shape"] for _, s in pairs) and not node["shape"]:
+        numbers = formula(node, [_fmt(s["value"], s["shape"]) for _, s in pairs])
+        return f"{node['name']} = {formula(node, names)} = {numbers} = {value}"
+    shapes = " , ".join(f"{s['name']} {_dims(s['shape'])}" for _, s in pairs)
+    text = f"{node['name']} = {formula(node, names)}: {shapes} → {_dims(node['shape'])}"
+    if symbol in REDUCTIONS and pairs:
+        text += f" ({REDUCTIONS[symbol]} {_numel(pairs[0][1]['shape'])} entries)"
+    return f"{text} = {value}"
+
+
+def _local(node: dict, consumer: dict, pairs: list, position: int) -> str | None:
+    """∂consumer/∂node written with names, for the operations a student meets first."""
+    symbol = consumer.get("symbol") or ""
+    others = [s["name"] for i, (_, s) in enumerate(pairs) if i != position]
+    first = position == 0
+    c, n = consumer["name"], node["name"]
+    if symbol == "+":
+        return "1"
+    if symbol == "−":
+        return "1" if first else "−1"
+    if symbol == "×" and others:
+        return others[0]
+    if symbol == "÷" and len(pairs) == 2:
+        return f"1/{others[0]}" if first else f"−{pairs[0][1]['name']}/{n}²"
+    if symbol.startswith("^"):
+        k = symbol[1:]
+        return f"{k}·{n}" if k == "2" else f"{k}·{n}^({k}−1)"
+    return {"log": f"1/{n}", "sin": f"cos({n})", "cos": f"−sin({n})", "exp": c,
+            "tanh": f"1 − {c}²", "sigmoid": f"{c}·(1 − {c})", "sqrt": f"1/(2·{c})",
+            "−x": "−1", "relu": f"1 if {n} > 0 else 0"}.get(symbol)
+
+
+def _contribution(trace, node, edge, consumer, out_name) -> str:
+    pairs = operands(trace, consumer["id"])
+    position = next((i for i, (e, _) in enumerate(pairs) if e is edge), 0)
+    rule = f"∂{out_name}/∂{node['name']} += ∂{out_name}/∂{consumer['name']} · ∂{consumer['name']}/∂{node['name']}"
+    upstream = _fmt(consumer.get("grad"), consumer["shape"])
+    got = _fmt(edge["grad"], node["shape"])
+    if is_custom(consumer):
+        return f"{rule}\n   your backward of {consumer.get('symbol') or consumer['op']} returned {got}"
+    if node["shape"] or consumer["shape"]:
+        return f"{rule}\n   {_tensor_rule(node, consumer, pairs, position)} = {got}"
+    local = _local(node, consumer, pairs, position)
+    named = f"{bar(consumer['name'])} · {local}" if local else f"{bar(consumer['name'])} · ∂{consumer['name']}/∂{node['name']}"
+    return f"{rule}\n   = {named}\n   = {upstream} · {_fmt(edge['local_grad'], [])} = {got}"
+
+
+def _tensor_rule(node, consumer, pairs, position) -> str:
+    """What the vector-Jacobian product does to shapes, never an entrywise product."""
+    symbol = consumer.get("symbol") or ""
+    up = f"{bar(consumer['name'])} {_dims(consumer['shape'])}"
+    if symbol in ("mm", "@", "matmul") and len(pairs) == 2:
+        other = pairs[1 - position][1]
+        other_t = f"{other['name']}ᵀ {_dims(list(reversed(other['shape'])))}"
+        product = f"{up} @ {other_t}" if position == 0 else f"{other_t} @ {up}"
+        return f"matrix product: {product} → {_dims(node['shape'])}"
+    if symbol == "mv" and len(pairs) == 2:
+        if position == 0:
+            return f"outer product: {up} ⊗ {pairs[1][1]['name']} {_dims(pairs[1][1]['shape'])} → {_dims(node['shape'])}"
+        matrix = pairs[0][1]
+        return (f"matrix-vector product: {matrix['name']}ᵀ {_dims(list(reversed(matrix['shape'])))} "
+                f"@ {up} → {_dims(node['shape'])}")
+    if symbol == "dot" and len(pairs) == 2:
+        other = pairs[1 - position][1]
+        return f"dot product: {up} times {other['name']} {_dims(other['shape'])} → {_dims(node['shape'])}"
+    if symbol in LAYOUT:
+        return (f"{symbol} only moves entries: the gradient is put back into "
+                f"{node['name']}'s layout {_dims(node['shape'])}, no arithmetic")
+    if symbol in REDUCTIONS:
+        count = _numel(node["shape"])
+        each = "the upstream gradient" if symbol == "sum" else f"the upstream gradient ÷ {count}"
+        return f"{symbol} over {count} entries: each entry gets {each}, {up} → {_dims(node['shape'])}"
+    pattern = PATTERNS.get(symbol)
+    broadcast = (f", summed over the broadcast dimensions down to {_dims(node['shape'])}"
+                 if _numel(node["shape"]) < _numel(consumer["shape"]) else "")
+    local = _local(node, consumer, pairs, position)
+    how = pattern or (f"entrywise: {up} ⊙ ({local})" if local else
+                      f"entrywise: {up} times ∂{consumer['name']}/∂{node['name']} entry by entry")
+    return f"{how}{broadcast}; {node['name']} is {_dims(node['shape'])}"
+
+
+def backward_text(trace: dict, node: dict, out_name: str, seeded: bool) -> str:
+    """How the node's gradient was assembled from its consumers' gradients."""
+    grad = _fmt(node.get("grad"), node["shape"])
+    if node["kind"] == "output":
+        start = "the gradient you passed" if seeded else "1"
+        return f"∂{out_name}/∂{out_name} = {grad}: backward starts at the output with {start}"
+    nodes = {n["id"]: n for n in trace["nodes"]}
+    reached = set(trace["backward"])  # a large gradient is left out of the JSON, not the text
+    edges = [e for e in trace["edges"] if e["source"] == node["id"]
+             and (e.get("grad") is not None or e["target"] in reached)]
+    texts = [_contribution(trace, node, e, nodes[e["target"]], out_name) for e in edges]
+    patterns = {PATTERNS[nodes[e["target"]].get("symbol")] for e in edges  # tensor lines name it
+                if nodes[e["target"]].get("symbol") in PATTERNS
+                and not node["shape"] and not nodes[e["target"]]["shape"]}
+    lines = texts + sorted(patterns)
+    if len(edges) > 1:
+        parts = " + ".join(_fmt(e["grad"], node["shape"]) for e in edges)
+        lines.append(f"{bar(node['name'])} sums {len(edges)} contributions: {parts} = {grad}")
+    if node["kind"] in ("input", "leaf"):
+        lines.append(f"{node['name']}.grad = {grad}")
+    return "\n".join(lines) if lines else f"∂{out_name}/∂{node['name']} = {grad}"
+
+
+def explanations(trace: dict, seeded: bool = False) -> dict:
+    """{"forward": {id: text}, "backward": {id: text}} for every step."""
+    nodes = {n["id"]: n for n in trace["nodes"]}
+    output = next((n for n in trace["nodes"] if n["kind"] == "output"), None)
+    out_name = output["name"] if output else "y"
+    return {"forward": {i: forward_text(trace, nodes[i]) for i in trace["forward"]},
+            "backward": {i: backward_text(trace, nodes[i], out_name, seeded) for i in trace["backward"]}}

@@ -1,0 +1,20 @@
+"""Add what teaches to a trace: names, the evaluation trace (`tape`) and `explain`."""
+from __future__ import annotations
+
+from .explain import explanations
+from .guards import find_guards
+from .naming import assign_names
+from .tape import tape_rows
+
+
+def add_lesson(trace: dict, seeded: bool = False, source: str | None = None) -> dict:
+    """Fill `name` on every node, `tape`, `explain` and `guards` (in place); returns the trace."""
+    if not trace.get("nodes"):
+        trace.update(tape=[], explain={"forward": {}, "backward": {}},
+                     guards=find_guards(source) if source else [])
+        return trace
+    assign_names(trace)
+    trace["tape"] = tape_rows(trace)
+    trace["explain"] = explanations(trace, seeded)
+    trace["guards"] = find_guards(source, trace) if source else []
+    return trace

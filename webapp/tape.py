@@ -1,0 +1,42 @@
+"""The evaluation trace (Baydin et al.'s primal / tangent / adjoint table) as rows."""
+from __future__ import annotations
+
+import re
+
+from .naming import expression, format_value
+
+
+def adjoint_sum(trace: dict, node: dict) -> str | None:
+    """`x̄1 = 0.5 (from v4) + 5 (from v3) = 5.5` for a node that feeds several others."""
+    names = {n["id"]: n["name"] for n in trace["nodes"]}
+    parts = [e for e in trace["edges"] if e["source"] == node["id"] and e.get("grad") is not None]
+    if len(parts) < 2 or node.get("grad") is None:
+        return None
+    terms = " + ".join(f"{format_value(e['grad'], node['shape'])} (from {names[e['target']]})"
+                       for e in parts)
+    return f"{bar(node['name'])} = {terms} = {format_value(node['grad'], node['shape'])}"
+
+
+def bar(name: str) -> str:
+    """The adjoint's name: x1 → x̄1 (a combining macron over the letter); loss → adj(loss)."""
+    if re.fullmatch(r"[A-Za-z]\d*", name or ""):
+        return name[0] + "\u0304" + name[1:]
+    return f"adj({name})"
+
+
+def tape_rows(trace: dict) -> list[dict]:
+    """One row per node in forward order; `adjoint` is the node's gradient as shown."""
+    nodes = {n["id"]: n for n in trace["nodes"]}
+    rows = []
+    for node_id in trace["forward"]:
+        node = nodes[node_id]
+        row = {"id": node_id, "name": node["name"], "expr": expression(trace, node),
+               "line": node.get("line"), "value": node["value"], "adjoint": node.get("grad"),
+               "shape": node["shape"]}
+        if "tangent" in node:
+            row["tangent"] = node["tangent"]
+        total = adjoint_sum(trace, node)
+        if total:
+            row["adjoint_sum"] = total
+        rows.append(row)
+    return rows
