@@ -8,12 +8,11 @@
   "use strict";
 
   const NOT_YET = "grad: not yet";
-  let trace = null;
-  let steps = [];
-  let index = 0;          // how many steps have been applied
+  // The one player state, rebuilt only when a new graph element arrives (see load()).
+  let state = null;       // {graph, source, trace, steps, index, nodes: id -> {group, value, grad, valueText, gradText}}
+  let trace = null, steps = [], index = 0, nodeById = {};
   let timer = null;
-  let nodeById = {};
-  let texts = {};         // node id -> {value, grad, valueText, gradText}
+  let loads = 0;          // how many graphs the player has loaded (the tests read it)
 
   // ---- numbers ----------------------------------------------------------------
   function fmt(value) {
@@ -40,7 +39,10 @@
   // ---- steps from the trace ---------------------------------------------------
   function buildSteps() {
     steps = [];
-    trace.forward.forEach(function (id) { steps.push({ phase: "forward", node: id }); });
+    trace.forward.forEach(function (id) {
+      // A constant is known from the start: it takes no forward step.
+      if (!nodeById[id] || nodeById[id].kind !== "constant") steps.push({ phase: "forward", node: id });
+    });
     trace.backward.forEach(function (id) { steps.push({ phase: "backward", node: id }); });
   }
 
@@ -92,18 +94,22 @@
   }
 
   // ---- applying a state to the SVG ---------------------------------------------------
-  function findTexts() {
-    texts = {};
+  function findTexts(graph) {
+    // The final texts come from the data- attributes the server put on each node's <g>,
+    // never from the <text> elements, which the player rewrites to "?".
+    const nodes = {};
     trace.nodes.forEach(function (node) {
-      const group = document.getElementById(node.id);
+      const group = graph.querySelector('[id="' + node.id + '"]');
       if (!group) return;
       const all = Array.prototype.slice.call(group.querySelectorAll("text"));
-      const grad = all.find(function (t) { return /^grad /.test(t.textContent); });
-      const value = all.length > 1 && all[1] !== grad ? all[1] : null;
+      const hasValue = group.hasAttribute("data-value"), hasGrad = group.hasAttribute("data-grad");
+      const value = hasValue ? all[1] || null : null;
+      const grad = hasGrad ? all[hasValue ? 2 : 1] || null : null;
       [grad, value].forEach(centre);
-      texts[node.id] = { grad: grad, value: value,
-        gradText: grad ? grad.textContent : null, valueText: value ? value.textContent : null };
+      nodes[node.id] = { group: group, value: value, grad: grad, kind: group.getAttribute("data-kind"),
+        valueText: group.getAttribute("data-value"), gradText: group.getAttribute("data-grad") };
     });
+    return nodes;
   }
 
   function centre(text) {
@@ -124,9 +130,9 @@
     }
     const current = index > 0 ? steps[index - 1] : null;
     trace.nodes.forEach(function (node) {
-      const group = document.getElementById(node.id);
-      const circle = document.getElementById(node.id + "-op");
-      const known = valueKnown.has(node.id);
+      const group = state.nodes[node.id] ? state.nodes[node.id].group : null;
+      const circle = state.graph.querySelector('[id="' + node.id + '-op"]');
+      const known = valueKnown.has(node.id) || node.kind === "constant";
       const hasGrad = gradKnown.has(node.id);
       [group, circle].forEach(function (el) {
         setClass(el, "st-pending", !known);
@@ -134,18 +140,18 @@
         setClass(el, "st-grad", hasGrad);
         setClass(el, "st-current", !!current && current.node === node.id);
       });
-      const t = texts[node.id];
+      const t = state.nodes[node.id];
       if (t && t.value) t.value.textContent = known ? t.valueText : "?";
       if (t && t.grad) {
         t.grad.textContent = hasGrad ? t.gradText : NOT_YET;
         setClass(t.grad, "not-yet", !hasGrad);
       }
     });
-    document.querySelectorAll(".graph .cr-edge").forEach(function (edge) { edge.classList.remove("active"); });
+    state.graph.querySelectorAll(".cr-edge").forEach(function (edge) { edge.classList.remove("active"); });
     if (current) {
       const active = current.phase === "forward" ? edgesInto(current.node) : edgesOutOf(current.node);
       active.forEach(function (e) {
-        document.querySelectorAll('.graph [id$="-' + e.source + "-" + e.target + '"]').forEach(function (el) {
+        state.graph.querySelectorAll('[id$="-' + e.source + "-" + e.target + '"]').forEach(function (el) {
           el.classList.add("active");
         });
         const outEdge = document.getElementById(e.target + "-op-out");
@@ -159,7 +165,7 @@
   function updatePanel(current) {
     const chain = document.getElementById("chain");
     const status = document.getElementById("step-status");
-    const forwardCount = trace.forward.length;
+    const forwardCount = steps.filter(function (s) { return s.phase === "forward"; }).length;
     if (status) {
       if (!current) status.textContent = "Ready: " + steps.length + " steps (→ to start)";
       else if (current.phase === "forward") status.textContent = "Forward " + index + "/" + forwardCount + ": " + nodeById[current.node].label;
@@ -188,12 +194,13 @@
 
   // ---- controls -----------------------------------------------------------------
   function step(delta) {
-    index = Math.max(0, Math.min(steps.length, index + delta));
+    if (!state || state.stale) return;
+    index = state.index = Math.max(0, Math.min(steps.length, index + delta));
     render();
   }
-  function reset() { pause(); index = 0; render(); }
+  function reset() { pause(); if (!state || state.stale) return; index = state.index = 0; render(); }
   function play() {
-    if (timer || !steps.length) return;
+    if (timer || !steps.length || !state || state.stale) return;
     if (index >= steps.length) index = 0;
     const speed = document.querySelector('[data-action="speed"]');
     const delay = speed ? parseInt(speed.value, 10) : 900;
@@ -217,18 +224,29 @@
   }
 
   function load() {
+    // Exactly once per new #graph element: htmx fires afterSettle once per swapped element
+    // (the graph and each out-of-band part), and re-reading a graph already set to "?"
+    // was why a typed function never filled in.
     const graph = document.getElementById("graph");
-    pause();
-    if (!graph || !graph.dataset.trace) { trace = null; return; }
-    trace = JSON.parse(graph.dataset.trace);
+    if (state && state.graph === graph) return;
+    if (!graph || !graph.dataset.trace) { pause(); state = null; trace = null; return; }
+    const source = graph.dataset.trace;
+    // The same graph again (leaving the editor re-runs it): keep the player where it is.
+    const keep = state && state.source === source ? state.index : 0;
+    if (!keep) pause();
+    trace = JSON.parse(source);
     nodeById = {};
     trace.nodes.forEach(function (n) { nodeById[n.id] = n; });
     buildSteps();
-    findTexts();
+    loads += 1;
+    state = { graph: graph, source: source, trace: trace, steps: steps, index: Math.min(keep, steps.length),
+              stale: false };
+    state.nodes = findTexts(graph);
+    index = state.index;
     fitGraph(graph);
-    index = 0;
     render();
     bindHover();
+    graph.dispatchEvent(new CustomEvent("chainrule:loaded", { bubbles: true }));
   }
 
   function fitGraph(graph) {
@@ -259,7 +277,7 @@
     const card = document.getElementById("hover-card");
     if (!card) return;
     trace.nodes.forEach(function (node) {
-      const group = document.getElementById(node.id);
+      const group = state.nodes[node.id] && state.nodes[node.id].group;
       if (!group) return;
       group.addEventListener("mouseenter", function (event) {
         card.textContent = "";
@@ -369,10 +387,11 @@
   });
 
   document.addEventListener("htmx:afterSettle", function (event) {
-    if (event.detail && event.detail.target && event.detail.target.id === "graph-area") load();
+    load();
   });
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", load);
   else load();
 
-  window.chainrule = { step: step, reset: reset, state: function () { return { index: index, steps: steps.length }; } };
+  window.chainrule = { step: step, reset: reset,
+    state: function () { return { index: index, steps: steps.length, stale: !!(state && state.stale), loads: loads }; } };
 })();
