@@ -192,3 +192,91 @@ def test_every_path_fills_in(page, live_server, case, path):
             wait_until(page, f"window.chainrule.state().loads > {before}", timeout=60)
         page.click("h1")  # leave the inputs: the keys go to the player
     step_and_check(page, live_server, source)
+
+
+def test_error_replaces_stale_graph(page, live_server):
+    """A syntax error dims the old graph, marks it "last working version" and stops the player.
+
+    Mutation: in player.js markStale(), set `const stale = false`: the graph stays playable."""
+    open_blank(page, live_server)
+    type_source(page, "sin(x")
+    wait_until(page, "!!document.querySelector('#error .error')")
+    wait_until(page, "window.chainrule.state().stale")
+    assert "Last working version" in page.inner_text("#stale-note")
+    assert page.eval_on_selector("#graph-area", "e => e.classList.contains('stale')")
+    page.click("h1")
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate("window.chainrule.state().index") == 0
+    assert page.is_disabled('[data-action="forward"]')
+    type_source(page, "sin(x)*x")
+    wait_until(page, "!window.chainrule.state().stale")
+    assert page.locator("#stale-note").count() == 0
+
+
+def test_first_click_after_typing_not_swallowed(page, live_server):
+    """Typing, then at once clicking Step: the step counts, though leaving the editor re-runs it.
+
+    Mutation: in player.js load(), use `const keep = 0`: the re-run resets the player."""
+    open_blank(page, live_server)
+    before = loads(page)
+    type_source(page, "sin(x)*x")
+    wait_until(page, f"window.chainrule.state().loads > {before}")
+    page.click('[data-action="forward"]')  # blurs the editor: htmx sends it again
+    time.sleep(1.0)
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate("window.chainrule.state().index") == 1
+
+
+def test_keyboard_traps_radio_run_and_skip_link(page, live_server):
+    """→ on a View radio steps (no view switch); Space on Run does not play; skip link first.
+
+    Mutation: in player.js keydown, drop the `pressable` check: Space on Run plays."""
+    open_blank(page, live_server)
+    page.focus('input.view-choice[value="values"]')
+    page.keyboard.press("ArrowRight")
+    assert page.is_checked('input.view-choice[value="values"]')
+    assert page.evaluate("window.chainrule.state().index") == 1
+    page.keyboard.press("Home")
+    page.focus("button.run")
+    page.keyboard.press("Space")
+    time.sleep(1.2)
+    assert page.get_attribute('[data-action="play"]', "aria-pressed") == "false"
+    page.goto(f"{live_server}/?f=sin(x)&x=1")
+    page.wait_for_selector("#graph svg")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to player"
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.closest('.player') !== null")
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none"
+
+
+def test_embed_framed_from_file_page(page, live_server, tmp_path):
+    """An <iframe> of /embed and an <img> in a file:// page both load; the main page refuses.
+
+    Mutation: in security.py, put `frame-ancestors *` back on embeds: the file page is refused."""
+    slide = tmp_path / "slides.html"
+    slide.write_text(f'<!doctype html><iframe id="e" src="{live_server}/embed?f=sin(x)&x=1" width="800" height="500"></iframe>'
+                     f'<iframe id="m" src="{live_server}/?f=sin(x)&x=1"></iframe>')
+    page.goto(slide.as_uri())
+    deadline = time.monotonic() + 15
+    frame = None
+    while time.monotonic() < deadline:
+        frame = next((f for f in page.frames if "/embed" in f.url), None)
+        if frame and frame.query_selector("#graph svg"):
+            break
+        time.sleep(0.1)
+    assert frame is not None and frame.query_selector("#graph svg") is not None
+    main = next((f for f in page.frames if f.url.startswith(live_server + "/?")), None)
+    assert main is None or main.query_selector("#graph") is None
+
+
+def test_vectors_of_eight_shown_whole(page, live_server):
+    """[0, 4, 8, 12] and 8-entry vectors are shown whole in the node.
+
+    Mutation: render.WHOLE = 3: the node shows "…"."""
+    page.goto(f"{live_server}/?" + urllib.parse.urlencode({"f": "y = x * 4\ny.sum()", "x": "[0, 1, 2, 3, 4, 5, 6, 7]"}))
+    page.wait_for_selector("#graph svg")
+    texts = page.eval_on_selector_all("#graph g.node", "gs => gs.map(g => g.getAttribute('data-value')).filter(Boolean)")
+    assert "[8] (0, 4, 8, 12, 16, 20, 24, 28)" in texts

@@ -45,6 +45,9 @@ def format_number(value) -> str:
     return text.replace("-", "−")
 
 
+WHOLE = 8
+
+
 def format_value(value, shape, summary=None) -> str:
     """A value as a student reads it: `4`, or `[3] (1, 2, 3)`, or `[64×100] 0.1, −2, …`."""
     if not shape:
@@ -55,8 +58,9 @@ def format_value(value, shape, summary=None) -> str:
             return f"[{dims}] min {format_number(summary['min'])} max {format_number(summary['max'])}"
         return f"[{dims}]"
     flat = _flatten(value)
-    shown = ", ".join(format_number(v) for v in flat[:3])
-    more = ", …" if len(flat) > 3 else ""
+    whole = len(flat) <= WHOLE  # up to 8 entries are shown whole ([0, 4, 8, 12] is the lesson)
+    shown = ", ".join(format_number(v) for v in (flat if whole else flat[:3]))
+    more = "" if whole else ", …"
     return f"[{dims}] ({shown}{more})"
 
 

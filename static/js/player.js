@@ -21,8 +21,9 @@
     if (typeof value === "boolean") return String(value);
     if (Array.isArray(value)) {
       const flat = value.flat(Infinity);
-      const shown = flat.slice(0, 3).map(fmt).join(", ");
-      return "[" + shown + (flat.length > 3 ? ", …" : "") + "]";
+      const whole = flat.length <= 8;  // as the server's format_value: up to 8 entries whole
+      const shown = (whole ? flat : flat.slice(0, 3)).map(fmt).join(", ");
+      return "[" + shown + (whole ? "" : ", …") + "]";
     }
     if (Number.isInteger(value)) return String(value);
     return Number(value.toPrecision(4)).toString().replace("-", "−");
@@ -285,6 +286,14 @@
         formula.className = "formula";
         const parts = [forwardText(node)];
         if (node.grad !== null || node.grad_summary) parts.push(backwardText(node));
+        // A long vector shows its first entries in the node; here, all of them.
+        [["value", node.value], ["grad", node.grad]].forEach(function (pair) {
+          if (!Array.isArray(pair[1])) return;
+          const flat = pair[1].flat(Infinity);
+          if (flat.length <= 8) return;
+          parts.push("all " + flat.length + " entries of " + pair[0] + ":\n" + flat.slice(0, 400).map(fmt).join(", ") +
+            (flat.length > 400 ? ", …" : ""));
+        });
         formula.textContent = parts.join("\n\n");
         card.appendChild(formula);
         card.hidden = false;
@@ -296,12 +305,23 @@
   }
 
   // ---- wiring ---------------------------------------------------------------------
-  function typing(target) {
-    return target && (target.tagName === "TEXTAREA" || target.tagName === "INPUT" || target.tagName === "SELECT" || target.isContentEditable);
+
+
+  function textField(target) {
+    if (!target || !target.tagName) return false;
+    if (target.tagName === "TEXTAREA" || target.tagName === "SELECT" || target.isContentEditable) return true;
+    return target.tagName === "INPUT" && ["radio", "checkbox", "button", "submit"].indexOf(target.type) < 0;
+  }
+  function pressable(target) {
+    // Space belongs to the focused control (Run, a link, a radio), never to the player.
+    return target && target.closest && !!target.closest("button, a, summary, input, label");
   }
 
   document.addEventListener("keydown", function (event) {
-    if (typing(event.target) || event.altKey || event.ctrlKey || event.metaKey) return;
+    // Arrows act on the player wherever focus is, except in text fields (on a View radio
+    // they step the player instead of switching the view).
+    if (textField(event.target) || event.altKey || event.ctrlKey || event.metaKey) return;
+    if (event.key === " " && pressable(event.target)) return;
     if (event.key === "ArrowRight") { pause(); step(1); event.preventDefault(); }
     else if (event.key === "ArrowLeft") { pause(); step(-1); event.preventDefault(); }
     else if (event.key === " ") { timer ? pause() : play(); event.preventDefault(); }
@@ -386,9 +406,68 @@
     }
   });
 
-  document.addEventListener("htmx:afterSettle", function (event) {
-    load();
+  // ---- an error replaces the stale graph ----------------------------------------------
+  function markStale() {
+    const error = document.querySelector("#error .error");
+    const area = document.getElementById("graph-area");
+    if (!area) return;
+    let note = document.getElementById("stale-note");
+    const stale = !!error && !!state;
+    if (state) state.stale = stale;
+    area.classList.toggle("stale", stale);
+    if (stale && !note) {
+      note = document.createElement("p");
+      note.id = "stale-note";
+      note.className = "stale-note";
+      note.textContent = "Last working version (not playable): fix the error above to update the graph.";
+      area.insertBefore(note, area.firstChild);
+    } else if (!stale && note) {
+      note.remove();
+    }
+    document.querySelectorAll(".player button").forEach(function (b) { b.disabled = stale; });
+    if (stale) {
+      pause();
+      const status = document.getElementById("step-status");
+      if (status) status.textContent = "Error: the code does not run";
+      const chain = document.getElementById("chain");
+      if (chain) chain.textContent = error.textContent.trim();
+    } else if (state && !error) {
+      render();
+    }
+  }
+
+  // ---- 429: the server asks to wait; count down, then send the editor again ---------
+  let retryTimer = null;
+  document.addEventListener("htmx:responseError", function (event) {
+    const xhr = event.detail && event.detail.xhr;
+    const editor = document.getElementById("editor");
+    if (!xhr || xhr.status !== 429 || !editor || event.detail.elt !== editor) return;
+    let left = Math.max(1, parseInt(xhr.getResponseHeader("Retry-After") || "2", 10) || 2);
+    const box = document.getElementById("error");
+    if (retryTimer) clearInterval(retryTimer);
+    const show = function () {
+      box.innerHTML = "";
+      const div = document.createElement("div");
+      div.className = "error busy";
+      div.setAttribute("role", "status");
+      div.textContent = "The server is busy: trying again in " + left + " s.";
+      box.appendChild(div);
+    };
+    show();
+    retryTimer = setInterval(function () {
+      left -= 1;
+      if (left > 0) { show(); return; }
+      clearInterval(retryTimer); retryTimer = null;
+      box.innerHTML = "";
+      editor.requestSubmit();
+    }, 1000);
   });
+
+  document.addEventListener("htmx:afterSettle", function () {
+    load();
+    markStale();
+  });
+  document.addEventListener("htmx:oobAfterSwap", function () { markStale(); });
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", load);
   else load();
 
