@@ -280,3 +280,19 @@ def test_vectors_of_eight_shown_whole(page, live_server):
     page.wait_for_selector("#graph svg")
     texts = page.eval_on_selector_all("#graph g.node", "gs => gs.map(g => g.getAttribute('data-value')).filter(Boolean)")
     assert "[8] (0, 4, 8, 12, 16, 20, 24, 28)" in texts
+
+
+def test_snippet_shows_result(page, live_server):
+    """Printed lines appear in the Console panel, in order; the result panel shows the last line.
+
+    Mutation: drop the _result.html include from _update.html: the console never appears."""
+    source = 'x = torch.tensor(2.0, requires_grad=True)\nprint("first", 1)\ny = x * x\nprint("second")\ny'
+    open_blank(page, live_server)
+    type_source(page, source)
+    wait_until(page, "!!document.querySelector('#result .console')")
+    lines = page.eval_on_selector_all("#result .console li", "ls => ls.map(l => l.textContent)")
+    assert "first 1" in lines[0], lines
+    assert "second" in lines[1]
+    trace = oracle(live_server, source, {})
+    if "result" in trace:  # the truth branch's field
+        assert trace["result"]["text"] in page.inner_text("#result .result-text")
