@@ -296,3 +296,22 @@ def test_snippet_shows_result(page, live_server):
     trace = oracle(live_server, source, {})
     if "result" in trace:  # the truth branch's field
         assert trace["result"]["text"] in page.inner_text("#result .result-text")
+
+
+@pytest.mark.parametrize("case", ["seed001-quadratic", "seed003-log-sin"])
+def test_legible_at_1280x720(page, live_server, case):
+    """At 1280×720, the smallest node text is at least 14 px tall; presenter says how to leave.
+
+    Mutation: delete the projector-width @media block in chainrule.css: text drops to 8–10 px."""
+    query = {"f": CASES[case]}
+    if case == "seed003-log-sin":
+        query["x"] = "2"
+    page.goto(f"{live_server}/?" + urllib.parse.urlencode(query))
+    page.wait_for_selector("#graph svg")
+    smallest = page.evaluate("Math.min(...Array.from(document.querySelectorAll('#graph g.node text'))"
+                             ".map(t => t.getBoundingClientRect().height).filter(h => h > 0))")
+    assert smallest >= 14, smallest
+    page.click("#presenter-toggle")
+    assert page.inner_text("#presenter-toggle") == "Exit presenter (Esc)"
+    page.keyboard.press("Escape")
+    wait_until(page, "!document.body.classList.contains('presenter')")

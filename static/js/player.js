@@ -326,6 +326,11 @@
     else if (event.key === "ArrowLeft") { pause(); step(-1); event.preventDefault(); }
     else if (event.key === " ") { timer ? pause() : play(); event.preventDefault(); }
     else if (event.key === "Home") { reset(); event.preventDefault(); }
+    else if (event.key === "Escape" && document.body.classList.contains("presenter")) {
+      // Without full screen (not allowed), Esc still leaves presenter mode.
+      const button = document.getElementById("presenter-toggle");
+      if (button) togglePresenter(button);
+    }
   });
 
   document.addEventListener("click", function (event) {
@@ -392,6 +397,7 @@
     const on = !document.body.classList.contains("presenter");
     document.body.classList.toggle("presenter", on);
     button.setAttribute("aria-pressed", on ? "true" : "false");
+    button.textContent = on ? "Exit presenter (Esc)" : "Presenter mode";
     if (on && document.documentElement.requestFullscreen) {
       document.documentElement.requestFullscreen().catch(function () { /* not allowed: large type only */ });
     } else if (!on && document.fullscreenElement) {
@@ -402,7 +408,7 @@
     if (!document.fullscreenElement) {
       document.body.classList.remove("presenter");
       const button = document.getElementById("presenter-toggle");
-      if (button) button.setAttribute("aria-pressed", "false");
+      if (button) { button.setAttribute("aria-pressed", "false"); button.textContent = "Presenter mode"; }
     }
   });
 
