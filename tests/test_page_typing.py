@@ -315,3 +315,17 @@ def test_legible_at_1280x720(page, live_server, case):
     assert page.inner_text("#presenter-toggle") == "Exit presenter (Esc)"
     page.keyboard.press("Escape")
     wait_until(page, "!document.body.classList.contains('presenter')")
+
+
+def test_grad_fn_view_leaf_row(page, live_server):
+    """The grad_fn view writes a leaf's shape as a shape, and shows its own legend.
+
+    Mutation: in render.autograd_dot, write the shape back as "(…)": "()" reads as a value."""
+    page.goto(f"{live_server}/?" + urllib.parse.urlencode({"f": "sin(x)*x", "x": "1", "view": "autograd"}))
+    page.wait_for_selector("#graph svg")
+    texts = page.eval_on_selector_all("#graph g.node text", "ts => ts.map(t => t.textContent)")
+    assert "shape: scalar" in texts and "()" not in texts, texts
+    assert page.is_visible(".legend-autograd") and not page.is_visible(".legend-values")
+    page.check('input.view-choice[value="values"]')
+    wait_until(page, "document.getElementById('graph').dataset.view === 'values'")
+    assert page.is_visible(".legend-values") and not page.is_visible(".legend-autograd")

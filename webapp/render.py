@@ -156,8 +156,9 @@ def autograd_dot(trace: dict, title: str | None = None) -> str:
     fills = {"function": "#e6e6e6", "variable": "#d6ecfa", "tensor": "#fbe3b5", "saved": "#fff3c4"}
     for node in view["nodes"]:
         label = node["label"]
-        if "shape" in node:
-            label += "\n(" + ", ".join(str(s) for s in node["shape"]) + ")"
+        if "shape" in node:  # a shape, written so that it cannot be read as a value
+            dims = "×".join(str(s) for s in node["shape"])
+            label += "\nshape [" + dims + "]" if dims else "\nshape: scalar"
         graph.node(node["id"], label=label, id=node["id"], shape="box", style="filled",
                    fillcolor=fills[node["kind"]], fontname="monospace", fontsize="10",
                    **{"class": f"cr-node cr-{node['kind']}"})
