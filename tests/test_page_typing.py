@@ -329,3 +329,19 @@ def test_grad_fn_view_leaf_row(page, live_server):
     page.check('input.view-choice[value="values"]')
     wait_until(page, "document.getElementById('graph').dataset.view === 'values'")
     assert page.is_visible(".legend-values") and not page.is_visible(".legend-autograd")
+
+
+def test_misspelled_name_gets_a_hint(page, live_server):
+    """`x1 * xx` typed over `x1`: the new box says "did you mean `x1`?"; `x2` beside `x1` does not.
+
+    Mutation: make pages._misspelled return []: no hint appears."""
+    page.goto(f"{live_server}/?f=sin(x1)&x1=1")
+    page.wait_for_selector("#graph svg")
+    type_source(page, "sin(x1) * xx")
+    wait_until(page, "!!document.querySelector('#inputs .new-input')")
+    assert "new input xx — did you mean x1?" in page.inner_text("#inputs .new-input")
+    page.goto(f"{live_server}/?f=sin(x1)&x1=1")
+    page.wait_for_selector("#graph svg")
+    type_source(page, "sin(x1) * x2")
+    wait_until(page, "!!document.querySelector('#inputs input[name=\"x2\"]')")
+    assert page.locator("#inputs .new-input").count() == 0
