@@ -170,11 +170,29 @@ def graph_partial():
     context = build_view(state)
     # Replace the input boxes only when the names changed, so typing in one keeps its focus.
     names_changed = context["inputs"] != boxes_shown
+    context["hints"] = _misspelled(context["inputs"], boxes_shown)
     response = make_response(render_template("_update.html", with_inputs=names_changed, **context))
     response.headers["HX-Replace-Url"] = f"/?{context['query']}"
     if context["error"]:
         response.headers["HX-Reswap"] = "none"  # keep the last good graph; show the error beside it
     return response
+
+
+def _misspelled(names: list[str], shown: list[str]) -> list[tuple[str, str]]:
+    """New input names that look like a slip of one already there (`xx` for `x1`).
+
+    Siblings that differ only in their digits (x1, x2) are meant, not misspelled.
+    """
+    import difflib
+    hints = []
+    for name in names:
+        if name in shown:
+            continue
+        others = [n for n in shown if n != name and n.rstrip("0123456789") != name.rstrip("0123456789")]
+        close = difflib.get_close_matches(name, others, n=1, cutoff=0.5)
+        if close:
+            hints.append((name, close[0]))
+    return hints
 
 
 @bp.get("/favicon.ico")

@@ -45,6 +45,9 @@ def format_number(value) -> str:
     return text.replace("-", "−")
 
 
+WHOLE = 8
+
+
 def format_value(value, shape, summary=None) -> str:
     """A value as a student reads it: `4`, or `[3] (1, 2, 3)`, or `[64×100] 0.1, −2, …`."""
     if not shape and not isinstance(value, list):
@@ -57,8 +60,9 @@ def format_value(value, shape, summary=None) -> str:
             return f"[{dims}] min {format_number(summary['min'])} max {format_number(summary['max'])}"
         return f"[{dims}]"
     flat = _flatten(value)
-    shown = ", ".join(format_number(v) for v in flat[:3])
-    more = ", …" if len(flat) > 3 else ""
+    whole = len(flat) <= WHOLE  # up to 8 entries are shown whole ([0, 4, 8, 12] is the lesson)
+    shown = ", ".join(format_number(v) for v in (flat if whole else flat[:3]))
+    more = "" if whole else ", …"
     return f"[{dims}] ({shown}{more})"
 
 
@@ -158,8 +162,9 @@ def autograd_dot(trace: dict, title: str | None = None) -> str:
     fills = {"function": "#e6e6e6", "variable": "#d6ecfa", "tensor": "#fbe3b5", "saved": "#fff3c4"}
     for node in view["nodes"]:
         label = node["label"]
-        if "shape" in node:
-            label += "\n(" + ", ".join(str(s) for s in node["shape"]) + ")"
+        if "shape" in node:  # a shape, written so that it cannot be read as a value
+            dims = "×".join(str(s) for s in node["shape"])
+            label += "\nshape [" + dims + "]" if dims else "\nshape: scalar"
         graph.node(node["id"], label=label, id=node["id"], shape="box", style="filled",
                    fillcolor=fills[node["kind"]], fontname="monospace", fontsize="10",
                    **{"class": f"cr-node cr-{node['kind']}"})
@@ -239,7 +244,7 @@ def draw(trace: dict, view: str = "values", fmt: str = "svg", legend: bool = Tru
         if template is None:  # a new structure: lay it out once
             template = run_dot(values_dot(trace, legend=legend, filled={}), "svg")
             TEMPLATES.put(key, template, len(template))
-        return svg_fill.fill_values(template, texts)
+        return svg_fill.fill_values(template, texts, {n["id"]: n["kind"] for n in trace["nodes"]})
     return run_dot(dot_source(trace, view, legend=legend), fmt)
 
 

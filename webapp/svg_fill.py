@@ -40,12 +40,36 @@ def compile_template(template: bytes) -> tuple[list[bytes], list[tuple[str, int]
     return parts, slots
 
 
-def fill_values(template: bytes, texts: dict) -> bytes:
-    """Replace each node's placeholder rows (all `#`) with its texts, centred in the box."""
+def fill_values(template: bytes, texts: dict, kinds: dict | None = None) -> bytes:
+    """Replace each node's placeholder rows (all `#`) with its texts, centred in the box.
+
+    With `kinds`, each node's <g> also carries data-kind, data-value and data-grad: the
+    page's player reads the final texts from there, never from text it has changed.
+    """
     parts, slots = compile_template(template)
     out = [parts[0]]
     for index, (node_id, row) in enumerate(slots):
         wanted = [t for t in texts.get(node_id, ()) if t is not None]
         real = escape(wanted[row]).encode() if row < len(wanted) else b""
         out += [parts[1 + 3 * index], real, parts[2 + 3 * index], parts[3 + 3 * index]]
-    return b"".join(out)
+    svg = b"".join(out)
+    return annotate(svg, texts, kinds) if kinds is not None else svg
+
+
+def annotate(svg: bytes, texts: dict, kinds: dict) -> bytes:
+    """Add data-kind / data-value / data-grad to each trace node's <g> (op circles have none)."""
+    def attributes(match):
+        node_id = match.group("id").decode().replace("&#45;", "-")
+        if node_id not in kinds:
+            return match.group(0)
+        value, grad = texts.get(node_id, (None, None))
+        extra = f' data-kind="{escape(kinds[node_id])}"'
+        if value is not None:
+            extra += f' data-value="{escape(value, QUOTE)}"'
+        if grad is not None:
+            extra += f' data-grad="{escape(grad, QUOTE)}"'
+        return match.group(0)[:-1] + extra.encode() + b">"
+    return NODE.sub(attributes, svg)
+
+
+QUOTE = {'"': "&quot;"}

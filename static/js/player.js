@@ -8,12 +8,11 @@
   "use strict";
 
   const NOT_YET = "grad: not yet";
-  let trace = null;
-  let steps = [];
-  let index = 0;          // how many steps have been applied
+  // The one player state, rebuilt only when a new graph element arrives (see load()).
+  let state = null;       // {graph, source, trace, steps, index, nodes: id -> {group, value, grad, valueText, gradText}}
+  let trace = null, steps = [], index = 0, nodeById = {};
   let timer = null;
-  let nodeById = {};
-  let texts = {};         // node id -> {value, grad, valueText, gradText}
+  let loads = 0;          // how many graphs the player has loaded (the tests read it)
 
   // ---- numbers ----------------------------------------------------------------
   function fmt(value) {
@@ -22,8 +21,9 @@
     if (typeof value === "boolean") return String(value);
     if (Array.isArray(value)) {
       const flat = value.flat(Infinity);
-      const shown = flat.slice(0, 3).map(fmt).join(", ");
-      return "[" + shown + (flat.length > 3 ? ", …" : "") + "]";
+      const whole = flat.length <= 8;  // as the server's format_value: up to 8 entries whole
+      const shown = (whole ? flat : flat.slice(0, 3)).map(fmt).join(", ");
+      return "[" + shown + (whole ? "" : ", …") + "]";
     }
     if (Number.isInteger(value)) return String(value);
     return Number(value.toPrecision(4)).toString().replace("-", "−");
@@ -40,7 +40,10 @@
   // ---- steps from the trace ---------------------------------------------------
   function buildSteps() {
     steps = [];
-    trace.forward.forEach(function (id) { steps.push({ phase: "forward", node: id }); });
+    trace.forward.forEach(function (id) {
+      // A constant is known from the start: it takes no forward step.
+      if (!nodeById[id] || nodeById[id].kind !== "constant") steps.push({ phase: "forward", node: id });
+    });
     trace.backward.forEach(function (id) { steps.push({ phase: "backward", node: id }); });
   }
 
@@ -97,18 +100,22 @@
   }
 
   // ---- applying a state to the SVG ---------------------------------------------------
-  function findTexts() {
-    texts = {};
+  function findTexts(graph) {
+    // The final texts come from the data- attributes the server put on each node's <g>,
+    // never from the <text> elements, which the player rewrites to "?".
+    const nodes = {};
     trace.nodes.forEach(function (node) {
-      const group = document.getElementById(node.id);
+      const group = graph.querySelector('[id="' + node.id + '"]');
       if (!group) return;
       const all = Array.prototype.slice.call(group.querySelectorAll("text"));
-      const grad = all.find(function (t) { return /^grad /.test(t.textContent); });
-      const value = all.length > 1 && all[1] !== grad ? all[1] : null;
+      const hasValue = group.hasAttribute("data-value"), hasGrad = group.hasAttribute("data-grad");
+      const value = hasValue ? all[1] || null : null;
+      const grad = hasGrad ? all[hasValue ? 2 : 1] || null : null;
       [grad, value].forEach(centre);
-      texts[node.id] = { grad: grad, value: value,
-        gradText: grad ? grad.textContent : null, valueText: value ? value.textContent : null };
+      nodes[node.id] = { group: group, value: value, grad: grad, kind: group.getAttribute("data-kind"),
+        valueText: group.getAttribute("data-value"), gradText: group.getAttribute("data-grad") };
     });
+    return nodes;
   }
 
   function centre(text) {
@@ -129,9 +136,9 @@
     }
     const current = index > 0 ? steps[index - 1] : null;
     trace.nodes.forEach(function (node) {
-      const group = document.getElementById(node.id);
-      const circle = document.getElementById(node.id + "-op");
-      const known = valueKnown.has(node.id);
+      const group = state.nodes[node.id] ? state.nodes[node.id].group : null;
+      const circle = state.graph.querySelector('[id="' + node.id + '-op"]');
+      const known = valueKnown.has(node.id) || node.kind === "constant";
       const hasGrad = gradKnown.has(node.id);
       [group, circle].forEach(function (el) {
         setClass(el, "st-pending", !known);
@@ -139,18 +146,18 @@
         setClass(el, "st-grad", hasGrad);
         setClass(el, "st-current", !!current && current.node === node.id);
       });
-      const t = texts[node.id];
+      const t = state.nodes[node.id];
       if (t && t.value) t.value.textContent = known ? t.valueText : "?";
       if (t && t.grad) {
         t.grad.textContent = hasGrad ? t.gradText : NOT_YET;
         setClass(t.grad, "not-yet", !hasGrad);
       }
     });
-    document.querySelectorAll(".graph .cr-edge").forEach(function (edge) { edge.classList.remove("active"); });
+    state.graph.querySelectorAll(".cr-edge").forEach(function (edge) { edge.classList.remove("active"); });
     if (current) {
       const active = current.phase === "forward" ? edgesInto(current.node) : edgesOutOf(current.node);
       active.forEach(function (e) {
-        document.querySelectorAll('.graph [id$="-' + e.source + "-" + e.target + '"]').forEach(function (el) {
+        state.graph.querySelectorAll('[id$="-' + e.source + "-" + e.target + '"]').forEach(function (el) {
           el.classList.add("active");
         });
         const outEdge = document.getElementById(e.target + "-op-out");
@@ -164,7 +171,7 @@
   function updatePanel(current) {
     const chain = document.getElementById("chain");
     const status = document.getElementById("step-status");
-    const forwardCount = trace.forward.length;
+    const forwardCount = steps.filter(function (s) { return s.phase === "forward"; }).length;
     if (status) {
       if (!current) status.textContent = "Ready: " + steps.length + " steps (→ to start)";
       else if (current.phase === "forward") status.textContent = "Forward " + index + "/" + forwardCount + ": " + nodeById[current.node].label;
@@ -193,12 +200,13 @@
 
   // ---- controls -----------------------------------------------------------------
   function step(delta) {
-    index = Math.max(0, Math.min(steps.length, index + delta));
+    if (!state || state.stale) return;
+    index = state.index = Math.max(0, Math.min(steps.length, index + delta));
     render();
   }
-  function reset() { pause(); index = 0; render(); }
+  function reset() { pause(); if (!state || state.stale) return; index = state.index = 0; render(); }
   function play() {
-    if (timer || !steps.length) return;
+    if (timer || !steps.length || !state || state.stale) return;
     if (index >= steps.length) index = 0;
     const speed = document.querySelector('[data-action="speed"]');
     const delay = speed ? parseInt(speed.value, 10) : 900;
@@ -222,18 +230,29 @@
   }
 
   function load() {
+    // Exactly once per new #graph element: htmx fires afterSettle once per swapped element
+    // (the graph and each out-of-band part), and re-reading a graph already set to "?"
+    // was why a typed function never filled in.
     const graph = document.getElementById("graph");
-    pause();
-    if (!graph || !graph.dataset.trace) { trace = null; return; }
-    trace = JSON.parse(graph.dataset.trace);
+    if (state && state.graph === graph) return;
+    if (!graph || !graph.dataset.trace) { pause(); state = null; trace = null; return; }
+    const source = graph.dataset.trace;
+    // The same graph again (leaving the editor re-runs it): keep the player where it is.
+    const keep = state && state.source === source ? state.index : 0;
+    if (!keep) pause();
+    trace = JSON.parse(source);
     nodeById = {};
     trace.nodes.forEach(function (n) { nodeById[n.id] = n; });
     buildSteps();
-    findTexts();
+    loads += 1;
+    state = { graph: graph, source: source, trace: trace, steps: steps, index: Math.min(keep, steps.length),
+              stale: false };
+    state.nodes = findTexts(graph);
+    index = state.index;
     fitGraph(graph);
-    index = 0;
     render();
     bindHover();
+    graph.dispatchEvent(new CustomEvent("chainrule:loaded", { bubbles: true }));
   }
 
   function fitGraph(graph) {
@@ -264,7 +283,7 @@
     const card = document.getElementById("hover-card");
     if (!card) return;
     trace.nodes.forEach(function (node) {
-      const group = document.getElementById(node.id);
+      const group = state.nodes[node.id] && state.nodes[node.id].group;
       if (!group) return;
       group.addEventListener("mouseenter", function (event) {
         card.textContent = "";
@@ -272,6 +291,14 @@
         formula.className = "formula";
         const parts = [forwardText(node)];
         if (node.grad !== null || node.grad_summary) parts.push(backwardText(node));
+        // A long vector shows its first entries in the node; here, all of them.
+        [["value", node.value], ["grad", node.grad]].forEach(function (pair) {
+          if (!Array.isArray(pair[1])) return;
+          const flat = pair[1].flat(Infinity);
+          if (flat.length <= 8) return;
+          parts.push("all " + flat.length + " entries of " + pair[0] + ":\n" + flat.slice(0, 400).map(fmt).join(", ") +
+            (flat.length > 400 ? ", …" : ""));
+        });
         formula.textContent = parts.join("\n\n");
         card.appendChild(formula);
         card.hidden = false;
@@ -283,16 +310,32 @@
   }
 
   // ---- wiring ---------------------------------------------------------------------
-  function typing(target) {
-    return target && (target.tagName === "TEXTAREA" || target.tagName === "INPUT" || target.tagName === "SELECT" || target.isContentEditable);
+
+
+  function textField(target) {
+    if (!target || !target.tagName) return false;
+    if (target.tagName === "TEXTAREA" || target.tagName === "SELECT" || target.isContentEditable) return true;
+    return target.tagName === "INPUT" && ["radio", "checkbox", "button", "submit"].indexOf(target.type) < 0;
+  }
+  function pressable(target) {
+    // Space belongs to the focused control (Run, a link, a radio), never to the player.
+    return target && target.closest && !!target.closest("button, a, summary, input, label");
   }
 
   document.addEventListener("keydown", function (event) {
-    if (typing(event.target) || event.altKey || event.ctrlKey || event.metaKey) return;
+    // Arrows act on the player wherever focus is, except in text fields (on a View radio
+    // they step the player instead of switching the view).
+    if (textField(event.target) || event.altKey || event.ctrlKey || event.metaKey) return;
+    if (event.key === " " && pressable(event.target)) return;
     if (event.key === "ArrowRight") { pause(); step(1); event.preventDefault(); }
     else if (event.key === "ArrowLeft") { pause(); step(-1); event.preventDefault(); }
     else if (event.key === " ") { timer ? pause() : play(); event.preventDefault(); }
     else if (event.key === "Home") { reset(); event.preventDefault(); }
+    else if (event.key === "Escape" && document.body.classList.contains("presenter")) {
+      // Without full screen (not allowed), Esc still leaves presenter mode.
+      const button = document.getElementById("presenter-toggle");
+      if (button) togglePresenter(button);
+    }
   });
 
   document.addEventListener("click", function (event) {
@@ -359,6 +402,7 @@
     const on = !document.body.classList.contains("presenter");
     document.body.classList.toggle("presenter", on);
     button.setAttribute("aria-pressed", on ? "true" : "false");
+    button.textContent = on ? "Exit presenter (Esc)" : "Presenter mode";
     if (on && document.documentElement.requestFullscreen) {
       document.documentElement.requestFullscreen().catch(function () { /* not allowed: large type only */ });
     } else if (!on && document.fullscreenElement) {
@@ -369,15 +413,75 @@
     if (!document.fullscreenElement) {
       document.body.classList.remove("presenter");
       const button = document.getElementById("presenter-toggle");
-      if (button) button.setAttribute("aria-pressed", "false");
+      if (button) { button.setAttribute("aria-pressed", "false"); button.textContent = "Presenter mode"; }
     }
   });
 
-  document.addEventListener("htmx:afterSettle", function (event) {
-    if (event.detail && event.detail.target && event.detail.target.id === "graph-area") load();
+  // ---- an error replaces the stale graph ----------------------------------------------
+  function markStale() {
+    const error = document.querySelector("#error .error");
+    const area = document.getElementById("graph-area");
+    if (!area) return;
+    let note = document.getElementById("stale-note");
+    const stale = !!error && !!state;
+    if (state) state.stale = stale;
+    area.classList.toggle("stale", stale);
+    if (stale && !note) {
+      note = document.createElement("p");
+      note.id = "stale-note";
+      note.className = "stale-note";
+      note.textContent = "Last working version (not playable): fix the error above to update the graph.";
+      area.insertBefore(note, area.firstChild);
+    } else if (!stale && note) {
+      note.remove();
+    }
+    document.querySelectorAll(".player button").forEach(function (b) { b.disabled = stale; });
+    if (stale) {
+      pause();
+      const status = document.getElementById("step-status");
+      if (status) status.textContent = "Error: the code does not run";
+      const chain = document.getElementById("chain");
+      if (chain) chain.textContent = error.textContent.trim();
+    } else if (state && !error) {
+      render();
+    }
+  }
+
+  // ---- 429: the server asks to wait; count down, then send the editor again ---------
+  let retryTimer = null;
+  document.addEventListener("htmx:responseError", function (event) {
+    const xhr = event.detail && event.detail.xhr;
+    const editor = document.getElementById("editor");
+    if (!xhr || xhr.status !== 429 || !editor || event.detail.elt !== editor) return;
+    let left = Math.max(1, parseInt(xhr.getResponseHeader("Retry-After") || "2", 10) || 2);
+    const box = document.getElementById("error");
+    if (retryTimer) clearInterval(retryTimer);
+    const show = function () {
+      box.innerHTML = "";
+      const div = document.createElement("div");
+      div.className = "error busy";
+      div.setAttribute("role", "status");
+      div.textContent = "The server is busy: trying again in " + left + " s.";
+      box.appendChild(div);
+    };
+    show();
+    retryTimer = setInterval(function () {
+      left -= 1;
+      if (left > 0) { show(); return; }
+      clearInterval(retryTimer); retryTimer = null;
+      box.innerHTML = "";
+      editor.requestSubmit();
+    }, 1000);
   });
+
+  document.addEventListener("htmx:afterSettle", function () {
+    load();
+    markStale();
+  });
+  document.addEventListener("htmx:oobAfterSwap", function () { markStale(); });
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", load);
   else load();
 
-  window.chainrule = { step: step, reset: reset, state: function () { return { index: index, steps: steps.length }; } };
+  window.chainrule = { step: step, reset: reset,
+    state: function () { return { index: index, steps: steps.length, stale: !!(state && state.stale), loads: loads }; } };
 })();
