@@ -142,3 +142,17 @@ def test_too_many_steps_is_a_clear_limit(client, route):
     answer = client.get(f"{route}?f={quote(source)}&x=1")
     assert answer.status_code == 400
     assert answer.json["error"]["kind"] == "limit" and "at most 120" in answer.json["error"]["message"]
+
+
+def test_an_input_given_its_gradient_by_autograd_grad_gets_the_last_step(limits):
+    """torch.autograd.grad runs no AccumulateGrad node, so x is not in the engine's order;
+    it still received d²(x³)/dx² = 6x = 12 (by hand), and the animation must end there.
+    Mutation: drop the `reached` clause of steps.animation_steps (x never gets a step)."""
+    from webapp.evaluation import trace_values
+    from webapp.examples import BY_SLUG
+    from webapp.steps import animation_steps
+    example = BY_SLUG["second-derivative"]
+    trace = trace_values(example.source, example.inputs, None, limits)
+    x = next(n for n in trace["nodes"] if n["label"] == "x")
+    assert x["grad"] == 12.0 and x["id"] not in trace["backward"]
+    assert animation_steps(trace)[-1] == {**animation_steps(trace)[-1], "phase": "backward", "node": x["id"]}

@@ -131,6 +131,6 @@ def test_graph_image_titles_nodes_by_name(client):
     """Mutation: drawing `node["label"]` again in render._value_label puts `×` back as a title."""
     from urllib.parse import quote
     svg = client.get("/graph.svg?f=" + quote(BAYDIN) + "&x1=2&x2=5").data.decode()
-    group = re.search(r'<g id="n4" class="node[^"]*">(.*?)</g>\s*</g>', svg, re.S).group(1)
+    group = re.search(r'<g id="n4" class="node[^"]*"[^>]*>(.*?)</g>\s*</g>', svg, re.S).group(1)
     bold = re.findall(r'font-weight="bold"[^>]*>([^<]+)<', group)
     assert bold == ["v2"]

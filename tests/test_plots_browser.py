@@ -96,7 +96,9 @@ def test_finite_difference_step_control(page, live_server):
     page.click("#checks summary")
     page.wait_for_selector("table.check-table", timeout=15000)
     page.select_option(".step-form select", "1e-06")
-    wait_until(page, "document.querySelector('.step-form select').value === '1e-06' && "
+    # The server marks the chosen step `selected` only in the table it answers with, so this
+    # waits for the new table, not the old one still on the page.
+    wait_until(page, "document.querySelector('.step-form option[selected]').value === '1e-06' && "
                      "document.querySelector('table.check-table tbody td:nth-child(3)') !== null", 15)
     wanted, default = _central_difference_float32(1.0, 1e-6), _central_difference_float32(1.0, 1e-3)
     assert abs(wanted - default) > 1e-3  # the two steps are distinguishable here

@@ -17,6 +17,11 @@ def animation_steps(trace: dict) -> list[dict]:
     explain = trace.get("explain", {"forward": {}, "backward": {}})
     steps = [{"phase": "forward", "node": i} for i in trace["forward"] if kinds[i] != "constant"]
     steps += [{"phase": "backward", "node": i} for i in trace["backward"]]
+    # torch.autograd.grad gives an input its gradient without running its AccumulateGrad node,
+    # so the engine's order never reaches it: it gets its step last (as player.js does).
+    reached = set(trace["backward"])
+    steps += [{"phase": "backward", "node": n["id"]} for n in trace["nodes"]
+              if n.get("grad") is not None and n["kind"] != "constant" and n["id"] not in reached]
     for step in steps:
         text = explain[step["phase"]].get(step["node"], "")
         step["caption"] = caption(text)

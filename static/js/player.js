@@ -45,6 +45,12 @@
       if (!nodeById[id] || nodeById[id].kind !== "constant") steps.push({ phase: "forward", node: id });
     });
     trace.backward.forEach(function (id) { steps.push({ phase: "backward", node: id }); });
+    // torch.autograd.grad hands an input its gradient without running its AccumulateGrad
+    // node, so the engine's order never reaches it: it gets its step last (as steps.py does).
+    trace.nodes.forEach(function (node) {
+      if (node.grad !== null && node.grad !== undefined && node.kind !== "constant" &&
+          trace.backward.indexOf(node.id) < 0) steps.push({ phase: "backward", node: node.id });
+    });
   }
 
   function edgesInto(id) { return trace.edges.filter(function (e) { return e.target === id; }); }
@@ -260,7 +266,13 @@
     const svg = graph.querySelector("svg");
     if (!svg || !svg.viewBox || !svg.viewBox.baseVal) return;
     const natural = svg.viewBox.baseVal.width * 1.33;
-    graph.classList.toggle("scrolls", natural > graph.clientWidth * 2.2);
+    // Never shrink node text below 14 px (read in class): a wide graph keeps that size and
+    // scrolls, following the current node (reveal), instead of shrinking to fit.
+    const text = svg.querySelector("g.node text");
+    const fontUnits = text ? parseFloat(text.getAttribute("font-size")) || 14 : 14;
+    const legible = svg.viewBox.baseVal.width * 14.5 / fontUnits;
+    svg.style.minWidth = legible > graph.clientWidth ? legible + "px" : "";
+    graph.classList.toggle("scrolls", natural > graph.clientWidth * 2.2 || legible > graph.clientWidth);
     // A small graph grows to at most 1.8× its natural size, not to the whole panel.
     svg.style.maxWidth = natural * 1.8 < graph.clientWidth ? natural * 1.8 + "px" : "";
     svg.style.margin = "0 auto";
