@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 
-from .naming import formula, is_custom, operands
+from .naming import formula, index, is_custom, operands
 from .naming import format_value
 from .tape import bar
 
@@ -133,10 +133,10 @@ def backward_text(trace: dict, node: dict, out_name: str, seeded: bool) -> str:
     if node["kind"] == "output":
         start = "the gradient you passed" if seeded else "1"
         return f"∂{out_name}/∂{out_name} = {grad}: backward starts at the output with {start}"
-    nodes = {n["id"]: n for n in trace["nodes"]}
-    reached = set(trace["backward"])  # a large gradient is left out of the JSON, not the text
-    edges = [e for e in trace["edges"] if e["source"] == node["id"]
-             and (e.get("grad") is not None or e["target"] in reached)]
+    nodes = index(trace)["nodes"]
+    reached = index(trace).setdefault("reached", set(trace["backward"]))
+    edges = [e for e in index(trace)["out"].get(node["id"], [])  # a large gradient is left
+             if e.get("grad") is not None or e["target"] in reached]  # out of the JSON, not the text
     texts = [_contribution(trace, node, e, nodes[e["target"]], out_name) for e in edges]
     patterns = {PATTERNS[nodes[e["target"]].get("symbol")] for e in edges  # tensor lines name it
                 if nodes[e["target"]].get("symbol") in PATTERNS
@@ -152,7 +152,7 @@ def backward_text(trace: dict, node: dict, out_name: str, seeded: bool) -> str:
 
 def explanations(trace: dict, seeded: bool = False) -> dict:
     """{"forward": {id: text}, "backward": {id: text}} for every step."""
-    nodes = {n["id"]: n for n in trace["nodes"]}
+    nodes = index(trace)["nodes"]
     output = next((n for n in trace["nodes"] if n["kind"] == "output"), None)
     out_name = output["name"] if output else "y"
     return {"forward": {i: forward_text(trace, nodes[i]) for i in trace["forward"]},

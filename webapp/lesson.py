@@ -17,4 +17,5 @@ def add_lesson(trace: dict, seeded: bool = False, source: str | None = None) -> 
     trace["tape"] = tape_rows(trace)
     trace["explain"] = explanations(trace, seeded)
     trace["guards"] = find_guards(source, trace) if source else []
+    trace.pop("_index", None)
     return trace

@@ -53,10 +53,23 @@ def assign_names(trace: dict) -> None:
         node.setdefault("name", f"v{node['id'][1:]}")
 
 
+def index(trace: dict) -> dict:
+    """Nodes by id and edges by target and by source, built once per trace (graphs run to
+    thousands of nodes: a scan per node would be quadratic)."""
+    found = trace.get("_index")
+    if found is None:
+        found = {"nodes": {n["id"]: n for n in trace["nodes"]}, "into": {}, "out": {}}
+        for edge in trace["edges"]:
+            found["into"].setdefault(edge["target"], []).append(edge)
+            found["out"].setdefault(edge["source"], []).append(edge)
+        trace["_index"] = found
+    return found
+
+
 def operands(trace: dict, node_id: str) -> list[tuple[dict, dict]]:
     """(edge, source node) pairs into a node, in the order the operation took them."""
-    nodes = {n["id"]: n for n in trace["nodes"]}
-    into = [e for e in trace["edges"] if e["target"] == node_id]
+    nodes = index(trace)["nodes"]
+    into = list(index(trace)["into"].get(node_id, []))
     # `0.2 * x` records the constant and the tensor both at slot 0: the constant came first.
     into.sort(key=lambda e: (e["input"], nodes[e["source"]]["kind"] != "constant"))
     return [(e, nodes[e["source"]]) for e in into]

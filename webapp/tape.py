@@ -3,16 +3,16 @@ from __future__ import annotations
 
 import re
 
-from .naming import expression, format_value
+from .naming import expression, format_value, index
 
 
 def adjoint_sum(trace: dict, node: dict) -> str | None:
     """`x̄1 = 0.5 (from v4) + 5 (from v3) = 5.5` for a node that feeds several others."""
-    names = {n["id"]: n["name"] for n in trace["nodes"]}
-    parts = [e for e in trace["edges"] if e["source"] == node["id"] and e.get("grad") is not None]
+    nodes = index(trace)["nodes"]
+    parts = [e for e in index(trace)["out"].get(node["id"], []) if e.get("grad") is not None]
     if len(parts) < 2 or node.get("grad") is None:
         return None
-    terms = " + ".join(f"{format_value(e['grad'], node['shape'])} (from {names[e['target']]})"
+    terms = " + ".join(f"{format_value(e['grad'], node['shape'])} (from {nodes[e['target']]['name']})"
                        for e in parts)
     return f"{bar(node['name'])} = {terms} = {format_value(node['grad'], node['shape'])}"
 
@@ -26,7 +26,7 @@ def bar(name: str) -> str:
 
 def tape_rows(trace: dict) -> list[dict]:
     """One row per node in forward order; `adjoint` is the node's gradient as shown."""
-    nodes = {n["id"]: n for n in trace["nodes"]}
+    nodes = index(trace)["nodes"]
     rows = []
     for node_id in trace["forward"]:
         node = nodes[node_id]
