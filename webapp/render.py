@@ -10,7 +10,7 @@ import subprocess
 
 import graphviz
 
-from . import svg_fill
+from . import layout, svg_fill
 from .cache import BoundedCache, SingleFlight
 from .errors import ChainruleError, limit
 
@@ -271,12 +271,14 @@ def run_dot(source: str, fmt: str) -> bytes:
 
 
 def _run_dot(source: str, fmt: str) -> bytes:
-    """Lay out and draw DOT source with graphviz's `dot`, under a timeout.
+    """Lay out and draw DOT source with graphviz's `dot`, under a deadline.
 
-    graphviz's Python package builds the DOT text; `dot` runs as a subprocess here
-    because the package's own `pipe()` has no timeout.
+    graphviz's Python package builds the DOT text; SVG and PNG go to the layout service's
+    running `dot` processes (layout.py); another format starts a `dot` of its own.
     """
     DOT_RUNS["count"] += 1
+    if fmt in layout.END_MARKERS:
+        return layout.draw(source, fmt)
     executable = shutil.which("dot")
     if executable is None:
         raise ChainruleError("internal", "graphviz's `dot` is not installed on the server.", status=500)
