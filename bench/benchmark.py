@@ -31,17 +31,11 @@ import torch
 import torchviz
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)  # webapp.layout, for the layout-alone figure
 
 
 def seed001(x1, x2):
     return 0.2 * x1 ** 2 + 0.2 * x2 ** 2 - 5
-
-
-def thirty_nodes(x):
-    y = x
-    for _ in range(10):
-        y = torch.sin(y) * 0.9 + x
-    return y
 
 
 def loop(iterations):
@@ -52,18 +46,6 @@ def loop(iterations):
         return y
     return run
 
-
-def network():
-    torch.manual_seed(0)
-    x, y = torch.randn(64, 1000), torch.randn(64, 10)
-    w1 = torch.randn(1000, 100, requires_grad=True)
-    w2 = torch.randn(100, 10, requires_grad=True)
-    return (MyReLU.apply(x.mm(w1)).mm(w2) - y).pow(2).sum()
-
-
-sys.path.insert(0, ROOT)
-from tests.graph_table import MyReLU  # noqa: E402  (seed 002's Function, in plain PyTorch)
-from tests.seeds import SEED002_NETWORK as NETWORK_SOURCE  # noqa: E402
 
 CASES = [
     # name, source (last line is the output), inputs, baseline builder

@@ -38,7 +38,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
 
-    from . import api, assets, evaluator, images, pages, security
+    from . import api, assets, cache, evaluator, images, pages, security
+    cache.init_app(app)
     evaluator.init_app(app)
     assets.init_app(app)
     security.init_app(app)

@@ -11,7 +11,7 @@ import subprocess
 import graphviz
 
 from . import layout, svg_fill
-from .cache import BoundedCache, SingleFlight
+from .cache import BoundedCache, SingleFlight, note
 from .errors import ChainruleError, limit
 
 DOT_TIMEOUT_SECONDS = 20
@@ -264,6 +264,7 @@ def run_dot(source: str, fmt: str) -> bytes:
     """Lay out and draw DOT source with `dot`, reusing earlier drawings of the same source."""
     key = (source, fmt)
     cached = DRAWINGS.get(key)
+    note(cached is not None)
     if cached is None:
         cached = DOT_FLIGHTS.run(key, lambda: _run_dot(source, fmt))
         DRAWINGS.put(key, cached, len(cached) + len(source))
