@@ -38,9 +38,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
 
-    from . import api, assets, cache, evaluator, images, pages, security
+    from . import api, assets, cache, evaluator, images, pages, security, shared_state
     cache.init_app(app)
     evaluator.init_app(app)
+    shared_state.configure(app)  # Redis for caches and fairness, when CHAINRULE_CACHE_URL asks
     assets.init_app(app)
     security.init_app(app)
     app.register_blueprint(api.bp)
