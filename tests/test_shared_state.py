@@ -90,3 +90,26 @@ def test_a_cool_down_earned_on_one_process_holds_on_the_other(two_servers):
     # ...cools the same newcomer down on the second.
     status, _, body = call(second, "/api/trace", {"source": "x * 2 + 0.1357", "inputs": {"x": 1}})
     assert status == 429 and "stopped at one of the limits" in json.loads(body)["error"]["message"]
+
+
+@pytest.mark.parametrize("kind", ["memory", "redis"])
+def test_redis_counters_behave_like_the_in_process_ones(kind, redis_url):
+    """Mutation: `return int(pipe.execute()[2]) - 1` -> `... [2])` in RedisCounters.seen:
+    a lone student counts themself as another, and the server is never idle."""
+    import redis
+
+    from webapp.fairness import Counters
+    from webapp.shared_state import RedisCounters
+    counters = Counters() if kind == "memory" else RedisCounters(
+        redis.Redis.from_url(redis_url), prefix=f"test:{time.time()}:")
+    assert counters.get("a") == 0
+    assert counters.increment("a") == 1 and counters.increment("a", 2) == 3
+    counters.expire("a")
+    assert counters.get("a") == 0
+    counters.put("cool", 5.5, ttl=0.05)
+    assert counters.get("cool") == 5.5
+    assert counters.increment("window", 1, ttl=0.05) == 1
+    time.sleep(0.15)
+    assert counters.get("cool") == 0 and counters.increment("window", 1, ttl=60) == 1
+    assert counters.seen("alice", 10) == 0 and counters.seen("bob", 10) == 1
+    assert counters.seen("alice", 10) == 1
