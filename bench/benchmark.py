@@ -110,6 +110,25 @@ def start_server(port: int) -> subprocess.Popen:
     raise SystemExit("the server did not start")
 
 
+def worker_memory(server_pid: int) -> list[float]:
+    """Resident memory (MiB) of each evaluator process under the server."""
+    sizes = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                command = handle.read()
+            with open(f"/proc/{pid}/status") as handle:
+                status = handle.read()
+        except OSError:
+            continue
+        if b"webapp.worker" in command:
+            rss = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS"))
+            sizes.append(rss / 1024)
+    return sizes
+
+
 def median_ms(values) -> str:
     return f"{statistics.median(values) * 1000:.1f}"
 
