@@ -38,10 +38,12 @@ system-deps: .apt-updated
 
 system-deps-test: system-deps
 	@command -v chromium >/dev/null || $(APT_INSTALL) chromium fonts-dejavu-core
+	@command -v redis-server >/dev/null || $(APT_INSTALL) redis-server
 
 # apt-get update once, and only when something is missing.
 .apt-updated:
 	@if ! command -v dot >/dev/null || ! command -v chromium >/dev/null \
+	    || ! command -v redis-server >/dev/null \
 	    || ! $(PYTHON) -c 'import ensurepip' 2>/dev/null; then $(SUDO) apt-get update -q; fi
 	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || $(APT_INSTALL) python3-venv
 	@touch $@

@@ -2,16 +2,17 @@
 
     .venv/bin/python bench/benchmark.py [--repeat 7]
 
-It starts chainrule's production server (gunicorn) on a loopback port and, in this
+It starts chainrule's production server (`chainrule serve --production`, waitress) on a loopback port and, in this
 process, the baseline a user would otherwise run: build the function in PyTorch, then
 `torchviz.make_dot(y).pipe(format="svg")`. Each repetition times the baseline and the
 chainrule request back to back, so each ratio compares two runs made under the same
 machine load; the table gives medians of the times and of the per-pair ratios.
 
-- cold: a function the server has never seen (a unique constant is appended), to SVG;
+- cold: a function the server has never seen (a constant with its own label is
+  appended, so its layout is new too: the server's count of layouts proves it);
 - warm: the same request again;
-- point: the same function at a new input value (same graph structure, new numbers);
-- plot cold / warm: /api/plot of a new function, then the same again.
+- point change: the same function at a new input value (same structure, new numbers);
+- layout alone: seed 001's DOT through a fresh `dot -Tsvg` vs a persistent one.
 """
 from __future__ import annotations
 
@@ -30,17 +31,11 @@ import torch
 import torchviz
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)  # webapp.layout, for the layout-alone figure
 
 
 def seed001(x1, x2):
     return 0.2 * x1 ** 2 + 0.2 * x2 ** 2 - 5
-
-
-def thirty_nodes(x):
-    y = x
-    for _ in range(10):
-        y = torch.sin(y) * 0.9 + x
-    return y
 
 
 def loop(iterations):
@@ -52,37 +47,22 @@ def loop(iterations):
     return run
 
 
-def network():
-    torch.manual_seed(0)
-    x, y = torch.randn(64, 1000), torch.randn(64, 10)
-    w1 = torch.randn(1000, 100, requires_grad=True)
-    w2 = torch.randn(100, 10, requires_grad=True)
-    return (MyReLU.apply(x.mm(w1)).mm(w2) - y).pow(2).sum()
-
-
-sys.path.insert(0, ROOT)
-from tests.graph_table import MyReLU  # noqa: E402  (seed 002's Function, in plain PyTorch)
-from tests.seeds import SEED002_NETWORK as NETWORK_SOURCE  # noqa: E402
-
 CASES = [
     # name, source (last line is the output), inputs, baseline builder
-    ("seed 001 quadratic", "0.2*x1**2 + 0.2*x2**2 - 5", {"x1": 2.0, "x2": 2.0},
-     lambda: seed001(torch.tensor(2.0, requires_grad=True), torch.tensor(2.0, requires_grad=True))),
-    ("30-node function", "y = x\nfor i in range(10):\n    y = sin(y) * 0.9 + x\ny", {"x": 0.5},
-     lambda: thirty_nodes(torch.tensor(0.5, requires_grad=True))),
-    ("200-iteration loop", "y = x\nfor i in range(200):\n    y = y * 0.99 + 0.01\ny", {"x": 1.0},
-     lambda: loop(200)(torch.tensor(1.0, requires_grad=True))),
-    ("seed 002 network", NETWORK_SOURCE, {}, network),
+    ("seed 001", "0.2*x1**2 + 0.2*x2**2 - 5", {"x1": 2.0, "x2": 2.0},
+     lambda k: seed001(torch.tensor(2.0, requires_grad=True), torch.tensor(2.0, requires_grad=True))
+     + float(f"0.{k:04d}1")),
     ("1,000-node graph", "y = x\nfor i in range(250):\n    y = y * 0.99 + 0.01\ny", {"x": 1.0},
-     lambda: loop(250)(torch.tensor(1.0, requires_grad=True))),
+     lambda k: loop(250)(torch.tensor(1.0, requires_grad=True)) + float(f"0.{k:04d}1")),
 ]
 
 
 def with_unique_constant(source: str, k: int) -> str:
-    """The same function plus 0 · torch.tensor(k): a constant node labelled k, so a graph
-    (and a layout) the server has never drawn."""
+    """The same function plus a constant 0.{k:04d}1: a node whose label differs per k, so a
+    graph (and a layout) the server has never drawn. (`0 * torch.tensor(k)` was not: its
+    constant is labelled `0` for every k, so "cold" requests reused one layout.)"""
     lines = source.split("\n")
-    lines[-1] = f"({lines[-1]}) + 0 * torch.tensor({k}.0)"
+    lines[-1] = f"({lines[-1]}) + 0.{k:04d}1"
     return "\n".join(lines)
 
 
@@ -115,9 +95,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(port: int) -> subprocess.Popen:
+def start_server(port: int, env: dict | None = None) -> subprocess.Popen:
     server = subprocess.Popen([sys.executable, "-m", "webapp", "serve", "--production", "--port", str(port)],
-                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              env={**os.environ, **(env or {})})
     for _ in range(300):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
@@ -157,57 +138,83 @@ def ratio(pairs) -> str:
     return f"{statistics.median(a / b for a, b in pairs):.2f}×"
 
 
+def layouts_made(port: int) -> int:
+    """How many layouts the server's `dot` has made so far (a header of /healthz)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as response:
+        return int(response.headers["X-Chainrule-Layouts"])
+
+
+def layout_alone(port: int, repeat: int) -> tuple[list[float], list[float]]:
+    """Laying out seed 001's DOT alone: a fresh `dot -Tsvg` each time vs one that stays running."""
+    query = urllib.parse.urlencode({"f": CASES[0][1], "x1": "2", "x2": "2"})
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/graph.dot?{query}", timeout=30) as response:
+        source = response.read().decode()
+    fresh, persistent = [], []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        subprocess.run(["dot", "-Tsvg"], input=source.encode(), capture_output=True, check=True)
+        fresh.append(time.perf_counter() - started)
+    from webapp.layout import LayoutService
+    service = LayoutService(size=1, deadline_seconds=20)
+    try:
+        service.layout(source, "svg")  # the process starts once
+        for k in range(repeat):
+            changed = source.replace('label=""', f'label="{k}"', 1)  # a graph it has not seen
+            started = time.perf_counter()
+            service.layout(changed, "svg")
+            persistent.append(time.perf_counter() - started)
+    finally:
+        service.close()
+    return fresh, persistent
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
     port = free_port()
     server = start_server(port)
-    client = Client(port)
-    fetch = client.fetch
-    base = ""
-    k = 0  # a new server: every k is new to it
+    fetch = Client(port).fetch
+    k = 0  # a new server, and a new constant per request: every cold graph is new to it
     rows = []
     try:
         for name, source, inputs, build in CASES:
             cold, warm, point, base_times = [], [], [], []
+            before = layouts_made(port)
             for _ in range(args.repeat):
                 k += 1
                 query = {"f": with_unique_constant(source, k), **{n: str(v) for n, v in inputs.items()}}
-                url = f"{base}/graph.svg?{urllib.parse.urlencode(query)}"
-                base_times.append(baseline(build))
+                url = f"/graph.svg?{urllib.parse.urlencode(query)}"
+                base_times.append(baseline(lambda: build(k)))
                 cold.append(fetch(url))
                 warm.append(fetch(url))
-                if inputs:
-                    moved = dict(query, **{n: str(v + 0.25 * (k % 7 + 1)) for n, v in inputs.items()})
-                    point.append(fetch(f"{base}/graph.svg?{urllib.parse.urlencode(moved)}"))
-            rows.append((name, median_ms(base_times), median_ms(cold), ratio(zip(cold, base_times)),
-                         median_ms(warm), ratio(zip(warm, base_times)),
-                         median_ms(point) if point else "–",
-                         ratio(zip(point, base_times)) if point else "–"))
-        plot_cold, plot_warm = [], []
-        for _ in range(args.repeat):
-            k += 1
-            url = f"{base}/api/plot?" + urllib.parse.urlencode(
-                {"f": f"log(x**2)*sin(x) + 1/x + 0 * torch.tensor({k}.0)", "x": "2", "wrt": "x",
-                 "lo": "-4", "hi": "4", "n": "200"})
-            plot_cold.append(fetch(url))
-            plot_warm.append(fetch(url))
-        memory = worker_memory(server.pid)
+                moved = dict(query, **{n: str(v + 0.25 * (k % 7 + 1)) for n, v in inputs.items()})
+                point.append(fetch(f"/graph.svg?{urllib.parse.urlencode(moved)}"))
+            made = layouts_made(port) - before
+            if made < args.repeat:
+                raise SystemExit(f"{name}: only {made} layouts for {args.repeat} cold requests")
+            rows.append((name, base_times, cold, warm, point, made))
+        fresh, persistent = layout_alone(port, args.repeat)
     finally:
         server.terminate()
         server.wait(timeout=10)
 
     print(f"torch {torch.__version__}, {os.cpu_count()} cores, {args.repeat} repetitions; "
-          "times are medians in ms, ratios are medians of per-pair ratios to the baseline.\n")
-    print("| function | torchviz + dot | cold | cold ratio | warm | warm ratio | point change | point ratio |")
-    print("|---|---|---|---|---|---|---|---|")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
-    print(f"\n/api/plot (200 samples of log(x²)·sin(x) + 1/x): cold {median_ms(plot_cold)} ms, "
-          f"warm {median_ms(plot_warm)} ms")
-    print(f"evaluator processes: {len(memory)}, resident memory "
-          + ", ".join(f"{m:.0f} MiB" for m in memory))
+          "times are medians in ms, ratios are medians of per-pair ratios to the baseline "
+          "(torchviz.make_dot(y).pipe('svg') in-process, timed right before each request).\n")
+    print("| figure | torchviz + dot | chainrule (HTTP, production server) | ratio | target |")
+    print("|---|---|---|---|---|")
+    targets = {"cold seed 001": "≤ 0.5×", "cold 1,000-node graph": "≤ 1.0×",
+               "warm seed 001": "≤ 0.05×", "point change seed 001": "≤ 0.2×"}
+    for name, base_times, cold, warm, point, made in rows:
+        for figure, times in (("cold", cold), ("warm", warm), ("point change", point)):
+            label = f"{figure} {name}"
+            print(f"| {label} | {median_ms(base_times)} | {median_ms(times)} | "
+                  f"{ratio(zip(times, base_times))} | {targets.get(label, '–')} |")
+    print("\nlayouts made by the server during the cold cases (one per cold request expected): "
+          + ", ".join(f"{name}: {made} for {args.repeat}" for name, *_, made in rows))
+    print(f"layout alone (seed 001's DOT to SVG): fresh `dot -Tsvg` {median_ms(fresh)} ms, "
+          f"persistent `dot` {median_ms(persistent)} ms")
 
 
 if __name__ == "__main__":

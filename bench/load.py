@@ -1,6 +1,7 @@
 """A classroom on loopback: 60 students, then the same 60 plus 5 attackers.
 
     .venv/bin/python bench/load.py [--students 60] [--attackers 5] [--seconds 120] [--one-address]
+                                   [--processes 2]
 
 Starts chainrule's production server (waitress) on a loopback port. With --one-address
 the whole class, attackers included, comes from 127.0.0.1 (a school behind NAT), and
@@ -10,6 +11,9 @@ draws), then types a new function every 10 seconds (the editor's htmx request, p
 the plot samples). Phase 1 runs the students alone; phase 2 adds attackers who send CPU and
 memory bombs in a loop. Prints requests/s, p50, p95 and errors per phase, the
 attackers' status codes, and whether the server is alive, with its memory, at the end.
+With --processes N (N > 1) it starts a `redis-server` on loopback and N production
+servers sharing it (CHAINRULE_CACHE_URL, one CHAINRULE_SECRET, the cores' workers split
+between them); each client talks to one of them, as behind a load balancer.
 Every loop is bounded in time and only ever talks to 127.0.0.1.
 """
 from __future__ import annotations
@@ -21,6 +25,7 @@ import json
 import os
 import random
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -98,8 +103,8 @@ def address(number: int, offset: int) -> tuple[str, int]:
     return (f"127.0.{n // 250}.{n % 250 + 2}", 0)
 
 
-def student(port, number, phase, stop_at, recorder, think=10.0):
-    connection = Client(port, address(number, 0))
+def student(ports, number, phase, stop_at, recorder, think=10.0):
+    connection = Client(ports[number % len(ports)], address(number, 0))
     time.sleep(random.uniform(0, 5))  # "everyone open this link"
     for example in EXAMPLES:
         if time.monotonic() > stop_at:
@@ -123,8 +128,8 @@ def student(port, number, phase, stop_at, recorder, think=10.0):
         time.sleep(min(think, max(0.0, stop_at - time.monotonic())))
 
 
-def attacker(port, number, stop_at, statuses):
-    connection = Client(port, address(number, 1000))
+def attacker(ports, number, stop_at, statuses):
+    connection = Client(ports[number % len(ports)], address(number, 1000))
     k = 0
     while time.monotonic() < stop_at:
         k += 1
@@ -152,11 +157,25 @@ def main():
     parser.add_argument("--seconds", type=float, default=120.0)
     parser.add_argument("--one-address", action="store_true",
                         help="every client behind 127.0.0.1, keeping its cookie")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="production processes sharing one loopback redis-server")
     args = parser.parse_args()
     global ONE_ADDRESS
     ONE_ADDRESS = args.one_address
-    port = free_port()
-    server = start_server(port)
+    redis_server, servers, ports = None, [], []
+    env = {}
+    if args.processes > 1:
+        redis_port = free_port()
+        redis_server = subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
+                                         "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
+        time.sleep(0.5)
+        env = {"CHAINRULE_CACHE_URL": f"redis://127.0.0.1:{redis_port}/0",
+               "CHAINRULE_SECRET": os.urandom(16).hex(),
+               "CHAINRULE_WORKERS": str(max(1, 2 * (os.cpu_count() or 1) // args.processes))}
+    for _ in range(args.processes):
+        ports.append(free_port())
+        servers.append(start_server(ports[-1], env))
+    server = servers[0]
     recorder = Recorder()
     statuses = collections.Counter()
     try:
@@ -164,32 +183,38 @@ def main():
         end_one = start + args.seconds
         end_two = end_one + args.seconds
         phase = lambda: "students alone" if time.monotonic() < end_one else "with attackers"
-        threads = [threading.Thread(target=student, args=(port, i, phase, end_two, recorder), daemon=True)
+        threads = [threading.Thread(target=student, args=(ports, i, phase, end_two, recorder), daemon=True)
                    for i in range(args.students)]
         for thread in threads:
             thread.start()
         time.sleep(max(0.0, end_one - time.monotonic()))
-        attackers = [threading.Thread(target=attacker, args=(port, i, end_two, statuses), daemon=True)
+        attackers = [threading.Thread(target=attacker, args=(ports, i, end_two, statuses), daemon=True)
                      for i in range(args.attackers)]
         for thread in attackers:
             thread.start()
         for thread in threads + attackers:
             thread.join(timeout=max(1.0, end_two - time.monotonic() + 35))
-        alive = request(http.client.HTTPConnection("127.0.0.1", port, timeout=10), "GET", "/healthz")[1]
+        alive = [request(http.client.HTTPConnection("127.0.0.1", p, timeout=10), "GET", "/healthz")[1]
+                 for p in ports]
         memory = worker_memory(server.pid)
         with open(f"/proc/{server.pid}/status") as handle:
             web_rss = next(int(l.split()[1]) for l in handle if l.startswith("VmRSS")) / 1024
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        for each in servers:
+            each.terminate()
+            each.wait(timeout=10)
+        if redis_server is not None:
+            redis_server.terminate()
+            redis_server.wait(timeout=10)
     print(f"{args.students} students, {args.attackers} attackers, {args.seconds:.0f} s per phase, "
-          f"{os.cpu_count()} cores" + (", everyone behind 127.0.0.1" if ONE_ADDRESS else "") + "\n")
+          f"{os.cpu_count()} cores" + (", everyone behind 127.0.0.1" if ONE_ADDRESS else "")
+          + (f", {args.processes} processes sharing one Redis" if args.processes > 1 else "") + "\n")
     for name in ("students alone", "with attackers"):
         print(f"- {name}: {summarize(recorder.samples[name], args.seconds)}")
         for key in sorted(k for k in recorder.samples if isinstance(k, tuple) and k[0] == name):
             print(f"    - {key[1]}: {summarize(recorder.samples[key], args.seconds)}")
     print(f"- attackers' answers: {dict(sorted(statuses.items()))}")
-    print(f"- after the run: /healthz {alive}; web process {web_rss:.0f} MiB; "
+    print(f"- after the run: /healthz {alive}; first web process {web_rss:.0f} MiB; "
           f"{len(memory)} evaluator processes, " + ", ".join(f"{m:.0f} MiB" for m in memory))
 
 

@@ -34,11 +34,20 @@ SLOW = "v = torch.ones(1000000)\nfor i in range(100000):\n    y = torch.dot(v, v
 
 
 def workers_of(server_pid: int) -> list[int]:
+    """The server's evaluator processes (not its running `dot` processes, see layout.py)."""
     children = []
     for task in os.listdir(f"/proc/{server_pid}/task"):
         with open(f"/proc/{server_pid}/task/{task}/children") as handle:
             children += [int(pid) for pid in handle.read().split()]
-    return children
+    return [pid for pid in children if b"webapp.worker" in _cmdline(pid)]
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return handle.read()
+    except OSError:
+        return b""
 
 
 def environ_of(pid: int) -> dict:

@@ -30,13 +30,18 @@ def create_app(test_config: dict | None = None) -> Flask:
         DEADLINE_SECONDS=float(os.environ.get("CHAINRULE_DEADLINE", 5.0)),
         BUSY_WAIT_SECONDS=float(os.environ.get("CHAINRULE_BUSY_WAIT", 6.0)),
         MAX_CONTENT_LENGTH=64 * 1024,
+        # Running `dot` processes per format (layout.py) and how long one layout may take.
+        LAYOUT_PROCESSES=int(os.environ.get("CHAINRULE_LAYOUT_PROCESSES", 2)),
+        LAYOUT_DEADLINE_SECONDS=float(os.environ.get("CHAINRULE_LAYOUT_DEADLINE", 20.0)),
     )
     app.json.sort_keys = False  # keep the order of API.md (output, leaves, nodes, ...)
     if test_config:
         app.config.from_mapping(test_config)
 
-    from . import api, assets, evaluator, exports, images, pages, security
+    from . import api, assets, cache, evaluator, exports, images, pages, security, shared_state
+    cache.init_app(app)
     evaluator.init_app(app)
+    shared_state.configure(app)  # Redis for caches and fairness, when CHAINRULE_CACHE_URL asks
     assets.init_app(app)
     security.init_app(app)
     app.register_blueprint(api.bp)

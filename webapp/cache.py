@@ -10,6 +10,26 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
+from flask import Flask, g, has_request_context
+
+HEADER = "X-Chainrule-Cache"
+
+
+def note(hit: bool) -> None:
+    """Record a cache lookup of this request: its answer is a hit only if every lookup hit."""
+    if has_request_context():
+        g.chainrule_cache = "hit" if hit and g.get("chainrule_cache") != "miss" else "miss"
+
+
+def init_app(app: Flask) -> None:
+    @app.after_request
+    def say_where_from(response):
+        """`X-Chainrule-Cache: hit|miss` on every response that looked in a cache."""
+        state = g.get("chainrule_cache")
+        if state:
+            response.headers[HEADER] = state
+        return response
+
 
 class BoundedCache:
     def __init__(self, max_bytes: int):

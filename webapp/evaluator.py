@@ -13,7 +13,7 @@ import threading
 from flask import Flask, current_app, request
 
 from . import identity
-from .cache import BoundedCache, SingleFlight
+from .cache import BoundedCache, SingleFlight, note
 from .errors import ChainruleError
 from .fairness import Clients
 from .query import check_value
@@ -53,6 +53,7 @@ def evaluate(kind: str, **job) -> dict:
     key = json.dumps(job, sort_keys=True)
     answers: BoundedCache = current_app.extensions["chainrule_answers"]
     cached = answers.get(key)
+    note(cached is not None)
     if cached is not None:
         return json.loads(cached)
     clients: Clients = current_app.extensions["chainrule_clients"]

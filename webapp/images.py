@@ -7,7 +7,7 @@ import hashlib
 from flask import Blueprint, Response, request
 
 from . import evaluator, render, themes
-from .cache import BoundedCache
+from .cache import BoundedCache, note
 from .errors import ChainruleError
 from .query import function_from_query, grad_output_from_query, plot_request, view_from_query
 
@@ -67,6 +67,7 @@ def _image_response(make_body, fmt: str) -> Response:
     """
     key = request.full_path
     cached = RESPONSES.get(key)
+    note(cached is not None)
     if cached is not None:
         return _finish(Response(cached[0], status=200, mimetype=MIMETYPES[fmt]), cached[1])
     try:

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, make_response, redirect, render_template, request, url_for
 
 from . import evaluator, render
-from .cache import BoundedCache
+from .cache import BoundedCache, note
 from .errors import ChainruleError
 from .examples import DEFAULT, EXAMPLES
 from .query import RESERVED, VIEWS, grad_output_from_query, parse_value, plot_range
@@ -144,6 +144,7 @@ def _cached_page(template: str) -> str:
     """
     key = (template, request.host_url, request.full_path)
     page = PAGES.get(key)
+    note(page is not None)
     if page is None:
         context = build_view(PageState(request.args))
         page = render_template(template, **context)

@@ -8,9 +8,11 @@ its asynchronous loop and only then hands it to a thread, so threads only ever r
 app, and slow clients cost a socket each, not a thread. It is pure Python (no compiler,
 no C extension), so `pip install .` works wherever torch does.
 
-The CPU work happens in the evaluator pool; the web threads only wait on it. The app
-keeps no state between requests that matters for correctness, so more processes or
-machines behind a load balancer need nothing shared.
+The CPU work happens in the evaluator pool; the web threads only wait on it (and on the
+layout service's running `dot` processes). The app keeps no state between requests that
+matters for correctness; for several processes or machines behind a load balancer, a
+shared Redis (CHAINRULE_CACHE_URL, shared_state.py) shares caches and fairness, and a
+shared CHAINRULE_SECRET lets every process accept the others' cookies.
 """
 from __future__ import annotations
 

@@ -10,8 +10,8 @@ import subprocess
 
 import graphviz
 
-from . import svg_fill
-from .cache import BoundedCache, SingleFlight
+from . import layout, svg_fill
+from .cache import BoundedCache, SingleFlight, note
 from .errors import ChainruleError, limit
 
 DOT_TIMEOUT_SECONDS = 20
@@ -269,6 +269,7 @@ def run_dot(source: str, fmt: str) -> bytes:
     """Lay out and draw DOT source with `dot`, reusing earlier drawings of the same source."""
     key = (source, fmt)
     cached = DRAWINGS.get(key)
+    note(cached is not None)
     if cached is None:
         cached = DOT_FLIGHTS.run(key, lambda: _run_dot(source, fmt))
         DRAWINGS.put(key, cached, len(cached) + len(source))
@@ -276,12 +277,14 @@ def run_dot(source: str, fmt: str) -> bytes:
 
 
 def _run_dot(source: str, fmt: str) -> bytes:
-    """Lay out and draw DOT source with graphviz's `dot`, under a timeout.
+    """Lay out and draw DOT source with graphviz's `dot`, under a deadline.
 
-    graphviz's Python package builds the DOT text; `dot` runs as a subprocess here
-    because the package's own `pipe()` has no timeout.
+    graphviz's Python package builds the DOT text; SVG and PNG go to the layout service's
+    running `dot` processes (layout.py); another format starts a `dot` of its own.
     """
     DOT_RUNS["count"] += 1
+    if fmt in layout.END_MARKERS:
+        return layout.draw(source, fmt)
     executable = shutil.which("dot")
     if executable is None:
         raise ChainruleError("internal", "graphviz's `dot` is not installed on the server.", status=500)
