@@ -61,14 +61,19 @@ class RedisCache:
     """BoundedCache's get / put in Redis, under `chainrule:<name>:<hash of the key>`."""
 
     def __init__(self, client, name: str, max_bytes: int = 64 * 2**20):
+        import redis
         self.client, self.prefix, self.max_bytes = client, f"chainrule:{name}:", max_bytes
         self.hits = self.misses = 0
+        self._errors = (redis.RedisError, OSError)
 
     def _key(self, key) -> str:
         return self.prefix + hashlib.sha256(repr(key).encode()).hexdigest()
 
     def get(self, key):
-        data = self.client.get(self._key(key))
+        try:
+            data = self.client.get(self._key(key))
+        except self._errors:  # Redis unreachable: compute the answer again
+            data = None
         if data is None:
             self.misses += 1
             return None
@@ -78,7 +83,10 @@ class RedisCache:
     def put(self, key, value, size: int) -> None:
         if size > self.max_bytes // 4:
             return  # as in-process: one huge entry is not worth keeping
-        self.client.set(self._key(key), _encode(value), ex=ENTRY_SECONDS)
+        try:
+            self.client.set(self._key(key), _encode(value), ex=ENTRY_SECONDS)
+        except self._errors:
+            pass  # a cache that cannot keep an entry only costs time
 
     def __len__(self) -> int:
         return sum(1 for _ in self.client.scan_iter(match=self.prefix + "*", count=1000))
