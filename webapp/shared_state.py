@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import time
+import uuid
 
 from flask import Flask
 
@@ -93,30 +94,40 @@ class RedisCache:
 
 
 class RedisCounters:
-    """fairness.Counters (get / put / increment / expire / seen) in Redis."""
+    """fairness.Counters (get / put / increment / expire / seen) in Redis.
+
+    Everything is shared except `in_flight`, which fairness compares with this process's
+    own number of workers: it stays per process (still in Redis, under this process's id).
+    """
+
+    PER_PROCESS = ("in_flight",)
 
     def __init__(self, client, prefix: str = "chainrule:counter:"):
         self.client, self.prefix = client, prefix
         self._increment = client.register_script(_INCREMENT)
+        self._process = uuid.uuid4().hex
+
+    def _key(self, key: str) -> str:
+        return self.prefix + (f"{key}:{self._process}" if key in self.PER_PROCESS else key)
 
     def get(self, key: str) -> float:
-        value = self.client.get(self.prefix + key)
+        value = self.client.get(self._key(key))
         return float(value) if value is not None else 0.0
 
     def put(self, key: str, value: float, ttl: float | None = None) -> None:
-        self.client.set(self.prefix + key, repr(float(value)),
+        self.client.set(self._key(key), repr(float(value)),
                         px=max(1, int(ttl * 1000)) if ttl else None)
 
     def increment(self, key: str, amount: float = 1.0, ttl: float | None = None) -> float:
         ttl_ms = max(1, int(ttl * 1000)) if ttl else 0
-        return float(self._increment(keys=[self.prefix + key],
+        return float(self._increment(keys=[self._key(key)],
                                      args=[repr(float(amount)), ttl_ms, IDLE_COUNTER_SECONDS * 1000]))
 
     def expire(self, key: str, ttl: float = 0.0) -> None:
         if ttl <= 0:
-            self.client.delete(self.prefix + key)
+            self.client.delete(self._key(key))
         else:
-            self.client.pexpire(self.prefix + key, max(1, int(ttl * 1000)))
+            self.client.pexpire(self._key(key), max(1, int(ttl * 1000)))
 
     def seen(self, key: str, window: float) -> int:
         """Mark `key` active now; how many other keys were active within `window` seconds."""
