@@ -201,7 +201,8 @@ def main() -> None:
 
     print(f"torch {torch.__version__}, {os.cpu_count()} cores, {args.repeat} repetitions; "
           "times are medians in ms, ratios are medians of per-pair ratios to the baseline "
-          "(torchviz.make_dot(y).pipe('svg') in-process, timed right before each request).\n")
+          "(torchviz.make_dot(y).pipe('svg') in-process, timed right before each request). "
+          "On a shared machine, compare ratios, not single times.\n")
     print("| figure | torchviz + dot | chainrule (HTTP, production server) | ratio | target |")
     print("|---|---|---|---|---|")
     targets = {"cold seed 001": "≤ 0.5×", "cold 1,000-node graph": "≤ 1.0×",

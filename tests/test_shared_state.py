@@ -113,3 +113,27 @@ def test_redis_counters_behave_like_the_in_process_ones(kind, redis_url):
     assert counters.get("cool") == 0 and counters.increment("window", 1, ttl=60) == 1
     assert counters.seen("alice", 10) == 0 and counters.seen("bob", 10) == 1
     assert counters.seen("alice", 10) == 1
+
+
+def test_an_unreachable_redis_makes_a_cache_miss_not_an_error():
+    """Mutation: `except self._errors:` -> `except KeyError:` in RedisCache.get: a 500."""
+    import redis
+
+    from webapp.shared_state import RedisCache
+    cache = RedisCache(redis.Redis(port=free_port(), socket_connect_timeout=0.5), "test")
+    cache.put("key", b"value", 5)
+    assert cache.get("key") is None
+
+
+def test_in_flight_is_per_process_and_the_rest_is_shared(redis_url):
+    """Mutation: `PER_PROCESS = ("in_flight",)` -> `PER_PROCESS = ()`: one process's evaluations
+    in flight would count against another's workers."""
+    import redis
+
+    from webapp.shared_state import RedisCounters
+    client, prefix = redis.Redis.from_url(redis_url), f"test:{time.time()}:"
+    one, other = RedisCounters(client, prefix), RedisCounters(client, prefix)
+    one.increment("in_flight")
+    one.increment("flight:alice")
+    assert one.get("in_flight") == 1 and other.get("in_flight") == 0
+    assert other.get("flight:alice") == 1

@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import time
+import uuid
 
 from flask import Flask
 
@@ -61,14 +62,19 @@ class RedisCache:
     """BoundedCache's get / put in Redis, under `chainrule:<name>:<hash of the key>`."""
 
     def __init__(self, client, name: str, max_bytes: int = 64 * 2**20):
+        import redis
         self.client, self.prefix, self.max_bytes = client, f"chainrule:{name}:", max_bytes
         self.hits = self.misses = 0
+        self._errors = (redis.RedisError, OSError)
 
     def _key(self, key) -> str:
         return self.prefix + hashlib.sha256(repr(key).encode()).hexdigest()
 
     def get(self, key):
-        data = self.client.get(self._key(key))
+        try:
+            data = self.client.get(self._key(key))
+        except self._errors:  # Redis unreachable: compute the answer again
+            data = None
         if data is None:
             self.misses += 1
             return None
@@ -78,37 +84,50 @@ class RedisCache:
     def put(self, key, value, size: int) -> None:
         if size > self.max_bytes // 4:
             return  # as in-process: one huge entry is not worth keeping
-        self.client.set(self._key(key), _encode(value), ex=ENTRY_SECONDS)
+        try:
+            self.client.set(self._key(key), _encode(value), ex=ENTRY_SECONDS)
+        except self._errors:
+            pass  # a cache that cannot keep an entry only costs time
 
     def __len__(self) -> int:
         return sum(1 for _ in self.client.scan_iter(match=self.prefix + "*", count=1000))
 
 
 class RedisCounters:
-    """fairness.Counters (get / put / increment / expire / seen) in Redis."""
+    """fairness.Counters (get / put / increment / expire / seen) in Redis.
+
+    Everything is shared except `in_flight`, which fairness compares with this process's
+    own number of workers: it stays per process (still in Redis, under this process's id).
+    """
+
+    PER_PROCESS = ("in_flight",)
 
     def __init__(self, client, prefix: str = "chainrule:counter:"):
         self.client, self.prefix = client, prefix
         self._increment = client.register_script(_INCREMENT)
+        self._process = uuid.uuid4().hex
+
+    def _key(self, key: str) -> str:
+        return self.prefix + (f"{key}:{self._process}" if key in self.PER_PROCESS else key)
 
     def get(self, key: str) -> float:
-        value = self.client.get(self.prefix + key)
+        value = self.client.get(self._key(key))
         return float(value) if value is not None else 0.0
 
     def put(self, key: str, value: float, ttl: float | None = None) -> None:
-        self.client.set(self.prefix + key, repr(float(value)),
+        self.client.set(self._key(key), repr(float(value)),
                         px=max(1, int(ttl * 1000)) if ttl else None)
 
     def increment(self, key: str, amount: float = 1.0, ttl: float | None = None) -> float:
         ttl_ms = max(1, int(ttl * 1000)) if ttl else 0
-        return float(self._increment(keys=[self.prefix + key],
+        return float(self._increment(keys=[self._key(key)],
                                      args=[repr(float(amount)), ttl_ms, IDLE_COUNTER_SECONDS * 1000]))
 
     def expire(self, key: str, ttl: float = 0.0) -> None:
         if ttl <= 0:
-            self.client.delete(self.prefix + key)
+            self.client.delete(self._key(key))
         else:
-            self.client.pexpire(self.prefix + key, max(1, int(ttl * 1000)))
+            self.client.pexpire(self._key(key), max(1, int(ttl * 1000)))
 
     def seen(self, key: str, window: float) -> int:
         """Mark `key` active now; how many other keys were active within `window` seconds."""
