@@ -37,12 +37,12 @@ SEEDS = {
     "vector-input": "x * x",
     "expression": "sin(x)*x",
 }
-CASES = {**{f"gallery-{e.slug}": e.source for e in EXAMPLES}, **SEEDS}
+# Gallery pitfalls whose point is PyTorch's refusal: typed, they must show it explained.
+REFUSED = {"gallery-retain-graph": "backward through the graph a second time"}
+CASES = {**{f"gallery-{e.slug}": e.source for e in EXAMPLES if f"gallery-{e.slug}" not in REFUSED},
+         **SEEDS}
 # A vector input the teacher types into its box once the snippet names it.
 NEEDS = {"gallery-rosenbrock": {"x": "[-1, 1]"}, "seed001-rosenbrock": {"x": "[-1, 1]"}}
-# Snippets whose last line is not the graph's output (x.grad): they show a graph once the
-# trace carries the program's last backward pass (issue 13, the `truth` branch).
-NO_GRAPH_YET = {"gallery-retain-graph"}
 FEW = ["seed001-quadratic", "seed003-log-sin", "seed004-helpers"]
 
 
@@ -126,8 +126,6 @@ def test_typed_function_fills_in(page, live_server, case):
     Mutation: in player.js load(), drop the `state.graph === graph` guard and read the
     texts from the <text> elements: the second afterSettle reads "?" and this fails."""
     source = CASES[case]
-    if case in NO_GRAPH_YET:
-        pytest.xfail("the graph of a snippet ending with x.grad comes with the truth branch")
     open_blank(page, live_server)
     before = loads(page)
     type_source(page, source)
@@ -345,3 +343,15 @@ def test_misspelled_name_gets_a_hint(page, live_server):
     type_source(page, "sin(x1) * x2")
     wait_until(page, "!!document.querySelector('#inputs input[name=\"x2\"]')")
     assert page.locator("#inputs .new-input").count() == 0
+
+
+@pytest.mark.parametrize("case", list(REFUSED))
+def test_typed_pitfall_shows_the_explained_refusal(page, live_server, case):
+    """A gallery pitfall typed in shows PyTorch's refusal, explained, and no playable graph.
+    Mutation: explain_torch_error returning PyTorch's text alone drops the retain_graph hint."""
+    from webapp.examples import BY_SLUG
+    open_blank(page, live_server)
+    type_source(page, BY_SLUG[case.removeprefix("gallery-")].source)
+    wait_until(page, "!!document.querySelector('#error .error')")
+    message = page.inner_text("#error")
+    assert REFUSED[case] in message and "retain_graph=True" in message
