@@ -174,6 +174,12 @@
     if (current) reveal(current.node);
   }
 
+  // The server's sentences (trace.explain): the same words as /embed, the GIF and the notebook.
+  function explained(phase, id) {
+    const texts = trace.explain && trace.explain[phase];
+    return texts && texts[id] ? texts[id] : "";
+  }
+
   function updatePanel(current) {
     const chain = document.getElementById("chain");
     const status = document.getElementById("step-status");
@@ -195,10 +201,10 @@
       formula.textContent = "Values show ?, gradients show “" + NOT_YET + "”: nothing has been computed.";
     } else if (current.phase === "forward") {
       phase.textContent = "Forward pass: ";
-      formula.textContent = forwardText(nodeById[current.node]);
+      formula.textContent = explained("forward", current.node) || forwardText(nodeById[current.node]);
     } else {
       phase.textContent = "Backward pass (upstream gradient × local derivative): ";
-      formula.textContent = backwardText(nodeById[current.node]);
+      formula.textContent = explained("backward", current.node) || backwardText(nodeById[current.node]);
     }
     chain.appendChild(phase);
     chain.appendChild(formula);
