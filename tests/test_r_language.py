@@ -193,20 +193,7 @@ def test_seed002_network_loss_falls_as_the_seed_shows(limits):
         assert losses[t] == pytest.approx(value, rel=1e-4, abs=1e-9)
 
 
-PYTHON_NETWORK = """class my_relu(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, input):
-        ctx.save_for_backward(input)
-        return input.clamp(min=0)
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        input, = ctx.saved_tensors
-        grad_input = grad_output.clone()
-        grad_input[input < 0] = 0
-        return grad_input
-
-N, D_in, H, D_out = 64, 1000, 100, 10
+PYTHON_NETWORK = seeds.MY_RELU.replace("MyReLU", "my_relu") + """N, D_in, H, D_out = 64, 1000, 100, 10
 x = torch.randn(N, D_in)
 y = torch.randn(N, D_out)
 w1 = torch.randn(D_in, H, requires_grad=True)

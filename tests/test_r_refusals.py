@@ -23,7 +23,7 @@ def refusal(source, limits, **inputs) -> ChainruleError:
 
 @pytest.mark.parametrize("source, kind, message, line, col", [
     ('system("ls")', "unsupported", "`system()` is not part of the R language", 1, 1),
-    ('eval(parse(text = "1 + 1"))', "unsupported", "R's eval() is not part of the language", 1, 1),
+    ('eval(parse(text = "1 + 1"))', "unsupported", "R's eval is not part of the language", 1, 1),
     ("library(stats)", "unsupported", "`library(stats)` is not part of the language", 1, 1),
     ("x <- 1\ny <- x@slot", "unsupported", "The @ operator is not part of the language", 2, 7),
     ("`my var` <- 2", "unsupported", "Backtick names", 1, 1),

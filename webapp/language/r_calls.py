@@ -30,7 +30,7 @@ DIM_FIRST = frozenset(set(REDUCTIONS) - {"max", "min", "norm", "dist"}) | {
     "softmax", "log_softmax", "squeeze", "unsqueeze", "size"}
 NOT_TRANSLATED = {
     "torch_arange": "torch_arange includes its end in R; use torch_linspace or 1:n.",
-    "eval": "R's eval() is not part of the language: nothing typed is ever run as code.",
+    "eval": "R's eval is not part of the language: nothing typed is ever run as code.",
     "parse": "R's parse() is not part of the language: nothing typed is ever run as code.",
     "function": "A function is defined by assigning it: f <- function(x) { ... }.",
 }
