@@ -92,7 +92,7 @@ def test_chain_rule_panel_explains_a_fan_out(page, live_server):
     trace = page.evaluate(TRACE_JS)
     for _ in range(len(trace["forward"]) + len(trace["backward"])):
         page.keyboard.press("ArrowRight")
-    assert "contributions 1 + 1 = 2" in page.inner_text("#chain")
+    assert "sums 2 contributions: 1 + 1 = 2" in page.inner_text("#chain")
 
 
 def test_loop_example_screenshots(page, live_server, artifacts):

@@ -355,3 +355,35 @@ def test_typed_pitfall_shows_the_explained_refusal(page, live_server, case):
     wait_until(page, "!!document.querySelector('#error .error')")
     message = page.inner_text("#error")
     assert REFUSED[case] in message and "retain_graph=True" in message
+
+
+def test_presenter_shows_code_and_zooms_following_the_step(page, live_server):
+    """Presenter mode: C shows the code beside the graph; + zooms in and the panel keeps the
+    current step in view; 0 fits again. Mutation (checked): drop the C branch of presenterKey,
+    and the editor stays hidden. Dropping setZoom's reveal() alone does not fail it: the
+    step's own reveal already keeps the node in view."""
+    page.goto(f"{live_server}/?" + urllib.parse.urlencode({"f": seeds.SEED001_EXPRESSION, "x1": "2", "x2": "2"}))
+    page.wait_for_selector("#graph svg")
+    page.click("#presenter-toggle")
+    assert not page.is_visible("#source")
+    page.keyboard.press("c")
+    assert page.is_visible("#source") and page.inner_text("#presenter-code") == "Hide code (C)"
+    # The end of the forward pass: the output, at the graph's far right, is the current step.
+    forward = page.evaluate("(() => { const t = JSON.parse(document.getElementById('graph').dataset.trace);"
+                            " const kinds = Object.fromEntries(t.nodes.map(n => [n.id, n.kind]));"
+                            " return t.forward.filter(id => kinds[id] !== 'constant').length; })()")
+    for _ in range(forward):
+        page.keyboard.press("ArrowRight")
+    for _ in range(3):
+        page.keyboard.press("+")
+    assert page.evaluate("(() => { const g = document.getElementById('graph'); "
+                         "return g.scrollWidth > g.clientWidth; })()")  # zoomed past the panel
+    # The panel scrolls (smoothly) until the current step's centre is inside it.
+    wait_until(page, "(() => { const g = document.getElementById('graph').getBoundingClientRect();"
+                     " const r = document.querySelector('#graph .st-current').getBoundingClientRect();"
+                     " const x = (r.left + r.right) / 2, y = (r.top + r.bottom) / 2;"
+                     " return g.left <= x && x <= g.right && g.top <= y && y <= g.bottom; })()", 5)
+    page.keyboard.press("0")
+    assert not page.evaluate("document.getElementById('graph').classList.contains('zoomed')")
+    page.keyboard.press("Escape")
+    wait_until(page, "!document.body.classList.contains('presenter')")

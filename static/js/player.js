@@ -7,6 +7,8 @@
 (function () {
   "use strict";
 
+  let zoom = 1;  // presenter zoom of the graph (1: fitted)
+
   const NOT_YET = "grad: not yet";
   // The one player state, rebuilt only when a new graph element arrives (see load()).
   let state = null;       // {graph, source, trace, steps, index, nodes: id -> {group, value, grad, valueText, gradText}}
@@ -261,6 +263,7 @@
               stale: false };
     state.nodes = findTexts(graph);
     index = state.index;
+    zoom = 1;  // a new graph starts fitted
     fitGraph(graph);
     render();
     bindHover();
@@ -349,6 +352,7 @@
     else if (event.key === "ArrowLeft") { pause(); step(-1); event.preventDefault(); }
     else if (event.key === " ") { timer ? pause() : play(); event.preventDefault(); }
     else if (event.key === "Home") { reset(); event.preventDefault(); }
+    else if (document.body.classList.contains("presenter") && presenterKey(event.key)) { event.preventDefault(); }
     else if (event.key === "Escape" && document.body.classList.contains("presenter")) {
       // Without full screen (not allowed), Esc still leaves presenter mode.
       const button = document.getElementById("presenter-toggle");
@@ -357,7 +361,7 @@
   });
 
   document.addEventListener("click", function (event) {
-    const button = event.target.closest("[data-action], [data-copy], #presenter-toggle");
+    const button = event.target.closest("[data-action], [data-copy], #presenter-toggle, #presenter-code");
     if (!button) return;
     const action = button.getAttribute("data-action");
     if (action === "forward") { pause(); step(1); }
@@ -366,6 +370,7 @@
     else if (action === "play") timer ? pause() : play();
     else if (button.hasAttribute("data-copy")) copy(button);
     else if (button.id === "presenter-toggle") togglePresenter(button);
+    else if (button.id === "presenter-code") toggleCode();
   });
 
   document.addEventListener("change", function (event) {
@@ -414,6 +419,34 @@
       field.select();  // plain-http classroom servers: the text is selected for Ctrl+C
       try { document.execCommand("copy"); done(); } catch (e) { /* selected is enough */ }
     }
+  }
+
+  // Presenter keys: C shows the code beside the graph; + and − zoom the graph, 0 fits it.
+  function presenterKey(key) {
+    if (key === "c" || key === "C") { toggleCode(); return true; }
+    if (key === "+" || key === "=") { setZoom(zoom * 1.25); return true; }
+    if (key === "-" || key === "−") { setZoom(zoom / 1.25); return true; }
+    if (key === "0") { setZoom(1); return true; }
+    return false;
+  }
+  function toggleCode() {
+    const on = document.body.classList.toggle("show-code");
+    const button = document.getElementById("presenter-code");
+    if (button) {
+      button.setAttribute("aria-pressed", on ? "true" : "false");
+      button.textContent = on ? "Hide code (C)" : "Show code (C)";
+    }
+  }
+  function setZoom(value) {
+    const graph = document.getElementById("graph");
+    const svg = graph && graph.querySelector("svg");
+    if (!svg) return;
+    zoom = Math.max(1, Math.min(6, value));
+    graph.classList.toggle("zoomed", zoom > 1);
+    svg.style.width = zoom > 1 ? (zoom * 100) + "%" : "";
+    if (zoom === 1) { fitGraph(graph); return; }
+    graph.classList.add("scrolls");  // reveal() then keeps the current step in view
+    if (index > 0) reveal(steps[index - 1].node);
   }
 
   function togglePresenter(button) {
