@@ -20,7 +20,7 @@ OPERATOR_AS_VARIABLE = re.compile(r"∂\s*[-+×÷−^·*/@]")
 def test_each_step_shows_the_explanation_of_the_trace(page, live_server, slug):
     """Typed, then stepped with →: the panel is explain[phase][node] of the step the GIF and
     /steps.zip take (webapp.steps), and never uses an operator symbol as a variable.
-    Mutation: drop `explained(...) ||` in player.js (the old texts say `∂+/∂×`)."""
+    Mutation: in panel.js sentence(), skip `trace.explain` (the bare `∂y/∂v1 = …` shows)."""
     example = BY_SLUG[slug]
     open_blank(page, live_server)
     type_source(page, example.source)

@@ -123,7 +123,7 @@ def open_blank(page, live_server):
 def test_typed_function_fills_in(page, live_server, case):
     """Typing each gallery example and seed snippet fills every node in.
 
-    Mutation: in player.js load(), drop the `state.graph === graph` guard and read the
+    Mutation: in page.js load(), drop the `page.player.root === root` guard and read the
     texts from the <text> elements: the second afterSettle reads "?" and this fails."""
     source = CASES[case]
     open_blank(page, live_server)
@@ -153,7 +153,7 @@ def _load_by_run(page, live_server, source):
 def test_every_path_fills_in(page, live_server, case, path):
     """Run, Enter in an input, the View radio, a gallery link, a share link: all fill in.
 
-    Mutation: in player.js, make the afterSettle handler do nothing: the htmx paths fail."""
+    Mutation: in page.js, make the afterSettle handler do nothing: the htmx paths fail."""
     source = CASES[case]
     open_blank(page, live_server)
     before = loads(page)
@@ -195,7 +195,7 @@ def test_every_path_fills_in(page, live_server, case, path):
 def test_error_replaces_stale_graph(page, live_server):
     """A syntax error dims the old graph, marks it "last working version" and stops the player.
 
-    Mutation: in player.js markStale(), set `const stale = false`: the graph stays playable."""
+    Mutation: in page.js markStale(), set `const stale = false`: the graph stays playable."""
     open_blank(page, live_server)
     type_source(page, "sin(x")
     wait_until(page, "!!document.querySelector('#error .error')")
@@ -214,7 +214,7 @@ def test_error_replaces_stale_graph(page, live_server):
 def test_first_click_after_typing_not_swallowed(page, live_server):
     """Typing, then at once clicking Step: the step counts, though leaving the editor re-runs it.
 
-    Mutation: in player.js load(), use `const keep = 0`: the re-run resets the player."""
+    Mutation: in page.js load(), use `const keep = 0`: the re-run resets the player."""
     open_blank(page, live_server)
     before = loads(page)
     type_source(page, "sin(x)*x")
@@ -228,7 +228,7 @@ def test_first_click_after_typing_not_swallowed(page, live_server):
 def test_keyboard_traps_radio_run_and_skip_link(page, live_server):
     """→ on a View radio steps (no view switch); Space on Run does not play; skip link first.
 
-    Mutation: in player.js keydown, drop the `pressable` check: Space on Run plays."""
+    Mutation: in page.js keydown, drop the `pressable` check: Space on Run plays."""
     open_blank(page, live_server)
     page.focus('input.view-choice[value="values"]')
     page.keyboard.press("ArrowRight")

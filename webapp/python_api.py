@@ -150,6 +150,10 @@ class Graph:
         return Player(self)
 
 
+# The page's scripts the notebook player needs, in load order (presenter mode stays out).
+PLAYER_SCRIPTS = ("format", "player", "panel", "page")
+
+
 class Player:
     """The page's player in one HTML fragment: inline SVG, trace, script and style."""
 
@@ -159,7 +163,7 @@ class Player:
     def _repr_html_(self) -> str:
         static = Path(render.__file__).parent
         folder = static / "static" if (static / "static").is_dir() else static.parent / "static"
-        script = (folder / "js" / "player.js").read_text()
+        script = "\n".join((folder / "js" / f"{name}.js").read_text() for name in PLAYER_SCRIPTS)
         style = (folder / "css" / "chainrule.css").read_text()
         svg = self.graph.svg()
         svg = svg[svg.index("<svg"):]

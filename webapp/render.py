@@ -39,10 +39,8 @@ def format_number(value) -> str:
         return {"Infinity": "inf", "-Infinity": "−inf"}.get(value, value)
     if isinstance(value, bool):
         return str(value)
-    if isinstance(value, int):
-        return str(value)
-    text = f"{value:.4g}"
-    return text.replace("-", "−")
+    text = str(value) if isinstance(value, int) else f"{value:.4g}"
+    return text.replace("-", "−")  # one minus sign for ints and floats (format.js has no ints)
 
 
 WHOLE = 8

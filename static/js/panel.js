@@ -1,0 +1,91 @@
+/* What the page says about the current step: the status line, the chain-rule panel, the
+ * Play button and the hover card. It only listens to the player's events; the sentences
+ * are the server's (trace.explain), the same words as /embed, the GIF and the notebook.
+ */
+(function () {
+  "use strict";
+
+  const F = window.chainruleFormat;
+
+  function nameOf(node) { return node.name || node.label; }
+
+  // A step the server has no sentence for (torch.autograd.grad's inputs): the bare result.
+  function sentence(trace, phase, node) {
+    const texts = trace.explain && trace.explain[phase];
+    if (texts && texts[node.id]) return texts[node.id];
+    if (phase === "forward") return nameOf(node) + " = " + F.node(node, "value");
+    const out = trace.nodes.find(function (n) { return n.kind === "output"; });
+    return "∂" + (out ? nameOf(out) : "f") + "/∂" + nameOf(node) + " = " + F.node(node, "grad");
+  }
+
+  function status(player, state) {
+    const step = state.step;
+    if (!step) return "Ready: " + state.steps + " steps (→ to start)";
+    const label = player.trace.nodes.find(function (n) { return n.id === step.node; }).label;
+    const text = step.phase === "forward" ? "Forward " + state.index + "/" + state.forward + ": " + label
+      : "Backward " + (state.index - state.forward) + "/" + state.backward + ": " + label;
+    return text + (state.index === state.steps ? " · done" : "");
+  }
+
+  document.addEventListener("chainrule:step", function (event) {
+    const player = event.detail.player, state = player.state();
+    const line = document.getElementById("step-status");
+    if (line) line.textContent = status(player, state);
+    const chain = document.getElementById("chain");
+    if (!chain) return;
+    chain.textContent = "";
+    const phase = document.createElement("span");
+    phase.className = "phase";
+    const formula = document.createElement("div");
+    formula.className = "formula";
+    if (!state.step) {
+      phase.textContent = "Before the forward pass. ";
+      formula.textContent = "Values show ?, gradients show “" + window.chainruleGraph.NOT_YET + "”: nothing has been computed.";
+    } else {
+      phase.textContent = state.step.phase === "forward" ? "Forward pass: "
+        : "Backward pass (upstream gradient × local derivative): ";
+      formula.textContent = sentence(player.trace, state.step.phase, event.detail.node);
+    }
+    chain.appendChild(phase);
+    chain.appendChild(formula);
+  });
+
+  document.addEventListener("chainrule:playing", function (event) {
+    const button = document.querySelector('[data-action="play"]');
+    if (!button) return;
+    const on = event.detail.playing;
+    button.textContent = on ? "❚❚ Pause" : "▶ Play";
+    button.setAttribute("aria-pressed", on ? "true" : "false");
+    button.setAttribute("aria-label", on ? "Pause" : "Play");
+  });
+
+  // ---- hovering a node shows its arithmetic, and all entries of a long vector -----------
+  document.addEventListener("chainrule:loaded", function (event) {
+    const card = document.getElementById("hover-card"), trace = event.detail.trace;
+    if (!card) return;
+    trace.nodes.forEach(function (node) {
+      const group = event.detail.player.root.querySelector('[id="' + node.id + '"][data-kind]');
+      if (!group) return;
+      group.addEventListener("mouseenter", function (e) {
+        card.textContent = "";
+        const formula = document.createElement("div");
+        formula.className = "formula";
+        const parts = [sentence(trace, "forward", node)];
+        if (node.grad !== null || node.grad_summary) parts.push(sentence(trace, "backward", node));
+        [["value", node.value], ["grad", node.grad]].forEach(function (pair) {
+          if (!Array.isArray(pair[1])) return;
+          const flat = F.all(pair[1]);
+          if (flat.length <= F.WHOLE) return;
+          parts.push("all " + flat.length + " entries of " + pair[0] + ":\n" +
+            flat.slice(0, 400).map(F.number).join(", ") + (flat.length > 400 ? ", …" : ""));
+        });
+        formula.textContent = parts.join("\n\n");
+        card.appendChild(formula);
+        card.hidden = false;
+        card.style.left = Math.min(e.clientX + 14, window.innerWidth - 380) + "px";
+        card.style.top = (e.clientY + 14) + "px";
+      });
+      group.addEventListener("mouseleave", function () { card.hidden = true; });
+    });
+  });
+})();

@@ -1,0 +1,63 @@
+"""The player's public surface, which other scripts build on: the graph root dispatches
+"chainrule:loaded" and "chainrule:step" (bubbling), and the player offers go, step, reset,
+play, pause and state."""
+from __future__ import annotations
+
+import pytest
+
+from webapp.steps import animation_steps
+
+from .test_page_typing import oracle, page_inputs, wait_until
+
+pytestmark = pytest.mark.browser
+
+RECORD = """
+window.seen = [];
+document.addEventListener("chainrule:loaded", e => window.seen.push(
+  {type: "loaded", nodes: e.detail.trace.nodes.length, root: e.target.id, hasPlayer: !!e.detail.player}));
+document.addEventListener("chainrule:step", e => window.seen.push(
+  {type: "step", index: e.detail.index, phase: e.detail.phase, node: e.detail.node && e.detail.node.id,
+   stepNode: e.detail.step && e.detail.step.node, same: e.detail.player === window.chainrule.player()}));
+"""
+
+
+def test_player_events_and_methods(page, live_server):
+    """Each render says which step it shows; go/step/reset move the player of the graph shown.
+    Mutation: in player.js render(), make the step event `bubbles: false`: nothing is seen."""
+    page.add_init_script(RECORD)
+    page.goto(f"{live_server}/?f=sin(x)*x&x=1")
+    page.wait_for_selector("#graph svg")
+    trace = oracle(live_server, "sin(x)*x", page_inputs(page))
+    steps = animation_steps(trace)
+    wait_until(page, "window.seen.some(e => e.type === 'loaded')")
+    loaded = page.evaluate("window.seen.find(e => e.type === 'loaded')")
+    assert loaded == {"type": "loaded", "nodes": len(trace["nodes"]), "root": "graph", "hasPlayer": True}
+    page.evaluate("window.seen = []")
+    page.keyboard.press("ArrowRight")
+    page.evaluate("window.chainrule.player().go(3)")
+    page.evaluate("window.chainrule.player().step(-1)")
+    events = page.evaluate("window.seen")
+    assert [(e["index"], e["phase"], e["node"]) for e in events] == [
+        (i, steps[i - 1]["phase"], steps[i - 1]["node"]) for i in (1, 3, 2)]
+    assert all(e["same"] and e["stepNode"] == e["node"] for e in events)
+    page.evaluate("window.chainrule.player().reset()")
+    assert page.evaluate("window.chainrule.player().state().index") == 0
+    assert page.evaluate("window.seen[window.seen.length - 1]")["phase"] is None
+    page.evaluate("window.chainrule.player().play(50)")
+    wait_until(page, f"window.chainrule.player().state().index === {len(steps)}")
+    assert page.evaluate("window.chainrule.player().state().playing") is False
+    assert page.inner_text('[data-action="play"]') == "▶ Play"
+    assert page.errors == []
+
+
+def test_one_player_per_graph(page, live_server):
+    """A new graph gets a new player; the old one no longer drives the page.
+    Mutation: in page.js load(), `if (page.player) return;` (the old player is kept)."""
+    page.goto(f"{live_server}/?f=sin(x)*x&x=1")
+    page.wait_for_selector("#graph svg")
+    page.evaluate("window.firstPlayer = window.chainrule.player()")
+    page.fill('#inputs input[name="x"]', "2")
+    page.keyboard.press("Enter")
+    wait_until(page, "window.chainrule.player() !== window.firstPlayer")
+    assert page.evaluate("window.chainrule.player().root === document.getElementById('graph')")
+    assert page.evaluate("window.firstPlayer.root.isConnected") is False
