@@ -318,7 +318,7 @@ def test_legible_at_1280x720(page, live_server, case):
 def test_grad_fn_view_leaf_row(page, live_server):
     """The grad_fn view writes a leaf's shape as a shape, and shows its own legend.
 
-    Mutation: in render.autograd_dot, write the shape back as "(…)": "()" reads as a value."""
+    Mutation: in autograd_view.autograd_dot, write the shape back as "(…)": "()" reads as a value."""
     page.goto(f"{live_server}/?" + urllib.parse.urlencode({"f": "sin(x)*x", "x": "1", "view": "autograd"}))
     page.wait_for_selector("#graph svg")
     texts = page.eval_on_selector_all("#graph g.node text", "ts => ts.map(t => t.textContent)")

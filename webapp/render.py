@@ -151,27 +151,6 @@ def values_dot(trace: dict, title: str | None = None, legend: bool = True,
     return graph.source
 
 
-def autograd_dot(trace: dict, title: str | None = None) -> str:
-    """PyTorch's own view: the grad_fn nodes, AccumulateGrad, leaves and the output tensor."""
-    view = trace.get("autograd") or {"nodes": [], "edges": []}
-    if len(view["nodes"]) > MAX_DRAWN_NODES:
-        raise _too_large(len(view["nodes"]))
-    graph = _new_graph(title)
-    fills = {"function": "#e6e6e6", "variable": "#d6ecfa", "tensor": "#fbe3b5", "saved": "#fff3c4"}
-    for node in view["nodes"]:
-        label = node["label"]
-        if "shape" in node:  # a shape, written so that it cannot be read as a value
-            dims = "×".join(str(s) for s in node["shape"])
-            label += "\nshape [" + dims + "]" if dims else "\nshape: scalar"
-        graph.node(node["id"], label=label, id=node["id"], shape="box", style="filled",
-                   fillcolor=fills[node["kind"]], fontname="monospace", fontsize="10",
-                   **{"class": f"cr-node cr-{node['kind']}"})
-    for index, edge in enumerate(view["edges"]):
-        graph.edge(edge["source"], edge["target"], id=f"a{index}-{edge['source']}-{edge['target']}",
-                   arrowsize="0.6", **{"class": "cr-edge"})
-    return graph.source
-
-
 def _new_graph(title):
     graph = graphviz.Digraph(graph_attr={"rankdir": "LR", "bgcolor": "white", "nodesep": "0.25",
                                          "ranksep": "0.35", "fontname": "Helvetica",
@@ -225,6 +204,7 @@ def _too_large(count: int) -> ChainruleError:
 def dot_source(trace: dict, view: str = "values", legend: bool = True) -> str:
     """DOT for a view; the page draws its own legend in HTML (legend=False)."""
     if view == "autograd":
+        from .autograd_view import autograd_dot  # it draws with this module's helpers
         return autograd_dot(trace)
     return values_dot(trace, legend=legend)
 
@@ -243,7 +223,11 @@ def draw(trace: dict, view: str = "values", fmt: str = "svg", legend: bool = Tru
             template = run_dot(values_dot(trace, legend=legend, filled={}), "svg")
             TEMPLATES.put(key, template, len(template))
         return svg_fill.fill_values(template, texts, {n["id"]: n["kind"] for n in trace["nodes"]})
-    return run_dot(dot_source(trace, view, legend=legend), fmt)
+    drawn = run_dot(dot_source(trace, view, legend=legend), fmt)
+    if view == "autograd" and fmt == "svg":  # data-kind marks the boxes the player steps through
+        kinds = {n["id"]: n["kind"] for n in (trace.get("autograd") or {"nodes": []})["nodes"]}
+        return svg_fill.annotate(drawn, {}, kinds)
+    return drawn
 
 
 def _structure(trace: dict, texts: dict, legend: bool) -> tuple:

@@ -5,7 +5,7 @@
 (function () {
   "use strict";
 
-  const page = { player: null, loads: 0, retryTimer: null };  // the page's only state
+  const page = { player: null, loads: 0, retryTimer: null, rangeChanged: false };  // the page's only state
 
   function speed() {
     const select = document.querySelector('[data-action="speed"]');
@@ -86,6 +86,9 @@
         if (box) box.value = JSON.stringify(inputs[name]);
       });
       editor.requestSubmit();
+    } else if (target.getAttribute("form") === "editor") {
+      page.rangeChanged = true;  // the plot range: sent once focus leaves both of its boxes
+      rangeDone();
     } else if (target.id === "plot-wrt") {
       document.getElementById("wrt-field").value = target.value;
       editor.requestSubmit();
@@ -101,6 +104,21 @@
       if (out) out.textContent = event.target.value;
     }
   });
+
+  // The plot range's boxes sit outside the editor's form (form="editor"). Sending it while
+  // focus moves from "from" to "to" would replace the box being typed in.
+  function rangeDone() {
+    setTimeout(function () {
+      const active = document.activeElement, editor = document.getElementById("editor");
+      if (!page.rangeChanged || !editor || (active && active.getAttribute("form") === "editor")) return;
+      page.rangeChanged = false;
+      editor.requestSubmit();
+    }, 0);
+  }
+  document.addEventListener("focusout", function (event) {
+    if (event.target.getAttribute && event.target.getAttribute("form") === "editor") rangeDone();
+  });
+  document.addEventListener("submit", function () { page.rangeChanged = false; });
 
   function copy(button) {
     const field = document.querySelector(button.getAttribute("data-copy"));

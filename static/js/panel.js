@@ -21,7 +21,7 @@
   function status(player, state) {
     const step = state.step;
     if (!step) return "Ready: " + state.steps + " steps (→ to start)";
-    const label = player.trace.nodes.find(function (n) { return n.id === step.node; }).label;
+    const label = nameOf(player.trace.nodes.find(function (n) { return n.id === step.node; }));  // as drawn
     const text = step.phase === "forward" ? "Forward " + state.index + "/" + state.forward + ": " + label
       : "Backward " + (state.index - state.forward) + "/" + state.backward + ": " + label;
     return text + (state.index === state.steps ? " · done" : "");

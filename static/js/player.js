@@ -120,9 +120,11 @@
       // and scrolls, following the current node (reveal), instead of shrinking to fit.
       const text = svg.querySelector("g.node text");
       const fontUnits = text ? parseFloat(text.getAttribute("font-size")) || 14 : 14;
-      const legible = width * 14.5 / fontUnits;
+      // Presenter mode (data-fit="whole" on an ancestor) shows the whole graph at zoom 1.
+      const whole = !!root.closest('[data-fit="whole"]');
+      const legible = whole ? 0 : width * 14.5 / fontUnits;
       svg.style.minWidth = legible > root.clientWidth ? legible + "px" : "";
-      root.classList.toggle("scrolls", natural > root.clientWidth * 2.2 || legible > root.clientWidth);
+      root.classList.toggle("scrolls", !whole && (natural > root.clientWidth * 2.2 || legible > root.clientWidth));
       // A small graph grows to at most 1.8× its natural size, not to the whole panel.
       svg.style.maxWidth = natural * 1.8 < root.clientWidth ? natural * 1.8 + "px" : "";
       svg.style.margin = "0 auto";

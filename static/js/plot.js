@@ -19,7 +19,8 @@
     if (typeof v === "string") return v === "Infinity" ? Infinity : v === "-Infinity" ? -Infinity : NaN;
     return v === null || v === undefined ? NaN : v;
   }
-  function fmt(v) { return Number(v.toPrecision(4)).toString().replace("-", "−"); }
+  const fmt = window.chainruleFormat.number;  // the page's one formatter
+  const shown = { data: null, box: null, second: false };  // the plot on screen; f″ asked for
   function range(values) {
     const finite = values.filter(isFinite).sort(function (a, b) { return a - b; });
     if (!finite.length) return [-1, 1];
@@ -73,13 +74,21 @@
   function draw(box, data) {
     const xs = data.x.map(num), f = data.f.map(num), df = data.df.map(num);
     const a = num(data.at.x), fa = num(data.at.f), slope = num(data.at.df);
-    const svg = el("svg", { viewBox: "0 0 " + W + " " + (TOP + 2 * PANEL + GAP + 30), role: "img",
-                            "aria-label": "f and its autograd derivative against " + data.wrt });
+    const panels = shown.second && data.d2f ? 3 : 2;
+    const svg = el("svg", { viewBox: "0 0 " + W + " " + (TOP + panels * PANEL + (panels - 1) * (GAP + 10) + 30),
+                            role: "img", "aria-label": "f and its autograd derivative against " + data.wrt });
     panel(svg, TOP, xs, f, data.breaks, "#0072B2",
           "f(" + data.wrt + ") with its tangent: y = " + fmt(fa) + " + " + fmt(slope) + "·(" + data.wrt + " − " + fmt(a) + ")",
           [a, fa], function (x) { return fa + slope * (x - a); });
     panel(svg, TOP + PANEL + GAP + 10, xs, df, data.breaks, "#009E73",
           "f′(" + data.wrt + ") by autograd: slope " + fmt(slope) + " at " + data.wrt + " = " + fmt(a), [a, slope]);
+    if (panels === 3) {
+      const curvature = num(data.at.d2f);
+      panel(svg, TOP + 2 * (PANEL + GAP + 10), xs, data.d2f.map(num), data.breaks, "#CC79A7",
+            "f″(" + data.wrt + ") by autograd (the derivative of f′): " + fmt(curvature) + " at " + data.wrt + " = " + fmt(a),
+            [a, curvature]);
+    }
+    shown.data = data; shown.box = box;
     box.textContent = "";
     box.appendChild(svg);
     box.dataset.drawn = box.dataset.src;
@@ -95,6 +104,16 @@
       })
       .catch(function () { box.textContent = "The plot could not be loaded."; });
   }
+  document.addEventListener("change", function (event) {
+    if (event.target.id !== "plot-d2f") return;
+    shown.second = event.target.checked;
+    if (shown.data && shown.box && shown.box.isConnected) draw(shown.box, shown.data);
+  });
+  function restore() {  // a new plot section keeps the f″ choice
+    const box = document.getElementById("plot-d2f");
+    if (box) box.checked = shown.second;
+  }
+  document.addEventListener("htmx:afterSettle", restore);
   document.addEventListener("htmx:afterSettle", load);
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", load); else load();
 })();

@@ -7,6 +7,11 @@
   function player() { return window.chainrule && window.chainrule.player(); }
   function on() { return document.body.classList.contains("presenter"); }
 
+  function refit() {  // the panel changed size: fit the graph again, unless zoomed in
+    const p = player();
+    if (p && p.zoom() === 1) p.setZoom(1);
+  }
+
   function toggleCode() {
     const shown = document.body.classList.toggle("show-code");
     const button = document.getElementById("presenter-code");
@@ -14,6 +19,7 @@
       button.setAttribute("aria-pressed", shown ? "true" : "false");
       button.textContent = shown ? "Hide code (C)" : "Show code (C)";
     }
+    refit();
   }
 
   function zoomBy(factor) {
@@ -25,6 +31,11 @@
     document.body.classList.toggle("presenter", wanted);
     button.setAttribute("aria-pressed", wanted ? "true" : "false");
     button.textContent = wanted ? "Exit presenter (Esc)" : "Presenter mode";
+    // The whole graph on the screen; + and − zoom from there.
+    if (wanted) document.body.dataset.fit = "whole";
+    else delete document.body.dataset.fit;
+    const p = player();
+    if (p) p.setZoom(1);
   }
 
   function togglePresenter(button) {
@@ -60,6 +71,7 @@
 
   document.addEventListener("fullscreenchange", function () {
     const button = document.getElementById("presenter-toggle");
-    if (!document.fullscreenElement && button) showPresenter(button, false);
+    if (!document.fullscreenElement && button && on()) showPresenter(button, false);
   });
+  window.addEventListener("resize", refit);  // full screen, a phone turned, a window resized
 })();
