@@ -186,3 +186,16 @@ def test_notebook_shows_the_svg(tmp_path):
         outputs = [o for o in cell.outputs if o.get("output_type") == "execute_result"]
         assert outputs and "image/svg+xml" in outputs[0]["data"]
         assert "<svg" in outputs[0]["data"]["image/svg+xml"]
+
+
+def test_notebook_player_injects_no_global_css():
+    """The inline player's <style> restyles only its own parts, never `:root`, `body` or `*`.
+    Mutation: in Player._repr_html_, use chainrule.css whole instead of player_css(...)."""
+    import re
+    page = webapp.graph("x * x", x=2.0).inline_player()._repr_html_()
+    style = re.search(r"<style>(.*?)</style>", page, re.S).group(1)
+    selectors = [s.strip() for rule in re.findall(r"(?:^|})\s*([^{}@][^{}]*)\{", style) for s in rule.split(",")]
+    own = (".chainrule-player", ".graph", ".chain", ".player", ".step-status", "to",
+           "@keyframes flow", "@media (prefers-reduced-motion")
+    assert selectors and [s for s in selectors if not s.startswith(own)] == []
+    assert ".graph .st-current" in style and "--accent" in style

@@ -155,3 +155,14 @@ def test_plot_range_and_second_derivative_have_controls(page, live_server):
     assert page.locator("#plot-live .curve").count() == 3
     assert "f″(x)" in page.inner_text("#plot-live")
     assert "lo=-1" in page.input_value("#share input") if page.query_selector("#share input") else True
+
+
+def test_grad_item_before_backward_says_grad_is_none(page, live_server):
+    """`x.grad.item()` typed before any backward says x.grad is None until backward runs,
+    not that `.item` is unavailable. Mutation: in language/interpreter.py eval_Attribute,
+    `if False:` in place of the x.grad-is-None check (the generic refusal shows)."""
+    open_blank(page, live_server)
+    type_source(page, "x = torch.tensor(2.0, requires_grad=True)\nx.grad.item()")
+    wait_until(page, "!!document.querySelector('#error .error')", 15)
+    message = page.inner_text("#error")
+    assert "x.grad is None until backward runs" in message and "not available" not in message

@@ -152,6 +152,31 @@ class Graph:
 
 # The page's scripts the notebook player needs, in load order (presenter mode stays out).
 PLAYER_SCRIPTS = ("format", "player", "panel", "page")
+# The page's rules the notebook player needs: those of its own parts, never `:root`, `body`
+# or `*`, which would restyle the whole notebook.
+PLAYER_PARTS = (".graph", ".chain", ".player", ".step-status")
+
+
+def player_css(css: str) -> str:
+    """The top-level rules of chainrule.css whose every selector is one of PLAYER_PARTS, the
+    animation's keyframes, the reduced-motion block, and `:root`'s colours moved onto the player."""
+    kept, depth, start = [], 0, 0
+    for index, char in enumerate(css):
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth == 0:
+                rule = css[start:index + 1].strip()
+                prelude = rule.split("{")[0].split("*/")[-1].strip()
+                selectors = [part.strip() for part in prelude.split(",")]
+                if prelude == ":root":  # the page's colours, on the player only
+                    kept.append(".chainrule-player " + rule[rule.index("{"):])
+                elif prelude.startswith(("@keyframes flow", "@media (prefers-reduced-motion")) or \
+                        all(sel.startswith(PLAYER_PARTS) for sel in selectors):
+                    kept.append(rule[rule.index(prelude):])
+                start = index + 1
+    return "\n".join(kept)
 
 
 class Player:
@@ -164,7 +189,7 @@ class Player:
         static = Path(render.__file__).parent
         folder = static / "static" if (static / "static").is_dir() else static.parent / "static"
         script = "\n".join((folder / "js" / f"{name}.js").read_text() for name in PLAYER_SCRIPTS)
-        style = (folder / "css" / "chainrule.css").read_text()
+        style = player_css((folder / "css" / "chainrule.css").read_text())
         svg = self.graph.svg()
         svg = svg[svg.index("<svg"):]
         data = html.escape(json.dumps(self.graph.trace), quote=True)
