@@ -61,3 +61,25 @@ def test_one_player_per_graph(page, live_server):
     wait_until(page, "window.chainrule.player() !== window.firstPlayer")
     assert page.evaluate("window.chainrule.player().root === document.getElementById('graph')")
     assert page.evaluate("window.firstPlayer.root.isConnected") is False
+
+
+def test_each_step_lights_the_edges_of_the_trace(page, live_server):
+    """Forward: the edges into the node; backward: the edges out of it, as the trace's edge
+    list says, found through the SVG's data-source / data-target, in both views.
+    Mutation: in svg_fill.value_edge_ends, swap source and target: forward lights the
+    edges out of the node."""
+    for view in ("values", "autograd"):
+        page.goto(f"{live_server}/?f=log(x**2)*sin(x)%20%2B%201/x&x=2&view={view}")
+        page.wait_for_selector("#graph svg")
+        trace = page.evaluate("window.chainrule.player().trace")
+        kinds = {n["id"]: n["kind"] for n in trace["nodes"]}
+        for step in animation_steps(trace):
+            page.keyboard.press("ArrowRight")
+            lit = page.eval_on_selector_all(
+                "#graph .cr-edge.active:not([data-part])", "es => es.map(e => [e.dataset.source, e.dataset.target])")
+            node = step["node"]
+            end = "target" if step["phase"] == "forward" else "source"
+            wanted = {(e["source"], e["target"]) for e in trace["edges"] if e[end] == node}
+            if view == "autograd":  # only the edges between grad_fn boxes are drawn
+                wanted = {(s, t) for s, t in wanted if kinds[t] != "constant" and kinds[s] != "constant"}
+            assert {tuple(pair) for pair in lit} == wanted, (view, step)

@@ -2,6 +2,7 @@
 output tensor (torchviz's node set), each box named as the values view names it."""
 from __future__ import annotations
 
+from . import svg_fill
 from .render import MAX_DRAWN_NODES, _new_graph, _too_large
 
 
@@ -41,3 +42,20 @@ def _autograd_label(names: dict, view: dict, node: dict) -> str:
         maker = next((e["source"] for e in view["edges"] if e["target"] == node_id), None)
         return names.get(maker, label)
     return label
+
+
+def annotate(svg: bytes, trace: dict) -> bytes:
+    """data-kind on each box, and on each edge between two trace nodes their trace ids (a
+    leaf's AccumulateGrad stands for the leaf), so the page's player steps through this view."""
+    view = trace.get("autograd") or {"nodes": [], "edges": []}
+    ids = {n["id"] for n in trace["nodes"]}
+
+    def trace_id(node_id):
+        return node_id[:-4] if node_id.endswith("-acc") else node_id
+    ends = {}
+    for index, edge in enumerate(view["edges"]):
+        source, target = trace_id(edge["source"]), trace_id(edge["target"])
+        if source in ids and target in ids and source != target:
+            ends[f"a{index}-{edge['source']}-{edge['target']}"] = (source, target, None)
+    svg = svg_fill.annotate(svg, {}, {n["id"]: n["kind"] for n in view["nodes"]})
+    return svg_fill.annotate_edges(svg, ends)

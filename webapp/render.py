@@ -220,13 +220,14 @@ def draw(trace: dict, view: str = "values", fmt: str = "svg", legend: bool = Tru
         key = _structure(trace, texts, legend)
         template = TEMPLATES.get(key)
         if template is None:  # a new structure: lay it out once
-            template = run_dot(values_dot(trace, legend=legend, filled={}), "svg")
+            template = svg_fill.annotate_edges(run_dot(values_dot(trace, legend=legend, filled={}), "svg"),
+                                               svg_fill.value_edge_ends(trace))  # edges are structure
             TEMPLATES.put(key, template, len(template))
         return svg_fill.fill_values(template, texts, {n["id"]: n["kind"] for n in trace["nodes"]})
     drawn = run_dot(dot_source(trace, view, legend=legend), fmt)
-    if view == "autograd" and fmt == "svg":  # data-kind marks the boxes the player steps through
-        kinds = {n["id"]: n["kind"] for n in (trace.get("autograd") or {"nodes": []})["nodes"]}
-        return svg_fill.annotate(drawn, {}, kinds)
+    if view == "autograd" and fmt == "svg":  # data- attributes: what the player steps through
+        from .autograd_view import annotate
+        return annotate(drawn, trace)
     return drawn
 
 
@@ -240,8 +241,6 @@ def _structure(trace: dict, texts: dict, legend: bool) -> tuple:
 
 
 TEMPLATES = BoundedCache(max_bytes=64 * 2**20)
-
-
 DRAWINGS = BoundedCache(max_bytes=64 * 2**20)
 DOT_FLIGHTS = SingleFlight()
 DOT_RUNS = {"count": 0}  # how often `dot` really ran (tests and benchmarks read it)

@@ -12,6 +12,7 @@ from xml.sax.saxutils import escape
 NODE = re.compile(rb'<g id="(?P<id>[^"]+)" class="node[^"]*">')
 TEXT = re.compile(rb'<text text-anchor="start" x="(?P<x>[-\d.]+)"(?P<rest>[^>]*)>(?P<content>#+)</text>')
 POINTS = re.compile(rb'points="([^"]+)"')
+EDGE = re.compile(rb'<g id="(?P<id>[^"]+)" class="edge[^"]*">')
 
 
 @functools.lru_cache(maxsize=256)
@@ -73,3 +74,27 @@ def annotate(svg: bytes, texts: dict, kinds: dict) -> bytes:
 
 
 QUOTE = {'"': "&quot;"}
+
+
+def value_edge_ends(trace: dict) -> dict:
+    """{SVG edge id: (source, target, part)} of the values view (render.values_dot's ids):
+    an input's edge into an operation, and (part "op") the operation's edge to its box."""
+    ends = {f"e{i}-{e['source']}-{e['target']}": (e["source"], e["target"], None)
+            for i, e in enumerate(trace["edges"])}
+    ends.update({f"{n['id']}-op-out": (n["id"], n["id"], "op")
+                 for n in trace["nodes"] if n["kind"] in ("op", "output")})
+    return ends
+
+
+def annotate_edges(svg: bytes, ends: dict) -> bytes:
+    """Add data-source / data-target (trace node ids) and data-part to each edge's <g>, so the
+    player finds an edge by its ends instead of parsing ids."""
+    def attributes(match):
+        edge_id = match.group("id").decode().replace("&#45;", "-")
+        if edge_id not in ends:
+            return match.group(0)
+        source, target, part = ends[edge_id]
+        extra = f' data-source="{escape(source, QUOTE)}" data-target="{escape(target, QUOTE)}"'
+        extra += f' data-part="{part}"' if part else ""
+        return match.group(0)[:-1] + extra.encode() + b">"
+    return EDGE.sub(attributes, svg)

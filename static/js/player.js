@@ -64,8 +64,17 @@
     };
     const player = {};
 
-    function edgesInto(id) { return trace.edges.filter(function (e) { return e.target === id; }); }
-    function edgesOutOf(id) { return trace.edges.filter(function (e) { return e.source === id; }); }
+    // The edges a step uses, found by the ends the server wrote on them (data-source,
+    // data-target; data-part="op" from an operation's circle to its box). Forward: the
+    // edges into the node; backward: the edges out of it, on to each consumer's box.
+    function edgesOf(step) {
+      const id = JSON.stringify(step.node);
+      if (step.phase === "forward") return Array.from(root.querySelectorAll(".cr-edge[data-target=" + id + "]"));
+      const out = Array.from(root.querySelectorAll(".cr-edge[data-source=" + id + "]:not([data-part])"));
+      return out.concat.apply(out, out.map(function (edge) {
+        return Array.from(root.querySelectorAll('.cr-edge[data-part="op"][data-target=' + JSON.stringify(edge.dataset.target) + "]"));
+      }));
+    }
 
     function render() {
       const valueKnown = new Set(), gradKnown = new Set();
@@ -89,11 +98,7 @@
       });
       root.querySelectorAll(".cr-edge.active").forEach(function (edge) { edge.classList.remove("active"); });
       if (current) {
-        const active = current.phase === "forward" ? edgesInto(current.node) : edgesOutOf(current.node);
-        active.forEach(function (e) {
-          root.querySelectorAll('[id$="-' + e.source + "-" + e.target + '"], [id="' + e.target + '-op-out"]')
-            .forEach(function (el) { el.classList.add("active"); });
-        });
+        edgesOf(current).forEach(function (el) { el.classList.add("active"); });
         reveal(current.node);
       }
       root.dispatchEvent(new CustomEvent("chainrule:step", { bubbles: true, detail: {
