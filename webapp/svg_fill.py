@@ -13,6 +13,8 @@ NODE = re.compile(rb'<g id="(?P<id>[^"]+)" class="node[^"]*">')
 TEXT = re.compile(rb'<text text-anchor="start" x="(?P<x>[-\d.]+)"(?P<rest>[^>]*)>(?P<content>#+)</text>')
 POINTS = re.compile(rb'points="([^"]+)"')
 EDGE = re.compile(rb'<g id="(?P<id>[^"]+)" class="edge[^"]*">')
+ROLES = ("value", "grad")  # the order of render.value_texts
+ROW = {role: f' data-row="{role}">'.encode() for role in ROLES}
 
 
 @functools.lru_cache(maxsize=256)
@@ -50,9 +52,14 @@ def fill_values(template: bytes, texts: dict, kinds: dict | None = None) -> byte
     parts, slots = compile_template(template)
     out = [parts[0]]
     for index, (node_id, row) in enumerate(slots):
-        wanted = [t for t in texts.get(node_id, ()) if t is not None]
-        real = escape(wanted[row]).encode() if row < len(wanted) else b""
-        out += [parts[1 + 3 * index], real, parts[2 + 3 * index], parts[3 + 3 * index]]
+        wanted = [(role, t) for role, t in zip(ROLES, texts.get(node_id, ())) if t is not None]
+        opening = parts[1 + 3 * index]
+        if row < len(wanted):  # data-row names the row, so the player never counts rows
+            role, text = wanted[row]
+            opening, real = opening[:-1] + ROW[role], escape(text).encode()
+        else:
+            real = b""
+        out += [opening, real, parts[2 + 3 * index], parts[3 + 3 * index]]
     svg = b"".join(out)
     return annotate(svg, texts, kinds) if kinds is not None else svg
 

@@ -37,11 +37,9 @@
     trace.nodes.forEach(function (node) {
       const group = root.querySelector('[id="' + node.id + '"][data-kind]');
       if (!group) return;
-      const rows = group.querySelectorAll("text");  // name, then value and grad when present
-      const hasValue = group.hasAttribute("data-value"), hasGrad = group.hasAttribute("data-grad");
       nodes[node.id] = {
         group: group, circle: root.querySelector('[id="' + node.id + '-op"]'),
-        value: hasValue ? rows[1] || null : null, grad: hasGrad ? rows[hasValue ? 2 : 1] || null : null,
+        value: group.querySelector('text[data-row="value"]'), grad: group.querySelector('text[data-row="grad"]'),
         valueText: group.getAttribute("data-value"), gradText: group.getAttribute("data-grad"),
       };
     });
