@@ -97,7 +97,7 @@
   document.addEventListener("input", function (event) {
     if (event.target.id === "point-slider") {
       const out = document.getElementById("point-value");
-      if (out) out.textContent = Number(event.target.value).toPrecision(4);
+      if (out) out.textContent = window.chainruleFormat.number(Number(event.target.value));
     }
     if (event.target.id === "replay") {
       const out = document.getElementById("replay-step");
