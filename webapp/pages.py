@@ -8,6 +8,7 @@ from flask import Blueprint, make_response, redirect, render_template, request, 
 
 from . import evaluator, render
 from .cache import BoundedCache, note
+from .error_guards import guards_for_error
 from .errors import ChainruleError
 from .examples import DEFAULT, EXAMPLES
 from .query import RESERVED, VIEWS, grad_output_from_query, parse_value, plot_range
@@ -63,6 +64,7 @@ def build_view(state: PageState) -> dict:
         if error.kind == "busy":
             raise
         context["error"] = _error_context(error, state.source)
+        context["error"]["guards"] = guards_for_error(state.source, error)
         context["inputs"] = list(state.inputs_text)
     query = state.query(context["inputs"])
     root = request.host_url.rstrip("/")

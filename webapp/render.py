@@ -242,7 +242,8 @@ def draw(trace: dict, view: str = "values", fmt: str = "svg", legend: bool = Tru
         if template is None:  # a new structure: lay it out once
             template = run_dot(values_dot(trace, legend=legend, filled={}), "svg")
             TEMPLATES.put(key, template, len(template))
-        return svg_fill.fill_values(template, texts, {n["id"]: n["kind"] for n in trace["nodes"]})
+        return svg_fill.fill_values(template, texts, {n["id"]: n["kind"] for n in trace["nodes"]},
+                                    {n["id"]: n.get("name") or n["label"] for n in trace["nodes"]})
     return run_dot(dot_source(trace, view, legend=legend), fmt)
 
 
