@@ -70,3 +70,14 @@ def test_tangent_sentences_carry_torch_forward_mode_numbers(client):
     assert texts[names["v2"]] == "v\u03072 = x2·x\u03071 + x1·x\u03072\n   = 5·1 + 2·0 = 5"
     assert "tangent" not in client.post("/api/trace", json={"source": BAYDIN, "inputs": {"x1": 2, "x2": 5}}
                                         ).json["explain"]
+
+
+def test_constants_and_every_seed_node_get_an_accessible_name(client):
+    """A constant has no gradient row: its name must still be built (it was a 500 once).
+    Mutation: the eager `[f"gradient {grad.removeprefix(...)}"] * (grad is not None)` form."""
+    from tests import seeds
+    svg = client.get("/graph.svg?f=" + quote(seeds.SEED001_QUADRATIC)).data.decode()
+    groups = re.findall(r'<g id="n\d+" class="node[^"]*"[^>]*>', svg)
+    assert groups and all('role="img" aria-label="' in g for g in groups)
+    constant = next(g for g in groups if 'data-kind="constant"' in g)
+    assert "gradient" not in constant

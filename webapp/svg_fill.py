@@ -59,7 +59,11 @@ def fill_values(template: bytes, texts: dict, kinds: dict | None = None,
 
 def accessible_name(name: str, value: str | None, grad: str | None) -> str:
     """What a screen reader says for a node: its name, value and gradient."""
-    parts = [name] + [f"value {value}"] * (value is not None) + [f"gradient {grad.removeprefix('grad ')}"] * (grad is not None)
+    parts = [name]
+    if value is not None:
+        parts.append(f"value {value}")
+    if grad is not None:
+        parts.append(f"gradient {grad.removeprefix('grad ')}")
     return ", ".join(parts)
 
 
