@@ -81,3 +81,12 @@ def test_constants_and_every_seed_node_get_an_accessible_name(client):
     assert groups and all('role="img" aria-label="' in g for g in groups)
     constant = next(g for g in groups if 'data-kind="constant"' in g)
     assert "gradient" not in constant
+
+
+def test_a_program_too_deep_to_parse_still_gets_its_refusal(client):
+    """Mutation: drop the try/except in guards_for_error (the RecursionError makes a 500)."""
+    for source in ("x" + "+x" * 20000, "-" * 30000 + "x"):  # RecursionError, MemoryError in ast
+        answer = client.post("/api/trace", json={"source": source, "inputs": {"x": 1}})
+        assert answer.status_code == 400 and answer.json["error"]["message"], source[:20]
+    page = client.post("/partials/graph", data={"f": "-" * 30000 + "x", "x": "1"})
+    assert page.status_code == 200 and 'class="error"' in page.data.decode()

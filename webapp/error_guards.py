@@ -24,7 +24,15 @@ def _receiver_at(source: str, line: int | None) -> str | None:
 
 
 def guards_for_error(source: str, error) -> list[dict]:
-    """[{line, kind, message}] for a refused program, in line order."""
+    """[{line, kind, message}] for a refused program, in line order; [] when the source is
+    too deep or large to walk (a hostile program's refusal must stay a refusal, never a 500)."""
+    try:
+        return _guards(source, error)
+    except (RecursionError, MemoryError, SyntaxError, ValueError):
+        return []
+
+
+def _guards(source: str, error) -> list[dict]:
     found = find_guards(source)
     if SCALAR_ONLY in (error.message or "") and not any(g["kind"] == "non-scalar-backward" for g in found):
         name = _receiver_at(source, error.line)
