@@ -221,3 +221,25 @@ def test_keyboard_walks_the_graph_node_by_node(page, live_server):
     page.keyboard.press("Escape")
     assert page.evaluate("document.activeElement.id") == "graph"
     assert page.errors == []
+
+
+def test_guard_boxes_appear_only_while_the_program_does_the_mistake(page, live_server):
+    """Typed: reading x.grad before backward() shows a box for line 2; clicking it selects
+    that line in the editor; the corrected program shows none.
+    Mutation: drop `editor.setSelectionRange(...)` in guard_boxes.js (the line is not selected)."""
+    open_blank(page, live_server)
+    wrong = "x = torch.tensor(2.0, requires_grad=True)\nprint(x.grad)\ny = x * x\ny.backward()\nx.grad"
+    type_source(page, wrong)
+    page.wait_for_selector('aside.guard[data-kind="grad-before-backward"][data-line="2"]', timeout=30000)
+    page.click('aside.guard[data-line="2"]')
+    selected = page.evaluate("(() => { const e = document.getElementById('source');"
+                             " return e.value.slice(e.selectionStart, e.selectionEnd); })()")
+    assert selected == "print(x.grad)"
+    right = "x = torch.tensor(2.0, requires_grad=True)\ny = x * x\ny.backward()\nprint(x.grad)\nx.grad"
+    type_source(page, right)
+    wait_until(page, "!document.querySelector('aside.guard')", timeout=30)
+    refused = "x = torch.ones(3, requires_grad=True)\ny = x * 2\ny.backward()\nx.grad"
+    type_source(page, refused)
+    page.wait_for_selector('aside.guard[data-kind="non-scalar-backward"][data-line="3"]', timeout=30000)
+    assert "y.backward(torch.ones_like(y))" in page.inner_text("#guards")
+    assert page.errors == []
