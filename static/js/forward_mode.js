@@ -82,6 +82,11 @@
         ? F.value(row.tangent, row.shape) : "";
     });
     document.querySelectorAll("#tape-table").forEach(function (t) { t.classList.add("has-tangents"); });
+    const svg = p.root.querySelector("svg");
+    if (svg && svg.viewBox && svg.viewBox.baseVal && !svg.dataset.tangentRoom) {
+      svg.viewBox.baseVal.height += 14;  // room for the labels under the lowest nodes
+      svg.dataset.tangentRoom = "1";
+    }
     p.trace.nodes.forEach(function (node) {
       const group = p.root.querySelector('[id="' + node.id + '"][data-kind]'), row = rows[node.id];
       if (!group || !row || row.tangent === undefined || row.tangent === null) return;

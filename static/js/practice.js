@@ -48,6 +48,11 @@
       ": " + parts.join("  +  ") + ".";
   }
 
+  function rule(p, node) {
+    const out = p.trace.nodes.find(function (n) { return n.kind === "output"; });
+    return "∂" + (out ? nameOf(out) : "y") + "/∂" + nameOf(node);
+  }
+
   function score(p) {
     const total = p.steps.filter(function (s, i) { return askable(p, i + 1); }).length;
     const done = p.state().index >= p.steps.length && quiz.asked > 0;
@@ -58,11 +63,9 @@
 
   function ask(p, index) {
     const node = nodeOf(p, p.steps[index - 1].node);
-    const out = p.trace.nodes.find(function (n) { return n.kind === "output"; });
     quiz.asking = index;
     quiz.tries = 0;
-    el("practice-question").textContent = "Backward step " + (index - p.state().forward) + ": what is ∂" +
-      (out ? nameOf(out) : "y") + "/∂" + nameOf(node) + "?";
+    el("practice-question").textContent = "Backward step " + (index - p.state().forward) + ": what is " + rule(p, node) + "?";
     el("practice-feedback").textContent = "";
     el("practice-form").hidden = false;
     const answer = el("practice-answer");
@@ -121,7 +124,7 @@
     const feedback = el("practice-feedback");
     if (Number.isNaN(answer)) { feedback.textContent = "Type a number, like 0.5 or -1.2e-3."; return; }
     if (close(answer, node.grad)) {
-      feedback.textContent = "Right: ∂/∂" + nameOf(node) + " = " + F.number(node.grad) + (quiz.tries ? "." : ", at the first try.");
+      feedback.textContent = "Right: " + rule(p, node) + " = " + F.number(node.grad) + (quiz.tries ? "." : ", at the first try.");
       feedback.className = "practice-feedback right";
       reveal(p, quiz.tries === 0);
       return;
@@ -137,7 +140,7 @@
     if (!p || !quiz.asking) return;
     const node = nodeOf(p, p.steps[quiz.asking - 1].node);
     el("practice-feedback").className = "practice-feedback shown";
-    el("practice-feedback").textContent = "Shown: ∂/∂" + nameOf(node) + " = " + F.number(node.grad) + ". " + hint(p, node);
+    el("practice-feedback").textContent = "Shown: " + rule(p, node) + " = " + F.number(node.grad) + ". " + hint(p, node);
     reveal(p, false);
   });
 
