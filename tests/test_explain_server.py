@@ -90,3 +90,17 @@ def test_a_program_too_deep_to_parse_still_gets_its_refusal(client):
         assert answer.status_code == 400 and answer.json["error"]["message"], source[:20]
     page = client.post("/partials/graph", data={"f": "-" * 30000 + "x", "x": "1"})
     assert page.status_code == 200 and 'class="error"' in page.data.decode()
+
+
+def test_neuron_gradients_equal_plain_torch(client):
+    """Karpathy's neuron: every input's gradient equals plain torch's backward (micrograd's
+    lecture: x1 −1.5, w1 1, x2 0.5, w2 0). Mutation: b = 6.88 in the gallery moves them off."""
+    from webapp.examples import BY_SLUG
+    example = BY_SLUG["neuron"]
+    answer = client.post("/api/trace", json={"source": example.source, "inputs": example.inputs}).json
+    t = {k: torch.tensor(float(v), requires_grad=True) for k, v in example.inputs.items()}
+    out = torch.tanh(t["x1"] * t["w1"] + t["x2"] * t["w2"] + t["b"])
+    out.backward()
+    for name, tensor in t.items():
+        assert answer["leaves"][name]["grad"] == pytest.approx(float(tensor.grad), abs=1e-6), name
+    assert [round(answer["leaves"][n]["grad"], 4) for n in ("x1", "w1", "x2", "w2")] == [-1.5, 1.0, 0.5, 0.0]
