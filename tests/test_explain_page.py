@@ -243,3 +243,24 @@ def test_guard_boxes_appear_only_while_the_program_does_the_mistake(page, live_s
     page.wait_for_selector('aside.guard[data-kind="non-scalar-backward"][data-line="3"]', timeout=30000)
     assert "y.backward(torch.ones_like(y))" in page.inner_text("#guards")
     assert page.errors == []
+
+
+def test_forward_mode_follows_a_new_typed_function(page, live_server):
+    """With the toggle on, typing a new function asks for its tangents again (sin(x)·x at
+    x = 1: ẏ = sin 1 + cos 1, torch.func.jvp); a program without inputs disables the toggle.
+    Mutation: drop the `request(p)` on chainrule:loaded in forward_mode.js (stale tangents)."""
+    open_blank(page, live_server)  # sin(x) at x = 1
+    page.check("#forward-toggle")
+    wait_until(page, "document.querySelector('#tape-table').classList.contains('has-tangents')")
+    type_source(page, "sin(x)*x")
+    wait_until(page, "document.querySelectorAll('#tape-table tbody tr').length === 3", timeout=30)
+    wait_until(page, "(() => { const s = window.chainrule.player().state();"
+                     " return s.index === s.forward && !s.playing; })()", timeout=30)
+    _, expected = torch.func.jvp(lambda x: torch.sin(x) * x, (torch.tensor(1.0),), (torch.tensor(1.0),))
+    last = page.inner_text("#tape-table tbody tr:last-child td.tangent")
+    assert _number(last) == pytest.approx(float(expected), rel=1e-3)
+    type_source(page, "x = torch.tensor(2.0, requires_grad=True)\ny = x * x\ny")
+    wait_until(page, "document.getElementById('forward-toggle').disabled", timeout=30)
+    assert not page.is_checked("#forward-toggle")
+    assert "needs inputs" in page.inner_text("#pass-counter")
+    assert page.errors == []

@@ -41,7 +41,12 @@
       select.appendChild(option);
     });
     if (trace.inputs.indexOf(kept) >= 0) select.value = kept;
-    el("pass-counter").textContent = trace.inputs.length ? counter(trace) : "";
+    // Forward mode seeds the inputs typed in the boxes; a program making its own leaves has none.
+    const toggle = el("forward-toggle");
+    if (toggle) toggle.disabled = !trace.inputs.length;
+    select.disabled = !trace.inputs.length;
+    el("pass-counter").textContent = trace.inputs.length ? counter(trace) :
+      "Forward mode needs inputs in the input boxes (e.g. sin(x) with x = 1); this program makes its own tensors.";
   }
 
   function direction(trace) {
@@ -125,6 +130,7 @@
     const p = event.detail.player;
     if (p.root.id !== "graph") return;
     fillChoices(p.trace);
+    if (!p.trace.inputs.length) { el("forward-toggle").checked = false; mode.answer = null; return; }
     if (on() && mode.source !== p.source) setTimeout(function () { request(p); }, 0);  // a new graph: new tangents
   });
 
