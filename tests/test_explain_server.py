@@ -104,3 +104,10 @@ def test_neuron_gradients_equal_plain_torch(client):
     for name, tensor in t.items():
         assert answer["leaves"][name]["grad"] == pytest.approx(float(tensor.grad), abs=1e-6), name
     assert [round(answer["leaves"][n]["grad"], 4) for n in ("x1", "w1", "x2", "w2")] == [-1.5, 1.0, 0.5, 0.0]
+
+
+def test_a_tensor_inputs_operation_cell_does_not_repeat_its_value(client):
+    """Mutation: `return row["expr"]` first in tape_view._expr (the value shows twice)."""
+    html = client.post("/partials/graph", data={"f": "(x*w).sum()", "x": "[1, 2]", "w": "[3, 4]"}).data.decode()
+    row = re.search(r'<tr id="tape-n1".*?</tr>', html, re.S).group(0)
+    assert "<code>x: input [2], requires_grad</code>" in row and row.count("(1, 2)") == 1

@@ -8,6 +8,14 @@ from .tape import bar
 MAX_ROWS = 400  # a long loop's trace: the JSON keeps every row, the page shows the first ones
 
 
+def _expr(row: dict, node: dict) -> str:
+    """The operation cell; a tensor input says what it is once (its value has its own cell)."""
+    if node["kind"] in ("input", "leaf") and row["shape"]:
+        dims = "×".join(str(s) for s in row["shape"])
+        return f"{row['name']}: {'input' if node['kind'] == 'input' else 'leaf'} [{dims}], requires_grad"
+    return row["expr"]
+
+
 def tape_view(trace: dict | None) -> dict | None:
     """{"rows": [...], "more": n}; each row has texts for value, tangent and adjoint."""
     if not trace or not trace.get("tape"):
@@ -25,7 +33,7 @@ def tape_view(trace: dict | None) -> dict | None:
                          for e in out.get(row["id"], []) if e.get("grad") is not None]
         adjoint = row["adjoint"]
         rows.append({
-            "id": row["id"], "name": row["name"], "expr": row["expr"], "line": row["line"],
+            "id": row["id"], "name": row["name"], "expr": _expr(row, node), "line": row["line"],
             "kind": node["kind"], "bar": bar(row["name"]),
             "value": format_value(row["value"], shape, node.get("summary")),
             "tangent": format_value(row["tangent"], shape) if row.get("tangent") is not None else "",
