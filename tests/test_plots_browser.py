@@ -56,6 +56,8 @@ def test_contour_with_gradient_arrow(page, live_server, artifacts):
     query = urllib.parse.urlencode({"f": seeds.SEED001_EXPRESSION, "x1": "2", "x2": "-1", "wrt": "x1,x2"})
     page.goto(f"{live_server}/?{query}")
     page.wait_for_selector("#plot-image")
+    # The image is lazy: it loads once scrolled near (the evaluation trace sits above it).
+    page.locator("#plot-image").scroll_into_view_if_needed()
     wait_until(page, "document.getElementById('plot-image').naturalWidth > 0", 15)
     src = page.get_attribute("#plot-image", "src")
     assert "wrt=x1%2Cx2" in src

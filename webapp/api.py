@@ -6,7 +6,8 @@ import json
 from flask import Blueprint, jsonify, request
 
 from . import evaluator, render
-from .errors import bad_input
+from .error_guards import guards_for_error
+from .errors import ChainruleError, bad_input
 from .images import plot_data
 from .query import MAX_NESTING, function_from_query, grad_output_from_query, number_param
 
@@ -57,7 +58,12 @@ def trace():
         if not isinstance(tangent, dict):
             raise bad_input("tangent must be an object of input names and directions.")
         job["tangent"] = tangent
-    result = evaluator.evaluate("trace", **job)
+    try:
+        result = evaluator.evaluate("trace", **job)
+    except ChainruleError as error:
+        if error.kind != "busy":
+            error.guards = guards_for_error(source, error)
+        raise
     return jsonify(result)
 
 

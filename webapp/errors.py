@@ -41,6 +41,8 @@ class ChainruleError(Exception):
         if self.line is not None:
             body["line"] = self.line
             body["col"] = self.col
+        if getattr(self, "guards", None):  # misconceptions the failing program shows
+            body["guards"] = self.guards
         return {"error": body}
 
     @classmethod

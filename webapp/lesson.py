@@ -5,6 +5,7 @@ from .explain import explanations
 from .guards import find_guards
 from .naming import assign_names
 from .tape import tape_rows
+from .tangent_text import tangent_explanations
 
 
 def add_lesson(trace: dict, seeded: bool = False, source: str | None = None) -> dict:
@@ -16,6 +17,9 @@ def add_lesson(trace: dict, seeded: bool = False, source: str | None = None) -> 
     assign_names(trace)
     trace["tape"] = tape_rows(trace)
     trace["explain"] = explanations(trace, seeded)
+    tangents = tangent_explanations(trace)
+    if tangents:  # only when the request asked for a forward-mode direction
+        trace["explain"]["tangent"] = tangents
     trace["guards"] = find_guards(source, trace) if source else []
     trace.pop("_index", None)
     return trace

@@ -8,8 +8,10 @@ from flask import Blueprint, make_response, redirect, render_template, request, 
 
 from . import evaluator, render
 from .cache import BoundedCache, note
+from .error_guards import guards_for_error
 from .errors import ChainruleError
 from .examples import DEFAULT, EXAMPLES
+from .tape_view import tape_view
 from .query import RESERVED, VIEWS, grad_output_from_query, parse_value, plot_range
 
 bp = Blueprint("pages", __name__)
@@ -63,6 +65,7 @@ def build_view(state: PageState) -> dict:
         if error.kind == "busy":
             raise
         context["error"] = _error_context(error, state.source)
+        context["error"]["guards"] = guards_for_error(state.source, error)
         context["inputs"] = list(state.inputs_text)
     query = state.query(context["inputs"])
     root = request.host_url.rstrip("/")
@@ -70,7 +73,8 @@ def build_view(state: PageState) -> dict:
         query=query, share_url=f"{root}/?{query}",
         embed_url=f"{root}{url_for('pages.embed')}?{query}",
         image_url=f"{root}{url_for('images.graph_svg')}?{query}",
-        plot=_plot_context(state, context),
+        plot=_plot_context(state, context), tape=tape_view(context["trace"]),
+        practice_url=f"{root}/?{query}&practice=1", practice=request.args.get("practice") == "1",
     )
     return context
 

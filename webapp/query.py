@@ -13,6 +13,8 @@ from .errors import bad_input
 # API.md's reserved names, plus grad_output (the gradient a non-scalar output starts from)
 # and language ("python" or "r"; detected when absent).
 RESERVED = frozenset("f view wrt lo hi n step theme format lr steps grad_output language".split())
+# practice=1 opens the page in practice mode (issue 15): a switch, never an input.
+RESERVED = RESERVED | {"practice"}
 VIEWS = ("values", "autograd")
 # Lists nest at most this deep (a tensor of more dimensions is never needed to learn autograd).
 MAX_NESTING = 16

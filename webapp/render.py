@@ -223,7 +223,8 @@ def draw(trace: dict, view: str = "values", fmt: str = "svg", legend: bool = Tru
             template = svg_fill.annotate_edges(run_dot(values_dot(trace, legend=legend, filled={}), "svg"),
                                                svg_fill.value_edge_ends(trace))  # edges are structure
             TEMPLATES.put(key, template, len(template))
-        return svg_fill.fill_values(template, texts, {n["id"]: n["kind"] for n in trace["nodes"]})
+        return svg_fill.fill_values(template, texts, {n["id"]: n["kind"] for n in trace["nodes"]},
+                                    {n["id"]: n.get("name") or n["label"] for n in trace["nodes"]})
     drawn = run_dot(dot_source(trace, view, legend=legend), fmt)
     if view == "autograd" and fmt == "svg":  # data- attributes: what the player steps through
         from .autograd_view import annotate

@@ -43,7 +43,8 @@ def compile_template(template: bytes) -> tuple[list[bytes], list[tuple[str, int]
     return parts, slots
 
 
-def fill_values(template: bytes, texts: dict, kinds: dict | None = None) -> bytes:
+def fill_values(template: bytes, texts: dict, kinds: dict | None = None,
+                names: dict | None = None) -> bytes:
     """Replace each node's placeholder rows (all `#`) with its texts, centred in the box.
 
     With `kinds`, each node's <g> also carries data-kind, data-value and data-grad: the
@@ -61,11 +62,22 @@ def fill_values(template: bytes, texts: dict, kinds: dict | None = None) -> byte
             real = b""
         out += [opening, real, parts[2 + 3 * index], parts[3 + 3 * index]]
     svg = b"".join(out)
-    return annotate(svg, texts, kinds) if kinds is not None else svg
+    return annotate(svg, texts, kinds, names) if kinds is not None else svg
 
 
-def annotate(svg: bytes, texts: dict, kinds: dict) -> bytes:
-    """Add data-kind / data-value / data-grad to each trace node's <g> (op circles have none)."""
+def accessible_name(name: str, value: str | None, grad: str | None) -> str:
+    """What a screen reader says for a node: its name, value and gradient."""
+    parts = [name]
+    if value is not None:
+        parts.append(f"value {value}")
+    if grad is not None:
+        parts.append(f"gradient {grad.removeprefix('grad ')}")
+    return ", ".join(parts)
+
+
+def annotate(svg: bytes, texts: dict, kinds: dict, names: dict | None = None) -> bytes:
+    """Add data-kind / data-value / data-grad to each trace node's <g> (op circles have none),
+    and with `names` role="img" and an aria-label (name, value, gradient)."""
     def attributes(match):
         node_id = match.group("id").decode().replace("&#45;", "-")
         if node_id not in kinds:
@@ -76,6 +88,9 @@ def annotate(svg: bytes, texts: dict, kinds: dict) -> bytes:
             extra += f' data-value="{escape(value, QUOTE)}"'
         if grad is not None:
             extra += f' data-grad="{escape(grad, QUOTE)}"'
+        if names is not None:
+            label = accessible_name(names.get(node_id, node_id), value, grad)
+            extra += f' role="img" aria-label="{escape(label, QUOTE)}"'
         return match.group(0)[:-1] + extra.encode() + b">"
     return NODE.sub(attributes, svg)
 

@@ -1,0 +1,54 @@
+"""Forward mode in words: how each node's tangent (PyTorch's forward-mode AD) is made
+from its inputs' tangents, `v̇2 = x2·ẋ1 + x1·ẋ2 = 5·1 + 2·0 = 5`, for the evaluation trace."""
+from __future__ import annotations
+
+import re
+
+from .explain import _dims, _local
+from .naming import format_value, index, operands
+
+
+def dot(name: str) -> str:
+    """The tangent's name: x1 → ẋ1 (a combining dot over the letter); loss → tangent(loss)."""
+    if re.fullmatch(r"[A-Za-z]\d*", name or ""):
+        return name[0] + "\u0307" + name[1:]
+    return f"tangent({name})"
+
+
+def tangent_text(trace: dict, node: dict) -> str:
+    """The rule with names, then with PyTorch's numbers, for one node."""
+    value = format_value(node.get("tangent"), node["shape"])
+    if node["kind"] in ("input", "leaf"):
+        return f"{dot(node['name'])} = {value}   (the seed direction you chose)"
+    if node["kind"] == "constant":
+        return f"{node['name']} is a constant: its tangent is 0"
+    pairs = [(e, s) for e, s in operands(trace, node["id"]) if s["kind"] != "constant"]
+    if node["shape"] or any(s["shape"] for _, s in pairs):
+        moved = " , ".join(f"{dot(s['name'])} {_dims(s['shape'])}" for _, s in pairs)
+        return (f"{dot(node['name'])} = the Jacobian of {node['name']} times ({moved}) "
+                f"→ {_dims(node['shape'])} = {value}")
+    named, numbers = [], []
+    for position, (edge, source) in enumerate(pairs):
+        local = _local(source, node, pairs, position) or f"∂{node['name']}/∂{source['name']}"
+        named.append({"1": dot(source["name"]), "−1": f"−{dot(source['name'])}"}.get(
+            local, f"{local}·{dot(source['name'])}"))
+        numbers.append(f"{format_value(edge.get('local_grad'), [])}·"
+                       f"{format_value(source.get('tangent'), [])}")
+    return (f"{dot(node['name'])} = {_sum(named)}\n"
+            f"   = {' + '.join(numbers)} = {value}")
+
+
+def _sum(terms: list[str]) -> str:
+    """`a + −b` written `a − b`."""
+    text = terms[0] if terms else "0"
+    for term in terms[1:]:
+        text += f" − {term[1:]}" if term.startswith("−") else f" + {term}"
+    return text
+
+
+def tangent_explanations(trace: dict) -> dict:
+    """{id: text} for every node of a trace that carries tangents; {} otherwise."""
+    nodes = index(trace)["nodes"]
+    if not any("tangent" in n for n in trace["nodes"]):
+        return {}
+    return {i: tangent_text(trace, nodes[i]) for i in trace["forward"]}
