@@ -43,6 +43,11 @@
   // the embed; page.js steps the player on arrows, Space and Home; End and Esc are here.
   function showFocus() { document.body.classList.toggle("has-focus", document.hasFocus()); }
   window.addEventListener("focus", showFocus);
+  // A host that narrows or widens the frame: fit the graph again (its text stays legible).
+  window.addEventListener("resize", function () {
+    const player = window.chainrule && window.chainrule.player();
+    if (player && player.zoom() === 1) player.fit();
+  });
   window.addEventListener("blur", showFocus);
   showFocus();
 
