@@ -93,13 +93,6 @@ def test_the_page_follows_the_system_unless_theme_is_given(client):
     assert client.get(f"/?{FUNCTION}&theme=sepia").status_code == 400
 
 
-def test_options_are_not_taken_for_inputs(client):
-    """Mutation: removing "autoplay controls code" from RESERVED makes them inputs (a 400 or an
-    input box named code)."""
-    page = _main(client, "autoplay=1&code=1&controls=0")
-    assert 'name="code"' not in page and 'name="autoplay"' not in page
-
-
 def test_the_embed_code_offers_a_titled_iframe_the_listener_and_the_image(client, app):
     """Mutation: dropping the <noscript> line from embed_snippet.snippet fails the image check."""
     page = client.get(f"/?{FUNCTION}").get_data(as_text=True)
