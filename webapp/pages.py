@@ -10,9 +10,12 @@ from . import evaluator, render
 from .cache import BoundedCache, note
 from .error_guards import guards_for_error
 from .errors import ChainruleError
+from .embed_snippet import snippet
 from .examples import DEFAULT, EXAMPLES
 from .tape_view import tape_view
-from .query import RESERVED, VIEWS, grad_output_from_query, parse_value, plot_range
+from .query import (RESERVED, VIEWS, embed_options, grad_output_from_query, page_theme, parse_value,
+                    plot_range)
+from .steps import MAX_STEPS, animation_steps
 
 bp = Blueprint("pages", __name__)
 
@@ -76,6 +79,7 @@ def build_view(state: PageState) -> dict:
         plot=_plot_context(state, context), tape=tape_view(context["trace"]),
         practice_url=f"{root}/?{query}&practice=1", practice=request.args.get("practice") == "1",
     )
+    context["embed_code"] = snippet(context["embed_url"], context["image_url"], state.source)
     return context
 
 
@@ -141,16 +145,21 @@ def _error_context(error: ChainruleError, source: str) -> dict:
 PAGES = BoundedCache(max_bytes=64 * 2**20)
 
 
-def _cached_page(template: str) -> str:
+def _cached_page(template: str, options=None) -> str:
     """A whole page by its URL: the class opening one link renders it once.
 
+    `options(context)` adds what only this page reads from the query (its checks may refuse).
     Refusals are not kept (a busy server, or a limit, may not happen next time).
     """
     key = (template, request.host_url, request.full_path)
     page = PAGES.get(key)
     note(page is not None)
     if page is None:
+        theme = page_theme(request.args)  # a bad theme is refused before any work
         context = build_view(PageState(request.args))
+        context["theme"] = theme
+        if options:
+            context.update(options(context))
         page = render_template(template, **context)
         if not context["error"]:
             PAGES.put(key, page, len(page) * 2)
@@ -164,7 +173,14 @@ def index():
 
 @bp.get("/embed")
 def embed():
-    return _cached_page("embed.html")
+    return _cached_page("embed.html", _embed_options)
+
+
+def _embed_options(context: dict) -> dict:
+    """step (up to this graph's step count), autoplay, controls, code and theme of /embed."""
+    steps = len(animation_steps(context["trace"])) if context["trace"] else MAX_STEPS
+    options = embed_options(request.args, steps)
+    return {"options": options, "theme": options["theme"]}
 
 
 @bp.post("/partials/graph")

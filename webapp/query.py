@@ -11,10 +11,10 @@ import math
 from .errors import bad_input
 
 # API.md's reserved names, plus grad_output (the gradient a non-scalar output starts from)
-# and language ("python" or "r"; detected when absent).
-RESERVED = frozenset("f view wrt lo hi n step theme format lr steps grad_output language".split())
+# and language ("python" or "r"; detected when absent); /embed's options (embed_options);
 # practice=1 opens the page in practice mode (issue 15): a switch, never an input.
-RESERVED = RESERVED | {"practice"}
+RESERVED = frozenset("f view wrt lo hi n step theme format lr steps grad_output language "
+                     "autoplay controls code practice".split())
 VIEWS = ("values", "autograd")
 # Lists nest at most this deep (a tensor of more dimensions is never needed to learn autograd).
 MAX_NESTING = 16
@@ -141,3 +141,34 @@ def plot_request(args, inputs: dict, names: list[str] | None = None) -> dict:
     lo, hi = plot_range(args, min(-4.0, min(centre) - 1), max(4.0, max(centre) + 1))
     n = whole_param(args, "n", 40 if len(wrts) == 2 else 200, 2, 1000)
     return {"wrt": wrts, "lo": lo, "hi": hi, "n": n}
+
+
+# /embed's switches and what each one does when set to 1 (controls: 0 hides the buttons).
+EMBED_SWITCHES = {"autoplay": False, "controls": True, "code": False}
+
+
+def switch_param(args, name: str, default: bool) -> bool:
+    """0 or 1 from `?name=`, or the default when it is absent."""
+    text = (args.get(name) or "").strip()
+    if not text:
+        return default
+    if text not in ("0", "1"):
+        raise bad_input(f"{name} must be 0 or 1.")
+    return text == "1"
+
+
+def embed_options(args, steps: int) -> dict:
+    """/embed's step, autoplay, controls, code and theme; `steps` is the graph's step count.
+
+    step=N opens the animation after N steps (0: nothing computed yet; `steps`: all done).
+    """
+    options = {name: switch_param(args, name, default) for name, default in EMBED_SWITCHES.items()}
+    options["step"] = whole_param(args, "step", 0, 0, steps)
+    options["theme"] = page_theme(args) or "light"  # an embed matches its author's choice
+    return options
+
+
+def page_theme(args) -> str | None:
+    """"light" or "dark" from `?theme=`; None when absent (the page follows the system's)."""
+    from .themes import theme_from
+    return theme_from(args) if args.get("theme") else None

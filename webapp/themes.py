@@ -18,6 +18,8 @@ DARK = {
     "#f3e0ec": "#4a2340", "#CC79A7": "#E3A6CC",                   # operation circles
     "#555555": "#b8b8b8", "#bbbbbb": "#8c8c8c",                   # borders and edges
     "#8a3c00": "#FFC48A",                                          # gradient text
+    "#e6e6e6": "#333333", "#fff3c4": "#4a3f10",                   # grad_fn view: functions, saved
+    "#fde2e1": "#4a1c1c",                                          # a refusal drawn as an image
 }
 THEMES = ("light", "dark")
 
