@@ -139,3 +139,14 @@ def plot_request(args, inputs: dict, names: list[str] | None = None) -> dict:
     lo, hi = plot_range(args, min(-4.0, min(centre) - 1), max(4.0, max(centre) + 1))
     n = whole_param(args, "n", 40 if len(wrts) == 2 else 200, 2, 1000)
     return {"wrt": wrts, "lo": lo, "hi": hi, "n": n}
+
+
+RESERVED = RESERVED | {"fold"}  # folding.py's option: fold=0 unfolds, fold=1 folds any repeat
+
+
+def fold_from_query(args) -> str | bool:
+    """`fold` of a query: False (fold=0: every node), True (fold=1), else "auto" (large graphs)."""
+    text = (args.get("fold") or "").strip().lower()
+    if text in ("0", "false", "no", "off"):
+        return False
+    return True if text in ("1", "true", "yes", "on") else "auto"

@@ -290,7 +290,7 @@ class GraphTracer(Observer):
 
     def before_backward(self, roots):
         """Hook every grad_fn reachable from all `roots`; the last pass is the one shown."""
-        from .tracing import walk
+        from .tracing import MAX_GRAPH_NODES, walk
         self.flush()
         roots = [roots] if isinstance(roots, torch.Tensor) else \
             [t for t in tree_leaves(roots) if isinstance(t, torch.Tensor) and t.requires_grad]
@@ -303,7 +303,8 @@ class GraphTracer(Observer):
             if tensor.grad_fn is None:  # a leaf as the root: it receives the starting gradient
                 self.hooks.append(tensor.register_hook(
                     lambda g, key=id(tensor): self.leaf_roots.__setitem__(key, g.detach().clone())))
-        for fn in walk([t.grad_fn for t in roots]):
+        # evaluation.trace_program allows more when the graph will be folded (folding.py)
+        for fn in walk([t.grad_fn for t in roots], getattr(self, "max_nodes", MAX_GRAPH_NODES)):
             self.hooks.append(fn.register_prehook(self._prehook(fn)))
             if not hasattr(fn, "variable"):
                 self.hooks.append(fn.register_hook(self._posthook(fn)))
