@@ -82,18 +82,23 @@ def find_runs(nodes: list, edges: list) -> list[tuple[int, int, int]]:
         into.setdefault(position[edge["target"]], []).append((edge["input"], position[edge["source"]]))
     runs, i, n = [], 0, len(codes)
     while i < n:
-        best = None
+        found = None
         if nodes[i]["kind"] not in ("input", "leaf", "output"):
+            candidates = []
             for period in range(1, min(MAX_PERIOD, (n - i) // MIN_REPEATS) + 1):
                 count = _repeats(codes, i, period)
-                if count >= MIN_REPEATS and (best is None or count * period > best[1] * best[0]):
-                    best = (period, count)
-        if best:
-            count = _wired_alike(into, i, best[0], best[1])
-            if count >= MIN_REPEATS:
-                runs.append((i, best[0], count))
-                i += best[0] * count
-                continue
+                if count >= MIN_REPEATS:
+                    candidates.append((-count * period, period, count))
+            # the widest coverage first; a shorter period that is wired differently gives way
+            for _, period, count in sorted(candidates):
+                count = _wired_alike(into, i, period, count)
+                if count >= MIN_REPEATS:
+                    found = (i, period, count)
+                    break
+        if found:
+            runs.append(found)
+            i += found[1] * found[2]
+            continue
         i += 1
     return runs
 
