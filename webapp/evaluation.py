@@ -183,10 +183,14 @@ def trace_program(source: str, inputs: dict, grad_output, limits: Limits, tangen
     tracer = GraphTracer(tangents=tangent is not None)
     tracer.max_nodes = MAX_FOLDED_NODES if folding.wanted(fold, MAX_GRAPH_NODES + 1) else MAX_GRAPH_NODES
     evaluation = None
+    after_run = contextlib.ExitStack()
     try:
         evaluation = run_program(source, inputs, limits, observer=tracer, tangent=tangent)
         differentiate(evaluation, grad_output, before=tracer.before_backward,
                       pass_end=tracer.pass_end)
+        # From here on only chainrule reads tensors that exist (copies, JSON): the allocation
+        # guard's sizing of each such call was about half of a small trace's time (profiled).
+        after_run.enter_context(torch._C.DisableTorchFunction())
         leaves = find_leaves(evaluation)
         builder = _Builder(tracer, evaluation.output, leaves, evaluation.inputs, tracer.max_nodes)
         graph = builder.build()
@@ -205,6 +209,7 @@ def trace_program(source: str, inputs: dict, grad_output, limits: Limits, tangen
         add_lesson(result, seeded=grad_output is not None, source=source)  # names, tape, explain
         return evaluation, result
     finally:
+        after_run.close()
         tracer.close(graph_of=[evaluation.output] if evaluation is not None else [])
         DIRECTIONS.clear()
 
