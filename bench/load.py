@@ -3,6 +3,10 @@
     .venv/bin/python bench/load.py [--students 60] [--attackers 5] [--seconds 120] [--one-address]
                                    [--processes 2]
 
+A school: `--students 200 --attackers 0 --seconds 30` (each student from its own address
+on 127.0.0.0/8; at most 1,000 students and 600 s per phase), with and without
+`--processes 2`; the run ends with a per-phase markdown table.
+
 Starts chainrule's production server (waitress) on a loopback port. With --one-address
 the whole class, attackers included, comes from 127.0.0.1 (a school behind NAT), and
 every client keeps the server's cookie as a browser does. Each simulated
@@ -150,6 +154,21 @@ def summarize(samples, seconds):
             f"errors {errors} (status codes {codes})")
 
 
+def table(recorder, seconds, label: str, attackers: int = 1) -> None:
+    """The per-phase figures as a markdown table (docs/performance.md)."""
+    print("\n| setup | phase | requests | requests/s | p50 | p95 | errors |\n|---|---|---|---|---|---|---|")
+    for name in ("students alone", "with attackers"):
+        samples = recorder.samples[name]
+        if not samples:
+            continue
+        times = sorted(t for t, _ in samples)
+        p95 = times[int(0.95 * (len(times) - 1))]
+        errors = sum(1 for _, status in samples if status != 200)
+        shown = name if attackers or name == "students alone" else "students, second phase"
+        print(f"| {label} | {shown} | {len(samples)} | {len(samples) / seconds:.1f} | "
+              f"{statistics.median(times) * 1000:.0f} ms | {p95 * 1000:.0f} ms | {errors} |")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--students", type=int, default=60)
@@ -160,6 +179,8 @@ def main():
     parser.add_argument("--processes", type=int, default=1,
                         help="production processes sharing one loopback redis-server")
     args = parser.parse_args()
+    if not 0 < args.students <= 1000 or not 0 <= args.attackers <= 50 or not 0 < args.seconds <= 600:
+        raise SystemExit("at most 1,000 students, 50 attackers and 600 s per phase")
     global ONE_ADDRESS
     ONE_ADDRESS = args.one_address
     redis_server, servers, ports = None, [], []
@@ -216,6 +237,9 @@ def main():
     print(f"- attackers' answers: {dict(sorted(statuses.items()))}")
     print(f"- after the run: /healthz {alive}; first web process {web_rss:.0f} MiB; "
           f"{len(memory)} evaluator processes, " + ", ".join(f"{m:.0f} MiB" for m in memory))
+    table(recorder, args.seconds, f"{args.students} students, "
+          + (f"{args.processes} processes + Redis" if args.processes > 1 else "1 process"),
+          args.attackers)
 
 
 if __name__ == "__main__":

@@ -69,9 +69,11 @@ def test_autograd_view_shows_pytorchs_nodes(client):
 def test_seed002_network_and_200_iteration_loop_render(client):
     assert client.get(url("/graph.svg", seeds.SEED002_NETWORK)).status_code == 200
     loop = "y = x\nfor i in range(200):\n    y = y * 0.99 + 0.01\ny"
-    response = client.get(url("/graph.svg", loop, x=1))
+    response = client.get(url("/graph.svg", loop, x=1, fold=0))  # every node (folding.py)
     assert response.status_code == 200
     assert len(svg_node_ids(response.data)) > 400
+    folded = client.get(url("/graph.svg", loop, x=1))  # by default the loop body is folded
+    assert folded.status_code == 200 and len(svg_node_ids(folded.data)) < 40
 
 
 def test_refusal_is_a_small_image_saying_why(client):
@@ -84,7 +86,7 @@ def test_refusal_is_a_small_image_saying_why(client):
 
 def test_graph_past_the_node_cap_is_refused_clearly(client):
     loop = "y = x\nfor i in range(1000):\n    y = y * 0.99 + 0.01\ny"
-    response = client.get(url("/graph.svg", loop, x=1))
+    response = client.get(url("/graph.svg", loop, x=1, fold=0))  # unfolded (folding.py)
     assert response.status_code == 400
     text = response.get_data(as_text=True)
     assert "2,500" in text and "draws" in text

@@ -53,6 +53,9 @@ def trace():
     if not isinstance(source, str):
         raise bad_input("source must be the function's text.")
     job = {"source": source, "inputs": _inputs(body), "grad_output": body.get("grad_output")}
+    if body.get("fold") is not None:  # folding.py: false, true or "auto"; unfolded when absent
+        job["fold"] = body["fold"] if body["fold"] in (True, False, "auto") else \
+            _bad_fold()
     if body.get("tangent") is not None:
         tangent = body["tangent"]
         if not isinstance(tangent, dict):
@@ -65,6 +68,10 @@ def trace():
             error.guards = guards_for_error(source, error)
         raise
     return jsonify(result)
+
+
+def _bad_fold():
+    raise bad_input('fold must be true, false or "auto".')
 
 
 @bp.post("/api/inputs")

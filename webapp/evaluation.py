@@ -17,7 +17,8 @@ from .lesson import add_lesson
 from .limits import Limits
 from .results import describe_result
 from .recorder import KEY
-from .tracing import GraphTracer, _Builder, compact
+from . import folding
+from .tracing import MAX_FOLDED_NODES, MAX_GRAPH_NODES, GraphTracer, _Builder, compact
 
 RANDOM_SEED = 0  # the same source gives the same random numbers
 
@@ -172,20 +173,29 @@ def find_leaves(evaluation: Evaluation) -> dict:
     return leaves
 
 
-def trace_program(source: str, inputs: dict, grad_output, limits: Limits, tangent=None):
+def trace_program(source: str, inputs: dict, grad_output, limits: Limits, tangent=None, fold=None):
     """Run, differentiate and trace; returns the live Evaluation and the JSON trace.
+
+    With `fold` (folding.wanted), repeated structure is folded before the lesson is added.
 
     The tracer's hooks and references are dropped when this returns, whatever happens.
     """
     tracer = GraphTracer(tangents=tangent is not None)
+    tracer.max_nodes = MAX_FOLDED_NODES if folding.wanted(fold, MAX_GRAPH_NODES + 1) else MAX_GRAPH_NODES
     evaluation = None
+    after_run = contextlib.ExitStack()
     try:
         evaluation = run_program(source, inputs, limits, observer=tracer, tangent=tangent)
         differentiate(evaluation, grad_output, before=tracer.before_backward,
                       pass_end=tracer.pass_end)
+        # From here on only chainrule reads tensors that exist (copies, JSON): the allocation
+        # guard's sizing of each such call was about half of a small trace's time (profiled).
+        after_run.enter_context(torch._C.DisableTorchFunction())
         leaves = find_leaves(evaluation)
-        builder = _Builder(tracer, evaluation.output, leaves, evaluation.inputs)
+        builder = _Builder(tracer, evaluation.output, leaves, evaluation.inputs, tracer.max_nodes)
         graph = builder.build()
+        if folding.wanted(fold, len(graph["nodes"])):
+            graph = folding.fold(graph)
         result = summarize(evaluation, leaves, limits, builder.delivered)
         result.update(graph)
         if tangent is not None:
@@ -199,6 +209,7 @@ def trace_program(source: str, inputs: dict, grad_output, limits: Limits, tangen
         add_lesson(result, seeded=grad_output is not None, source=source)  # names, tape, explain
         return evaluation, result
     finally:
+        after_run.close()
         tracer.close(graph_of=[evaluation.output] if evaluation is not None else [])
         DIRECTIONS.clear()
 
@@ -209,9 +220,10 @@ def _output_tangent(graph: dict, output):
     return None if node is None else node.get("tangent")
 
 
-def trace_values(source: str, inputs: dict, grad_output, limits: Limits, tangent=None) -> dict:
+def trace_values(source: str, inputs: dict, grad_output, limits: Limits, tangent=None,
+                 fold=None) -> dict:
     """The whole of POST /api/trace as JSON data: output, leaves and the graph."""
-    return trace_program(source, inputs, grad_output, limits, tangent)[1]
+    return trace_program(source, inputs, grad_output, limits, tangent, fold)[1]
 
 
 def summarize(evaluation: Evaluation, leaves: dict, limits: Limits, delivered: dict | None = None) -> dict:

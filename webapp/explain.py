@@ -134,7 +134,7 @@ def backward_text(trace: dict, node: dict, out_name: str, seeded: bool) -> str:
         start = "the gradient you passed" if seeded else "1"
         return f"∂{out_name}/∂{out_name} = {grad}: backward starts at the output with {start}"
     nodes = index(trace)["nodes"]
-    reached = index(trace).setdefault("reached", set(trace["backward"]))
+    reached = index(trace).get("reached") or index(trace).setdefault("reached", set(trace["backward"]))
     edges = [e for e in index(trace)["out"].get(node["id"], [])  # a large gradient is left
              if e.get("grad") is not None or e["target"] in reached]  # out of the JSON, not the text
     texts = [_contribution(trace, node, e, nodes[e["target"]], out_name) for e in edges]
@@ -155,5 +155,7 @@ def explanations(trace: dict, seeded: bool = False) -> dict:
     nodes = index(trace)["nodes"]
     output = next((n for n in trace["nodes"] if n["kind"] == "output"), None)
     out_name = output["name"] if output else "y"
-    return {"forward": {i: forward_text(trace, nodes[i]) for i in trace["forward"]},
-            "backward": {i: backward_text(trace, nodes[i], out_name, seeded) for i in trace["backward"]}}
+    # dict.fromkeys: a folded trace (folding.py) steps one box many times; one text each
+    return {"forward": {i: forward_text(trace, nodes[i]) for i in dict.fromkeys(trace["forward"])},
+            "backward": {i: backward_text(trace, nodes[i], out_name, seeded)
+                         for i in dict.fromkeys(trace["backward"])}}

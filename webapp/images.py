@@ -9,7 +9,7 @@ from flask import Blueprint, Response, request
 from . import evaluator, render, themes
 from .cache import BoundedCache, note
 from .errors import ChainruleError
-from .query import function_from_query, grad_output_from_query, plot_request, view_from_query
+from .query import fold_from_query, function_from_query, grad_output_from_query, plot_request, view_from_query
 
 bp = Blueprint("images", __name__)
 
@@ -20,7 +20,8 @@ def _graph_body(fmt: str) -> bytes:
     source, inputs = function_from_query(request.args)
     view = view_from_query(request.args)
     trace = evaluator.evaluate("trace", source=source, inputs=inputs,
-                               grad_output=grad_output_from_query(request.args))
+                               grad_output=grad_output_from_query(request.args),
+                               fold=fold_from_query(request.args))
     if fmt == "dot":
         return render.dot_source(trace, view).encode()
     if themes.theme_from(request.args) == "dark":  # the fill-in template is light only

@@ -24,7 +24,7 @@ def job_trace(job: dict) -> dict:
         for name in parse_source(job["source"], DEFAULT_LIMITS).inputs:
             inputs.setdefault(name, job["fill_missing"])
     result = trace_values(job["source"], inputs, job.get("grad_output"), DEFAULT_LIMITS,
-                          tangent=job.get("tangent"))
+                          tangent=job.get("tangent"), fold=job.get("fold"))
     program = parse_source(job["source"], DEFAULT_LIMITS)
     if getattr(program, "language", "python") == "r":  # the Python it became, for the page
         result.update(language="r", python=program.python)

@@ -6,15 +6,15 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, make_response, redirect, render_template, request, url_for
 
-from . import evaluator, render
+from . import evaluator, folding, render
 from .cache import BoundedCache, note
 from .error_guards import guards_for_error
 from .errors import ChainruleError
 from .embed_snippet import snippet
 from .examples import DEFAULT, EXAMPLES
 from .tape_view import tape_view
-from .query import (RESERVED, VIEWS, embed_options, grad_output_from_query, page_theme, parse_value,
-                    plot_range)
+from .query import (RESERVED, VIEWS, embed_options, fold_from_query, grad_output_from_query, page_theme,
+                    parse_value, plot_range)
 from .steps import MAX_STEPS, animation_steps
 
 bp = Blueprint("pages", __name__)
@@ -30,6 +30,7 @@ class PageState:
         self.view = args.get("view") if args.get("view") in VIEWS else "values"
         self.inputs_text = {k: v for k, v in args.items() if k not in RESERVED}
         self.grad_output_text = (args.get("grad_output") or "").strip()
+        self.fold = fold_from_query(args)
         self.plot = {k: args.get(k).strip() for k in ("wrt", "lo", "hi") if (args.get(k) or "").strip()}
         if self.source is None:
             self.source = DEFAULT.source
@@ -48,6 +49,8 @@ class PageState:
             pairs["view"] = self.view
         if self.grad_output_text:
             pairs["grad_output"] = self.grad_output_text
+        if self.fold != "auto":
+            pairs["fold"] = "1" if self.fold else "0"
         pairs.update(self.plot)
         return urlencode(pairs)
 
@@ -58,7 +61,7 @@ def build_view(state: PageState) -> dict:
     try:
         trace = evaluator.evaluate("trace", source=state.source, inputs=state.parsed_inputs(),
                                    grad_output=grad_output_from_query({"grad_output": state.grad_output_text}),
-                                   fill_missing=NEW_INPUT_VALUE)
+                                   fill_missing=NEW_INPUT_VALUE, fold=state.fold)
         svg = render.draw(trace, state.view, "svg", legend=False).decode()
         context.update(trace=trace, svg=svg[svg.index("<svg"):], inputs=trace["inputs"])
         for name in trace["inputs"]:
@@ -78,9 +81,23 @@ def build_view(state: PageState) -> dict:
         image_url=f"{root}{url_for('images.graph_svg')}?{query}",
         plot=_plot_context(state, context), tape=tape_view(context["trace"]),
         practice_url=f"{root}/?{query}&practice=1", practice=request.args.get("practice") == "1",
+        folded=folding.notice(context["trace"]), fold_urls=_fold_urls(state, context["inputs"]),
     )
     context["embed_code"] = snippet(context["embed_url"], context["image_url"], state.source)
     return context
+
+
+def _fold_urls(state: PageState, inputs: list[str]) -> dict:
+    """The page's links to unfold (fold=0) and, once unfolded, to fold again."""
+    chosen = state.fold
+    try:
+        state.fold = False
+        unfold = f"/?{state.query(inputs)}"
+        state.fold = "auto"
+        refold = f"/?{state.query(inputs)}" if chosen is False else None
+    finally:
+        state.fold = chosen
+    return {"unfold": unfold, "refold": refold}
 
 
 def _plot_context(state: PageState, context: dict) -> dict | None:

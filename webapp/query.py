@@ -14,7 +14,7 @@ from .errors import bad_input
 # and language ("python" or "r"; detected when absent); /embed's options (embed_options);
 # practice=1 opens the page in practice mode (issue 15): a switch, never an input.
 RESERVED = frozenset("f view wrt lo hi n step theme format lr steps grad_output language "
-                     "autoplay controls code practice".split())
+                     "autoplay controls code practice fold".split())  # fold: folding.py's option
 VIEWS = ("values", "autograd")
 # Lists nest at most this deep (a tensor of more dimensions is never needed to learn autograd).
 MAX_NESTING = 16
@@ -172,3 +172,11 @@ def page_theme(args) -> str | None:
     """"light" or "dark" from `?theme=`; None when absent (the page follows the system's)."""
     from .themes import theme_from
     return theme_from(args) if args.get("theme") else None
+
+
+def fold_from_query(args) -> str | bool:
+    """`fold` of a query: False (fold=0: every node), True (fold=1), else "auto" (large graphs)."""
+    text = (args.get("fold") or "").strip().lower()
+    if text in ("0", "false", "no", "off"):
+        return False
+    return True if text in ("1", "true", "yes", "on") else "auto"

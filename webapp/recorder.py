@@ -165,7 +165,9 @@ class GraphTracer(Observer):
         pending, self.pending = self.pending, []
         self.paused += 1
         try:
-            with torch.no_grad():
+            # Copies of tensors that exist: the allocation guard need not size each one (it
+            # was most of a long loop's time, profiled).
+            with torch.no_grad(), torch._C.DisableTorchFunction():
                 for item in pending:
                     if not self._stamp(*item) and not in_dispatch:
                         # Inside a custom Function's forward: its output gets a grad_fn later.
@@ -290,7 +292,7 @@ class GraphTracer(Observer):
 
     def before_backward(self, roots):
         """Hook every grad_fn reachable from all `roots`; the last pass is the one shown."""
-        from .tracing import walk
+        from .tracing import MAX_GRAPH_NODES, walk
         self.flush()
         roots = [roots] if isinstance(roots, torch.Tensor) else \
             [t for t in tree_leaves(roots) if isinstance(t, torch.Tensor) and t.requires_grad]
@@ -303,12 +305,14 @@ class GraphTracer(Observer):
             if tensor.grad_fn is None:  # a leaf as the root: it receives the starting gradient
                 self.hooks.append(tensor.register_hook(
                     lambda g, key=id(tensor): self.leaf_roots.__setitem__(key, g.detach().clone())))
-        for fn in walk([t.grad_fn for t in roots]):
+        # evaluation.trace_program allows more when the graph will be folded (folding.py)
+        for fn in walk([t.grad_fn for t in roots], getattr(self, "max_nodes", MAX_GRAPH_NODES)):
             self.hooks.append(fn.register_prehook(self._prehook(fn)))
             if not hasattr(fn, "variable"):
                 self.hooks.append(fn.register_hook(self._posthook(fn)))
 
     def _prehook(self, fn):
+        @_unguarded
         def record(grad_outputs):
             if fn not in self.upstream:
                 self.engine_order.append(fn)
@@ -334,10 +338,19 @@ class GraphTracer(Observer):
             self.paused -= 1
 
     def _posthook(self, fn):
+        @_unguarded
         def record(grad_inputs, grad_outputs):
             self.contributions[fn] = tuple(None if g is None else g.detach().clone()
                                            for g in grad_inputs)
         return record
+
+
+def _unguarded(hook):
+    """A backward hook that copies what exists, without the allocation guard's sizing."""
+    def run(*args):
+        with torch._C.DisableTorchFunction():
+            return hook(*args)
+    return run
 
 
 def _output_nr(tensor) -> int:

@@ -106,7 +106,10 @@ def _value_label(node: dict, texts: tuple[str | None, str | None]) -> str:
     value, grad = texts
     # A minimum width leaves room for "grad: not yet", which the page shows before backward.
     width = ' width="92"' if node["kind"] != "constant" else ""
-    rows = [f'<tr><td{width}><b>{_escape(node.get("name") or node["label"])}</b></td></tr>']
+    title = node.get("name") or node["label"]
+    if node.get("folded"):  # folding.py: one box for k repetitions (one text: the player counts rows)
+        title = f"{title} ×{node['folded']['count']:,}"
+    rows = [f'<tr><td{width}><b>{_escape(title)}</b></td></tr>']
     if value is not None:
         rows.append(f'<tr><td>{_escape(value)}</td></tr>')
     if grad is not None:
@@ -134,21 +137,29 @@ def values_dot(trace: dict, title: str | None = None, legend: bool = True,
         graph.node(node["id"], label=_value_label(node, texts), id=node["id"], shape="box",
                    style=style["style"], fillcolor=style["fill"], color=style["border"],
                    penwidth=style["pen"], tooltip=_tooltip(node),
-                   **{"class": f"cr-node cr-{node['kind']}"})
+                   **{"class": f"cr-node cr-{node['kind']}"}, **_folded_look(node))
         if node["id"] in op_nodes:
             graph.node(f"{node['id']}-op", label=_escape_plain(node.get("symbol") or node["op"]),
                        id=f"{node['id']}-op", shape="circle", style="filled", width="0.35",
                        fixedsize="false", fillcolor=OP_CIRCLE["fill"], color=OP_CIRCLE["border"],
-                       fontsize="11", tooltip=node["op"] or "", **{"class": "cr-opnode"})
+                       fontsize="11", tooltip=node["op"] or "", **{"class": "cr-opnode"},
+                       **_folded_look(node))
             graph.edge(f"{node['id']}-op", node["id"], id=f"{node['id']}-op-out",
                        arrowsize="0.6", **{"class": "cr-edge"})
     for index, edge in enumerate(trace["edges"]):
         target = f"{edge['target']}-op" if edge["target"] in op_nodes else edge["target"]
+        carried = {"style": "dashed", "constraint": "false", "tooltip": "into the next repetition"} \
+            if edge.get("carried") else {}
         graph.edge(edge["source"], target, id=f"e{index}-{edge['source']}-{edge['target']}",
-                   arrowsize="0.6", **{"class": "cr-edge"})
+                   arrowsize="0.6", **{"class": "cr-edge"}, **carried)
     if legend:
         _legend(graph)
     return graph.source
+
+
+def _folded_look(node: dict) -> dict:
+    """A folded box (folding.py) is drawn as a stack: a double border."""
+    return {"peripheries": "2"} if node.get("folded") else {}
 
 
 def _new_graph(title):
@@ -235,9 +246,10 @@ def draw(trace: dict, view: str = "values", fmt: str = "svg", legend: bool = Tru
 def _structure(trace: dict, texts: dict, legend: bool) -> tuple:
     """Everything the layout depends on, and nothing else (not the numbers)."""
     nodes = tuple((n["id"], n["kind"], n["label"], n.get("name"), n.get("symbol"), n.get("op"), n.get("line"),
+                   (n.get("folded") or {}).get("count"),
                    tuple(len(placeholder(t, w) or "") for t, w in zip(texts[n["id"]], (12, 16))))
                   for n in trace["nodes"])
-    edges = tuple((e["source"], e["target"]) for e in trace["edges"])
+    edges = tuple((e["source"], e["target"], e.get("carried")) for e in trace["edges"])
     return nodes, edges, legend
 
 

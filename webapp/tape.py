@@ -28,7 +28,7 @@ def tape_rows(trace: dict) -> list[dict]:
     """One row per node in forward order; `adjoint` is the node's gradient as shown."""
     nodes = index(trace)["nodes"]
     rows = []
-    for node_id in trace["forward"]:
+    for node_id in dict.fromkeys(trace["forward"]):  # a folded trace steps a box many times
         node = nodes[node_id]
         row = {"id": node_id, "name": node["name"], "expr": expression(trace, node),
                "line": node.get("line"), "value": node["value"], "adjoint": node.get("grad"),

@@ -18,6 +18,7 @@ from .recorder import KEY, MAX_NODE_ELEMENTS, GraphTracer, Large  # noqa: F401 (
 from .render import format_number
 
 MAX_GRAPH_NODES = 3000
+MAX_FOLDED_NODES = 20_000  # a graph that will be folded (folding.py) may have this many
 
 SYMBOLS = {"Add": "+", "Sub": "−", "Mul": "×", "Div": "÷", "Pow": "^", "Neg": "−x",
            "Mm": "mm", "Matmul": "@", "Dot": "dot", "Reciprocal": "1/x", "Rsub": "−"}
@@ -43,7 +44,7 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def walk(root) -> list:
+def walk(root, max_nodes: int = MAX_GRAPH_NODES) -> list:
     """Every grad_fn reachable from `root` (or a list of roots), depth first from the output
     (torchviz's order)."""
     roots = root if isinstance(root, (list, tuple)) else [root]
@@ -54,8 +55,8 @@ def walk(root) -> list:
             continue
         seen.add(fn)
         order.append(fn)
-        if len(order) > MAX_GRAPH_NODES:
-            raise limit(f"The graph has more than {MAX_GRAPH_NODES:,} operations; chainrule "
+        if len(order) > max_nodes:
+            raise limit(f"The graph has more than {max_nodes:,} operations; chainrule "
                         "draws graphs up to that size.")
         for next_fn, _ in reversed(fn.next_functions):
             if next_fn is not None and next_fn not in seen:
@@ -81,8 +82,10 @@ def _shape(value):
 class _Builder:
     """Turn the recorded graph into the nodes/edges/forward/backward of API.md."""
 
-    def __init__(self, tracer: GraphTracer, output, leaf_names: dict, inputs: list[str]):
+    def __init__(self, tracer: GraphTracer, output, leaf_names: dict, inputs: list[str],
+                 max_nodes: int = MAX_GRAPH_NODES):
         self.tracer = tracer
+        self.max_nodes = max_nodes
         self.output = output
         self.inputs = inputs
         self.leaf_names = {id(t): name for name, t in leaf_names.items()}
@@ -102,7 +105,7 @@ class _Builder:
         roots = self.roots()
         if not roots:
             return {"nodes": [], "edges": [], "forward": [], "backward": [], "autograd": None}
-        fns = walk([r.grad_fn for r in roots])
+        fns = walk([r.grad_fn for r in roots], self.max_nodes)
         self.versions = {}
         for fn in reversed(fns):
             self.versions.update(fn.metadata.get(KEY, {}).get("leaf_versions", {}))
@@ -244,13 +247,11 @@ class _Builder:
         return [node["id"] for node in self.nodes]
 
     def _backward(self, fns) -> list[str]:
-        order, in_graph = [], set(fns)
+        order, in_graph = {}, set(fns)  # a dict: ordered, and membership without a scan
         for fn in self.tracer.engine_order:
             if fn in in_graph and fn in self.key_of:
-                node_id = self.key_of[fn]["id"]
-                if node_id not in order:
-                    order.append(node_id)
-        return order
+                order.setdefault(self.key_of[fn]["id"], None)
+        return list(order)
 
     # -- PyTorch's own view (torchviz's node and edge set) ------------------------------
     def _autograd_view(self, fns, roots) -> dict:

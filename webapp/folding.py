@@ -1,0 +1,221 @@
+"""Fold repeated structure in a trace: a loop body run k times becomes one set of boxes.
+
+Works on the trace's plain data (no torch), like torchview's `roll`: a run of k ≥ 3
+consecutive repetitions of the same operations (same kind, operation, label and source
+position, in forward order) wired the same way each time collapses into the last
+repetition's nodes, each carrying `folded = {"count": k, "members": [real ids]}`. An edge
+from one repetition into the next becomes a `carried` edge between the folded boxes.
+
+Nothing is lost: `forward` and `backward` keep one step per real node, in the real order
+(PyTorch's engine order for backward), each step naming the box that stands for its node;
+`fold` keeps the real ids of those steps and what was folded, so the page can say so and
+the student can unfold (`fold=0`).
+"""
+from __future__ import annotations
+
+MIN_REPEATS = 3
+MAX_PERIOD = 64          # the longest loop body looked for, in nodes
+AUTO_ABOVE = 400         # `fold=auto` folds graphs with more nodes than this
+
+
+def wanted(option, node_count: int) -> bool:
+    """Whether a trace with `node_count` nodes is folded under the request's `fold` option."""
+    if option in (None, False, 0, "0", "false", "no", "off"):
+        return False
+    if option == "auto":
+        return node_count > AUTO_ABOVE
+    return True
+
+
+def fold(graph: dict) -> dict:
+    """The graph with its repeated runs folded; the same graph when nothing repeats."""
+    nodes = graph["nodes"]
+    runs = find_runs(nodes, graph["edges"])
+    if not runs:
+        return graph
+    display = {}   # real id -> the id of the box that stands for it
+    members = {}   # box id -> real ids, forward order
+    summary = []
+    for start, period, count in runs:
+        for offset in range(period):
+            ids = [nodes[start + j * period + offset]["id"] for j in range(count)]
+            members[ids[-1]] = ids
+            for real in ids:
+                display[real] = ids[-1]
+        lines = sorted({n["line"] for n in nodes[start:start + period] if n.get("line")})
+        summary.append({"count": count, "period": period, "nodes": count * period,
+                        "lines": lines, "boxes": [nodes[start + (count - 1) * period + o]["id"]
+                                                  for o in range(period)]})
+    shown = []
+    for node in nodes:
+        box = display.get(node["id"], node["id"])
+        if box != node["id"]:
+            continue
+        if box in members:
+            node = dict(node, folded={"count": len(members[box]), "members": members[box]})
+        shown.append(node)
+    rep = (lambda real: display.get(real, real))
+    return {**graph, "nodes": shown, "edges": _fold_edges(graph["edges"], display, members),
+            "forward": [rep(i) for i in graph["forward"]],
+            "backward": [rep(i) for i in graph["backward"]],
+            "autograd": _fold_autograd(graph.get("autograd"), display, members),
+            "fold": {"runs": summary, "nodes": len(nodes), "shown": len(shown),
+                     "forward": graph["forward"], "backward": graph["backward"]}}
+
+
+def unfold_steps(trace: dict, phase: str = "backward") -> list[str]:
+    """The real node of each step of a folded trace (the trace's own steps when unfolded)."""
+    return trace["fold"][phase] if "fold" in trace else trace[phase]
+
+
+# -- finding runs -------------------------------------------------------------------------
+def find_runs(nodes: list, edges: list) -> list[tuple[int, int, int]]:
+    """(start, period, count) of each foldable run, in forward order, not overlapping."""
+    codes, seen = [], {}
+    for node in nodes:
+        signature = (node["kind"], node.get("op"), node.get("symbol"), node["label"],
+                     node.get("line"), node.get("col"), tuple(node.get("shape") or ()))
+        codes.append(seen.setdefault(signature, len(seen)))
+    position = {node["id"]: i for i, node in enumerate(nodes)}
+    into: dict[int, list] = {}
+    for edge in edges:
+        into.setdefault(position[edge["target"]], []).append((edge["input"], position[edge["source"]]))
+    runs, i, n = [], 0, len(codes)
+    while i < n:
+        found = None
+        if nodes[i]["kind"] not in ("input", "leaf", "output"):
+            candidates = []
+            for period in range(1, min(MAX_PERIOD, (n - i) // MIN_REPEATS) + 1):
+                count = _repeats(codes, i, period)
+                if count >= MIN_REPEATS:
+                    candidates.append((-count * period, period, count))
+            # the widest coverage first; a shorter period that is wired differently gives way
+            for _, period, count in sorted(candidates):
+                count = _wired_alike(into, i, period, count)
+                if count >= MIN_REPEATS:
+                    found = (i, period, count)
+                    break
+        if found:
+            runs.append(found)
+            i += found[1] * found[2]
+            continue
+        i += 1
+    return runs
+
+
+def _repeats(codes: list, start: int, period: int) -> int:
+    """How many times codes[start:start+period] repeats back to back from `start`."""
+    block, count, at = codes[start:start + period], 1, start + period
+    while codes[at:at + period] == block:
+        count += 1
+        at += period
+    return count
+
+
+def _wired_alike(into: dict, start: int, period: int, count: int) -> int:
+    """How many leading repetitions are wired the same way (inputs from the same offsets of
+    their own repetition, of the one before, or from the same node outside the run)."""
+    end = start + period * count
+
+    def pattern(j):
+        first = start + j * period
+        shape = []
+        for offset in range(period):
+            wires = []
+            for slot, source in into.get(first + offset, ()):
+                if first <= source < first + period:
+                    wires.append((slot, "in", source - first))
+                elif max(start, first - period) <= source < first:
+                    wires.append((slot, "prev", source - first + period))
+                elif start <= source < end:
+                    wires.append((slot, "far", None))  # from an older repetition: not alike
+                else:
+                    wires.append((slot, "out", source))
+            shape.append(tuple(sorted(wires, key=lambda w: (w[0], w[1]))))
+        return shape
+
+    if count < 2:
+        return count
+    second = pattern(1)
+    if any(kind == "far" for wires in second for _, kind, _ in wires) or \
+            not _entry_alike(pattern(0), second):
+        return 0
+    alike = 2
+    while alike < count and pattern(alike) == second:
+        alike += 1
+    return alike
+
+
+def _entry_alike(first: list, second: list) -> bool:
+    """The first repetition is wired like the second, except that it takes from outside the
+    run what the second takes from the repetition before (y = x before the loop)."""
+    for wires0, wires1 in zip(first, second):
+        if [w[0] for w in wires0] != [w[0] for w in wires1]:
+            return False
+        for (_, kind0, where0), (_, kind1, where1) in zip(wires0, wires1):
+            if not (kind0 == "out" if kind1 == "prev" else (kind0, where0) == (kind1, where1)):
+                return False
+    return True
+
+
+# -- the folded edges and PyTorch's view ------------------------------------------------------
+def _fold_edges(edges: list, display: dict, members: dict) -> list:
+    """One edge per (box, box, input slot); it keeps the numbers of the instance that ends at
+    the shown node (edges come in forward order, so the last one seen)."""
+    index = {real: j for box, ids in members.items() for j, real in enumerate(ids)}
+    folded = {}
+    for edge in edges:
+        source, target = display.get(edge["source"], edge["source"]), display.get(edge["target"], edge["target"])
+        mapped = dict(edge, source=source, target=target)
+        if edge["source"] in index and edge["target"] in index and \
+                index[edge["target"]] == index[edge["source"]] + 1:
+            mapped["carried"] = True  # from one repetition into the next
+        key = (source, target, edge["input"], mapped.get("carried", False))
+        folded.pop(key, None)
+        folded[key] = mapped
+    return sorted(folded.values(), key=_edge_order)
+
+
+def _edge_order(edge):
+    return (int(edge["target"][1:]) if edge["target"][1:].isdigit() else 0, edge["input"])
+
+
+def _fold_autograd(view, display: dict, members: dict):
+    """PyTorch's own view with the same boxes: `n7-acc`, `n7-saved0` follow their node."""
+    if not view:
+        return view
+
+    def rep(node_id):
+        base, dash, rest = node_id.partition("-")
+        return display.get(base, base) + dash + rest
+
+    nodes, edges = {}, {}
+    for node in view["nodes"]:
+        new_id = rep(node["id"])
+        if new_id not in nodes:
+            base = new_id.partition("-")[0]
+            count = len(members.get(base, ()))
+            label = f"{node['label']} ×{count}" if count and node["kind"] == "function" else node["label"]
+            nodes[new_id] = dict(node, id=new_id, label=label)
+    for edge in view["edges"]:
+        pair = (rep(edge["source"]), rep(edge["target"]))
+        edges.setdefault(pair, {"source": pair[0], "target": pair[1]})
+    return {"nodes": list(nodes.values()), "edges": list(edges.values())}
+
+
+def notice(trace: dict | None) -> dict | None:
+    """What the page says about folding: the sentence, or None when nothing was folded."""
+    if not trace or "fold" not in trace:
+        return None
+    runs = trace["fold"]["runs"]
+    parts = []
+    for run in runs:
+        where = (f"line {run['lines'][0]}" if len(run["lines"]) == 1 else
+                 f"lines {run['lines'][0]}–{run['lines'][-1]}") if run["lines"] else "a block"
+        parts.append(f"{where} repeats {run['count']:,} times ({run['nodes']:,} nodes in "
+                     f"{run['period']} boxes)")
+    return {"sentence": "Folded: " + "; ".join(parts) + ". Each double-bordered box stands for "
+            "all its repetitions and shows the last one's numbers; a dashed arrow carries a value "
+            "into the next repetition. The animation still takes every step, "
+            f"{len(trace['backward']):,} backward steps in PyTorch's engine order.",
+            "nodes": trace["fold"]["nodes"], "shown": trace["fold"]["shown"]}
