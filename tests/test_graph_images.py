@@ -5,7 +5,7 @@ import struct
 import urllib.parse
 import xml.etree.ElementTree as ET
 
-from webapp import render
+from webapp.drawing import render
 
 from . import seeds
 

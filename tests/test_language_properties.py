@@ -8,7 +8,7 @@ import torch
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from webapp.errors import ChainruleError
-from webapp.evaluation import trace_values
+from webapp.engine.evaluation import trace_values
 from webapp.language.validator import parse_program
 from webapp.limits import DEFAULT_LIMITS
 

@@ -7,9 +7,9 @@ import urllib.parse
 
 import pytest
 
-from webapp import layout
+from webapp.drawing import layout
 from webapp.errors import ChainruleError
-from webapp.layout import LayoutService
+from webapp.drawing.layout import LayoutService
 
 # About 3,000 nodes in one chain: `dot` needs far longer than a millisecond for it.
 BIG = "digraph { " + " ".join(f"a{i} -> a{i + 1};" for i in range(3000)) + " }"

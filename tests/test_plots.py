@@ -8,10 +8,10 @@ import urllib.parse
 import pytest
 import torch
 
-from webapp.checks import finite_differences, jacobian
+from webapp.engine.checks import finite_differences, jacobian
 from webapp.errors import ChainruleError
-from webapp.plots import _with_gaps
-from webapp.sampling import find_breaks, sample_1d, sample_2d
+from webapp.drawing.plots import _with_gaps
+from webapp.engine.sampling import find_breaks, sample_1d, sample_2d
 
 from . import seeds
 

@@ -9,10 +9,10 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from webapp import evaluation, recorder
+from webapp.engine import evaluation, recorder
 from webapp.errors import ChainruleError
-from webapp.evaluation import trace_values
-from webapp.render import draw
+from webapp.engine.evaluation import trace_values
+from webapp.drawing.render import draw
 
 from . import seeds
 from .test_language_properties import programs
@@ -282,7 +282,7 @@ def test_descent_shows_the_leaf_as_the_last_pass_used_it(limits):
 def test_a_large_constant_is_labelled_by_its_shape(limits):
     """A constant of 2,000,000 elements is kept as a summary, never formatted as a number.
     Mutation: drop the `Large` case of tracing._constant_label (TypeError, an internal error)."""
-    from webapp.evaluation import trace_values
+    from webapp.engine.evaluation import trace_values
     trace = trace_values("w = x * torch.ones(2000000)\nw.sum()", {"x": 1.0}, None, limits)
     constants = [n for n in trace["nodes"] if n["kind"] == "constant"]
     assert [n["label"] for n in constants] == ["tensor 2000000"]

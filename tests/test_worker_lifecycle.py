@@ -11,7 +11,7 @@ import time
 import pytest
 
 from webapp.errors import ChainruleError
-from webapp.worker_pool import WorkerPool
+from webapp.sandbox.pool import WorkerPool
 
 LARGE = "w = x * torch.ones(2000000)\nfor i in range(12):\n    w = w * 1.0001\nw.sum()"
 SLOW = "v = torch.ones(1000000)\nfor i in range(100000):\n    y = torch.dot(v, v)\ny"
@@ -78,7 +78,7 @@ BUG_SCRIPT = """
 import os, sys
 log = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT)
 os.dup2(log, 2)  # stderr is a file, as with `nohup chainrule serve > log`
-from webapp.worker_pool import WorkerPool
+from webapp.sandbox.pool import WorkerPool
 from webapp.errors import ChainruleError
 pool = WorkerPool(size=1, deadline_seconds=10)
 for _ in range(3):

@@ -38,7 +38,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
 
-    from . import api, assets, cache, evaluator, exports, images, pages, security, shared_state
+    from .web import api, assets, exports, images, pages, security
+    from . import cache
+    from .sandbox import gate as evaluator, shared_state
     cache.init_app(app)
     evaluator.init_app(app)
     shared_state.configure(app)  # Redis for caches and fairness, when CHAINRULE_CACHE_URL asks

@@ -74,7 +74,7 @@ def render_command(args) -> int:
         result = result.autograd()
     _progress(f"drawing {len(result.trace['nodes'])} nodes with graphviz…")
     if Path(args.output).suffix.lower() == ".gif":
-        from .handouts import animated_gif
+        from .drawing.handouts import animated_gif
         path = Path(args.output)
         path.write_bytes(animated_gif(result.trace)[0])
     else:
@@ -84,7 +84,7 @@ def render_command(args) -> int:
 
 
 def steps_command(args) -> int:
-    from .handouts import steps_zip
+    from .drawing.handouts import steps_zip
     from .python_api import trace
     import io
     import zipfile
@@ -100,7 +100,7 @@ def steps_command(args) -> int:
 
 
 def plot_command(args) -> int:
-    from . import plots
+    from .drawing import plots
     from .bounded import run_job
     source = _source(args.function)
     inputs = _fill_inputs(source, _inputs(args.at))

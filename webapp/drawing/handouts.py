@@ -7,9 +7,9 @@ import re
 import zipfile
 
 from . import render, themes
-from .errors import limit
-from .naming import format_value
-from .steps import MAX_STEPS, animation_steps, trace_at
+from ..errors import limit
+from ..lesson.naming import format_value
+from ..lesson.steps import MAX_STEPS, animation_steps, trace_at
 
 MAX_FRAME_PIXELS = 1600 * 1200
 FRAME_MS = 1200

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import torch
 
-from .errors import limit
+from ..errors import limit
 
 
 def number(value: float):

@@ -34,7 +34,7 @@ def dark(dot: str) -> str:
 
 def theme_from(args) -> str:
     """`theme=dark` or the default light; anything else is a clear refusal."""
-    from .errors import bad_input
+    from ..errors import bad_input
     theme = args.get("theme") or "light"
     if theme not in THEMES:
         raise bad_input("theme must be light or dark.")

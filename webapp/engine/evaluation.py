@@ -8,13 +8,13 @@ import contextlib
 import torch
 import torch.autograd.forward_ad as forward_ad
 
-from .errors import bad_input, runtime
+from ..errors import bad_input, runtime
 from .jsonvalues import describe
-from .language.calls import explain_torch_error
-from .language.interpreter import Interpreter
-from .language.frontend import install_helpers, parse_source
-from .lesson import add_lesson
-from .limits import Limits
+from ..language.calls import explain_torch_error
+from ..language.interpreter import Interpreter
+from ..language.frontend import install_helpers, parse_source
+from ..lesson.annotate import add_lesson
+from ..limits import Limits
 from .results import describe_result
 from .recorder import KEY
 from .tracing import GraphTracer, _Builder, compact

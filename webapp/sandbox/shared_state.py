@@ -151,7 +151,8 @@ def configure(app: Flask) -> None:
         return
     import redis  # only a deployment that asks for Redis needs it
 
-    from . import images, pages, render
+    from ..web import images, pages
+    from ..drawing import render
     from .fairness import Clients
 
     client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)

@@ -27,7 +27,7 @@ from collections import OrderedDict
 
 from flask import current_app, has_app_context, has_request_context
 
-from .errors import ChainruleError, limit
+from ..errors import ChainruleError, limit
 
 END_MARKERS = {"svg": b"</svg>\n", "png": b"IEND\xaeB`\x82"}
 DEFAULT_PROCESSES = 2
@@ -204,7 +204,7 @@ def draw(source: str, fmt: str) -> bytes:
     """Lay out DOT as svg or png; a timeout cools its sender down like an evaluation limit."""
     if not has_request_context():
         return service().layout(source, fmt)
-    from . import identity
+    from ..sandbox import identity
     who = identity.current_identity()
     try:
         return service().layout(source, fmt, who.key)

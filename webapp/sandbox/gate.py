@@ -13,11 +13,11 @@ import threading
 from flask import Flask, current_app, request
 
 from . import identity
-from .cache import BoundedCache, SingleFlight, note
-from .errors import ChainruleError
+from ..cache import BoundedCache, SingleFlight, note
+from ..errors import ChainruleError
 from .fairness import Clients
-from .query import check_value
-from .worker_pool import WorkerPool
+from ..web.query import check_value
+from .pool import WorkerPool
 
 _lock = threading.Lock()
 

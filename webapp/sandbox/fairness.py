@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 
-from .errors import ChainruleError
+from ..errors import ChainruleError
 from .identity import Identity
 
 MAX_IN_FLIGHT = 3

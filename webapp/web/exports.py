@@ -6,9 +6,10 @@ from urllib.parse import urlencode, urlsplit, parse_qsl
 
 from flask import Blueprint, Response, jsonify, request
 
-from . import evaluator, handouts
-from .themes import theme_from
-from .errors import bad_input
+from ..sandbox import gate as evaluator
+from ..drawing import handouts
+from ..drawing.themes import theme_from
+from ..errors import bad_input
 from .query import function_from_query, grad_output_from_query
 
 bp = Blueprint("exports", __name__)

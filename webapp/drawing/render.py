@@ -11,8 +11,8 @@ import subprocess
 import graphviz
 
 from . import layout, svg_fill
-from .cache import BoundedCache, SingleFlight, note
-from .errors import ChainruleError, limit
+from ..cache import BoundedCache, SingleFlight, note
+from ..errors import ChainruleError, limit
 
 DOT_TIMEOUT_SECONDS = 20
 MAX_DRAWN_NODES = 2500

@@ -1,15 +1,15 @@
 """What a worker can be asked to do, each returning plain JSON data."""
 from __future__ import annotations
 
-from .errors import ChainruleError, bad_input, limit
+from ..errors import ChainruleError, bad_input, limit
 from .checks import check_backward, finite_differences, jacobian
 from .descent import hessian, optimize
 from .evaluation import trace_values
 from .sampling import sample_1d, sample_2d
-from .language.allocation import AllocationGuard
-from .language.frontend import (choose_language, current_language, in_language, parse_source,
-                                source_language)
-from .limits import DEFAULT_LIMITS
+from ..language.allocation import AllocationGuard
+from ..language.frontend import (choose_language, current_language, in_language, parse_source,
+                                 source_language)
+from ..limits import DEFAULT_LIMITS
 
 
 def job_inputs(job: dict) -> dict:
@@ -39,7 +39,7 @@ def job_plot(job: dict) -> dict:
 def job_plot_image(job: dict) -> dict:
     """Sample and draw in the worker: matplotlib's CPU time stays off the web process."""
     import base64
-    from . import plots
+    from ..drawing import plots
     if job.get("wy"):
         data = job_contour(job)
         figure = plots.figure_2d(data)
@@ -52,7 +52,7 @@ def job_plot_image(job: dict) -> dict:
 
 def job_descent_figures(job: dict) -> dict:
     """The descent panel's loss curve, path and fit, drawn here rather than in the web process."""
-    from . import plots
+    from ..drawing import plots
     result, landscape = job["result"], job.get("landscape")
     return {"loss_uri": plots.data_uri(plots.figure_loss(result["steps"])),
             "path_uri": plots.data_uri(plots.figure_path(result, landscape)) if landscape else None,

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import torch
 
-from .errors import bad_input, runtime
+from ..errors import bad_input, runtime
 from .evaluation import differentiate, find_leaves, output_gradient, run_program
 from .jsonvalues import number, tensor_value
-from .limits import Limits
+from ..limits import Limits
 
 MAX_CHECKED = 24
 MAX_JACOBIAN = 64
@@ -95,7 +95,7 @@ def check_backward(source: str, inputs: dict, limits: Limits) -> dict:
     failure, the analytical and numerical Jacobians are returned side by side, with the
     entries that disagree marked.
     """
-    from .language.custom_function import CustomFunction
+    from ..language.custom_function import CustomFunction
     evaluation = run_program(source, inputs, limits)
     functions = [v for v in evaluation.interpreter.scope.values.values()
                  if isinstance(v, CustomFunction) and v.first_args is not None]

@@ -23,7 +23,7 @@ from torch.utils._pytree import tree_leaves
 from torch.utils._python_dispatch import TorchDispatchMode, _disable_current_modes
 
 from .jsonvalues import describe
-from .language.interpreter import Observer
+from ..language.interpreter import Observer
 
 KEY = "chainrule"
 MAX_NODE_ELEMENTS = 1000

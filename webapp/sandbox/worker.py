@@ -1,6 +1,6 @@
 """The evaluator process: imports torch once, lowers its OS limits, then answers jobs.
 
-Run as `python -m webapp.worker`. Jobs and answers are JSON, framed by a 4-byte
+Run as `python -m webapp.sandbox.worker`. Jobs and answers are JSON, framed by a 4-byte
 length, over stdin and stdout; nothing is ever pickled. The parent kills this process
 when a job outlives its deadline, and starts a fresh one.
 """
@@ -76,7 +76,7 @@ def log_bug() -> None:
 def warm_up() -> None:
     """Touch every code path that loads libraries or starts threads, before the limits."""
     import torch
-    from .jobs import handle
+    from ..engine.jobs import handle
     torch.set_num_threads(1)
     try:
         torch.set_num_interop_threads(1)
@@ -161,13 +161,13 @@ def stop_clocks() -> None:
 
 def hide_accelerators() -> None:
     """No GPU for a worker, set before torch is imported (the pool's environment does too)."""
-    from .worker_pool import HIDDEN_ACCELERATORS
+    from .pool import HIDDEN_ACCELERATORS
     os.environ.update(HIDDEN_ACCELERATORS)
 
 
 def release_memory() -> None:
     """After a job: free its graphs and tensors, and give freed pages back to the system."""
-    from .recorder import close_open_tracers
+    from ..engine.recorder import close_open_tracers
     close_open_tracers()  # hooks on grad_fn would keep each trace's graph alive for good
     gc.collect()
     try:
@@ -196,8 +196,8 @@ def run_job(handle, job: dict) -> dict:
 
 def main() -> None:
     hide_accelerators()
-    from .jobs import handle
-    from .limits import DEFAULT_LIMITS
+    from ..engine.jobs import handle
+    from ..limits import DEFAULT_LIMITS
     channel_in = sys.stdin.buffer
     channel_out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     sys.stdout = sys.stderr  # nothing the worker prints may corrupt the channel

@@ -9,10 +9,10 @@ import math
 
 import torch
 
-from .errors import bad_input, runtime
+from ..errors import bad_input, runtime
 from .evaluation import make_input, run_program
 from .jsonvalues import tensor_value
-from .limits import Limits
+from ..limits import Limits
 
 MAX_STEPS = 5000
 

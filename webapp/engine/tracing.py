@@ -12,10 +12,10 @@ import re
 
 import torch
 
-from .errors import limit
+from ..errors import limit
 from .jsonvalues import describe, number
 from .recorder import KEY, MAX_NODE_ELEMENTS, GraphTracer, Large  # noqa: F401 (GraphTracer re-exported)
-from .render import format_number
+from ..drawing.render import format_number
 
 MAX_GRAPH_NODES = 3000
 

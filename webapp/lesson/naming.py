@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from .render import format_value as _format_value
+from ..drawing.render import format_value as _format_value
 
 
 def _shape_of(value) -> list:

@@ -12,11 +12,11 @@ import math
 
 import torch
 
-from .errors import ChainruleError, bad_input, limit, runtime
+from ..errors import ChainruleError, bad_input, limit, runtime
 from .evaluation import run_program
 from .jsonvalues import number, tensor_value
-from .language.frontend import parse_source
-from .limits import Limits
+from ..language.frontend import parse_source
+from ..limits import Limits
 
 MAX_SAMPLES = 1000
 MAX_POINTWISE = 200

@@ -1,7 +1,7 @@
 """A fixed pool of evaluator processes, with a deadline per job and a bounded wait.
 
 The web process never interprets user text: it hands each job to an idle worker
-(`python -m webapp.worker`) and waits for its JSON answer. A worker that misses the
+(`python -m webapp.sandbox.worker`) and waits for its JSON answer. A worker that misses the
 deadline, or dies (memory, CPU), is killed and replaced in the background. When no
 worker frees up within `wait_seconds`, the caller gets a `busy` error (HTTP 429).
 """
@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 
-from .errors import ChainruleError, bad_input, busy, limit
+from ..errors import ChainruleError, bad_input, busy, limit
 from .worker import encode_message, read_message
 
 
@@ -27,7 +27,7 @@ class Worker:
         env = dict(os.environ, PYTHONPATH=path, PYTHONHASHSEED="0", OMP_NUM_THREADS="1",
                    MKL_NUM_THREADS="1", **HIDDEN_ACCELERATORS, **(extra_env or {}))
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "webapp.worker"], stdin=subprocess.PIPE,
+            [sys.executable, "-m", "webapp.sandbox.worker"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, env=env)
 
     def wait_ready(self, timeout: float) -> bool:
@@ -85,7 +85,7 @@ HIDDEN_ACCELERATORS = {"CUDA_VISIBLE_DEVICES": "", "HIP_VISIBLE_DEVICES": "",
 
 
 def _package_parent() -> str:
-    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 class WorkerPool:

@@ -5,8 +5,9 @@ import json
 
 from flask import Blueprint, jsonify, request
 
-from . import evaluator, render
-from .errors import bad_input
+from ..sandbox import gate as evaluator
+from ..drawing import render
+from ..errors import bad_input
 from .images import plot_data
 from .query import MAX_NESTING, function_from_query, grad_output_from_query, number_param
 

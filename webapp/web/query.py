@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import math
 
-from .errors import bad_input
+from ..errors import bad_input
 
 # API.md's reserved names, plus grad_output (the gradient a non-scalar output starts from)
 # and language ("python" or "r"; detected when absent).

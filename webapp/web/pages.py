@@ -6,9 +6,10 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, make_response, redirect, render_template, request, url_for
 
-from . import evaluator, render
-from .cache import BoundedCache, note
-from .errors import ChainruleError
+from ..sandbox import gate as evaluator
+from ..drawing import render
+from ..cache import BoundedCache, note
+from ..errors import ChainruleError
 from .examples import DEFAULT, EXAMPLES
 from .query import RESERVED, VIEWS, grad_output_from_query, parse_value, plot_range
 

@@ -6,9 +6,10 @@ import hashlib
 
 from flask import Blueprint, Response, request
 
-from . import evaluator, render, themes
-from .cache import BoundedCache, note
-from .errors import ChainruleError
+from ..sandbox import gate as evaluator
+from ..drawing import render, themes
+from ..cache import BoundedCache, note
+from ..errors import ChainruleError
 from .query import function_from_query, grad_output_from_query, plot_request, view_from_query
 
 bp = Blueprint("images", __name__)
