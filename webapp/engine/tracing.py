@@ -15,7 +15,7 @@ import torch
 from ..errors import limit
 from .jsonvalues import describe, number
 from .recorder import KEY, MAX_NODE_ELEMENTS, GraphTracer, Large  # noqa: F401 (GraphTracer re-exported)
-from ..drawing.render import format_number
+from ..formatting import format_number
 
 MAX_GRAPH_NODES = 3000
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from ..drawing.render import format_value as _format_value
+from ..formatting import format_value as _format_value
 
 
 def _shape_of(value) -> list:
@@ -19,7 +19,7 @@ def _shape_of(value) -> list:
 
 
 def format_value(value, shape, summary=None) -> str:
-    """render.format_value, with the shape read from the value when they disagree
+    """formatting.format_value, with the shape read from the value when they disagree
     (a view's gradient can be a list where the node's value is a scalar)."""
     if value is not None and isinstance(value, list) != bool(shape):
         shape = _shape_of(value)
