@@ -93,7 +93,7 @@ pool.close()
 def test_a_bug_is_answered_internal_and_the_worker_lives(tmp_path):
     """The worker's file-size limit is 0, so printing the traceback to a file fails.
 
-    Mutation: in worker.log_bug, let the exception out (no try/except): the worker dies
+    Mutation: in protocol.log_bug, let the exception out (no try/except): the worker dies
     and the job is reported as a crash, with a replacement booted each time.
     """
     done = subprocess.run([sys.executable, "-c", BUG_SCRIPT, str(tmp_path / "log")],

@@ -34,3 +34,13 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+
+# Bounds on what a request may carry, checked in the web process before any worker sees it.
+# Lists nest at most this deep (a tensor of more dimensions is never needed to learn autograd).
+MAX_NESTING = 16
+# Plot ranges stay where float32 sampling and the axis labels make sense.
+MAX_RANGE = 1e12
+LARGEST_INT = 2**63 - 1
+# The largest answer a worker sends, in bytes of JSON; a larger one is refused in the worker,
+# so the web process never parses and re-encodes tens of megabytes for one student.
+MAX_ANSWER_BYTES = 4 * 2**20

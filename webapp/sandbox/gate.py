@@ -16,8 +16,8 @@ from . import identity
 from ..cache import BoundedCache, SingleFlight, note
 from ..errors import ChainruleError
 from .fairness import Clients
-from ..web.query import check_value
 from .pool import WorkerPool
+from .values import check_value
 
 _lock = threading.Lock()
 

@@ -16,7 +16,7 @@ import threading
 import time
 
 from ..errors import ChainruleError, bad_input, busy, limit
-from .worker import encode_message, read_message
+from .protocol import encode_message, read_message
 
 
 class Worker:

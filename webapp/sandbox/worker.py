@@ -8,69 +8,12 @@ from __future__ import annotations
 
 import ctypes
 import gc
-import json
 import os
 import resource
 import signal
-import struct
 import sys
-import traceback
 
-HEADER = struct.Struct(">I")
-
-
-# The largest answer a worker sends, in bytes of JSON; a larger one is refused in the worker,
-# so the web process never parses and re-encodes tens of megabytes for one student.
-MAX_ANSWER_BYTES = 4 * 2**20
-
-
-def read_message(stream) -> dict | None:
-    header = stream.read(HEADER.size)
-    if len(header) < HEADER.size:
-        return None
-    (length,) = HEADER.unpack(header)
-    if length > 4 * MAX_ANSWER_BYTES:
-        raise ValueError("message too large")
-    return json.loads(stream.read(length))
-
-
-def encode_message(message: dict) -> bytes:
-    """Framed JSON; raises ValueError for NaN or Infinity, which JSON cannot carry."""
-    data = json.dumps(message, allow_nan=False).encode()
-    return HEADER.pack(len(data)) + data
-
-
-def write_message(stream, message: dict) -> None:
-    stream.write(encode_message(message))
-    stream.flush()
-
-
-TOO_LARGE = {"error": {"kind": "limit", "message": "The answer would be larger than "
-                       f"{MAX_ANSWER_BYTES // 2**20} MB; print or return fewer values."}}
-INTERNAL = {"error": {"kind": "internal",
-                      "message": "chainrule failed on this function; this is a bug."}}
-
-
-def answer_bytes(answer: dict) -> bytes:
-    """The framed answer, or a refusal when it is too large or cannot be encoded (a bug)."""
-    try:
-        data = encode_message(answer)
-    except (ValueError, TypeError, RecursionError):
-        log_bug()
-        return encode_message(INTERNAL)
-    return data if len(data) <= MAX_ANSWER_BYTES else encode_message(TOO_LARGE)
-
-
-def log_bug() -> None:
-    """Print the traceback where stderr can be written; never let the printing kill us.
-
-    stderr may be a file while RLIMIT_FSIZE is 0 (`nohup ... > log`): the write then fails.
-    """
-    try:
-        traceback.print_exc()
-        sys.stderr.flush()
-    except BaseException:  # noqa: BLE001 - the log is best effort, the worker must live
-        pass
+from .protocol import INTERNAL, answer_bytes, log_bug, read_message, write_message
 
 
 def warm_up() -> None:

@@ -9,36 +9,13 @@ import json
 import math
 
 from ..errors import bad_input
+from ..limits import MAX_RANGE
+from ..sandbox.values import check_value
 
 # API.md's reserved names, plus grad_output (the gradient a non-scalar output starts from)
 # and language ("python" or "r"; detected when absent).
 RESERVED = frozenset("f view wrt lo hi n step theme format lr steps grad_output language".split())
 VIEWS = ("values", "autograd")
-# Lists nest at most this deep (a tensor of more dimensions is never needed to learn autograd).
-MAX_NESTING = 16
-# Plot ranges stay where float32 sampling and the axis labels make sense.
-MAX_RANGE = 1e12
-LARGEST_INT = 2**63 - 1
-
-
-def check_value(name: str, value, depth: int = 0):
-    """`value` (parsed JSON) if it is finite numbers in lists; else a 400 naming `name`."""
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, float) and not math.isfinite(value):
-        raise bad_input(f"The value of {name} must be finite numbers: NaN and Infinity "
-                        "are not accepted.")
-    if isinstance(value, int) and abs(value) > LARGEST_INT:
-        raise bad_input(f"The value of {name} holds a number too large for a tensor.")
-    if isinstance(value, (list, tuple)):
-        if depth >= MAX_NESTING:
-            raise bad_input(f"The value of {name} nests lists more than {MAX_NESTING} deep.")
-        for item in value:
-            check_value(name, item, depth + 1)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            check_value(f"{name}.{key}", item, depth + 1)
-    return value
 
 
 def parse_value(name: str, text: str):
