@@ -5,7 +5,6 @@ import struct
 import urllib.parse
 import xml.etree.ElementTree as ET
 
-from webapp.drawing import render
 
 from . import seeds
 
@@ -98,12 +97,15 @@ def test_missing_f_is_explained(client):
 
 def test_point_change_reuses_the_layout_without_running_dot(client):
     first = client.get(url("/graph.svg", seeds.SEED001_EXPRESSION, x1=2, x2=2))
-    runs = render.DOT_RUNS["count"]
+    def layouts():
+        return int(client.get("/healthz").headers["X-Chainrule-Layouts"])
+
+    runs = layouts()
     moved = client.get(url("/graph.svg", seeds.SEED001_EXPRESSION, x1=3, x2=2))
-    assert render.DOT_RUNS["count"] == runs  # same structure: the cached layout is refilled
+    assert layouts() == runs  # same structure: the cached layout is refilled
     assert moved.status_code == 200 and moved.data != first.data
     text = moved.get_data(as_text=True)
     assert ">3</text>" in text and "grad 1.2" in text and "grad 0.8" in text  # x1 = 3: grad 0.4·3
     assert "0000" not in text
     changed = client.get(url("/graph.svg", "sin(x1) * x2", x1=3, x2=2))
-    assert changed.status_code == 200 and render.DOT_RUNS["count"] == runs + 1  # new structure
+    assert changed.status_code == 200 and layouts() == runs + 1  # new structure

@@ -62,7 +62,7 @@ def call(base: str, path: str, body: dict | None = None, cookie: str | None = No
 
 
 def test_an_image_drawn_by_one_process_is_a_cache_hit_on_the_other(two_servers):
-    """Mutation: delete `images.RESPONSES = RedisCache(client, "images")` in shared_state.configure:
+    """Mutation: `for name in SIZED_BY:` -> `for name in ():` in shared_state.configure:
     the second process draws it again (miss)."""
     first, second = two_servers
     path = "/graph.svg?" + urllib.parse.urlencode({"f": "x * 7 + 0.424242", "x": "3"})

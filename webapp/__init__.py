@@ -25,6 +25,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         # Twice the cores: a runaway function then slows the others instead of blocking them.
         WORKERS=int(os.environ.get("CHAINRULE_WORKERS", 2 * (os.cpu_count() or 1))),
         ANSWER_CACHE_BYTES=64 * 2**20,
+        PAGE_CACHE_BYTES=64 * 2**20,
+        IMAGE_CACHE_BYTES=64 * 2**20,
+        TEMPLATE_CACHE_BYTES=64 * 2**20,  # laid-out SVGs waiting for their numbers
+        DRAWING_CACHE_BYTES=64 * 2**20,
         # After a function hits a limit, its sender waits this long before the next one.
         COOL_DOWN_SECONDS=float(os.environ.get("CHAINRULE_COOL_DOWN", 10.0)),
         DEADLINE_SECONDS=float(os.environ.get("CHAINRULE_DEADLINE", 5.0)),

@@ -11,7 +11,7 @@ import subprocess
 import graphviz
 
 from . import layout, svg_fill
-from ..cache import BoundedCache, SingleFlight, note
+from ..cache import app_state, note
 from ..errors import ChainruleError, limit
 from ..formatting import format_value
 
@@ -200,10 +200,11 @@ def draw(trace: dict, view: str = "values", fmt: str = "svg", legend: bool = Tru
     if view == "values" and fmt == "svg":
         texts = {node["id"]: value_texts(node) for node in trace["nodes"]}
         key = _structure(trace, texts, legend)
-        template = TEMPLATES.get(key)
+        templates = app_state("templates")
+        template = templates.get(key)
         if template is None:  # a new structure: lay it out once
             template = run_dot(values_dot(trace, legend=legend, filled={}), "svg")
-            TEMPLATES.put(key, template, len(template))
+            templates.put(key, template, len(template))
         return svg_fill.fill_values(template, texts, {n["id"]: n["kind"] for n in trace["nodes"]})
     return run_dot(dot_source(trace, view, legend=legend), fmt)
 
@@ -217,22 +218,15 @@ def _structure(trace: dict, texts: dict, legend: bool) -> tuple:
     return nodes, edges, legend
 
 
-TEMPLATES = BoundedCache(max_bytes=64 * 2**20)
-
-
-DRAWINGS = BoundedCache(max_bytes=64 * 2**20)
-DOT_FLIGHTS = SingleFlight()
-DOT_RUNS = {"count": 0}  # how often `dot` really ran (tests and benchmarks read it)
-
-
 def run_dot(source: str, fmt: str) -> bytes:
     """Lay out and draw DOT source with `dot`, reusing earlier drawings of the same source."""
     key = (source, fmt)
-    cached = DRAWINGS.get(key)
+    drawings = app_state("drawings")
+    cached = drawings.get(key)
     note(cached is not None)
     if cached is None:
-        cached = DOT_FLIGHTS.run(key, lambda: _run_dot(source, fmt))
-        DRAWINGS.put(key, cached, len(cached) + len(source))
+        cached = app_state("dot_flights").run(key, lambda: _run_dot(source, fmt))
+        drawings.put(key, cached, len(cached) + len(source))
     return cached
 
 
@@ -242,7 +236,7 @@ def _run_dot(source: str, fmt: str) -> bytes:
     graphviz's Python package builds the DOT text; SVG and PNG go to the layout service's
     running `dot` processes (layout.py); another format starts a `dot` of its own.
     """
-    DOT_RUNS["count"] += 1
+    app_state("dot_runs")["count"] += 1
     if fmt in layout.END_MARKERS:
         return layout.draw(source, fmt)
     executable = shutil.which("dot")

@@ -143,16 +143,15 @@ class RedisCounters:
 def configure(app: Flask) -> None:
     """Move the caches and counters to Redis when CACHE_URL (CHAINRULE_CACHE_URL) is set.
 
-    The module-level caches (drawings, images, pages) are the process's: a server process
-    holds one app, so they follow that app's choice.
+    Each cache on app.extensions (cache.SIZED_BY, and the answers) is swapped for its
+    Redis twin; the single-flight and the layout counter stay in the process.
     """
     url = app.config.get("CACHE_URL") or os.environ.get("CHAINRULE_CACHE_URL")
     if not url:
         return
     import redis  # only a deployment that asks for Redis needs it
 
-    from ..web import images, pages
-    from ..drawing import render
+    from ..cache import SIZED_BY
     from .fairness import Clients
 
     client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
@@ -160,7 +159,5 @@ def configure(app: Flask) -> None:
     app.extensions["chainrule_redis"] = client
     app.extensions["chainrule_answers"] = RedisCache(client, "answers")
     app.extensions["chainrule_clients"] = Clients(app.config["COOL_DOWN_SECONDS"], RedisCounters(client))
-    render.TEMPLATES = RedisCache(client, "templates")
-    render.DRAWINGS = RedisCache(client, "drawings")
-    images.RESPONSES = RedisCache(client, "images")
-    pages.PAGES = RedisCache(client, "pages")
+    for name in SIZED_BY:
+        app.extensions[f"chainrule_{name}"] = RedisCache(client, name)

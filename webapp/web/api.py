@@ -6,10 +6,11 @@ import json
 from flask import Blueprint, jsonify, request
 
 from ..sandbox import gate as evaluator
-from ..drawing import render
+from ..cache import app_state
 from ..errors import bad_input
 from .images import plot_data
-from .query import MAX_NESTING, function_from_query, grad_output_from_query, number_param
+from ..limits import MAX_NESTING
+from .query import function_from_query, grad_output_from_query, number_param
 
 bp = Blueprint("api", __name__)
 
@@ -42,7 +43,7 @@ def _inputs(body: dict) -> dict:
 def healthz():
     response = jsonify(status="ok")
     # How many layouts `dot` has made: the benchmark checks its cold cases were really cold.
-    response.headers["X-Chainrule-Layouts"] = str(render.DOT_RUNS["count"])
+    response.headers["X-Chainrule-Layouts"] = str(app_state("dot_runs")["count"])
     return response
 
 

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, request
 
 from ..sandbox import gate as evaluator
 from ..drawing import render, themes
-from ..cache import BoundedCache, note
+from ..cache import app_state, note
 from ..errors import ChainruleError
 from .query import function_from_query, grad_output_from_query, plot_request, view_from_query
 
@@ -57,9 +57,6 @@ def _plot_body(fmt: str) -> bytes:
     return body.encode() if fmt == "svg" else base64.b64decode(body)
 
 
-RESPONSES = BoundedCache(max_bytes=64 * 2**20)
-
-
 def _image_response(make_body, fmt: str) -> Response:
     """An image, or a small image of the refusal; cacheable by ETag when it worked.
 
@@ -67,14 +64,15 @@ def _image_response(make_body, fmt: str) -> Response:
     a repeated request (thirty students opening one link) costs a dictionary lookup.
     """
     key = request.full_path
-    cached = RESPONSES.get(key)
+    responses = app_state("images")
+    cached = responses.get(key)
     note(cached is not None)
     if cached is not None:
         return _finish(Response(cached[0], status=200, mimetype=MIMETYPES[fmt]), cached[1])
     try:
         body, status = make_body(fmt), 200
         etag = hashlib.sha256(body).hexdigest()[:32]
-        RESPONSES.put(key, (body, etag), len(body) + len(key))
+        responses.put(key, (body, etag), len(body) + len(key))
     except ChainruleError as error:
         if fmt == "dot" or error.kind == "busy":
             raise

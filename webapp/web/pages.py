@@ -8,7 +8,7 @@ from flask import Blueprint, make_response, redirect, render_template, request, 
 
 from ..sandbox import gate as evaluator
 from ..drawing import render
-from ..cache import BoundedCache, note
+from ..cache import app_state, note
 from ..errors import ChainruleError
 from .examples import DEFAULT, EXAMPLES
 from .query import RESERVED, VIEWS, grad_output_from_query, parse_value, plot_range
@@ -135,22 +135,20 @@ def _error_context(error: ChainruleError, source: str) -> dict:
             "line_text": line_text, "caret": " " * max((error.col or 1) - 1, 0) + "^"}
 
 
-PAGES = BoundedCache(max_bytes=64 * 2**20)
-
-
 def _cached_page(template: str) -> str:
     """A whole page by its URL: the class opening one link renders it once.
 
     Refusals are not kept (a busy server, or a limit, may not happen next time).
     """
     key = (template, request.host_url, request.full_path)
-    page = PAGES.get(key)
+    pages = app_state("pages")
+    page = pages.get(key)
     note(page is not None)
     if page is None:
         context = build_view(PageState(request.args))
         page = render_template(template, **context)
         if not context["error"]:
-            PAGES.put(key, page, len(page) * 2)
+            pages.put(key, page, len(page) * 2)
     return page
 
 
