@@ -97,15 +97,16 @@ def test_a_timed_out_graph_is_refused_at_once_the_second_time(started):
     assert caught.value.kind == "limit" and len(started) == count
 
 
-def test_one_sender_holds_one_process_while_others_wait():
-    """Mutation: `return free and (...)` -> `return free` in _may_start: the first sender takes both."""
-    service = LayoutService(size=2)
-    service._running["svg"] = 1
-    service._active = {"a": 1}
-    service._waiting = {"a": 1, "b": 1}
-    assert not service._may_start("svg", "a") and service._may_start("svg", "b")
-    service._waiting = {"a": 1}  # alone, a sender may use the whole pool
-    assert service._may_start("svg", "a")
+@pytest.mark.parametrize("free, holds_one, others_waiting, allowed", [
+    (True, False, False, True),    # nobody busy: start
+    (True, False, True, True),     # first process of this sender, even with a queue
+    (True, True, True, False),     # a second process while others wait: no
+    (True, True, False, True),     # alone, a sender may use the whole pool
+    (False, False, False, False),  # no free process: wait
+])
+def test_one_sender_holds_one_process_while_others_wait(free, holds_one, others_waiting, allowed):
+    """Mutation: `return free and (...)` -> `return free` in layout.may_start: the third row fails."""
+    assert layout.may_start(free, holds_one, others_waiting) is allowed
 
 
 def test_a_layout_timeout_counts_against_its_sender(app, client, monkeypatch):

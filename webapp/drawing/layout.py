@@ -151,8 +151,7 @@ class LayoutService:
     def _may_start(self, fmt: str, who: str) -> bool:
         free = bool(self._idle[fmt]) or self._running[fmt] < self.size
         others_waiting = any(key != who for key in self._waiting)
-        # Under contention one sender holds at most one process; alone, it may use them all.
-        return free and (not self._active.get(who) or not others_waiting)
+        return may_start(free, bool(self._active.get(who)), others_waiting)
 
     def _release(self, fmt: str, who: str, dot: _Dot | None, healthy: bool) -> None:
         if dot is not None and not healthy:
@@ -178,6 +177,12 @@ class LayoutService:
 
 _default: LayoutService | None = None
 _lock = threading.Lock()
+
+
+def may_start(free: bool, sender_holds_one: bool, others_waiting: bool) -> bool:
+    """Whether a sender may start a layout: under contention one sender holds at most one
+    process; alone, it may use them all."""
+    return free and (not sender_holds_one or not others_waiting)
 
 
 def service() -> LayoutService:

@@ -27,7 +27,7 @@ def _float(value) -> float:
     return float(value)
 
 
-def _with_gaps(xs, ys, breaks):
+def with_gaps(xs, ys, breaks):
     """Insert NaN after each break so matplotlib lifts the pen there."""
     gap = set(breaks)
     out_x, out_y = [], []
@@ -71,7 +71,7 @@ def figure_1d(data: dict, title: str = "") -> Figure:
     a, fa, slope = _float(at["x"]), _float(at["f"]), _float(at["df"])
 
     ax = axes[0]
-    ax.plot(*_with_gaps(xs, data["f"], data["breaks"]), color=BLUE, lw=2, label=f"f({wrt})")
+    ax.plot(*with_gaps(xs, data["f"], data["breaks"]), color=BLUE, lw=2, label=f"f({wrt})")
     tangent = [fa + slope * (x - a) for x in xs]
     ax.plot(xs, tangent, color=ORANGE, lw=1.5, ls="--", label=tangent_equation(at))
     ax.plot([a], [fa], "o", color=ORANGE, ms=8, zorder=5)
@@ -97,7 +97,7 @@ def figure_1d(data: dict, title: str = "") -> Figure:
 
 def _derivative_panel(ax, xs, ys, breaks, color, name, label, point) -> None:
     """One derivative under the function, with the slope at the point marked."""
-    ax.plot(*_with_gaps(xs, ys, breaks), color=color, lw=2, label=label)
+    ax.plot(*with_gaps(xs, ys, breaks), color=color, lw=2, label=label)
     if point is not None:
         ax.plot([point[0]], [point[1]], "o", color=ORANGE, ms=7, zorder=5)
         ax.annotate(f"slope {point[1]:.4g}", point, textcoords="offset points", xytext=(8, 8))
@@ -197,7 +197,7 @@ def figure_path(result: dict, landscape: dict | None) -> Figure:
         ax.set_xlabel(landscape["wx"])
         ax.set_ylabel(landscape["wy"])
     elif landscape:
-        ax.plot(*_with_gaps(landscape["x"], landscape["f"], landscape["breaks"]), color=BLUE, lw=2)
+        ax.plot(*with_gaps(landscape["x"], landscape["f"], landscape["breaks"]), color=BLUE, lw=2)
         values = [_float(s["value"]) for s in result["steps"]]
         ax.plot([p[0] for p in path[:-1]], values, ".-", color=ORANGE, lw=1, ms=4)
         ax.set_xlabel(landscape["wrt"])
