@@ -23,10 +23,9 @@ def rss_mb(pid: int) -> float:
 
 
 def worker_pids(pool: WorkerPool) -> list[int]:
-    workers = [pool.idle.get(timeout=60) for _ in range(pool.size)]
-    for worker in workers:
-        pool.idle.put(worker)
-    return [w.process.pid for w in workers]
+    pids = pool.idle_pids(wait_seconds=60)
+    assert len(pids) == pool.size
+    return pids
 
 
 @pytest.fixture()
@@ -68,7 +67,7 @@ def test_a_killed_worker_is_reported_as_memory_or_cpu(pool):
     thread = threading.Thread(target=run_slow)
     thread.start()
     time.sleep(1.0)
-    busy = [pid for pid in pids if pid not in [w.process.pid for w in list(pool.idle.queue)]]
+    busy = [pid for pid in pids if pid not in pool.idle_pids()]
     os.kill(busy[0], signal.SIGKILL)
     thread.join(timeout=30)
     assert errors and "memory or CPU" in errors[0]

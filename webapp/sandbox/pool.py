@@ -177,6 +177,13 @@ class WorkerPool:
         threading.Thread(target=worker.kill, daemon=True).start()
         self._start_worker()
 
+    def idle_pids(self, wait_seconds: float = 0.0) -> list[int]:
+        """Process ids of the idle workers; first waits (up to `wait_seconds`) for all of them."""
+        deadline = time.monotonic() + wait_seconds
+        while (self.idle.qsize() < self.size or self.starting) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return [worker.process.pid for worker in list(self.idle.queue)]
+
     def close(self) -> None:
         self.closed = True
         while True:
