@@ -35,16 +35,15 @@ def _source(text: str) -> str:
 
 
 def _inputs(pairs: list[str]) -> dict:
-    inputs = {}
+    """--at name=value pairs, parsed like the page's and the query's (web/query.py)."""
+    from .web.query import parse_inputs
+    texts = {}
     for pair in pairs or []:
         name, _, value = pair.partition("=")
         if not name or not value:
             raise CommandError(f"--at takes name=value, e.g. --at x=2 (got {pair!r})")
-        try:
-            inputs[name.strip()] = json.loads(value)
-        except ValueError:
-            raise CommandError(f"the value of {name} must be a number or a list like [1, 2]") from None
-    return inputs
+        texts[name.strip()] = value
+    return parse_inputs(texts)
 
 
 def _progress(message: str) -> None:
@@ -213,13 +212,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    if getattr(args, "grad_output", None) and args.grad_output != "ones":
-        try:
-            args.grad_output = json.loads(args.grad_output)
-        except ValueError:
-            print('chainrule: error: --grad-output takes "ones" or a JSON list', file=sys.stderr)
-            return 2
     try:
+        if getattr(args, "grad_output", None):
+            from .web.query import grad_output_from_query
+            args.grad_output = grad_output_from_query({"grad_output": args.grad_output})
         from .language.frontend import source_language
         with source_language(getattr(args, "language", None)):
             return args.run(args)

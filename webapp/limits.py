@@ -44,3 +44,5 @@ LARGEST_INT = 2**63 - 1
 # The largest answer a worker sends, in bytes of JSON; a larger one is refused in the worker,
 # so the web process never parses and re-encodes tens of megabytes for one student.
 MAX_ANSWER_BYTES = 4 * 2**20
+# Gradient descent runs at most this many steps (each one a whole evaluation).
+MAX_DESCENT_STEPS = 5000

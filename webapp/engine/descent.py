@@ -12,9 +12,7 @@ import torch
 from ..errors import bad_input, runtime
 from .evaluation import make_input, run_program
 from .jsonvalues import tensor_value
-from ..limits import Limits
-
-MAX_STEPS = 5000
+from ..limits import MAX_DESCENT_STEPS as MAX_STEPS, Limits
 
 
 def optimize(source: str, inputs: dict, lr: float, steps: int, limits: Limits) -> dict:

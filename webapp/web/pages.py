@@ -11,7 +11,9 @@ from ..drawing import render
 from ..cache import app_state, note
 from ..errors import ChainruleError
 from .examples import DEFAULT, EXAMPLES
-from .query import RESERVED, VIEWS, grad_output_from_query, parse_value, plot_range
+from ..limits import MAX_DESCENT_STEPS
+from .query import (RESERVED, VIEWS, default_span, grad_output_from_query, number_param,
+                    parse_inputs, plot_range, whole_param)
 
 bp = Blueprint("pages", __name__)
 
@@ -32,10 +34,7 @@ class PageState:
             self.inputs_text = {k: json.dumps(v) for k, v in DEFAULT.inputs.items()}
 
     def parsed_inputs(self) -> dict:
-        values = {}
-        for name, text in self.inputs_text.items():
-            values[name] = parse_value(name, text)
-        return values
+        return parse_inputs(self.inputs_text)
 
     def query(self, inputs: list[str] | None = None) -> str:
         names = inputs if inputs is not None else list(self.inputs_text)
@@ -93,9 +92,9 @@ def _plot_context(state: PageState, context: dict) -> dict | None:
     plot_query = state.query(trace["inputs"]) + ("" if "wrt" in state.plot else f"&wrt={first}")
     value = trace["leaves"][first]["value"]
     try:
-        lo, hi = plot_range(state.plot, min(-4.0, value - 1), max(4.0, value + 1))
+        lo, hi = plot_range(state.plot, *default_span([value]))
     except ChainruleError:
-        lo, hi = min(-4.0, value - 1), max(4.0, value + 1)  # the plot's own request says why
+        lo, hi = default_span([value])  # the plot's own request says why
     return {"scalars": scalars, "wrt": wrt, "first": first, "value": value, "lo": lo, "hi": hi,
             "step": (hi - lo) / 200, "src": f"{url_for('images.plot_svg')}?{plot_query}",
             "api": f"{url_for('api.plot')}?{plot_query}"}
@@ -109,7 +108,7 @@ def check_partial():
     context = {"state": state, "check": None, "jacobian": None, "gradcheck": None, "error": None}
     try:
         inputs = state.parsed_inputs()
-        step = float(request.args.get("step") or 1e-3)
+        step = number_param(request.args, "step", 1e-3)
         grad_output = grad_output_from_query(request.args)
         context["check"] = evaluator.evaluate("check", source=source, inputs=inputs, step=step,
                                               grad_output=grad_output)
@@ -117,9 +116,8 @@ def check_partial():
             context["jacobian"] = evaluator.evaluate("jacobian", source=source, inputs=inputs)
         if "Function" in source:  # a custom autograd Function: check the user's backward
             context["gradcheck"] = evaluator.evaluate("gradcheck", source=source, inputs=inputs)
-    except (ChainruleError, ValueError) as error:
-        message = error.message if isinstance(error, ChainruleError) else "step must be a number."
-        context["error"] = message
+    except ChainruleError as error:
+        context["error"] = error.message
     context["steps"] = ["0.1", "0.01", "0.001", "0.0001", "1e-05", "1e-06"]
     context["step"] = request.args.get("step") or "0.001"
     return render_template("_check.html", **context)
@@ -206,15 +204,13 @@ def descent_partial():
     state = PageState(request.args)
     context = {"state": state, "result": None, "error": None}
     try:
-        lr = float(request.args.get("lr") or 0.01)
-        steps = int(request.args.get("steps") or 100)
+        lr = number_param(request.args, "lr", 0.01)
+        steps = whole_param(request.args, "steps", 100, 1, MAX_DESCENT_STEPS)
         inputs = state.parsed_inputs()
         result = evaluator.evaluate("optimize", source=state.source, inputs=inputs, lr=lr, steps=steps)
         context.update(result=result, lr=lr, steps=steps, **_descent_figures(state, inputs, result))
     except ChainruleError as error:
         context["error"] = error.message
-    except ValueError:
-        context["error"] = "lr must be a number and steps a whole number."
     return render_template("_descent.html", **context)
 
 

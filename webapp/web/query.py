@@ -71,17 +71,22 @@ def plot_range(args, default_lo: float, default_hi: float) -> tuple[float, float
     return lo, hi
 
 
+def parse_inputs(texts: dict) -> dict:
+    """Input values typed as text (a query, the page's boxes, the CLI's --at), each parsed."""
+    return {name: parse_value(name, text) for name, text in texts.items()}
+
+
 def function_from_query(args) -> tuple[str, dict]:
     """(source, inputs) from `?f=...&x1=2&x=[-1,1]`; every other name is an input."""
     source = args.get("f")
     if not source:
         raise bad_input("Give the function in the f parameter, for example ?f=sin(x)&x=1.")
-    inputs = {}
-    for name, text in args.items():
-        if name in RESERVED:
-            continue
-        inputs[name] = parse_value(name, text)
-    return source, inputs
+    return source, parse_inputs({k: v for k, v in args.items() if k not in RESERVED})
+
+
+def default_span(values) -> tuple[float, float]:
+    """A plot's default range: at least −4 to 4, and one beyond every input value."""
+    return min(-4.0, min(values) - 1), max(4.0, max(values) + 1)
 
 
 def view_from_query(args) -> str:
@@ -113,6 +118,6 @@ def plot_request(args, inputs: dict, names: list[str] | None = None) -> dict:
     wrts = [w.strip() for w in wrt.split(",") if w.strip()]
     points = [inputs.get(w) for w in wrts]
     centre = [p if isinstance(p, (int, float)) and not isinstance(p, bool) else 0.0 for p in points]
-    lo, hi = plot_range(args, min(-4.0, min(centre) - 1), max(4.0, max(centre) + 1))
+    lo, hi = plot_range(args, *default_span(centre))
     n = whole_param(args, "n", 40 if len(wrts) == 2 else 200, 2, 1000)
     return {"wrt": wrts, "lo": lo, "hi": hi, "n": n}
