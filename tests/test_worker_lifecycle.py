@@ -82,7 +82,8 @@ from webapp.errors import ChainruleError
 pool = WorkerPool(size=1, deadline_seconds=10)
 for _ in range(3):
     try:
-        pool.run({"kind": "plot", "source": "x", "inputs": {"x": 1}})  # no wrt: a bug
+        pool.run({"kind": "plot", "source": "x", "inputs": {"x": 1}, "wrt": "x", "lo": "a", "hi": 1,
+                  "n": 5})  # float("a") in the worker: a bug (the gate never lets it through)
     except ChainruleError as error:
         print(error.kind, pool.replaced)
 pool.close()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import inspect
 
-from ..errors import ChainruleError, bad_input, limit
+from ..errors import OUT_OF_MEMORY, ChainruleError, bad_input, limit
 from .checks import check_backward, finite_differences, jacobian
 from .descent import hessian, optimize
 from .evaluation import trace_values
@@ -126,6 +126,6 @@ def handle(job: dict) -> dict:
     except ChainruleError as error:
         return in_language(error, language).to_dict()
     except MemoryError:
-        return limit("This function needs more memory than a student's share.").to_dict()
+        return limit(OUT_OF_MEMORY).to_dict()
     except RecursionError:
         return limit("This function is nested too deeply.").to_dict()

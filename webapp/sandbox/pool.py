@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 
-from ..errors import ChainruleError, bad_input, busy, limit
+from ..errors import ChainruleError, bad_input, busy, limit, out_of_time
 from .protocol import encode_message, read_message
 
 
@@ -156,8 +156,7 @@ class WorkerPool:
             raise limit("This function used more memory or CPU time than a student's share, "
                         "so it was stopped.")
         if outcome == "deadline":
-            raise limit(f"This function took longer than {self.deadline_seconds:g} seconds, "
-                        "so it was stopped.")
+            raise out_of_time(self.deadline_seconds)
         if "error" in answer:
             raise ChainruleError.from_dict(answer)
         return answer["ok"]

@@ -13,6 +13,7 @@ import resource
 import signal
 import sys
 
+from ..errors import out_of_time
 from .protocol import INTERNAL, answer_bytes, log_bug, read_message, write_message
 
 
@@ -130,8 +131,7 @@ def run_job(handle, job: dict) -> dict:
         finally:
             stop_clocks()
     except DeadlineExceeded:
-        return {"error": {"kind": "limit", "message": f"This function took longer than "
-                          f"{deadline:g} seconds, so it was stopped."}}
+        return out_of_time(deadline).to_dict()
     except Exception:  # a bug in chainrule, not in the user's text
         log_bug()
         return INTERNAL
