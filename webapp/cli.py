@@ -106,13 +106,9 @@ def plot_command(args) -> int:
     wrts = [w.strip() for w in args.wrt.split(",")]
     lo, hi = args.range
     _progress("sampling with autograd…")
-    if len(wrts) == 2:
-        job = {"kind": "contour", "source": source, "inputs": inputs, "wx": wrts[0], "wy": wrts[1],
-               "ranges": [[lo, hi], [lo, hi]], "n": 40}
-    else:
-        job = {"kind": "plot", "source": source, "inputs": inputs, "wrt": wrts[0], "lo": lo, "hi": hi,
-               "n": args.samples}
-    answer = run_job(job)
+    from .web.query import plot_job
+    kind, fields = plot_job({"wrt": wrts, "lo": lo, "hi": hi, "n": 40 if len(wrts) == 2 else args.samples})
+    answer = run_job({"kind": kind, "source": source, "inputs": inputs, **fields})
     if "error" in answer:
         raise CommandError(answer["error"]["message"])
     data = answer["ok"]

@@ -8,9 +8,8 @@ from flask import Blueprint, jsonify, request
 from ..sandbox import gate as evaluator
 from ..cache import app_state
 from ..errors import bad_input
-from .images import plot_data
 from ..limits import MAX_NESTING
-from .query import function_from_query, grad_output_from_query, number_param
+from .query import function_from_query, grad_output_from_query, number_param, plot_job, plot_request
 
 bp = Blueprint("api", __name__)
 
@@ -75,7 +74,9 @@ def inputs():
 @bp.get("/api/plot")
 def plot():
     """f, f', f'' sampled by autograd (API.md); `wrt=x1,x2` gives a contour grid instead."""
-    return jsonify(plot_data(request.args))
+    source, inputs = function_from_query(request.args)
+    kind, fields = plot_job(plot_request(request.args, inputs))
+    return jsonify(evaluator.evaluate(kind, source=source, inputs=inputs, **fields))
 
 
 @bp.get("/api/check")

@@ -10,7 +10,7 @@ from ..sandbox import gate as evaluator
 from ..drawing import render, themes
 from ..cache import app_state, note
 from ..errors import ChainruleError
-from .query import function_from_query, grad_output_from_query, plot_request, view_from_query
+from .query import function_from_query, grad_output_from_query, plot_job, plot_request, view_from_query
 
 bp = Blueprint("images", __name__)
 
@@ -29,31 +29,14 @@ def _graph_body(fmt: str) -> bytes:
     return render.draw(trace, view, fmt)
 
 
-def plot_data(args) -> dict:
-    """Sample the function of a query: 1-D for one wrt, a contour for two (wrt=x1,x2)."""
-    source, inputs = function_from_query(args)
-    wanted = plot_request(args, inputs)
-    if len(wanted["wrt"]) == 2:
-        span = (wanted["lo"], wanted["hi"])
-        return evaluator.evaluate("contour", source=source, inputs=inputs, wx=wanted["wrt"][0],
-                                  wy=wanted["wrt"][1], ranges=[span, span], n=wanted["n"])
-    return evaluator.evaluate("plot", source=source, inputs=inputs, wrt=wanted["wrt"][0],
-                              lo=wanted["lo"], hi=wanted["hi"], n=wanted["n"])
-
-
 def _plot_body(fmt: str) -> bytes:
     """The plot, sampled and drawn by a worker (matplotlib is CPU-heavy)."""
     source, inputs = function_from_query(request.args)
     wanted = plot_request(request.args, inputs)
-    job = {"source": source, "inputs": inputs, "format": fmt, "lo": wanted["lo"],
-           "hi": wanted["hi"], "n": wanted["n"],
-           "show_d2f": request.args.get("d2f") in ("1", "true", "yes")}
-    if len(wanted["wrt"]) == 2:
-        span = [wanted["lo"], wanted["hi"]]
-        job.update(wx=wanted["wrt"][0], wy=wanted["wrt"][1], ranges=[span, span])
-    else:
-        job.update(wrt=wanted["wrt"][0])
-    body = evaluator.evaluate("plot_image", **job)["body"]
+    _, fields = plot_job(wanted)
+    body = evaluator.evaluate("plot_image", source=source, inputs=inputs, format=fmt,
+                              show_d2f=request.args.get("d2f") in ("1", "true", "yes"),
+                              **fields)["body"]
     return body.encode() if fmt == "svg" else base64.b64decode(body)
 
 

@@ -13,7 +13,7 @@ from ..errors import ChainruleError
 from .examples import DEFAULT, EXAMPLES
 from ..limits import MAX_DESCENT_STEPS
 from .query import (RESERVED, VIEWS, default_span, grad_output_from_query, number_param,
-                    parse_inputs, plot_range, whole_param)
+                    parse_inputs, plot_job, plot_range, whole_param)
 
 bp = Blueprint("pages", __name__)
 
@@ -225,14 +225,10 @@ def _descent_figures(state, inputs: dict, result: dict) -> dict:
         lo = min(s[0] for s in spans)
         hi = max(s[1] for s in spans)
         pad = max(0.5, 0.15 * (hi - lo))
+        kind, fields = plot_job({"wrt": scalars, "lo": lo - pad, "hi": hi + pad,
+                                 "n": 40 if len(scalars) == 2 else 200})
         try:
-            if len(scalars) == 2:
-                landscape = evaluator.evaluate("contour", source=state.source, inputs=inputs,
-                                               wx=scalars[0], wy=scalars[1],
-                                               ranges=[[lo - pad, hi + pad]] * 2, n=40)
-            else:
-                landscape = evaluator.evaluate("plot", source=state.source, inputs=inputs,
-                                               wrt=scalars[0], lo=lo - pad, hi=hi + pad, n=200)
+            landscape = evaluator.evaluate(kind, source=state.source, inputs=inputs, **fields)
         except ChainruleError:
             landscape = None
     stride = max(1, len(result["steps"]) // 10)

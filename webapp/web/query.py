@@ -110,6 +110,15 @@ def grad_output_from_query(args):
     return check_value("grad_output", value)
 
 
+def plot_job(wanted: dict) -> tuple[str, dict]:
+    """The worker job for a plot: ("contour", fields) for two inputs, else ("plot", fields)."""
+    if len(wanted["wrt"]) == 2:
+        span = [wanted["lo"], wanted["hi"]]
+        return "contour", {"wx": wanted["wrt"][0], "wy": wanted["wrt"][1], "ranges": [span, span],
+                           "n": wanted["n"]}
+    return "plot", {"wrt": wanted["wrt"][0], "lo": wanted["lo"], "hi": wanted["hi"], "n": wanted["n"]}
+
+
 def plot_request(args, inputs: dict, names: list[str] | None = None) -> dict:
     """wrt, lo, hi and n for a plot, with defaults a student would expect."""
     wrt = args.get("wrt") or (names[0] if names else next(iter(inputs), None))
