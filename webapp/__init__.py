@@ -34,7 +34,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         DEADLINE_SECONDS=float(os.environ.get("CHAINRULE_DEADLINE", 5.0)),
         BUSY_WAIT_SECONDS=float(os.environ.get("CHAINRULE_BUSY_WAIT", 6.0)),
         MAX_CONTENT_LENGTH=64 * 1024,
-        # Running `dot` processes per format (layout.py) and how long one layout may take.
+        # Running `dot` processes per format (drawing/layout.py) and how long one layout may take.
         LAYOUT_PROCESSES=int(os.environ.get("CHAINRULE_LAYOUT_PROCESSES", 2)),
         LAYOUT_DEADLINE_SECONDS=float(os.environ.get("CHAINRULE_LAYOUT_DEADLINE", 20.0)),
     )

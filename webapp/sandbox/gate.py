@@ -46,7 +46,7 @@ def pool() -> WorkerPool:
 
 
 def evaluate(kind: str, **job) -> dict:
-    """Run one job (see jobs.HANDLERS) in a worker and return its JSON answer."""
+    """Run one job (see engine/jobs.py) in a worker and return its JSON answer."""
     job = {"kind": kind, **job}
     job.setdefault("language", _request_language())
     check_job(job)
