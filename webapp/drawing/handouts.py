@@ -9,9 +9,10 @@ import zipfile
 from . import render, themes
 from ..errors import limit
 from ..lesson.naming import format_value
-from ..lesson.steps import MAX_STEPS, animation_steps, trace_at
+from ..lesson.steps import animation_steps, trace_at
+from ..limits import MAX_ANIMATION_STEPS as MAX_STEPS
 
-MAX_FRAME_PIXELS = 1600 * 1200
+from ..limits import MAX_FRAME_PIXELS
 FRAME_MS = 1200
 
 

@@ -15,8 +15,8 @@ from ..cache import app_state, note
 from ..errors import ChainruleError, limit
 from ..formatting import format_value
 
-DOT_TIMEOUT_SECONDS = 20
-MAX_DRAWN_NODES = 2500
+from ..limits import DOT_TIMEOUT_SECONDS
+from ..limits import MAX_DRAWN_NODES
 
 # Okabe–Ito colour-blind-safe hues, as light fills with strong borders; each kind also
 # differs in shape or border style, so colour is never the only cue.

@@ -26,7 +26,7 @@ from .jsonvalues import describe
 from ..language.interpreter import Observer
 
 KEY = "chainrule"
-MAX_NODE_ELEMENTS = 1000
+from ..limits import MAX_NODE_ELEMENTS
 # Schema types of an aten op's operands (not dims, sizes or flags): these show as constants.
 OPERAND_TYPES = frozenset({"Tensor", "number", "Optional[number]", "Optional[Tensor]", "List[Tensor]",
                            "List[Optional[Tensor]]"})

@@ -5,7 +5,7 @@ import torch
 
 from .jsonvalues import plain, tensor_value
 
-MAX_TEXT = 2000
+from ..limits import MAX_RESULT_TEXT as MAX_TEXT
 
 
 def describe_result(value, line, limits) -> dict:

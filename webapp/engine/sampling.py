@@ -18,10 +18,10 @@ from .jsonvalues import number, tensor_value
 from ..language.frontend import parse_source
 from ..limits import Limits
 
-MAX_SAMPLES = 1000
-MAX_POINTWISE = 200
-MAX_GRID = 80
-MAX_POINTWISE_GRID = 24
+from ..limits import MAX_SAMPLES
+from ..limits import MAX_POINTWISE
+from ..limits import MAX_GRID
+from ..limits import MAX_POINTWISE_GRID
 
 
 class NotBatchable(Exception):

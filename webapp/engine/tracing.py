@@ -17,7 +17,7 @@ from .jsonvalues import describe, number
 from .recorder import KEY, MAX_NODE_ELEMENTS, GraphTracer, Large  # noqa: F401 (GraphTracer re-exported)
 from ..formatting import format_number
 
-MAX_GRAPH_NODES = 3000
+from ..limits import MAX_GRAPH_NODES
 
 SYMBOLS = {"Add": "+", "Sub": "−", "Mul": "×", "Div": "÷", "Pow": "^", "Neg": "−x",
            "Mm": "mm", "Matmul": "@", "Dot": "dot", "Reciprocal": "1/x", "Rsub": "−"}

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import copy
 
-MAX_STEPS = 120
-
 
 def animation_steps(trace: dict) -> list[dict]:
     """[{phase, node, caption}, …]: one per frame of the animation."""

@@ -16,10 +16,10 @@ import time
 from ..errors import ChainruleError
 from .identity import Identity
 
-MAX_IN_FLIGHT = 3
-NEWCOMER_IN_FLIGHT = 2   # the stricter cap of an address's shared newcomer bucket
+from ..limits import MAX_IN_FLIGHT
+from ..limits import NEWCOMER_IN_FLIGHT
 CONTENTION_SECONDS = 10.0
-MAX_COOL_DOWN = 300.0
+from ..limits import MAX_COOL_DOWN
 
 
 class Counters:

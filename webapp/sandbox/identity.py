@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from flask import Flask, current_app, request
 
 COOKIE = "chainrule_id"
-MINT_PER_MINUTE = 120  # a whole class arriving at once, twice over
+from ..limits import MINT_PER_MINUTE
 
 
 @dataclass(frozen=True)
