@@ -170,3 +170,25 @@ def test_no_module_over_300_lines(module):
     """Mutation: append 300 comment lines to any module."""
     lines = len(dict(modules())[module].read_text().splitlines())
     assert lines <= 300, f"{module} has {lines} lines"
+
+
+def _numeric(node) -> bool:
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, (int, float)) and not isinstance(node.value, bool)
+    return isinstance(node, ast.BinOp) and _numeric(node.left) and _numeric(node.right)
+
+
+def test_every_cap_lives_in_limits_py():
+    """A module-level `MAX_…` (or `…_PER_MINUTE`) number outside limits.py is a bound in the
+    wrong place. Mutation: put `MAX_DRAWN_NODES = 2500` back in drawing/render.py."""
+    stray = []
+    for module, path in modules():
+        if module == "webapp.limits":
+            continue
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.Assign) and _numeric(node.value):
+                for target in node.targets:
+                    name = getattr(target, "id", "")
+                    if name.startswith("MAX_") or name.endswith(("_PER_MINUTE", "_IN_FLIGHT")):
+                        stray.append(f"{module}.{name}")
+    assert stray == []
