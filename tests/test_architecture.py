@@ -41,11 +41,7 @@ FORBIDDEN = {
     "engine": {"flask"},
 }
 # Known exceptions, each with its reason; the list only shrinks.
-EXCEPTIONS = {
-    # The layout service reads its sizes from the app's config and charges a timeout to
-    # the sender's identity (fairness): it is the web process's `dot` pool.
-    ("drawing.layout", "flask"), ("drawing.layout", "sandbox"),
-}
+EXCEPTIONS: set = set()
 
 
 def part_of(module: str) -> str:

@@ -110,7 +110,7 @@ def test_one_sender_holds_one_process_while_others_wait(free, holds_one, others_
 
 
 def test_a_layout_timeout_counts_against_its_sender(app, client, monkeypatch):
-    """Mutation: delete the `penalise(who)` line in layout.draw: the sender has no offence."""
+    """Mutation: delete the `penalise()` line in layout.draw: the sender has no offence."""
     with app.app_context():
         service = layout.service()
     monkeypatch.setattr(service, "deadline_seconds", 0.001)

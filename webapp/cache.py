@@ -25,7 +25,7 @@ def note(hit: bool) -> None:
 SIZED_BY = {"pages": "PAGE_CACHE_BYTES", "images": "IMAGE_CACHE_BYTES",
             "templates": "TEMPLATE_CACHE_BYTES", "drawings": "DRAWING_CACHE_BYTES"}
 _outside: dict = {}  # the CLI and the Python API draw without an app: one process, one user
-_outside_lock = threading.Lock()
+_outside_lock = threading.RLock()
 
 
 def _new_state(app_config) -> dict:
@@ -35,14 +35,28 @@ def _new_state(app_config) -> dict:
     return state
 
 
+_factories: dict = {}  # name -> factory(config), for state a module registers
+
+
+def register(name: str, factory) -> None:
+    """Per-app state made on first use from the app's config (the layout service, ...)."""
+    _factories[name] = factory
+
+
 def app_state(name: str):
-    """The current app's cache (or counter) `name`; outside any app, this process's own."""
-    if has_app_context():
-        return current_app.extensions[f"chainrule_{name}"]
+    """The current app's cache (or counter, or service) `name`; outside any app, this
+    process's own (the CLI and the Python API)."""
     with _outside_lock:
+        if has_app_context():
+            extensions = current_app.extensions
+            if extensions.get(f"chainrule_{name}") is None and name in _factories:
+                extensions[f"chainrule_{name}"] = _factories[name](current_app.config)
+            return extensions[f"chainrule_{name}"]
         if not _outside:
             _outside.update(_new_state({key: 64 * 2**20 for key in SIZED_BY.values()}))
-    return _outside[name]
+        if name not in _outside:
+            _outside[name] = _factories[name]({})
+        return _outside[name]
 
 
 def init_app(app: Flask) -> None:

@@ -25,8 +25,7 @@ import threading
 import time
 from collections import OrderedDict
 
-from flask import current_app, has_app_context, has_request_context
-
+from ..cache import app_state, register
 from ..errors import ChainruleError, limit
 
 END_MARKERS = {"svg": b"</svg>\n", "png": b"IEND\xaeB`\x82"}
@@ -175,45 +174,39 @@ class LayoutService:
             dot.close()
 
 
-_default: LayoutService | None = None
-_lock = threading.Lock()
-
-
 def may_start(free: bool, sender_holds_one: bool, others_waiting: bool) -> bool:
     """Whether a sender may start a layout: under contention one sender holds at most one
     process; alone, it may use them all."""
     return free and (not sender_holds_one or not others_waiting)
 
 
+def _new_service(config) -> LayoutService:
+    service = LayoutService(config.get("LAYOUT_PROCESSES", DEFAULT_PROCESSES),
+                            config.get("LAYOUT_DEADLINE_SECONDS", DEFAULT_DEADLINE_SECONDS))
+    atexit.register(service.close)
+    return service
+
+
+register("layout", _new_service)
+# Who asks for a layout: the gate sets the app's (sandbox/gate.py); outside an app, nobody.
+register("sender", lambda config: lambda: None)
+
+
 def service() -> LayoutService:
     """The current app's service (config LAYOUT_PROCESSES, LAYOUT_DEADLINE_SECONDS), else one
     for this process (the CLI and the Python API)."""
-    global _default
-    with _lock:
-        if has_app_context():
-            extensions = current_app.extensions
-            if extensions.get("chainrule_layout") is None:
-                config = current_app.config
-                extensions["chainrule_layout"] = LayoutService(
-                    config.get("LAYOUT_PROCESSES", DEFAULT_PROCESSES),
-                    config.get("LAYOUT_DEADLINE_SECONDS", DEFAULT_DEADLINE_SECONDS))
-                atexit.register(extensions["chainrule_layout"].close)
-            return extensions["chainrule_layout"]
-        if _default is None:
-            _default = LayoutService()
-            atexit.register(_default.close)
-        return _default
+    return app_state("layout")
 
 
 def draw(source: str, fmt: str) -> bytes:
     """Lay out DOT as svg or png; a timeout cools its sender down like an evaluation limit."""
-    if not has_request_context():
+    sender = app_state("sender")()  # (key, penalise) of this request's sender, or None
+    if sender is None:
         return service().layout(source, fmt)
-    from ..sandbox import identity
-    who = identity.current_identity()
+    key, penalise = sender
     try:
-        return service().layout(source, fmt, who.key)
+        return service().layout(source, fmt, key)
     except ChainruleError as error:
         if error.kind == "limit":
-            current_app.extensions["chainrule_clients"].penalise(who)
+            penalise()
         raise

@@ -10,7 +10,7 @@ import atexit
 import json
 import threading
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, has_request_context, request
 
 from . import identity
 from ..cache import BoundedCache, SingleFlight, note
@@ -28,6 +28,15 @@ def init_app(app: Flask) -> None:
     app.extensions["chainrule_clients"] = Clients(app.config["COOL_DOWN_SECONDS"])
     identity.init_app(app)
     app.extensions["chainrule_flights"] = SingleFlight()
+    app.extensions["chainrule_sender"] = _sender
+
+
+def _sender():
+    """This request's sender for the layout service: its key, and how to cool it down."""
+    if not has_request_context():
+        return None
+    who = identity.current_identity()
+    return who.key, lambda: current_app.extensions["chainrule_clients"].penalise(who)
 
 
 def pool() -> WorkerPool:
