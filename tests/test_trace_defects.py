@@ -281,7 +281,7 @@ def test_descent_shows_the_leaf_as_the_last_pass_used_it(limits):
 
 def test_a_large_constant_is_labelled_by_its_shape(limits):
     """A constant of 2,000,000 elements is kept as a summary, never formatted as a number.
-    Mutation: drop the `Large` case of tracing._constant_label (TypeError, an internal error)."""
+    Mutation: drop the `Large` case of node_values._constant_label (TypeError, an internal error)."""
     from webapp.engine.evaluation import trace_values
     trace = trace_values("w = x * torch.ones(2000000)\nw.sum()", {"x": 1.0}, None, limits)
     constants = [n for n in trace["nodes"] if n["kind"] == "constant"]

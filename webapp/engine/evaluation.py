@@ -17,7 +17,8 @@ from ..lesson.annotate import add_lesson
 from ..limits import Limits
 from .results import describe_result
 from .recorder import KEY
-from .tracing import GraphTracer, _Builder, compact
+from .node_values import compact
+from .tracing import GraphTracer, _Builder
 
 RANDOM_SEED = 0  # the same source gives the same random numbers
 

@@ -13,9 +13,9 @@ import re
 import torch
 
 from ..errors import limit
-from .jsonvalues import describe, number
-from .recorder import KEY, MAX_NODE_ELEMENTS, GraphTracer, Large  # noqa: F401 (GraphTracer re-exported)
-from ..formatting import format_number
+from .recorder import KEY, GraphTracer  # noqa: F401 (GraphTracer re-exported)
+from .grad_fn_view import grad_fn_view
+from .node_values import _add_summaries, _constant_label, _shape, compact
 
 from ..limits import MAX_GRAPH_NODES
 
@@ -39,10 +39,6 @@ def op_symbol(fn) -> str:
     return SYMBOLS.get(base, base.lower())
 
 
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def walk(root) -> list:
     """Every grad_fn reachable from `root` (or a list of roots), depth first from the output
     (torchviz's order)."""
@@ -61,21 +57,6 @@ def walk(root) -> list:
             if next_fn is not None and next_fn not in seen:
                 stack.append(next_fn)
     return order
-
-
-def compact(value, max_elements: int = MAX_NODE_ELEMENTS):
-    """JSON for a node's value or gradient: the numbers, or None when too large."""
-    if value is None or isinstance(value, Large):
-        return None
-    if isinstance(value, torch.Tensor):
-        return describe(value, max_elements)["value"]
-    if _is_number(value):
-        return number(float(value))
-    return value
-
-
-def _shape(value):
-    return list(value.shape) if isinstance(value, (torch.Tensor, Large)) else []
 
 
 class _Builder:
@@ -125,7 +106,7 @@ class _Builder:
             self.key_of[root.grad_fn if root.grad_fn is not None else id(root)]["kind"] = "output"
         self._assign_ids()
         return {"nodes": self.nodes, "edges": self.edges, "forward": self._forward(),
-                "backward": self._backward(fns), "autograd": self._autograd_view(fns, roots)}
+                "backward": self._backward(fns), "autograd": grad_fn_view(fns, roots, self.key_of)}
 
     # -- nodes ---------------------------------------------------------------------
     def _leaf_node(self, tensor, fn=None):
@@ -252,43 +233,6 @@ class _Builder:
                     order.append(node_id)
         return order
 
-    # -- PyTorch's own view (torchviz's node and edge set) ------------------------------
-    def _autograd_view(self, fns, roots) -> dict:
-        nodes, edges = [], []
-        variables = [(fn.variable, self.key_of[fn]["id"]) for fn in fns if hasattr(fn, "variable")]
-        for fn in fns:
-            fn_id = self.key_of[fn]["id"]
-            if hasattr(fn, "variable"):
-                nodes.append({"id": fn_id, "kind": "variable", "label": self.key_of[fn]["label"],
-                              "shape": self.key_of[fn]["shape"]})
-                nodes.append({"id": f"{fn_id}-acc", "kind": "function", "label": "AccumulateGrad"})
-                edges.append({"source": fn_id, "target": f"{fn_id}-acc"})
-                continue
-            nodes.append({"id": fn_id, "kind": "function", "label": type(fn).__name__})
-            for next_fn, _ in fn.next_functions:
-                if next_fn is not None:
-                    source = self.key_of[next_fn]["id"]
-                    if hasattr(next_fn, "variable"):
-                        source += "-acc"
-                    edges.append({"source": source, "target": fn_id})
-            for index, tensor in enumerate(_saved_tensors(fn)):
-                # A saved leaf is the leaf's own node (torchviz draws one node per object).
-                leaf_id = next((node_id for var, node_id in variables if var is tensor), None)
-                saved_id = leaf_id or f"{fn_id}-saved{index}"
-                if leaf_id is None:
-                    nodes.append({"id": saved_id, "kind": "saved", "label": "saved",
-                                  "shape": list(tensor.shape)})
-                edges.append({"source": saved_id, "target": fn_id})
-        for number_, root in enumerate(roots):
-            if root.grad_fn is None:
-                continue
-            out_id = "out" if number_ == 0 else f"out{number_ + 1}"
-            root_node = self.key_of[root.grad_fn]
-            nodes.append({"id": out_id, "kind": "tensor", "label": root_node["label"],
-                          "shape": list(root.shape)})
-            edges.append({"source": root_node["id"], "target": out_id})
-        return {"nodes": nodes, "edges": edges}
-
 
 def _ratio(upstream, contributions):
     """contribution ÷ upstream: the local derivative when the upstream gradient is a scalar."""
@@ -308,36 +252,6 @@ def _local_kind(pointwise, upstream, local) -> str:
     if grads[0].numel() == 1 and local.numel() == 1:
         return "derivative"
     return "derivative" if pointwise and grads[0].shape == local.shape else "vjp"
-
-
-def _add_summaries(node: dict, value, grad) -> None:
-    """Min, max and mean for a value or gradient too large to list."""
-    for key, tensor in (("summary", value), ("grad_summary", grad)):
-        if isinstance(tensor, Large):
-            node[key] = tensor.summary
-        elif isinstance(tensor, torch.Tensor) and tensor.numel() > MAX_NODE_ELEMENTS:
-            node[key] = describe(tensor, 0)["summary"]
-
-
-def _saved_tensors(fn) -> tuple:
-    """Saved tensors of a custom Function's node (torchviz always draws these)."""
-    if not isinstance(fn, torch.autograd.function.BackwardCFunction):
-        return ()  # a built-in node: torchviz draws its saved tensors only on request
-    try:
-        saved = fn.saved_tensors
-    except RuntimeError:
-        return ()  # freed by a backward pass without retain_graph
-    return tuple(t for t in saved if isinstance(t, torch.Tensor))
-
-
-def _constant_label(value) -> str:
-    if isinstance(value, Large):  # a constant too large to copy: its shape says what it is
-        return "tensor " + "×".join(str(s) for s in value.shape)
-    if isinstance(value, torch.Tensor):
-        if value.numel() == 1:
-            return format_number(value.item())
-        return "tensor " + "×".join(str(s) for s in value.shape)
-    return format_number(value)
 
 
 def build_trace(tracer: GraphTracer, output, leaves: dict, inputs: list[str]) -> dict:
