@@ -157,7 +157,7 @@ def test_the_web_process_loads_no_torch_and_no_matplotlib():
 
 
 # Still to split (other branches edit them this session); the set only shrinks.
-OVERSIZE = {"webapp.engine.recorder", "webapp.language.interpreter"}
+OVERSIZE = {"webapp.language.interpreter"}
 
 
 @pytest.mark.parametrize("module", [m for m, _ in modules() if m not in OVERSIZE])

@@ -27,7 +27,7 @@ def ops(trace):
 def test_composite_op_nodes_have_values_in_computation_order(limits):
     """`1/x` is aten.reciprocal then aten.mul: both have values, reciprocal first.
 
-    Mutation: in recorder._Dispatch, never append to `tracer.pending` → values null.
+    Mutation: in snapshots._Dispatch, never append to `tracer.pending` → values null.
     """
     trace = trace_values("1/x", {"x": 2.0}, None, limits)
     assert [(n["op"], n["value"]) for n in ops(trace)] == [("ReciprocalBackward0", 0.5), ("MulBackward0", 0.5)]
@@ -224,7 +224,7 @@ WRONG_SHAPES = [(name, source, {k: [] for k in inputs}) for name, source, inputs
 def test_images_never_fail_for_an_accepted_program(client):
     """Every program /api/trace answers 200 draws as SVG; a sample also as PNG, embed, page.
 
-    Mutation: in recorder._Dispatch never append to `tracer.pending` → `(1/x).sum()` with
+    Mutation: in snapshots._Dispatch never append to `tracer.pending` → `(1/x).sum()` with
     x = [] has a node of unknown shape with gradient [], and drawing it fails (500).
     """
     checked = 0

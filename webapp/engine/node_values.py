@@ -8,7 +8,7 @@ import torch
 from ..formatting import format_number
 from ..limits import MAX_NODE_ELEMENTS
 from .jsonvalues import describe, number
-from .recorder import Large
+from .snapshots import Large
 
 
 def _is_number(value) -> bool:
