@@ -98,13 +98,8 @@ class Statements:
 
     def exec_While(self, node, scope):
         while self.truth(self.evaluate(node.test, scope), node.test):
-            self.budget.loop_turn(node)
-            try:
-                self.execute_block(node.body, scope)
-            except BreakLoop:
+            if not self._turn(node, scope):
                 break
-            except ContinueLoop:
-                continue
 
     def exec_For(self, node, scope):
         iterable = self.evaluate(node.iter, scope)
@@ -113,14 +108,20 @@ class Statements:
         else:
             items = self.language["list"].function(iterable, node)
         for item in items:
-            self.budget.loop_turn(node)
             self.assign(node.target, item, scope)
-            try:
-                self.execute_block(node.body, scope)
-            except BreakLoop:
+            if not self._turn(node, scope):
                 break
-            except ContinueLoop:
-                continue
+
+    def _turn(self, node, scope) -> bool:
+        """One turn of a loop's body, counted by the budget; False after a `break`."""
+        self.budget.loop_turn(node)
+        try:
+            self.execute_block(node.body, scope)
+        except BreakLoop:
+            return False
+        except ContinueLoop:
+            pass
+        return True
 
     def exec_Break(self, node, scope):
         raise BreakLoop()
