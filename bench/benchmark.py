@@ -34,7 +34,7 @@ import torchviz
 # Python's default 1,000 frames (a user would have to raise it too).
 sys.setrecursionlimit(100_000)
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)  # webapp.layout, for the layout-alone figure
+sys.path.insert(0, ROOT)  # webapp.drawing.layout, for the layout-alone figure
 
 
 def seed001(x1, x2):
@@ -160,7 +160,7 @@ def worker_memory(server_pid: int) -> list[float]:
                 status = handle.read()
         except OSError:
             continue
-        if b"webapp.worker" in command:
+        if b"webapp.sandbox.worker" in command:
             rss = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS"))
             sizes.append(rss / 1024)
     return sizes
@@ -190,7 +190,7 @@ def layout_alone(port: int, repeat: int) -> tuple[list[float], list[float]]:
         started = time.perf_counter()
         subprocess.run(["dot", "-Tsvg"], input=source.encode(), capture_output=True, check=True)
         fresh.append(time.perf_counter() - started)
-    from webapp.layout import LayoutService
+    from webapp.drawing.layout import LayoutService
     service = LayoutService(size=1, deadline_seconds=20)
     try:
         service.layout(source, "svg")  # the process starts once

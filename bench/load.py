@@ -38,7 +38,7 @@ import urllib.parse
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench.benchmark import free_port, start_server, worker_memory  # noqa: E402
-from webapp.examples import EXAMPLES  # noqa: E402
+from webapp.web.examples import EXAMPLES  # noqa: E402
 
 BOMBS = [
     "while True:\n    pass",

@@ -133,7 +133,7 @@ def test_graph_of_seed002_network_matches_torchviz_plus_values():
     view = graph.trace["autograd"]
     viz_nodes, viz_edges = _torchviz_sets(loss)
     # The same sets, through the live objects torchviz names by id().
-    from webapp.tracing import walk
+    from webapp.engine.tracing import walk
     ids = [n["id"] for n in view["nodes"] if n["kind"] in ("function", "variable") and not n["id"].endswith("-acc")]
     mapping = {str(id(loss)): "out"}
     variables = {id(fn.variable): node_id for fn, node_id in zip(walk(loss.grad_fn), ids) if hasattr(fn, "variable")}

@@ -13,7 +13,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.test_themes import _check, contrast
-from webapp import themes
+from webapp.drawing import themes
 
 FUNCTION = "f=" + quote("x1*x2 + sin(x1) - 0.5*x2") + "&x1=2&x2=3"
 

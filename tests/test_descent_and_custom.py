@@ -4,10 +4,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from webapp.checks import check_backward
-from webapp.descent import hessian, optimize
-from webapp.evaluation import trace_values
-from webapp.examples import BY_SLUG
+from webapp.engine.checks import check_backward
+from webapp.engine.descent import hessian, optimize
+from webapp.engine.evaluation import trace_values
+from webapp.web.examples import BY_SLUG
 
 from . import seeds
 from .graph_table import MyReLU

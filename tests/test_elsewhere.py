@@ -39,7 +39,7 @@ def workers_of(server_pid: int) -> list[int]:
     for task in os.listdir(f"/proc/{server_pid}/task"):
         with open(f"/proc/{server_pid}/task/{task}/children") as handle:
             children += [int(pid) for pid in handle.read().split()]
-    return [pid for pid in children if b"webapp.worker" in _cmdline(pid)]
+    return [pid for pid in children if b"webapp.sandbox.worker" in _cmdline(pid)]
 
 
 def _cmdline(pid: int) -> bytes:

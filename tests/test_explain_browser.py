@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from webapp.examples import BY_SLUG
-from webapp.steps import animation_steps
+from webapp.web.examples import BY_SLUG
+from webapp.lesson.steps import animation_steps
 
 from .test_page_typing import oracle, open_blank, page_inputs, type_source, wait_until
 
@@ -19,7 +19,7 @@ OPERATOR_AS_VARIABLE = re.compile(r"∂\s*[-+×÷−^·*/@]")
 @pytest.mark.parametrize("slug", ["baydin", "quadratic"])
 def test_each_step_shows_the_explanation_of_the_trace(page, live_server, slug):
     """Typed, then stepped with →: the panel is explain[phase][node] of the step the GIF and
-    /steps.zip take (webapp.steps), and never uses an operator symbol as a variable.
+    /steps.zip take (webapp.lesson.steps), and never uses an operator symbol as a variable.
     Mutation: in panel.js sentence(), skip `trace.explain` (the bare `∂y/∂v1 = …` shows)."""
     example = BY_SLUG[slug]
     open_blank(page, live_server)

@@ -95,7 +95,7 @@ def test_a_program_too_deep_to_parse_still_gets_its_refusal(client):
 def test_neuron_gradients_equal_plain_torch(client):
     """Karpathy's neuron: every input's gradient equals plain torch's backward (micrograd's
     lecture: x1 −1.5, w1 1, x2 0.5, w2 0). Mutation: b = 6.88 in the gallery moves them off."""
-    from webapp.examples import BY_SLUG
+    from webapp.web.examples import BY_SLUG
     example = BY_SLUG["neuron"]
     answer = client.post("/api/trace", json={"source": example.source, "inputs": example.inputs}).json
     t = {k: torch.tensor(float(v), requires_grad=True) for k, v in example.inputs.items()}

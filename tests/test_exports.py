@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 
 from webapp import cli
-from webapp.steps import animation_steps
+from webapp.lesson.steps import animation_steps
 
 from .seeds import SEED001_QUADRATIC
 
@@ -148,9 +148,9 @@ def test_an_input_given_its_gradient_by_autograd_grad_gets_the_last_step(limits)
     """torch.autograd.grad runs no AccumulateGrad node, so x is not in the engine's order;
     it still received d²(x³)/dx² = 6x = 12 (by hand), and the animation must end there.
     Mutation: drop the `reached` clause of steps.animation_steps (x never gets a step)."""
-    from webapp.evaluation import trace_values
-    from webapp.examples import BY_SLUG
-    from webapp.steps import animation_steps
+    from webapp.engine.evaluation import trace_values
+    from webapp.web.examples import BY_SLUG
+    from webapp.lesson.steps import animation_steps
     example = BY_SLUG["second-derivative"]
     trace = trace_values(example.source, example.inputs, None, limits)
     x = next(n for n in trace["nodes"] if n["label"] == "x")

@@ -13,8 +13,8 @@ from werkzeug.serving import make_server
 
 from webapp import create_app
 from webapp.errors import ChainruleError
-from webapp.fairness import Clients
-from webapp.identity import Identity
+from webapp.sandbox.fairness import Clients
+from webapp.sandbox.identity import Identity
 
 
 def who(key: str, settled: bool = True) -> Identity:

@@ -8,8 +8,8 @@ import urllib.parse
 
 import torch
 
-from webapp.evaluation import trace_values
-from webapp.tracing import walk
+from webapp.engine.evaluation import trace_values
+from webapp.engine.tracing import walk
 
 LOOP = "y = x\nfor i in range({n}):\n    y = torch.sin(y) * 0.999 + x * 0.001\ny"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from webapp.render import format_number, format_value
+from webapp.formatting import format_number, format_value
 
 pytestmark = pytest.mark.browser
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from webapp.errors import ChainruleError
-from webapp.evaluation import trace_values
+from webapp.engine.evaluation import trace_values
 
 from .graph_table import TABLE
 

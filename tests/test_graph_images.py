@@ -1,11 +1,11 @@
 """/graph.svg, /graph.png and /graph.dot: real graphviz, ids in the SVG, caching headers."""
 from __future__ import annotations
 
+import re
 import struct
 import urllib.parse
 import xml.etree.ElementTree as ET
 
-from webapp import render
 
 from . import seeds
 
@@ -84,12 +84,41 @@ def test_refusal_is_a_small_image_saying_why(client):
     assert png.status_code == 400 and png.data[:4] == b"\x89PNG"
 
 
-def test_graph_past_the_node_cap_is_refused_clearly(client):
-    loop = "y = x\nfor i in range(1000):\n    y = y * 0.99 + 0.01\ny"
-    response = client.get(url("/graph.svg", loop, x=1, fold=0))  # unfolded (folding.py)
+def _loop(k: int) -> str:
+    return f"y = x\nfor i in range({k}):\n    y = y * 0.99 + 0.01\ny"
+
+
+def _drawn_nodes(client, k: int) -> int:
+    root = ET.fromstring(client.get(url("/graph.svg", _loop(k), x=1, fold=0)).data)
+    return sum(1 for g in root.iter(f"{SVG}g") if "node" in (g.get("class") or "").split())
+
+
+def _refusal(client, k: int) -> tuple[int, int]:
+    """(nodes, cap) from the refusal of a loop of k turns, as the user reads it."""
+    response = client.get(url("/graph.dot", _loop(k), x=1, fold=0))  # unfolded (folding.py)
     assert response.status_code == 400
-    text = response.get_data(as_text=True)
-    assert "2,500" in text and "draws" in text
+    message = response.get_json()["error"]["message"]
+    found = re.fullmatch(r"This graph has ([\d,]+) nodes, more than the ([\d,]+) chainrule draws; "
+                         r"the JSON trace still has every node\.", message)
+    assert found, message
+    return tuple(int(g.replace(",", "")) for g in found.groups())
+
+
+def test_graph_past_the_node_cap_is_refused_clearly(client):
+    """The count in the refusal grows as the drawing does (each loop turn adds the nodes two
+    small SVGs differ by), and the cap it names holds exactly: the most turns under it are
+    drawn (as DOT, no layout), one more is refused. Nothing is copied from the code.
+
+    Mutations: `drawn = len(trace["nodes"])` in render._check_size (the count grows by 4
+    a turn, not 6); `if drawn > MAX_DRAWN_NODES - 6` (the largest fitting graph is refused)
+    or `drawn > MAX_DRAWN_NODES + 6` (one turn too many is drawn)."""
+    per_turn = _drawn_nodes(client, 2) - _drawn_nodes(client, 1)
+    (at_1000, cap), (at_500, same_cap) = _refusal(client, 1000), _refusal(client, 500)
+    assert at_1000 - at_500 == per_turn * 500 and cap == same_cap
+    base = at_1000 - per_turn * 1000
+    largest = (cap - base) // per_turn  # the most loop turns whose drawing fits the cap
+    assert client.get(url("/graph.dot", _loop(largest), x=1, fold=0)).status_code == 200
+    _refusal(client, largest + 1)
 
 
 def test_missing_f_is_explained(client):
@@ -100,12 +129,15 @@ def test_missing_f_is_explained(client):
 
 def test_point_change_reuses_the_layout_without_running_dot(client):
     first = client.get(url("/graph.svg", seeds.SEED001_EXPRESSION, x1=2, x2=2))
-    runs = render.DOT_RUNS["count"]
+    def layouts():
+        return int(client.get("/healthz").headers["X-Chainrule-Layouts"])
+
+    runs = layouts()
     moved = client.get(url("/graph.svg", seeds.SEED001_EXPRESSION, x1=3, x2=2))
-    assert render.DOT_RUNS["count"] == runs  # same structure: the cached layout is refilled
+    assert layouts() == runs  # same structure: the cached layout is refilled
     assert moved.status_code == 200 and moved.data != first.data
     text = moved.get_data(as_text=True)
     assert ">3</text>" in text and "grad 1.2" in text and "grad 0.8" in text  # x1 = 3: grad 0.4·3
     assert "0000" not in text
     changed = client.get(url("/graph.svg", "sin(x1) * x2", x1=3, x2=2))
-    assert changed.status_code == 200 and render.DOT_RUNS["count"] == runs + 1  # new structure
+    assert changed.status_code == 200 and layouts() == runs + 1  # new structure

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from webapp import trace
-from webapp.guards import find_guards
+from webapp.lesson.guards import find_guards
 
 LEAF = "x = torch.tensor(1.0, requires_grad=True)\n"
 

@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from webapp.evaluation import trace_values
+from webapp.engine.evaluation import trace_values
 from webapp.errors import ChainruleError
 
 from . import seeds

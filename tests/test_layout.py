@@ -7,9 +7,9 @@ import urllib.parse
 
 import pytest
 
-from webapp import layout
+from webapp.drawing import layout
 from webapp.errors import ChainruleError
-from webapp.layout import LayoutService
+from webapp.drawing.layout import LayoutService
 
 # About 3,000 nodes in one chain: `dot` needs far longer than a millisecond for it.
 BIG = "digraph { " + " ".join(f"a{i} -> a{i + 1};" for i in range(3000)) + " }"
@@ -97,19 +97,20 @@ def test_a_timed_out_graph_is_refused_at_once_the_second_time(started):
     assert caught.value.kind == "limit" and len(started) == count
 
 
-def test_one_sender_holds_one_process_while_others_wait():
-    """Mutation: `return free and (...)` -> `return free` in _may_start: the first sender takes both."""
-    service = LayoutService(size=2)
-    service._running["svg"] = 1
-    service._active = {"a": 1}
-    service._waiting = {"a": 1, "b": 1}
-    assert not service._may_start("svg", "a") and service._may_start("svg", "b")
-    service._waiting = {"a": 1}  # alone, a sender may use the whole pool
-    assert service._may_start("svg", "a")
+@pytest.mark.parametrize("free, holds_one, others_waiting, allowed", [
+    (True, False, False, True),    # nobody busy: start
+    (True, False, True, True),     # first process of this sender, even with a queue
+    (True, True, True, False),     # a second process while others wait: no
+    (True, True, False, True),     # alone, a sender may use the whole pool
+    (False, False, False, False),  # no free process: wait
+])
+def test_one_sender_holds_one_process_while_others_wait(free, holds_one, others_waiting, allowed):
+    """Mutation: `return free and (...)` -> `return free` in layout.may_start: the third row fails."""
+    assert layout.may_start(free, holds_one, others_waiting) is allowed
 
 
 def test_a_layout_timeout_counts_against_its_sender(app, client, monkeypatch):
-    """Mutation: delete the `penalise(who)` line in layout.draw: the sender has no offence."""
+    """Mutation: delete the `penalise()` line in layout.draw: the sender has no offence."""
     with app.app_context():
         service = layout.service()
     monkeypatch.setattr(service, "deadline_seconds", 0.001)

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from webapp import trace
-from webapp.examples import BY_SLUG
+from webapp.web.examples import BY_SLUG
 
 from .graph_table import TABLE
 

@@ -21,7 +21,8 @@ def test_wheel_carries_templates_static_and_the_command(tmp_path):
     for needed in ("webapp/templates/index.html", "webapp/templates/_graph.html",
                    "webapp/static/js/player.js", "webapp/static/css/chainrule.css",
                    "webapp/static/vendor/htmx-2.0.11.min.js", "webapp/static/vendor/htmx-2.0.11.LICENSE",
-                   "webapp/language/interpreter.py", "webapp/worker.py"):
+                   "webapp/language/interpreter.py", "webapp/sandbox/worker.py", "webapp/engine/jobs.py",
+                   "webapp/lesson/steps.py", "webapp/drawing/render.py", "webapp/web/pages.py"):
         assert needed in names, needed
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "chainrule = webapp.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()

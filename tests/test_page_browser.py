@@ -7,7 +7,7 @@ import urllib.parse
 
 import pytest
 
-from webapp.examples import BY_SLUG
+from webapp.web.examples import BY_SLUG
 
 pytestmark = pytest.mark.browser
 

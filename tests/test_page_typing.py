@@ -18,8 +18,8 @@ import urllib.request
 import pytest
 
 from tests import seeds
-from webapp.examples import EXAMPLES
-from webapp.render import value_texts
+from webapp.web.examples import EXAMPLES
+from webapp.drawing.render import value_texts
 
 pytestmark = pytest.mark.browser
 
@@ -349,7 +349,7 @@ def test_misspelled_name_gets_a_hint(page, live_server):
 def test_typed_pitfall_shows_the_explained_refusal(page, live_server, case):
     """A gallery pitfall typed in shows PyTorch's refusal, explained, and no playable graph.
     Mutation: explain_torch_error returning PyTorch's text alone drops the retain_graph hint."""
-    from webapp.examples import BY_SLUG
+    from webapp.web.examples import BY_SLUG
     open_blank(page, live_server)
     type_source(page, BY_SLUG[case.removeprefix("gallery-")].source)
     wait_until(page, "!!document.querySelector('#error .error')")

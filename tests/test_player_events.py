@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from webapp.steps import animation_steps
+from webapp.lesson.steps import animation_steps
 
 from .test_page_typing import oracle, page_inputs, wait_until
 

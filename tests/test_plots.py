@@ -8,10 +8,10 @@ import urllib.parse
 import pytest
 import torch
 
-from webapp.checks import finite_differences, jacobian
+from webapp.engine.checks import finite_differences, jacobian
 from webapp.errors import ChainruleError
-from webapp.plots import _with_gaps
-from webapp.sampling import find_breaks, sample_1d, sample_2d
+from webapp.drawing.plots import with_gaps
+from webapp.engine.sampling import find_breaks, sample_1d, sample_2d
 
 from . import seeds
 
@@ -58,7 +58,7 @@ def test_second_derivative_uses_create_graph(limits):
 
 def test_one_over_x_has_no_line_across_zero(limits):
     data = sample_1d("1/x", {"x": 0.5}, "x", -1, 1, 200, limits)
-    xs, ys = _with_gaps(data["x"], data["f"], data["breaks"])
+    xs, ys = with_gaps(data["x"], data["f"], data["breaks"])
     for (x0, y0), (x1, y1) in zip(zip(xs, ys), zip(xs[1:], ys[1:])):
         if x0 < 0 < x1:
             assert math.isnan(y0) or math.isnan(y1), "a segment crosses x = 0"

@@ -110,7 +110,7 @@ def test_finite_difference_step_control(page, live_server):
 
 
 def test_run_descent_and_replay_step_50(page, live_server, artifacts):
-    from webapp.examples import BY_SLUG
+    from webapp.web.examples import BY_SLUG
     page.goto(f"{live_server}/?{BY_SLUG['rosenbrock'].query}")
     page.wait_for_selector("#graph svg")
     page.click("#descent summary")

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from webapp.errors import ChainruleError
-from webapp.evaluation import RANDOM_SEED, trace_values
+from webapp.engine.evaluation import RANDOM_SEED, trace_values
 from webapp.language.frontend import source_language
 
 from . import r_seeds as R
@@ -49,7 +49,7 @@ def test_seed001_requires_grad_and_gradients(limits):
     """Mutation: translating `$grad` to `_r_field` (named lists only) refuses x1$grad."""
     session = R.SEED001_CREATE + R.SEED001_NODES + R.SEED001_REQUIRES_GRAD
     with source_language("r"):
-        from webapp.evaluation import run_program
+        from webapp.engine.evaluation import run_program
         assert run_program(session, {}, limits).output is True
     session += R.SEED001_BACKWARD + R.SEED001_GRAD_X1
     result = run_r(session, limits)
@@ -143,7 +143,7 @@ def test_seed001_lab_starter_runs_and_descent_finds_least_squares(limits):
     the oracle is the closed-form least-squares line through the x, y it drew.
     Mutation: `max - min` swapped in `_r_runif` (x drawn in (-2, 0]) fails the range check."""
     with source_language("r"):
-        from webapp.evaluation import run_program
+        from webapp.engine.evaluation import run_program
         data = run_program(R.SEED001_LAB + "x\n", {}, limits)
         x = data.output.detach().double()
         y = data.interpreter.scope.values["y"].detach().double()
@@ -271,7 +271,7 @@ def test_r_semantics_give_the_python_graph(r_source, python_source, limits):
 
 def test_r_gallery_examples_run(limits):
     """Every R example of the gallery runs and is read as R."""
-    from webapp.examples import EXAMPLES
+    from webapp.web.examples import EXAMPLES
     from webapp.language.frontend import detect_language
     r_examples = [e for e in EXAMPLES if e.slug.startswith("r-")]
     assert len(r_examples) == 5

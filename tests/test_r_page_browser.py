@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from webapp.examples import BY_SLUG
+from webapp.web.examples import BY_SLUG
 
 pytestmark = pytest.mark.browser
 

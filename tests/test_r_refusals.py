@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from webapp.errors import ChainruleError
-from webapp.evaluation import trace_values
+from webapp.engine.evaluation import trace_values
 from webapp.language.frontend import detect_language, parse_r_program, source_language
 from webapp.language.r_runtime import r_number
 from webapp.language.validator import parse_program
@@ -68,7 +68,7 @@ def test_python_users_cannot_reach_the_r_helpers(limits):
         assert "underscore" in caught.value.message
     with pytest.raises(ChainruleError):
         parse_program("r_cat(1)")
-    from webapp.evaluation import run_program
+    from webapp.engine.evaluation import run_program
     assert "_r_cat" not in run_program("x = 1\nx", {}, limits).interpreter.language
     error = refusal("r_cat(1)", limits)
     assert "`r_cat()` is not part of the R language" in error.message

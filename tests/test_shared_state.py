@@ -62,7 +62,7 @@ def call(base: str, path: str, body: dict | None = None, cookie: str | None = No
 
 
 def test_an_image_drawn_by_one_process_is_a_cache_hit_on_the_other(two_servers):
-    """Mutation: delete `images.RESPONSES = RedisCache(client, "images")` in shared_state.configure:
+    """Mutation: `for name in SIZED_BY:` -> `for name in ():` in shared_state.configure:
     the second process draws it again (miss)."""
     first, second = two_servers
     path = "/graph.svg?" + urllib.parse.urlencode({"f": "x * 7 + 0.424242", "x": "3"})
@@ -98,8 +98,8 @@ def test_redis_counters_behave_like_the_in_process_ones(kind, redis_url):
     a lone student counts themself as another, and the server is never idle."""
     import redis
 
-    from webapp.fairness import Counters
-    from webapp.shared_state import RedisCounters
+    from webapp.sandbox.fairness import Counters
+    from webapp.sandbox.shared_state import RedisCounters
     counters = Counters() if kind == "memory" else RedisCounters(
         redis.Redis.from_url(redis_url), prefix=f"test:{time.time()}:")
     assert counters.get("a") == 0
@@ -119,7 +119,7 @@ def test_an_unreachable_redis_makes_a_cache_miss_not_an_error():
     """Mutation: `except self._errors:` -> `except KeyError:` in RedisCache.get: a 500."""
     import redis
 
-    from webapp.shared_state import RedisCache
+    from webapp.sandbox.shared_state import RedisCache
     cache = RedisCache(redis.Redis(port=free_port(), socket_connect_timeout=0.5), "test")
     cache.put("key", b"value", 5)
     assert cache.get("key") is None
@@ -130,7 +130,7 @@ def test_in_flight_is_per_process_and_the_rest_is_shared(redis_url):
     in flight would count against another's workers."""
     import redis
 
-    from webapp.shared_state import RedisCounters
+    from webapp.sandbox.shared_state import RedisCounters
     client, prefix = redis.Redis.from_url(redis_url), f"test:{time.time()}:"
     one, other = RedisCounters(client, prefix), RedisCounters(client, prefix)
     one.increment("in_flight")

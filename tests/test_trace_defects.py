@@ -9,10 +9,10 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from webapp import evaluation, recorder
+from webapp.engine import evaluation, recorder
 from webapp.errors import ChainruleError
-from webapp.evaluation import trace_values
-from webapp.render import draw
+from webapp.engine.evaluation import trace_values
+from webapp.drawing.render import draw
 
 from . import seeds
 from .test_language_properties import programs
@@ -27,7 +27,7 @@ def ops(trace):
 def test_composite_op_nodes_have_values_in_computation_order(limits):
     """`1/x` is aten.reciprocal then aten.mul: both have values, reciprocal first.
 
-    Mutation: in recorder._Dispatch, never append to `tracer.pending` → values null.
+    Mutation: in snapshots._Dispatch, never append to `tracer.pending` → values null.
     """
     trace = trace_values("1/x", {"x": 2.0}, None, limits)
     assert [(n["op"], n["value"]) for n in ops(trace)] == [("ReciprocalBackward0", 0.5), ("MulBackward0", 0.5)]
@@ -224,7 +224,7 @@ WRONG_SHAPES = [(name, source, {k: [] for k in inputs}) for name, source, inputs
 def test_images_never_fail_for_an_accepted_program(client):
     """Every program /api/trace answers 200 draws as SVG; a sample also as PNG, embed, page.
 
-    Mutation: in recorder._Dispatch never append to `tracer.pending` → `(1/x).sum()` with
+    Mutation: in snapshots._Dispatch never append to `tracer.pending` → `(1/x).sum()` with
     x = [] has a node of unknown shape with gradient [], and drawing it fails (500).
     """
     checked = 0
@@ -281,8 +281,8 @@ def test_descent_shows_the_leaf_as_the_last_pass_used_it(limits):
 
 def test_a_large_constant_is_labelled_by_its_shape(limits):
     """A constant of 2,000,000 elements is kept as a summary, never formatted as a number.
-    Mutation: drop the `Large` case of tracing._constant_label (TypeError, an internal error)."""
-    from webapp.evaluation import trace_values
+    Mutation: drop the `Large` case of node_values._constant_label (TypeError, an internal error)."""
+    from webapp.engine.evaluation import trace_values
     trace = trace_values("w = x * torch.ones(2000000)\nw.sum()", {"x": 1.0}, None, limits)
     constants = [n for n in trace["nodes"] if n["kind"] == "constant"]
     assert [n["label"] for n in constants] == ["tensor 2000000"]

@@ -9,8 +9,8 @@ import torch
 import torchviz
 from torch.overrides import TorchFunctionMode
 
-from webapp.evaluation import trace_program, trace_values
-from webapp.tracing import walk
+from webapp.engine.evaluation import trace_program, trace_values
+from webapp.engine.tracing import walk
 
 from . import seeds
 from .graph_table import TABLE

@@ -14,8 +14,9 @@ import torch
 import torchviz
 
 from webapp.errors import ChainruleError
-from webapp.evaluation import trace_values
-from webapp.render import draw, format_value
+from webapp.engine.evaluation import trace_values
+from webapp.drawing.render import draw
+from webapp.formatting import format_value
 
 from . import truth_oracle
 from .truth_corpus import ROWS

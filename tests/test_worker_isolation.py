@@ -80,7 +80,7 @@ def test_worker_cannot_write_files(tmp_path):
     import subprocess
     import sys
     code = ("import resource, signal; signal.signal(signal.SIGXFSZ, signal.SIG_IGN);"
-            "from webapp.worker import apply_os_limits; from webapp.limits import DEFAULT_LIMITS;"
+            "from webapp.sandbox.worker import apply_os_limits; from webapp.limits import DEFAULT_LIMITS;"
             f"apply_os_limits(DEFAULT_LIMITS); f = open({str(tmp_path / 'f')!r}, 'w');"
             "f.write('x' * 10); f.flush()")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -94,13 +94,13 @@ def test_a_killed_worker_is_replaced_and_the_next_request_served(small_app):
     client = small_app.test_client()
     client.post("/api/trace", json={"source": "x", "inputs": {"x": 1}})  # booted
     pool = small_app.extensions["chainrule_pool"]
-    worker = pool.idle.queue[0]
+    worker_pid = pool.idle_pids()[0]
     answers = []
     slow = threading.Thread(target=lambda: answers.append(
         small_app.test_client().post("/api/trace", json={"source": SLOW}).get_json()))
     slow.start()
     time.sleep(0.3)
-    os.kill(worker.process.pid, signal.SIGKILL)
+    os.kill(worker_pid, signal.SIGKILL)
     slow.join()
     assert answers[0]["error"]["kind"] == "limit" and "memory or CPU" in answers[0]["error"]["message"]
     assert pool.replaced == 1

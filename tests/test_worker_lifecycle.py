@@ -11,7 +11,7 @@ import time
 import pytest
 
 from webapp.errors import ChainruleError
-from webapp.worker_pool import WorkerPool
+from webapp.sandbox.pool import WorkerPool
 
 LARGE = "w = x * torch.ones(2000000)\nfor i in range(12):\n    w = w * 1.0001\nw.sum()"
 SLOW = "v = torch.ones(1000000)\nfor i in range(100000):\n    y = torch.dot(v, v)\ny"
@@ -23,10 +23,9 @@ def rss_mb(pid: int) -> float:
 
 
 def worker_pids(pool: WorkerPool) -> list[int]:
-    workers = [pool.idle.get(timeout=60) for _ in range(pool.size)]
-    for worker in workers:
-        pool.idle.put(worker)
-    return [w.process.pid for w in workers]
+    pids = pool.idle_pids(wait_seconds=60)
+    assert len(pids) == pool.size
+    return pids
 
 
 @pytest.fixture()
@@ -68,7 +67,7 @@ def test_a_killed_worker_is_reported_as_memory_or_cpu(pool):
     thread = threading.Thread(target=run_slow)
     thread.start()
     time.sleep(1.0)
-    busy = [pid for pid in pids if pid not in [w.process.pid for w in list(pool.idle.queue)]]
+    busy = [pid for pid in pids if pid not in pool.idle_pids()]
     os.kill(busy[0], signal.SIGKILL)
     thread.join(timeout=30)
     assert errors and "memory or CPU" in errors[0]
@@ -78,12 +77,13 @@ BUG_SCRIPT = """
 import os, sys
 log = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT)
 os.dup2(log, 2)  # stderr is a file, as with `nohup chainrule serve > log`
-from webapp.worker_pool import WorkerPool
+from webapp.sandbox.pool import WorkerPool
 from webapp.errors import ChainruleError
 pool = WorkerPool(size=1, deadline_seconds=10)
 for _ in range(3):
     try:
-        pool.run({"kind": "plot", "source": "x", "inputs": {"x": 1}})  # no wrt: a bug
+        pool.run({"kind": "plot", "source": "x", "inputs": {"x": 1}, "wrt": "x", "lo": "a", "hi": 1,
+                  "n": 5})  # float("a") in the worker: a bug (the gate never lets it through)
     except ChainruleError as error:
         print(error.kind, pool.replaced)
 pool.close()
@@ -93,7 +93,7 @@ pool.close()
 def test_a_bug_is_answered_internal_and_the_worker_lives(tmp_path):
     """The worker's file-size limit is 0, so printing the traceback to a file fails.
 
-    Mutation: in worker.log_bug, let the exception out (no try/except): the worker dies
+    Mutation: in protocol.log_bug, let the exception out (no try/except): the worker dies
     and the job is reported as a crash, with a replacement booted each time.
     """
     done = subprocess.run([sys.executable, "-c", BUG_SCRIPT, str(tmp_path / "log")],

@@ -25,12 +25,16 @@ def create_app(test_config: dict | None = None) -> Flask:
         # Twice the cores: a runaway function then slows the others instead of blocking them.
         WORKERS=int(os.environ.get("CHAINRULE_WORKERS", 2 * (os.cpu_count() or 1))),
         ANSWER_CACHE_BYTES=64 * 2**20,
+        PAGE_CACHE_BYTES=64 * 2**20,
+        IMAGE_CACHE_BYTES=64 * 2**20,
+        TEMPLATE_CACHE_BYTES=64 * 2**20,  # laid-out SVGs waiting for their numbers
+        DRAWING_CACHE_BYTES=64 * 2**20,
         # After a function hits a limit, its sender waits this long before the next one.
         COOL_DOWN_SECONDS=float(os.environ.get("CHAINRULE_COOL_DOWN", 10.0)),
         DEADLINE_SECONDS=float(os.environ.get("CHAINRULE_DEADLINE", 5.0)),
         BUSY_WAIT_SECONDS=float(os.environ.get("CHAINRULE_BUSY_WAIT", 6.0)),
         MAX_CONTENT_LENGTH=64 * 1024,
-        # Running `dot` processes per format (layout.py) and how long one layout may take.
+        # Running `dot` processes per format (drawing/layout.py) and how long one layout may take.
         LAYOUT_PROCESSES=int(os.environ.get("CHAINRULE_LAYOUT_PROCESSES", 2)),
         LAYOUT_DEADLINE_SECONDS=float(os.environ.get("CHAINRULE_LAYOUT_DEADLINE", 20.0)),
     )
@@ -38,7 +42,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
 
-    from . import api, assets, cache, evaluator, exports, images, pages, security, shared_state
+    from .web import api, assets, exports, images, pages, security
+    from . import cache
+    from .sandbox import gate as evaluator, shared_state
     cache.init_app(app)
     evaluator.init_app(app)
     shared_state.configure(app)  # Redis for caches and fairness, when CHAINRULE_CACHE_URL asks

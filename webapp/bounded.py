@@ -30,7 +30,7 @@ def run_job(job: dict, trusted: bool | None = None) -> dict:
         # The chosen language lives in a context variable here; the worker needs it in the job.
         job = {**job, "language": current_language()}
     if is_trusted(trusted):
-        from .jobs import handle
+        from .engine.jobs import handle
         return handle(job)
     try:
         return {"ok": _worker().run(job)}
@@ -41,7 +41,7 @@ def run_job(job: dict, trusted: bool | None = None) -> dict:
 def _worker():
     """One worker process for this Python session, started on first use."""
     global _pool
-    from .worker_pool import WorkerPool
+    from .sandbox.pool import WorkerPool
     with _lock:
         if _pool is None:
             _pool = WorkerPool(size=1, deadline_seconds=DEFAULT_LIMITS.deadline_seconds,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
-from flask import Flask, g, has_request_context
+from flask import Flask, current_app, g, has_app_context, has_request_context
 
 HEADER = "X-Chainrule-Cache"
 
@@ -21,7 +21,48 @@ def note(hit: bool) -> None:
         g.chainrule_cache = "hit" if hit and g.get("chainrule_cache") != "miss" else "miss"
 
 
+# The caches every app keeps on app.extensions["chainrule_<name>"], sized by the config key.
+SIZED_BY = {"pages": "PAGE_CACHE_BYTES", "images": "IMAGE_CACHE_BYTES",
+            "templates": "TEMPLATE_CACHE_BYTES", "drawings": "DRAWING_CACHE_BYTES"}
+_outside: dict = {}  # the CLI and the Python API draw without an app: one process, one user
+_outside_lock = threading.RLock()
+
+
+def _new_state(app_config) -> dict:
+    state = {name: BoundedCache(max_bytes=app_config[key]) for name, key in SIZED_BY.items()}
+    state["dot_flights"] = SingleFlight()
+    state["dot_runs"] = {"count": 0}  # how often `dot` really ran (/healthz reports it)
+    return state
+
+
+_factories: dict = {}  # name -> factory(config), for state a module registers
+
+
+def register(name: str, factory) -> None:
+    """Per-app state made on first use from the app's config (the layout service, ...)."""
+    _factories[name] = factory
+
+
+def app_state(name: str):
+    """The current app's cache (or counter, or service) `name`; outside any app, this
+    process's own (the CLI and the Python API)."""
+    with _outside_lock:
+        if has_app_context():
+            extensions = current_app.extensions
+            if extensions.get(f"chainrule_{name}") is None and name in _factories:
+                extensions[f"chainrule_{name}"] = _factories[name](current_app.config)
+            return extensions[f"chainrule_{name}"]
+        if not _outside:
+            _outside.update(_new_state({key: 64 * 2**20 for key in SIZED_BY.values()}))
+        if name not in _outside:
+            _outside[name] = _factories[name]({})
+        return _outside[name]
+
+
 def init_app(app: Flask) -> None:
+    for name, value in _new_state(app.config).items():
+        app.extensions[f"chainrule_{name}"] = value
+
     @app.after_request
     def say_where_from(response):
         """`X-Chainrule-Cache: hit|miss` on every response that looked in a cache."""

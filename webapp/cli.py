@@ -35,16 +35,15 @@ def _source(text: str) -> str:
 
 
 def _inputs(pairs: list[str]) -> dict:
-    inputs = {}
+    """--at name=value pairs, parsed like the page's and the query's (web/query.py)."""
+    from .web.query import parse_inputs
+    texts = {}
     for pair in pairs or []:
         name, _, value = pair.partition("=")
         if not name or not value:
             raise CommandError(f"--at takes name=value, e.g. --at x=2 (got {pair!r})")
-        try:
-            inputs[name.strip()] = json.loads(value)
-        except ValueError:
-            raise CommandError(f"the value of {name} must be a number or a list like [1, 2]") from None
-    return inputs
+        texts[name.strip()] = value
+    return parse_inputs(texts)
 
 
 def _progress(message: str) -> None:
@@ -74,7 +73,7 @@ def render_command(args) -> int:
         result = result.autograd()
     _progress(f"drawing {len(result.trace['nodes'])} nodes with graphviz…")
     if Path(args.output).suffix.lower() == ".gif":
-        from .handouts import animated_gif
+        from .drawing.handouts import animated_gif
         path = Path(args.output)
         path.write_bytes(animated_gif(result.trace)[0])
     else:
@@ -84,7 +83,7 @@ def render_command(args) -> int:
 
 
 def steps_command(args) -> int:
-    from .handouts import steps_zip
+    from .drawing.handouts import steps_zip
     from .python_api import trace
     import io
     import zipfile
@@ -100,20 +99,16 @@ def steps_command(args) -> int:
 
 
 def plot_command(args) -> int:
-    from . import plots
+    from .drawing import plots
     from .bounded import run_job
     source = _source(args.function)
     inputs = _fill_inputs(source, _inputs(args.at))
     wrts = [w.strip() for w in args.wrt.split(",")]
     lo, hi = args.range
     _progress("sampling with autograd…")
-    if len(wrts) == 2:
-        job = {"kind": "contour", "source": source, "inputs": inputs, "wx": wrts[0], "wy": wrts[1],
-               "ranges": [[lo, hi], [lo, hi]], "n": 40}
-    else:
-        job = {"kind": "plot", "source": source, "inputs": inputs, "wrt": wrts[0], "lo": lo, "hi": hi,
-               "n": args.samples}
-    answer = run_job(job)
+    from .web.query import plot_job
+    kind, fields = plot_job({"wrt": wrts, "lo": lo, "hi": hi, "n": 40 if len(wrts) == 2 else args.samples})
+    answer = run_job({"kind": kind, "source": source, "inputs": inputs, **fields})
     if "error" in answer:
         raise CommandError(answer["error"]["message"])
     data = answer["ok"]
@@ -213,13 +208,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    if getattr(args, "grad_output", None) and args.grad_output != "ones":
-        try:
-            args.grad_output = json.loads(args.grad_output)
-        except ValueError:
-            print('chainrule: error: --grad-output takes "ones" or a JSON list', file=sys.stderr)
-            return 2
     try:
+        if getattr(args, "grad_output", None):
+            from .web.query import grad_output_from_query
+            args.grad_output = grad_output_from_query({"grad_output": args.grad_output})
         from .language.frontend import source_language
         with source_language(getattr(args, "language", None)):
             return args.run(args)

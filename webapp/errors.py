@@ -63,6 +63,14 @@ def limit(message, node=None):
     return ChainruleError("limit", message).at(node)
 
 
+# The two limits every side reports (worker, pool, interpreter), written once.
+OUT_OF_MEMORY = "This function needs more memory than a student's share."
+
+
+def out_of_time(seconds: float) -> ChainruleError:
+    return limit(f"This function took longer than {seconds:g} seconds, so it was stopped.")
+
+
 def runtime(message, node=None):
     return ChainruleError("runtime", message).at(node)
 

@@ -34,3 +34,38 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+
+# Bounds on what a request may carry, checked in the web process before any worker sees it.
+# Lists nest at most this deep (a tensor of more dimensions is never needed to learn autograd).
+MAX_NESTING = 16
+# Plot ranges stay where float32 sampling and the axis labels make sense.
+MAX_RANGE = 1e12
+LARGEST_INT = 2**63 - 1
+# The largest answer a worker sends, in bytes of JSON; a larger one is refused in the worker,
+# so the web process never parses and re-encodes tens of megabytes for one student.
+MAX_ANSWER_BYTES = 4 * 2**20
+# Gradient descent runs at most this many steps (each one a whole evaluation).
+MAX_DESCENT_STEPS = 5000
+
+# Every other cap, by where it bites (each module imports its own under the same name).
+MAX_GRAPH_NODES = 3000  # nodes a trace may hold (the worker stops tracing past it)
+MAX_FOLDED_NODES = 20_000  # a graph that will be folded (lesson/folding.py) may have this many
+MAX_SAMPLES = 1000  # points of a 1-D plot
+MAX_POINTWISE = 200  # points sampled one backward at a time (no batching possible)
+MAX_GRID = 80  # points per side of a contour grid
+MAX_POINTWISE_GRID = 24  # points per side of a grid sampled one backward at a time
+MAX_RESULT_TEXT = 2000  # characters of a result's printed text
+MAX_CHECKED = 24  # input entries checked by finite differences
+MAX_JACOBIAN = 64  # output entries of a Jacobian (one backward each)
+MAX_NODE_ELEMENTS = 1000  # elements a node's value lists before it is summarised
+DOT_TIMEOUT_SECONDS = 20  # seconds one `dot` outside the layout service may take
+MAX_DRAWN_NODES = 2500  # nodes (boxes and op circles) a drawing may have
+MAX_FRAME_PIXELS = 1600 * 1200  # pixels of one GIF frame
+MAX_ANIMATION_STEPS = 120  # steps of an animation (GIF frames, step SVGs)
+MAX_R_NESTING = 100  # nesting depth of an R expression
+MAX_DIMENSIONS = 16  # dimensions of a tensor (numpy, which turns answers into JSON, stops at 64)
+MAX_IN_FLIGHT = 3  # jobs one identity may have running under contention
+NEWCOMER_IN_FLIGHT = 2  # the stricter cap of an address's shared newcomer bucket
+MAX_COOL_DOWN = 300.0  # seconds, the longest cool-down after repeated limits
+MINT_PER_MINUTE = 120  # fresh cookies per address per minute (a whole class arriving at once, twice over)
+REMEMBERED_TIMEOUTS = 10_000  # DOT sources remembered as too slow to lay out

@@ -14,10 +14,10 @@ from pathlib import Path
 import torch
 from torch.overrides import TorchFunctionMode
 
-from . import render
+from .drawing import render
 from .errors import ChainruleError
 from .bounded import run_job
-from .tracing import KEY, GraphTracer, build_trace, walk
+from .engine.tracing import KEY, GraphTracer, build_trace, walk
 
 
 def trace(source: str, grad_output=None, trusted: bool | None = None, **inputs) -> dict:
@@ -99,7 +99,7 @@ def graph_of(tensor: torch.Tensor, params: dict | None = None) -> "Graph":
 
 
 def _json(tensor):
-    from .jsonvalues import describe
+    from .engine.jsonvalues import describe
     return describe(tensor.detach(), 1000)["value"]
 
 
@@ -186,7 +186,7 @@ class Player:
         self.graph = graph_
 
     def _repr_html_(self) -> str:
-        static = Path(render.__file__).parent
+        static = Path(__file__).parent
         folder = static / "static" if (static / "static").is_dir() else static.parent / "static"
         script = "\n".join((folder / "js" / f"{name}.js").read_text() for name in PLAYER_SCRIPTS)
         style = player_css((folder / "css" / "chainrule.css").read_text())

@@ -11,7 +11,7 @@ import html
 import anywidget
 import traitlets
 
-from .steps import animation_steps
+from .lesson.steps import animation_steps
 
 ESM = r"""
 function render({ model, el }) {

@@ -45,7 +45,7 @@ NO_STORAGE = frozenset({
     "tensor", "as_tensor", "manual_seed", "grad", "register_hook", "stride", "storage_offset",
 })
 BASIC_INDEX = (int, slice, type(None), type(Ellipsis))
-MAX_DIMENSIONS = 16  # numpy, which turns answers into JSON, stops at 64
+from ..limits import MAX_DIMENSIONS
 CACHE_SIZE = 4096
 
 

@@ -5,7 +5,7 @@ import math
 
 import torch
 
-from ..errors import ChainruleError, limit, runtime, unsupported
+from ..errors import OUT_OF_MEMORY, ChainruleError, limit, runtime, unsupported
 from .budget import Budget, nested_numel, numel_of_size
 from .vocabulary import CREATION, ELEMENTWISE, FORBIDDEN_KWARGS, SIZED_CREATION
 
@@ -15,7 +15,6 @@ GROWING = frozenset({"matmul", "mm", "bmm", "outer", "repeat", "cat", "stack", "
                      "cdist", "expand", "atan2", "lerp", "fmod", "remainder", "addmm", "mv",
                      "inner", "dist", "true_divide", "heaviside", "linear"})
 
-OUT_OF_MEMORY = "This function needs more memory than a student's share."
 
 # Binary functions torch accepts only with two tensors; a plain number is made a tensor.
 TENSOR_ONLY_PAIRS = frozenset({"maximum", "minimum", "atan2", "heaviside", "dist"})

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from ..errors import ChainruleError, bad_input, syntax
 from ..limits import DEFAULT_LIMITS, Limits
 from . import validator
+from .free_names import find_inputs
 from .r_parser import parse_r
 from .r_runtime import make_helpers
 from .r_translate import translate
@@ -118,7 +119,7 @@ def parse_r_program(source: str, limits: Limits = DEFAULT_LIMITS) -> RProgram:
         _RChecker(limits).visit(tree)
     except RecursionError:
         raise ChainruleError("limit", "This function is nested too deeply to read.") from None
-    inputs = [n for n in validator.find_inputs(tree) if n not in R_HELPERS]
+    inputs = [n for n in find_inputs(tree) if n not in R_HELPERS]
     validator._refuse_unknown_functions(tree, inputs)
     try:
         python = ast.unparse(tree)

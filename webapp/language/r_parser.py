@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from .r_lexer import Token, error, tokenize
 
-MAX_DEPTH = 100
+from ..limits import MAX_R_NESTING as MAX_DEPTH
 # operator: (left binding power, right binding power); right-associative ones have rbp < lbp.
 INFIX = {"=": (10, 9), "<-": (20, 19), "<<-": (20, 19), "->": (30, 31), "->>": (30, 31),
          "~": (35, 36), "||": (40, 41), "|": (40, 41), "&&": (50, 51), "&": (50, 51),

@@ -1,0 +1,131 @@
+"""Files for slides and papers, from a trace: the animated GIF, one SVG per step, the tape as a table."""
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+
+from . import render, themes
+from ..errors import limit
+from ..lesson.naming import format_value
+from ..lesson.steps import animation_steps, trace_at
+from ..limits import MAX_ANIMATION_STEPS as MAX_STEPS
+
+from ..limits import MAX_FRAME_PIXELS
+FRAME_MS = 1200
+
+
+def _checked_steps(trace: dict) -> list[dict]:
+    steps = animation_steps(trace)
+    if len(steps) > MAX_STEPS:
+        raise limit(f"This graph has {len(steps)} steps; an animation or step export holds "
+                    f"at most {MAX_STEPS}. Use /graph.svg for the whole graph.")
+    return steps
+
+
+def step_dot(trace: dict, steps: list[dict], done: int, theme: str = "light") -> str:
+    """DOT of the graph after `done` steps, captioned with the last step's one line."""
+    title = f"{done}/{len(steps)}  {steps[done - 1]['caption']}" if done else "before the forward pass"
+    dot = render.values_dot(trace_at(trace, steps, done), title=title, legend=False)
+    return themes.dark(dot) if theme == "dark" else dot
+
+
+def step_svgs(trace: dict, theme: str = "light") -> list[tuple[str, bytes, dict]]:
+    """[(file name, SVG, step)], `001.svg` for the first step."""
+    steps = _checked_steps(trace)
+    return [(f"{i:03d}.svg", render.run_dot(step_dot(trace, steps, i, theme), "svg"), steps[i - 1])
+            for i in range(1, len(steps) + 1)]
+
+
+def steps_zip(trace: dict, theme: str = "light") -> bytes:
+    """One SVG per step and `steps.json` (caption, phase and node id of each file)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        manifest = []
+        for name, svg, step in step_svgs(trace, theme):
+            archive.writestr(name, svg)
+            manifest.append({"file": name, **step})
+        archive.writestr("steps.json", json.dumps(manifest, ensure_ascii=False, indent=1))
+    return buffer.getvalue()
+
+
+def animated_gif(trace: dict, theme: str = "light") -> tuple[bytes, list[str]]:
+    """The passes as a GIF, one frame per step; returns the bytes and the frame captions."""
+    from PIL import Image  # only the image routes need Pillow
+    steps = _checked_steps(trace)
+    frames = []
+    for done in range(1, len(steps) + 1):
+        image = Image.open(io.BytesIO(render.run_dot(step_dot(trace, steps, done, theme), "png")))
+        image = image.convert("RGB")
+        if image.width * image.height > MAX_FRAME_PIXELS:
+            scale = (MAX_FRAME_PIXELS / (image.width * image.height)) ** 0.5
+            image = image.resize((max(1, int(image.width * scale)), max(1, int(image.height * scale))))
+        frames.append(image)
+    width, height = max(f.width for f in frames), max(f.height for f in frames)
+    canvas = []
+    for frame in frames:  # every frame the same size, the graph at the top left
+        sheet = Image.new("RGB", (width, height), themes.BACKGROUND if theme == "dark" else "white")
+        sheet.paste(frame, (0, 0))
+        canvas.append(sheet.quantize(colors=64))
+    captions = [s["caption"] for s in steps]
+    out = io.BytesIO()
+    canvas[0].save(out, "GIF", save_all=True, append_images=canvas[1:], duration=FRAME_MS,
+                   loop=0, comment=json.dumps(captions, ensure_ascii=True).encode())
+    return out.getvalue(), captions
+
+
+def _columns(trace: dict) -> list[str]:
+    tangent = any("tangent" in row for row in trace["tape"])
+    return ["name", "expr", "line", "value", "adjoint"] + (["tangent"] if tangent else [])
+
+
+def _cell(row: dict, column: str) -> str:
+    if column in ("value", "adjoint", "tangent"):
+        value = row.get(column)
+        return "" if value is None else format_value(value, row.get("shape", []))
+    value = row.get(column)
+    return "" if value is None else str(value)
+
+
+HEADERS = {"name": "name", "expr": "operation", "line": "line", "value": "value",
+           "adjoint": "adjoint", "tangent": "tangent"}
+
+
+def tape_markdown(trace: dict) -> str:
+    """The evaluation trace as a Markdown table."""
+    columns = _columns(trace)
+    lines = ["| " + " | ".join(HEADERS[c] for c in columns) + " |",
+             "|" + "|".join("---" for _ in columns) + "|"]
+    for row in trace["tape"]:
+        lines.append("| " + " | ".join(_cell(row, c).replace("|", "\\|") for c in columns) + " |")
+    return "\n".join(lines) + "\n"
+
+
+_TEX_MATH = {"·": r"\cdot ", "−": "-", "×": r"\times ", "…": r"\ldots ", "ᵀ": "^{T}",
+             "\u0304": "", "∂": r"\partial "}
+
+
+def _tex(text: str) -> str:
+    """Plain ASCII LaTeX (math mode) for a name, expression or value."""
+    text = re.sub(r"\b(ln|sin|cos|tan|exp|tanh)\(", r"\\\1(", text)
+    text = re.sub(r"\b([A-Za-z])(\d+)\b", r"\1_{\2}", text)
+    text = re.sub(r"\^(−?[\w.]+)", r"^{\1}", text)
+    for symbol, latex in _TEX_MATH.items():
+        text = text.replace(symbol, latex)
+    text = re.sub(r"([#%&$])", r"\\\1", text).replace("_", "\\_").replace("\\_{", "_{")
+    text = "".join(c if ord(c) < 128 else "?" for c in text)  # pdflatex needs ASCII here
+    return f"${text}$" if text else ""
+
+
+def tape_latex(trace: dict) -> str:
+    """The evaluation trace as a booktabs table fragment (needs \\usepackage{booktabs})."""
+    columns = _columns(trace)
+    head = " & ".join(HEADERS[c] for c in columns) + r" \\"
+    body = []
+    for row in trace["tape"]:
+        cells = [str(row["line"] or "") if c == "line" else _tex(_cell(row, c)) for c in columns]
+        body.append(" & ".join(cells) + r" \\")
+    spec = "l" * len(columns)
+    return "\n".join([rf"\begin{{tabular}}{{{spec}}}", r"\toprule", head, r"\midrule", *body,
+                      r"\bottomrule", r"\end{tabular}"]) + "\n"

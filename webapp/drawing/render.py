@@ -1,0 +1,270 @@
+"""Draw a trace with graphviz: DOT source from plain trace data, then `dot` to SVG or PNG.
+
+Nothing here imports torch: it renders the JSON the worker returned. Every node's SVG
+element carries the trace's node id (`<g id="n3">`), so the page can animate it.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import graphviz
+
+from . import layout, svg_fill
+from ..cache import app_state, note
+from ..errors import ChainruleError, limit
+from ..formatting import format_value
+
+from ..limits import DOT_TIMEOUT_SECONDS
+from ..limits import MAX_DRAWN_NODES
+
+# Okabe–Ito colour-blind-safe hues, as light fills with strong borders; each kind also
+# differs in shape or border style, so colour is never the only cue.
+STYLE = {
+    "input": {"fill": "#d6ecfa", "border": "#0072B2", "style": "rounded,filled", "pen": "1.5"},
+    "leaf": {"fill": "#d6ecfa", "border": "#0072B2", "style": "rounded,filled", "pen": "1.5"},
+    "op": {"fill": "#ffffff", "border": "#555555", "style": "filled", "pen": "1"},
+    "output": {"fill": "#fbe3b5", "border": "#D55E00", "style": "filled,bold", "pen": "2.5"},
+    "constant": {"fill": "#f2f2f2", "border": "#777777", "style": "dashed,filled", "pen": "1"},
+}
+OP_CIRCLE = {"fill": "#f3e0ec", "border": "#CC79A7"}
+LEGEND = [("input", "input / leaf (requires_grad)"), ("op", "computed value"),
+          ("constant", "constant"), ("output", "output")]
+
+
+def _escape(text: str) -> str:
+    return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;"))
+
+
+def value_texts(node: dict) -> tuple[str | None, str | None]:
+    """The value row and the gradient row a node shows (None: no such row)."""
+    value = format_value(node["value"], node["shape"], node.get("summary"))
+    if node["kind"] == "constant":
+        return (value if value != node["label"] else None), None
+    grad, summary = node["grad"], node.get("grad_summary")
+    grad_text = format_value(grad, node["shape"], summary) if grad is not None or summary else "–"
+    accumulated = node.get("accumulated")
+    if accumulated is not None and accumulated != grad:  # a leaf's .grad holds earlier passes too
+        return value, f"grad {grad_text} (.grad {format_value(accumulated, node['shape'])})"
+    return value, f"grad {grad_text}"
+
+
+def placeholder(text: str | None, shortest: int = 8) -> str | None:
+    """Same-size stand-in for a value, so the layout depends on structure, not numbers.
+
+    At least `shortest` characters (a scalar at 4 significant digits fits), else rounded up
+    to a multiple of 4: a new input value almost always reuses the layout. The real
+    text is written in afterwards, centred; the node's minimum width hides the slack.
+    """
+    if text is None:
+        return None
+    # `#` never appears in a label or a number, so a constant drawn as "0" stays itself.
+    return "#" * max(shortest, -(-len(text) // 4) * 4)
+
+
+def _value_label(node: dict, texts: tuple[str | None, str | None]) -> str:
+    style = STYLE[node["kind"]]
+    value, grad = texts
+    # A minimum width leaves room for "grad: not yet", which the page shows before backward.
+    width = ' width="92"' if node["kind"] != "constant" else ""
+    title = node.get("name") or node["label"]
+    if node.get("folded"):  # folding.py: one box for k repetitions (one text: the player counts rows)
+        title = f"{title} ×{node['folded']['count']:,}"
+    rows = [f'<tr><td{width}><b>{_escape(title)}</b></td></tr>']
+    if value is not None:
+        rows.append(f'<tr><td>{_escape(value)}</td></tr>')
+    if grad is not None:
+        rows.append(f'<tr><td><font color="#8a3c00">{_escape(grad)}</font></td></tr>')
+    return (f'<<table border="0" cellborder="0" cellspacing="0" cellpadding="2" '
+            f'bgcolor="{style["fill"]}">{"".join(rows)}</table>>')
+
+
+def values_dot(trace: dict, title: str | None = None, legend: bool = True,
+               filled: dict | None = None) -> str:
+    """The teaching view: value nodes (name, value, grad) joined by small operation nodes.
+
+    With `filled`, value and gradient rows are drawn as placeholders and their real
+    texts are put in `filled[node_id]`, for `svg_fill.fill_values` to write in.
+    """
+    _check_size(trace)
+    graph = _new_graph(title)
+    op_nodes = {n["id"] for n in trace["nodes"] if n["kind"] in ("op", "output")}
+    for node in trace["nodes"]:
+        style = STYLE[node["kind"]]
+        texts = value_texts(node)
+        if filled is not None:
+            filled[node["id"]] = texts
+            texts = (placeholder(texts[0], 12), placeholder(texts[1], 16))  # "grad −1.234e+05"
+        graph.node(node["id"], label=_value_label(node, texts), id=node["id"], shape="box",
+                   style=style["style"], fillcolor=style["fill"], color=style["border"],
+                   penwidth=style["pen"], tooltip=_tooltip(node),
+                   **{"class": f"cr-node cr-{node['kind']}"}, **_folded_look(node))
+        if node["id"] in op_nodes:
+            graph.node(f"{node['id']}-op", label=_escape_plain(node.get("symbol") or node["op"]),
+                       id=f"{node['id']}-op", shape="circle", style="filled", width="0.35",
+                       fixedsize="false", fillcolor=OP_CIRCLE["fill"], color=OP_CIRCLE["border"],
+                       fontsize="11", tooltip=node["op"] or "", **{"class": "cr-opnode"},
+                       **_folded_look(node))
+            graph.edge(f"{node['id']}-op", node["id"], id=f"{node['id']}-op-out",
+                       arrowsize="0.6", **{"class": "cr-edge"})
+    for index, edge in enumerate(trace["edges"]):
+        target = f"{edge['target']}-op" if edge["target"] in op_nodes else edge["target"]
+        carried = {"style": "dashed", "constraint": "false", "tooltip": "into the next repetition"} \
+            if edge.get("carried") else {}
+        graph.edge(edge["source"], target, id=f"e{index}-{edge['source']}-{edge['target']}",
+                   arrowsize="0.6", **{"class": "cr-edge"}, **carried)
+    if legend:
+        _legend(graph)
+    return graph.source
+
+
+def _folded_look(node: dict) -> dict:
+    """A folded box (folding.py) is drawn as a stack: a double border."""
+    return {"peripheries": "2"} if node.get("folded") else {}
+
+
+def _new_graph(title):
+    graph = graphviz.Digraph(graph_attr={"rankdir": "LR", "bgcolor": "white", "nodesep": "0.25",
+                                         "ranksep": "0.35", "fontname": "Helvetica",
+                                         "label": title or "", "labelloc": "t"},
+                             node_attr={"fontname": "Helvetica", "fontsize": "12", "margin": "0.06"},
+                             edge_attr={"color": "#555555"})
+    return graph
+
+
+def _legend(graph) -> None:
+    with graph.subgraph(name="cluster_legend") as legend:
+        legend.attr(label="legend", fontsize="10", color="#bbbbbb", style="dashed", id="legend")
+        previous = None
+        for kind, text in LEGEND:
+            style = STYLE[kind]
+            legend.node(f"legend-{kind}", label=text, shape="box", style=style["style"],
+                        fillcolor=style["fill"], color=style["border"], penwidth=style["pen"],
+                        fontsize="10", id=f"legend-{kind}")
+            if previous:
+                legend.edge(previous, f"legend-{kind}", style="invis")
+            previous = f"legend-{kind}"
+        legend.node("legend-opnode", label="op", shape="circle", style="filled", fontsize="10",
+                    fillcolor=OP_CIRCLE["fill"], color=OP_CIRCLE["border"], id="legend-opnode")
+        legend.edge(previous, "legend-opnode", style="invis")
+
+
+def _tooltip(node: dict) -> str:
+    parts = [node["label"]]
+    if node.get("op"):
+        parts.append(node["op"])
+    if node.get("line"):
+        parts.append(f"line {node['line']}")
+    return " · ".join(parts)
+
+
+def _escape_plain(text: str) -> str:
+    return str(text).replace("\\", "\\\\")
+
+
+def _check_size(trace: dict) -> None:
+    drawn = len(trace["nodes"]) + sum(1 for n in trace["nodes"] if n["kind"] in ("op", "output"))
+    if drawn > MAX_DRAWN_NODES:
+        raise _too_large(drawn)
+
+
+def _too_large(count: int) -> ChainruleError:
+    return limit(f"This graph has {count:,} nodes, more than the {MAX_DRAWN_NODES:,} chainrule "
+                 "draws; the JSON trace still has every node.")
+
+
+def dot_source(trace: dict, view: str = "values", legend: bool = True) -> str:
+    """DOT for a view; the page draws its own legend in HTML (legend=False)."""
+    if view == "autograd":
+        from .autograd_view import autograd_dot  # it draws with this module's helpers
+        return autograd_dot(trace)
+    return values_dot(trace, legend=legend)
+
+
+def draw(trace: dict, view: str = "values", fmt: str = "svg", legend: bool = True) -> bytes:
+    """The graph as SVG or PNG.
+
+    The values view's SVG is laid out once per structure: a new input value fills its
+    numbers into the cached layout instead of running `dot` again.
+    """
+    if view == "values" and fmt == "svg":
+        texts = {node["id"]: value_texts(node) for node in trace["nodes"]}
+        key = _structure(trace, texts, legend)
+        templates = app_state("templates")
+        template = templates.get(key)
+        if template is None:  # a new structure: lay it out once
+            template = svg_fill.annotate_edges(run_dot(values_dot(trace, legend=legend, filled={}), "svg"),
+                                               svg_fill.value_edge_ends(trace))  # edges are structure
+            templates.put(key, template, len(template))
+        return svg_fill.fill_values(template, texts, {n["id"]: n["kind"] for n in trace["nodes"]},
+                                    {n["id"]: n.get("name") or n["label"] for n in trace["nodes"]})
+    drawn = run_dot(dot_source(trace, view, legend=legend), fmt)
+    if view == "autograd" and fmt == "svg":  # data- attributes: what the player steps through
+        from .autograd_view import annotate
+        return annotate(drawn, trace)
+    return drawn
+
+
+def _structure(trace: dict, texts: dict, legend: bool) -> tuple:
+    """Everything the layout depends on, and nothing else (not the numbers)."""
+    nodes = tuple((n["id"], n["kind"], n["label"], n.get("name"), n.get("symbol"), n.get("op"), n.get("line"),
+                   (n.get("folded") or {}).get("count"),
+                   tuple(len(placeholder(t, w) or "") for t, w in zip(texts[n["id"]], (12, 16))))
+                  for n in trace["nodes"])
+    edges = tuple((e["source"], e["target"], e.get("carried")) for e in trace["edges"])
+    return nodes, edges, legend
+
+
+def run_dot(source: str, fmt: str) -> bytes:
+    """Lay out and draw DOT source with `dot`, reusing earlier drawings of the same source."""
+    key = (source, fmt)
+    drawings = app_state("drawings")
+    cached = drawings.get(key)
+    note(cached is not None)
+    if cached is None:
+        cached = app_state("dot_flights").run(key, lambda: _run_dot(source, fmt))
+        drawings.put(key, cached, len(cached) + len(source))
+    return cached
+
+
+def _run_dot(source: str, fmt: str) -> bytes:
+    """Lay out and draw DOT source with graphviz's `dot`, under a deadline.
+
+    graphviz's Python package builds the DOT text; SVG and PNG go to the layout service's
+    running `dot` processes (layout.py); another format starts a `dot` of its own.
+    """
+    app_state("dot_runs")["count"] += 1
+    if fmt in layout.END_MARKERS:
+        return layout.draw(source, fmt)
+    executable = shutil.which("dot")
+    if executable is None:
+        raise ChainruleError("internal", "graphviz's `dot` is not installed on the server.", status=500)
+    try:
+        done = subprocess.run([executable, f"-T{fmt}"], input=source.encode(), capture_output=True,
+                              timeout=DOT_TIMEOUT_SECONDS, check=False)
+    except subprocess.TimeoutExpired:
+        raise limit(f"Drawing this graph took longer than {DOT_TIMEOUT_SECONDS} seconds.") from None
+    if done.returncode != 0:
+        raise ChainruleError("internal", "graphviz could not draw this graph.", status=500)
+    return done.stdout
+
+
+def error_image(message: str, fmt: str) -> bytes:
+    """A small picture of a refusal, for <img> tags that cannot show JSON."""
+    graph = graphviz.Digraph(graph_attr={"bgcolor": "white"})
+    graph.node("error", label=_wrap(message), shape="box", style="filled,rounded",
+               fillcolor="#fde2e1", color="#D55E00", fontname="Helvetica", fontsize="12")
+    return run_dot(graph.source, fmt)
+
+
+def _wrap(text: str, width: int = 60) -> str:
+    lines, line = [], ""
+    for word in text.split():
+        if len(line) + len(word) + 1 > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    lines.append(line)
+    return "\n".join(lines)

@@ -1,0 +1,250 @@
+"""Evaluate a program with real tensors and differentiate its output (runs in a worker)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import contextlib
+
+import torch
+import torch.autograd.forward_ad as forward_ad
+
+from ..errors import bad_input, runtime
+from .jsonvalues import describe
+from ..language.calls import explain_torch_error
+from ..language.interpreter import Interpreter
+from ..language.frontend import install_helpers, parse_source
+from ..lesson.annotate import add_lesson
+from ..limits import Limits
+from .results import describe_result
+from .recorder import KEY
+from ..lesson import folding
+from ..limits import MAX_FOLDED_NODES, MAX_GRAPH_NODES
+from .node_values import compact
+from .tracing import GraphTracer, _Builder
+
+RANDOM_SEED = 0  # the same source gives the same random numbers
+
+
+@dataclass
+class Evaluation:
+    """Everything one run produced, still as live tensors (for tracing and plotting)."""
+
+    inputs: list[str]
+    input_tensors: dict
+    output: object
+    interpreter: Interpreter
+
+
+def make_input(name: str, value, limits: Limits) -> torch.Tensor:
+    """A float32 leaf requiring grad from a number or nested list given in a request."""
+    if isinstance(value, bool) or not _is_numeric(value):
+        raise bad_input(f"The value of {name} must be a number or a list of numbers.")
+    try:
+        tensor = torch.tensor(value, dtype=torch.float32)
+    except (ValueError, TypeError, RuntimeError):
+        raise bad_input(f"The value of {name} must be a number or a rectangular list of numbers.") from None
+    if tensor.numel() > limits.max_tensor_elements:
+        raise bad_input(f"The value of {name} has more than {limits.max_tensor_elements:,} numbers.")
+    return tensor.requires_grad_(True)
+
+
+def _is_numeric(value, depth: int = 0) -> bool:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return True
+    if isinstance(value, list) and depth < 8:
+        return all(_is_numeric(v, depth + 1) for v in value)
+    return False
+
+
+def run_program(source: str, inputs: dict, limits: Limits, observer=None,
+                reuse_inputs: bool = False, tangent: dict | None = None) -> Evaluation:
+    """Parse and run the program with its inputs; no backward pass yet.
+
+    With `reuse_inputs`, the inputs are leaf tensors already (gradient descent keeps
+    updating the same ones). An observer with `__enter__` (the tracer) is active while the
+    program runs. With `tangent`, the inputs are dual tensors of forward-mode AD.
+    """
+    program = parse_source(source, limits)  # Python, or R translated (frontend.py)
+    missing = [name for name in program.inputs if name not in inputs]
+    if missing:
+        raise bad_input(f"Give a value for {', '.join(missing)}.")
+    tensors = {name: inputs[name] if reuse_inputs else make_input(name, inputs[name], limits)
+               for name in program.inputs}
+    seed_cpu(RANDOM_SEED)
+    interpreter = Interpreter(limits, observer=observer)
+    install_helpers(program, interpreter)
+    if observer is not None and hasattr(observer, "where"):
+        observer.where = interpreter.where
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(torch.enable_grad())
+        if tangent is not None:
+            stack.enter_context(forward_ad.dual_level())
+            tensors = dual_inputs(tensors, tangent, limits)
+        if hasattr(observer, "__enter__"):
+            stack.enter_context(observer)
+        output = interpreter.run(program.tree, tensors)
+    return Evaluation(program.inputs, tensors, output, interpreter)
+
+
+def dual_inputs(tensors: dict, tangent: dict, limits: Limits) -> dict:
+    """Each input as a leaf dual tensor: its value, and its direction (missing: 0)."""
+    if not isinstance(tangent, dict):
+        raise bad_input("tangent must be an object of input names and directions.")
+    unknown = [name for name in tangent if name not in tensors]
+    if unknown:
+        raise bad_input(f"tangent names {', '.join(map(str, unknown))}, which is not an input.")
+    duals = {}
+    for name, tensor in tensors.items():
+        direction = make_input(f"the tangent of {name}", tangent.get(name, 0), limits).detach()
+        if direction.shape != tensor.shape:
+            if direction.numel() != 1:
+                raise bad_input(f"The tangent of {name} must have the shape {list(tensor.shape)}.")
+            direction = direction.expand(tensor.shape).clone()
+        if not torch.isfinite(direction).all():
+            raise bad_input(f"The tangent of {name} must be finite numbers.")
+        duals[name] = forward_ad.make_dual(tensor.detach(), direction).requires_grad_(True)
+        DIRECTIONS[id(duals[name])] = (duals[name], direction)
+    return duals
+
+
+DIRECTIONS: dict = {}  # dual input id -> (tensor, direction), for the inputs' tangent (one job)
+
+
+def seed_cpu(seed: int):
+    """Seed the CPU generator only: torch.manual_seed also queues seeds for CUDA, MTIA and
+    XPU, formatting a traceback each time (about 1 ms per call, measured)."""
+    return torch.random.default_generator.manual_seed(int(seed))
+
+
+def output_gradient(output: torch.Tensor, grad_output):
+    """The gradient backward() starts from: 1 for scalars, else what the request chose."""
+    if output.numel() == 1 and grad_output is None:
+        return None
+    if grad_output is None:
+        raise runtime(explain_torch_error(RuntimeError(
+            "grad can be implicitly created only for scalar outputs")))
+    if grad_output == "ones":
+        return torch.ones_like(output)
+    if not _is_numeric(grad_output):
+        raise bad_input('grad_output must be "ones" or a list of numbers of the output\'s shape.')
+    gradient = torch.tensor(grad_output, dtype=output.dtype)
+    if gradient.shape != output.shape:
+        raise bad_input(f"grad_output has shape {list(gradient.shape)}, but the output has "
+                        f"shape {list(output.shape)}.")
+    return gradient
+
+
+def differentiate(evaluation: Evaluation, grad_output, before=None, pass_end=None) -> None:
+    """Run backward() from the output unless the program's own pass already covers it.
+
+    The program's last pass is shown unless the output was computed after that pass
+    returned (`y.backward(); z = y * 2; z`): such an output gets chainrule's own pass, as
+    API.md says. A leaf (`x` after a descent loop), `x1.grad`, or a gradient built by
+    `create_graph` keeps the program's pass.
+    """
+    output = evaluation.output
+    if evaluation.interpreter.ran_backward and not _computed_after(output, pass_end):
+        return
+    if not isinstance(output, torch.Tensor) or not output.requires_grad:
+        return
+    gradient = output_gradient(output, grad_output)
+    if before is not None:
+        before(output)
+    try:
+        output.backward(gradient, retain_graph=True)
+    except RuntimeError as exc:
+        raise runtime(explain_torch_error(exc)) from None
+
+
+def _computed_after(output, pass_end) -> bool:
+    if pass_end is None or not isinstance(output, torch.Tensor) or output.grad_fn is None:
+        return False
+    record = output.grad_fn.metadata.get(KEY)
+    return record is not None and record.get("seq", 0) > pass_end
+
+
+def find_leaves(evaluation: Evaluation) -> dict:
+    """Leaves by name: the inputs, then tensors the program created with requires_grad."""
+    leaves: dict[str, torch.Tensor] = {}
+    seen: set[int] = set()
+    for name, tensor in [*evaluation.input_tensors.items(), *evaluation.interpreter.named]:
+        if tensor.is_leaf and tensor.requires_grad and id(tensor) not in seen \
+                and name not in leaves:
+            leaves[name] = tensor
+            seen.add(id(tensor))
+    return leaves
+
+
+def trace_program(source: str, inputs: dict, grad_output, limits: Limits, tangent=None, fold=None):
+    """Run, differentiate and trace; returns the live Evaluation and the JSON trace.
+
+    With `fold` (folding.wanted), repeated structure is folded before the lesson is added.
+
+    The tracer's hooks and references are dropped when this returns, whatever happens.
+    """
+    tracer = GraphTracer(tangents=tangent is not None)
+    tracer.max_nodes = MAX_FOLDED_NODES if folding.wanted(fold, MAX_GRAPH_NODES + 1) else MAX_GRAPH_NODES
+    evaluation = None
+    after_run = contextlib.ExitStack()
+    try:
+        evaluation = run_program(source, inputs, limits, observer=tracer, tangent=tangent)
+        differentiate(evaluation, grad_output, before=tracer.before_backward,
+                      pass_end=tracer.pass_end)
+        # From here on only chainrule reads tensors that exist (copies, JSON): the allocation
+        # guard's sizing of each such call was about half of a small trace's time (profiled).
+        after_run.enter_context(torch._C.DisableTorchFunction())
+        leaves = find_leaves(evaluation)
+        builder = _Builder(tracer, evaluation.output, leaves, evaluation.inputs, tracer.max_nodes)
+        graph = builder.build()
+        if folding.wanted(fold, len(graph["nodes"])):
+            graph = folding.fold(graph)
+        result = summarize(evaluation, leaves, limits, builder.delivered)
+        result.update(graph)
+        if tangent is not None:
+            for node in graph["nodes"]:
+                if node["kind"] == "input" or node["label"] in evaluation.input_tensors \
+                        and node["op"] is None and node["kind"] == "output":
+                    node["tangent"] = compact(DIRECTIONS.get(id(evaluation.input_tensors[node["label"]]),
+                                                             (None, None))[1])
+                node.setdefault("tangent", None)  # constants and leaves the program made: none
+            result["output"]["tangent"] = _output_tangent(graph, evaluation.output)
+        add_lesson(result, seeded=grad_output is not None, source=source)  # names, tape, explain
+        return evaluation, result
+    finally:
+        after_run.close()
+        tracer.close(graph_of=[evaluation.output] if evaluation is not None else [])
+        DIRECTIONS.clear()
+
+
+def _output_tangent(graph: dict, output):
+    """The output's directional derivative, as its node recorded it (a leaf: its tangent)."""
+    node = next((n for n in graph["nodes"] if n["kind"] == "output"), None)
+    return None if node is None else node.get("tangent")
+
+
+def trace_values(source: str, inputs: dict, grad_output, limits: Limits, tangent=None,
+                 fold=None) -> dict:
+    """The whole of POST /api/trace as JSON data: output, leaves and the graph."""
+    return trace_program(source, inputs, grad_output, limits, tangent, fold)[1]
+
+
+def summarize(evaluation: Evaluation, leaves: dict, limits: Limits, delivered: dict | None = None) -> dict:
+    """Output, leaves (`grad`: what the pass shown delivered; `accumulated`: `.grad` at the
+    end), the program's last value and its prints."""
+    described = {}
+    delivered = delivered or {}
+    for name, tensor in leaves.items():
+        entry = describe(tensor, limits.max_json_elements)
+        grad = delivered.get(id(tensor))
+        entry["grad"] = None if grad is None else describe(grad, limits.max_json_elements)["value"]
+        entry["accumulated"] = None if tensor.grad is None else \
+            describe(tensor.grad, limits.max_json_elements)["value"]
+        described[name] = entry
+    interpreter = evaluation.interpreter
+    return {
+        "inputs": evaluation.inputs,
+        "output": describe(evaluation.output, limits.max_json_elements),
+        "leaves": described,
+        "prints": interpreter.prints,
+        "result": describe_result(interpreter.last_value, interpreter.last_line, limits),
+    }

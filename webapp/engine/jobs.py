@@ -1,0 +1,132 @@
+"""What a worker can be asked to do: plain functions with explicit signatures, returning JSON data.
+
+A job crosses the pipe as {"kind", ...fields}; `handle` binds the fields to the function
+`HANDLERS[kind]` names, so a field no function takes is refused, never ignored.
+"""
+from __future__ import annotations
+
+import inspect
+
+from ..errors import OUT_OF_MEMORY, ChainruleError, bad_input, limit
+from .checks import check_backward, finite_differences, jacobian
+from .descent import hessian, optimize
+from .evaluation import trace_values
+from .sampling import sample_1d, sample_2d
+from ..language.allocation import AllocationGuard
+from ..language.frontend import (choose_language, current_language, in_language, parse_source,
+                                 source_language)
+from ..limits import DEFAULT_LIMITS
+
+
+def job_inputs(source: str) -> dict:
+    """The free names of a source, for the editor's input boxes."""
+    return {"inputs": parse_source(source, DEFAULT_LIMITS).inputs}
+
+
+def job_trace(source: str, inputs: dict | None = None, grad_output=None, tangent=None,
+              fill_missing=None, fold=None) -> dict:
+    """The trace of API.md; `fill_missing` gives new names a starting value (the page);
+    `fold` (lesson/folding.py: True, False or "auto") folds repeated structure."""
+    inputs = dict(inputs or {})
+    if fill_missing is not None:
+        for name in parse_source(source, DEFAULT_LIMITS).inputs:
+            inputs.setdefault(name, fill_missing)
+    result = trace_values(source, inputs, grad_output, DEFAULT_LIMITS, tangent=tangent, fold=fold)
+    program = parse_source(source, DEFAULT_LIMITS)
+    if getattr(program, "language", "python") == "r":  # the Python it became, for the page
+        result.update(language="r", python=program.python)
+    return result
+
+
+def job_plot(source: str, wrt: str, lo: float, hi: float, n: int, inputs: dict | None = None,
+             order: int = 2) -> dict:
+    return sample_1d(source, inputs or {}, wrt, float(lo), float(hi), int(n), DEFAULT_LIMITS,
+                     order=int(order))
+
+
+def job_contour(source: str, wx: str, wy: str, ranges: list, inputs: dict | None = None,
+                n: int = 40) -> dict:
+    return sample_2d(source, inputs or {}, wx, wy, ranges, int(n), DEFAULT_LIMITS)
+
+
+def job_plot_image(source: str, format: str, wrt: str | None = None, lo: float = -3.0,
+                   hi: float = 3.0, n: int = 200, inputs: dict | None = None, wx: str | None = None,
+                   wy: str | None = None, ranges: list | None = None, show_d2f: bool = False) -> dict:
+    """Sample and draw in the worker: matplotlib's CPU time stays off the web process."""
+    import base64
+    from ..drawing import plots
+    if wy:
+        figure = plots.figure_2d(job_contour(source, wx, wy, ranges, inputs, n))
+    else:
+        data = job_plot(source, wrt, lo, hi, n, inputs)
+        figure = plots.figure_1d(dict(data, show_d2f=show_d2f))
+    body = plots.to_bytes(figure, format)
+    return {"body": body.decode() if format == "svg" else base64.b64encode(body).decode()}
+
+
+def job_descent_figures(source: str, result: dict, landscape: dict | None = None) -> dict:
+    """The descent panel's loss curve, path and fit, drawn here rather than in the web process."""
+    from ..drawing import plots
+    return {"loss_uri": plots.data_uri(plots.figure_loss(result["steps"])),
+            "path_uri": plots.data_uri(plots.figure_path(result, landscape)) if landscape else None,
+            "fit_uri": plots.data_uri(plots.figure_fit(result)) if "points" in result else None}
+
+
+def job_check(source: str, inputs: dict | None = None, grad_output=None, step: float = 1e-3) -> dict:
+    return finite_differences(source, inputs or {}, grad_output, float(step), DEFAULT_LIMITS)
+
+
+def job_jacobian(source: str, inputs: dict | None = None) -> dict:
+    return jacobian(source, inputs or {}, DEFAULT_LIMITS)
+
+
+def job_optimize(source: str, inputs: dict | None = None, lr=None, steps=None) -> dict:
+    return optimize(source, inputs or {}, lr, steps, DEFAULT_LIMITS)
+
+
+def job_gradcheck(source: str, inputs: dict | None = None) -> dict:
+    return check_backward(source, inputs or {}, DEFAULT_LIMITS)
+
+
+def job_hessian(source: str, inputs: dict | None = None) -> dict:
+    return hessian(source, inputs or {}, DEFAULT_LIMITS)
+
+
+HANDLERS = {"inputs": job_inputs, "trace": job_trace, "plot": job_plot, "contour": job_contour,
+            "check": job_check, "jacobian": job_jacobian, "optimize": job_optimize,
+            "gradcheck": job_gradcheck, "hessian": job_hessian, "plot_image": job_plot_image,
+            "descent_figures": job_descent_figures}
+# What the pool adds to every job; not the handler's business.
+ENVELOPE = ("kind", "language", "deadline")
+
+
+def _arguments(handler, job: dict):
+    """The job's fields bound to the handler's signature; a field it does not take is a 400."""
+    fields = {key: value for key, value in job.items() if key not in ENVELOPE}
+    try:
+        return inspect.signature(handler).bind(**fields)
+    except TypeError:
+        raise bad_input(f"The job {job.get('kind')!r} does not take the fields "
+                        f"{', '.join(sorted(fields))}.") from None
+
+
+def handle(job: dict) -> dict:
+    """Run one job; every refusal comes back as the error shape of API.md."""
+    handler = HANDLERS.get(job.get("kind"))
+    language = None
+    try:
+        if handler is None:
+            raise bad_input(f"Unknown job {job.get('kind')!r}.")
+        if not isinstance(job.get("source"), str):
+            raise bad_input("The request needs the function's source as a string.")
+        language = choose_language(job.get("language") or current_language(), job["source"])
+        # every torch call sized before it runs, in the source's own language
+        with source_language(language), AllocationGuard(DEFAULT_LIMITS):
+            arguments = _arguments(handler, job)
+            return {"ok": handler(*arguments.args, **arguments.kwargs)}
+    except ChainruleError as error:
+        return in_language(error, language).to_dict()
+    except MemoryError:
+        return limit(OUT_OF_MEMORY).to_dict()
+    except RecursionError:
+        return limit("This function is nested too deeply.").to_dict()

@@ -1,0 +1,49 @@
+"""How a tensor goes into a trace node: its numbers (or None when too large), its shape, a
+summary of what is too large to list, and a constant's label.
+"""
+from __future__ import annotations
+
+import torch
+
+from ..formatting import format_number
+from ..limits import MAX_NODE_ELEMENTS
+from .jsonvalues import describe, number
+from .snapshots import Large
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def compact(value, max_elements: int = MAX_NODE_ELEMENTS):
+    """JSON for a node's value or gradient: the numbers, or None when too large."""
+    if value is None or isinstance(value, Large):
+        return None
+    if isinstance(value, torch.Tensor):
+        return describe(value, max_elements)["value"]
+    if _is_number(value):
+        return number(float(value))
+    return value
+
+
+def _shape(value):
+    return list(value.shape) if isinstance(value, (torch.Tensor, Large)) else []
+
+
+def _add_summaries(node: dict, value, grad) -> None:
+    """Min, max and mean for a value or gradient too large to list."""
+    for key, tensor in (("summary", value), ("grad_summary", grad)):
+        if isinstance(tensor, Large):
+            node[key] = tensor.summary
+        elif isinstance(tensor, torch.Tensor) and tensor.numel() > MAX_NODE_ELEMENTS:
+            node[key] = describe(tensor, 0)["summary"]
+
+
+def _constant_label(value) -> str:
+    if isinstance(value, Large):  # a constant too large to copy: its shape says what it is
+        return "tensor " + "×".join(str(s) for s in value.shape)
+    if isinstance(value, torch.Tensor):
+        if value.numel() == 1:
+            return format_number(value.item())
+        return "tensor " + "×".join(str(s) for s in value.shape)
+    return format_number(value)

@@ -1,0 +1,309 @@
+"""Record every tensor at the level PyTorch produces it, and one backward pass.
+
+`GraphTracer` is active while the interpreter runs a program. Its `TorchDispatchMode`
+sees every aten-level output, composite ops' inner ones included (`1/x` is a
+reciprocal, then a multiplication). An output is kept pending until the next dispatch
+(or the end): by then autograd has set `.grad_fn` on the same tensor object, and the
+tracer stamps that node's `metadata` with the order it was computed in, a snapshot of
+its value (and tangent), the source position and the constants among the op's inputs.
+Names come from the interpreter (`assigned`), nothing else needs special cases.
+
+`before_backward` hooks every node reachable from all the roots of a backward pass;
+the last pass the program ran is the one shown, with what the engine passed along each
+edge and into each node, and each edge's local derivative computed before the engine
+frees saved tensors. `close()` drops every hook and reference when the job ends.
+"""
+from __future__ import annotations
+
+import weakref
+
+import torch
+import torch.autograd.forward_ad as forward_ad
+from torch.utils._pytree import tree_leaves
+from torch.utils._python_dispatch import _disable_current_modes
+
+from .snapshots import _Dispatch, is_number, snapshot
+from ..language.interpreter import Observer
+
+KEY = "chainrule"
+# Schema types of an aten op's operands (not dims, sizes or flags): these show as constants.
+OPERAND_TYPES = frozenset({"Tensor", "number", "Optional[number]", "Optional[Tensor]", "List[Tensor]",
+                           "List[Optional[Tensor]]"})
+
+
+OPEN_TRACERS: "weakref.WeakSet[GraphTracer]" = weakref.WeakSet()
+
+
+def close_open_tracers() -> None:
+    """Release every tracer still open; the worker calls this when a job ends (a safety net:
+    trace_program closes its own, but hooks left on grad_fn would keep a graph for good)."""
+    for tracer in list(OPEN_TRACERS):
+        tracer.close()
+
+
+class GraphTracer(Observer):
+    """Listens to PyTorch (dispatch mode, hooks) and to the interpreter (names)."""
+
+    def __init__(self, where=None, tangents: bool = False):
+        OPEN_TRACERS.add(self)
+        self.where = where or (lambda: (None, None))
+        self.tangents = tangents
+        self.sequence = 0
+        self.paused = 0
+        self.pending: list = []
+        self.tangent_pending: list = []
+        self.leaf_order: dict[int, tuple[int, torch.Tensor]] = {}
+        self.leaf_values: dict[tuple[int, int], object] = {}  # (id, version) -> snapshot
+        self.constant_names: dict[int, tuple[str, torch.Tensor]] = {}
+        self.roots: list | None = None
+        self.passes = 0
+        self.pass_end = None  # the sequence number when the program's last backward returned
+        self._reset_pass()
+        self.mode = _Dispatch(self)
+
+    def _reset_pass(self):
+        self.hooks: list = []
+        self.engine_order: list = []
+        self.upstream: dict = {}       # grad_fn -> gradients arriving at it
+        self.contributions: dict = {}  # grad_fn -> gradients it sends to its inputs
+        self.locals: dict = {}         # grad_fn -> its backward applied to ones, before freeing
+        self.leaf_roots: dict = {}     # id of a leaf that is a root -> the gradient it got
+
+    # -- lifetime ------------------------------------------------------------------
+    def __enter__(self):
+        self.mode.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self.flush()
+        self.mode.__exit__(*exc)
+
+    def close(self, graph_of=()):
+        """Drop every hook, snapshot and reference, so nothing outlives the job; the records
+        on the graphs of `graph_of` (tensors that live on, like the output) too."""
+        for handle in self.hooks:
+            handle.remove()
+        stack = [t.grad_fn for t in [*graph_of, *(self.roots or [])]
+                 if isinstance(t, torch.Tensor) and t.grad_fn is not None]
+        seen = set()
+        while stack:
+            fn = stack.pop()
+            if fn in seen:
+                continue
+            seen.add(fn)
+            fn.metadata.pop(KEY, None)
+            stack.extend(n for n, _ in fn.next_functions if n is not None)
+        self._reset_pass()
+        self.pending, self.tangent_pending, self.roots = [], [], None
+        self.leaf_order, self.leaf_values, self.constant_names = {}, {}, {}
+
+    def _next(self) -> int:
+        self.sequence += 1
+        return self.sequence
+
+    # -- recording -----------------------------------------------------------------
+    def note_leaf(self, tensor: torch.Tensor) -> None:
+        if tensor.requires_grad and tensor.grad_fn is None and id(tensor) not in self.leaf_order:
+            self.leaf_order[id(tensor)] = (self._next(), tensor)
+
+    def flush(self, in_dispatch: bool = False):
+        """Stamp the grad_fn of every output computed since the last dispatch.
+
+        Tangents are read outside a dispatch only (below autograd, `unpack_dual` cannot run).
+        """
+        if not self.pending and (in_dispatch or not self.tangent_pending):
+            return
+        pending, self.pending = self.pending, []
+        self.paused += 1
+        try:
+            # Copies of tensors that exist: the allocation guard need not size each one (it
+            # was most of a long loop's time, profiled).
+            with torch.no_grad(), torch._C.DisableTorchFunction():
+                for item in pending:
+                    if not self._stamp(*item) and not in_dispatch:
+                        # Inside a custom Function's forward: its output gets a grad_fn later.
+                        self.pending.append(item)
+                if not in_dispatch:
+                    for tangents, tensors in self.tangent_pending:
+                        tangents.update({_output_nr(t): self._tangent(t) for t in tensors})
+                    self.tangent_pending = []
+        finally:
+            self.paused -= 1
+
+    def _stamp(self, outputs, func, args, kwargs, where) -> bool:
+        """Stamp the new grad_fns among `outputs`; False when they have none yet."""
+        operands = [a for a in tree_leaves((args, kwargs)) if isinstance(a, torch.Tensor)]
+        candidates, seen = [], set()
+        for tensor in outputs:
+            fn = tensor.grad_fn
+            if fn is None:
+                self.note_leaf(tensor)
+            elif fn not in seen:
+                seen.add(fn)
+                candidates.append((fn, [t for t in outputs if t.grad_fn is fn]))
+            if tensor._is_view() and tensor._base is not None:
+                base = tensor._base  # an in-place change of a view (y[0] = 0) rewrites its base
+                base_fn = base.grad_fn
+                if base_fn is not None and base_fn not in seen:
+                    seen.add(base_fn)
+                    candidates.append((base_fn, [base]))
+        fresh = [(fn, tensors) for fn, tensors in candidates if KEY not in fn.metadata]
+        if not fresh:
+            return bool(candidates) or any(t.requires_grad for t in outputs)
+        versions = {}
+        for tensor in operands:
+            self.note_leaf(tensor)
+            if tensor.requires_grad and tensor.grad_fn is None:
+                key = (id(tensor), tensor._version)
+                if key not in self.leaf_values:
+                    self.leaf_values[key] = snapshot(tensor)
+                versions[id(tensor)] = tensor._version
+        for fn, tensors in fresh:
+            custom = isinstance(fn, torch.autograd.function.BackwardCFunction)
+            fn.metadata[KEY] = {
+                "seq": self._next(), "name": None, "names": {}, "origin": None,
+                "line": where[0], "col": where[1], "aten": str(func) if func else None,
+                "pointwise": func is not None and torch.Tag.pointwise in func.tags,
+                "values": {_output_nr(t): snapshot(t) for t in tensors},
+                "tangents": {} if self.tangents else None,
+                "constants": [] if custom or func is None else self._constants(func, args, kwargs),
+                "leaf_versions": versions,
+            }
+            if self.tangents:
+                self.tangent_pending.append((fn.metadata[KEY]["tangents"], tensors))
+            values = fn.metadata[KEY]["values"]
+            fn.metadata[KEY]["value"] = values[min(values)] if len(values) == 1 else None
+        return True
+
+    @staticmethod
+    def _tangent(tensor):
+        with _disable_current_modes():  # unpack_dual must reach autograd, not this mode
+            tangent = forward_ad.unpack_dual(tensor).tangent
+        return None if tangent is None else snapshot(tangent)
+
+    def _constants(self, func, args, kwargs) -> list:
+        """Numbers and tensors needing no gradient among the op's operands."""
+        found = []
+        schema = func._schema.arguments
+        given = list(enumerate(args)) + [(i, kwargs[a.name]) for i, a in enumerate(schema)
+                                         if a.name in kwargs]
+        for position, value in given:
+            if position >= len(schema) or str(schema[position].type) not in OPERAND_TYPES:
+                continue
+            for item in (value if isinstance(value, (list, tuple)) else [value]):
+                if is_number(item) or (isinstance(item, torch.Tensor) and not item.requires_grad):
+                    found.append({"value": snapshot(item), "name": self._constant_name(item),
+                                  "position": position})
+        return found
+
+    def _constant_name(self, value):
+        if isinstance(value, torch.Tensor):
+            named = self.constant_names.get(id(value))
+            return named[0] if named and named[1] is value else None
+        return None
+
+    # -- interpreter callbacks -------------------------------------------------------
+    def result(self, value, node, operands):
+        """A value the interpreter produced: stamp its node if no op output carried it
+        (a custom Function's forward returning a tensor it computed earlier)."""
+        self.flush()
+        fn = value.grad_fn
+        if fn is not None and KEY not in fn.metadata:
+            self.paused += 1
+            try:
+                with torch.no_grad():
+                    self._stamp([value], None, tuple(operands), {}, self.where())
+            finally:
+                self.paused -= 1
+
+    def assigned(self, name, value):
+        self.flush()
+        fn = value.grad_fn
+        if fn is not None and KEY in fn.metadata:
+            record = fn.metadata[KEY]
+            record["names"].setdefault(_output_nr(value), name)
+            if record["name"] is None:
+                record["name"] = name
+        elif fn is None:
+            self.note_leaf(value)
+            if not value.requires_grad and len(self.constant_names) < 10_000:
+                self.constant_names.setdefault(id(value), (name, value))
+
+    def returned(self, function_name, value):
+        self.flush()
+        fn = value.grad_fn
+        if fn is not None and KEY in fn.metadata and fn.metadata[KEY]["origin"] is None:
+            fn.metadata[KEY]["origin"] = function_name
+
+    # -- the backward pass -------------------------------------------------------------
+    def after_backward(self):
+        """Remember where the program's pass ended: later nodes are the program's forward again."""
+        self.flush()
+        self.pass_end = self.sequence
+
+    def before_backward(self, roots):
+        """Hook every grad_fn reachable from all `roots`; the last pass is the one shown."""
+        from ..limits import MAX_GRAPH_NODES
+        from .tracing import walk
+        self.flush()
+        roots = [roots] if isinstance(roots, torch.Tensor) else \
+            [t for t in tree_leaves(roots) if isinstance(t, torch.Tensor) and t.requires_grad]
+        for handle in self.hooks:
+            handle.remove()
+        self._reset_pass()
+        self.roots = roots
+        self.passes += 1
+        for tensor in roots:
+            if tensor.grad_fn is None:  # a leaf as the root: it receives the starting gradient
+                self.hooks.append(tensor.register_hook(
+                    lambda g, key=id(tensor): self.leaf_roots.__setitem__(key, g.detach().clone())))
+        # evaluation.trace_program allows more when the graph will be folded (folding.py)
+        for fn in walk([t.grad_fn for t in roots], getattr(self, "max_nodes", MAX_GRAPH_NODES)):
+            self.hooks.append(fn.register_prehook(self._prehook(fn)))
+            if not hasattr(fn, "variable"):
+                self.hooks.append(fn.register_hook(self._posthook(fn)))
+
+    def _prehook(self, fn):
+        @_unguarded
+        def record(grad_outputs):
+            if fn not in self.upstream:
+                self.engine_order.append(fn)
+            self.upstream[fn] = tuple(None if g is None else g.detach().clone() for g in grad_outputs)
+            if not hasattr(fn, "variable"):
+                self.locals[fn] = self._local(fn, grad_outputs)
+        return record
+
+    def _local(self, fn, grad_outputs):
+        """The node's backward applied to ones, while its saved tensors still exist."""
+        if isinstance(fn, torch.autograd.function.BackwardCFunction) or \
+                any(g is None for g in grad_outputs):
+            return None  # a user's backward is not run twice; derived from the ratio instead
+        self.paused += 1
+        try:
+            with torch.no_grad():
+                result = fn(*[torch.ones_like(g) for g in grad_outputs])
+            return tuple(None if r is None else r.detach() for r in
+                         (result if isinstance(result, tuple) else (result,)))
+        except Exception:  # a node that cannot be re-run
+            return None
+        finally:
+            self.paused -= 1
+
+    def _posthook(self, fn):
+        @_unguarded
+        def record(grad_inputs, grad_outputs):
+            self.contributions[fn] = tuple(None if g is None else g.detach().clone()
+                                           for g in grad_inputs)
+        return record
+
+
+def _unguarded(hook):
+    """A backward hook that copies what exists, without the allocation guard's sizing."""
+    def run(*args):
+        with torch._C.DisableTorchFunction():
+            return hook(*args)
+    return run
+
+
+def _output_nr(tensor) -> int:
+    return getattr(tensor, "output_nr", 0)

@@ -1,0 +1,61 @@
+"""What the tracer's dispatch mode sees: every aten-level output, with its value as it was.
+
+An output waits in `tracer.pending` until the next dispatch (by then autograd has set its
+`.grad_fn`); its value is copied now, when PyTorch computed it, or summarised when large.
+"""
+from __future__ import annotations
+
+import torch
+from torch.utils._pytree import tree_leaves
+from torch.utils._python_dispatch import TorchDispatchMode
+
+from ..limits import MAX_NODE_ELEMENTS
+from .jsonvalues import describe
+
+
+class Large:
+    """A value too large to copy: its shape and min/max/mean, taken when computed."""
+
+    __slots__ = ("shape", "summary")
+
+    def __init__(self, tensor: torch.Tensor):
+        self.shape = list(tensor.shape)
+        self.summary = describe(tensor, 0)["summary"]
+
+
+def snapshot(value):
+    """The value now: a copy when small, else a summary (see MAX_NODE_ELEMENTS)."""
+    if not isinstance(value, torch.Tensor):
+        return value
+    value = value.detach()
+    if value.numel() <= MAX_NODE_ELEMENTS:
+        return value.clone()
+    return Large(value)
+
+
+def is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+class _Dispatch(TorchDispatchMode):
+    def __init__(self, tracer):  # a recorder.GraphTracer
+        super().__init__()
+        self.tracer = tracer
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        tracer = self.tracer
+        if tracer.paused:
+            return func(*args, **kwargs)
+        tracer.flush(in_dispatch=True)
+        out = func(*args, **kwargs)
+        if not torch.is_grad_enabled():
+            # No grad_fn can come of it (a backward pass without create_graph, no_grad
+            # updates); a custom Function's output is stamped when the interpreter gets it.
+            return out
+        outputs = [out] if isinstance(out, torch.Tensor) else \
+            [t for t in tree_leaves(out) if isinstance(t, torch.Tensor)]
+        outputs = [t for t in outputs if not t.is_meta]
+        if outputs:
+            tracer.pending.append((outputs, func, args, kwargs, tracer.where()))
+        return out

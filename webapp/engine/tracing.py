@@ -1,0 +1,259 @@
+"""Turn what `recorder.GraphTracer` recorded into the trace's plain data.
+
+`build_trace` walks `grad_fn` from the roots of the backward pass shown (the program's
+last, else the output), as torchviz does, and returns nodes (values snapshotted when
+PyTorch computed them, gradients the engine passed in), edges (what each carried and its
+local derivative or vector-Jacobian product), the forward order, the engine's backward
+order, and PyTorch's own view of the graph.
+"""
+from __future__ import annotations
+
+import re
+
+import torch
+
+from ..errors import limit
+from .recorder import KEY, GraphTracer  # noqa: F401 (GraphTracer re-exported)
+from .grad_fn_view import grad_fn_view
+from .node_values import _add_summaries, _constant_label, _shape, compact
+
+from ..limits import MAX_GRAPH_NODES
+
+SYMBOLS = {"Add": "+", "Sub": "−", "Mul": "×", "Div": "÷", "Pow": "^", "Neg": "−x",
+           "Mm": "mm", "Matmul": "@", "Dot": "dot", "Reciprocal": "1/x", "Rsub": "−"}
+
+
+def op_symbol(fn) -> str:
+    """A short label for a grad_fn: MulBackward0 → ×, SinBackward0 → sin, x**2 → ^2.
+
+    Built-in nodes end in a digit (`MulBackward0`); a user's autograd Function keeps
+    its own name (`MyReLUBackward` → `MyReLU`).
+    """
+    fn_name = type(fn).__name__
+    if not re.search(r"Backward\d+$", fn_name):
+        return re.sub(r"Backward$", "", fn_name) or fn_name
+    base = re.sub(r"Backward\d+$", "", fn_name)
+    exponent = getattr(fn, "_saved_exponent", None)
+    if base == "Pow" and isinstance(exponent, (int, float)):
+        return f"^{exponent:g}"
+    return SYMBOLS.get(base, base.lower())
+
+
+def walk(root, max_nodes: int = MAX_GRAPH_NODES) -> list:
+    """Every grad_fn reachable from `root` (or a list of roots), depth first from the output
+    (torchviz's order)."""
+    roots = root if isinstance(root, (list, tuple)) else [root]
+    seen, order, stack = set(), [], [r for r in reversed(roots) if r is not None]
+    while stack:
+        fn = stack.pop()
+        if fn in seen:
+            continue
+        seen.add(fn)
+        order.append(fn)
+        if len(order) > max_nodes:
+            raise limit(f"The graph has more than {max_nodes:,} operations; chainrule "
+                        "draws graphs up to that size.")
+        for next_fn, _ in reversed(fn.next_functions):
+            if next_fn is not None and next_fn not in seen:
+                stack.append(next_fn)
+    return order
+
+
+class _Builder:
+    """Turn the recorded graph into the nodes/edges/forward/backward of API.md."""
+
+    def __init__(self, tracer: GraphTracer, output, leaf_names: dict, inputs: list[str],
+                 max_nodes: int = MAX_GRAPH_NODES):
+        self.tracer = tracer
+        self.max_nodes = max_nodes
+        self.output = output
+        self.inputs = inputs
+        self.leaf_names = {id(t): name for name, t in leaf_names.items()}
+        self.nodes: list[dict] = []
+        self.key_of: dict = {}     # grad_fn (or leaf tensor id) -> node dict
+        self.edges: list[dict] = []
+        self.delivered: dict[int, object] = {}  # leaf id -> gradient this pass delivered
+
+    def roots(self) -> list:
+        """The tensors of the backward pass shown: the program's last, else the output."""
+        if self.tracer.roots:
+            return self.tracer.roots
+        output = self.output
+        return [output] if isinstance(output, torch.Tensor) and output.requires_grad else []
+
+    def build(self) -> dict:
+        roots = self.roots()
+        if not roots:
+            return {"nodes": [], "edges": [], "forward": [], "backward": [], "autograd": None}
+        fns = walk([r.grad_fn for r in roots], self.max_nodes)
+        self.versions = {}
+        for fn in reversed(fns):
+            self.versions.update(fn.metadata.get(KEY, {}).get("leaf_versions", {}))
+        for root in roots:
+            if root.grad_fn is None and id(root) not in self.key_of:
+                self._leaf_node(root)
+                grad = self.tracer.leaf_roots.get(id(root))
+                self.key_of[id(root)]["grad"] = compact(grad)
+                self.delivered[id(root)] = grad
+        for fn in fns:
+            if hasattr(fn, "variable"):
+                self._leaf_node(fn.variable, fn)
+            else:
+                self._op_node(fn)
+        for fn in fns:
+            if not hasattr(fn, "variable"):
+                self._edges_into(fn)
+        self._leaf_grads(fns)
+        for root in roots:
+            self.key_of[root.grad_fn if root.grad_fn is not None else id(root)]["kind"] = "output"
+        self._assign_ids()
+        return {"nodes": self.nodes, "edges": self.edges, "forward": self._forward(),
+                "backward": self._backward(fns), "autograd": grad_fn_view(fns, roots, self.key_of)}
+
+    # -- nodes ---------------------------------------------------------------------
+    def _leaf_node(self, tensor, fn=None):
+        name = self.leaf_names.get(id(tensor))
+        seq = self.tracer.leaf_order.get(id(tensor), (10**9 + len(self.nodes),))[0]
+        if name in self.inputs:
+            seq = -len(self.inputs) + self.inputs.index(name)
+        # The leaf as the graph used it (a descent loop changes it afterwards).
+        value = self.tracer.leaf_values.get((id(tensor), self.versions.get(id(tensor))), tensor)
+        node = {"id": None, "kind": "input" if name in self.inputs else "leaf",
+                "label": name or "leaf", "op": None, "value": compact(value),
+                "grad": None, "accumulated": compact(tensor.grad), "shape": _shape(tensor), "seq": seq,
+                "line": None, "col": None, "origin": None, "tensor": tensor}
+        _add_summaries(node, value, None)
+        self.nodes.append(node)
+        self.key_of[fn if fn is not None else id(tensor)] = node
+
+    def _op_node(self, fn):
+        record = fn.metadata.get(KEY, {})
+        fn_name = type(fn).__name__
+        upstream = self.tracer.upstream.get(fn)
+        values = record.get("values") or ({0: record["value"]} if "value" in record else {})
+        count = max(len(upstream) if upstream else 0, max(values, default=0) + 1 if values else 0)
+        symbol = op_symbol(fn)
+        names = record.get("names") or {}
+        label = ", ".join(names[i] for i in sorted(names)) if len(names) > 1 else record.get("name")
+        node = {"id": None, "kind": "op", "label": label or symbol,
+                "op": fn_name, "symbol": symbol, "seq": record.get("seq", 10**9),
+                "line": record.get("line"), "col": record.get("col"),
+                "origin": record.get("origin"), "named": record.get("name") is not None}
+        if count > 1:  # split, unbind: one node, every output's value and gradient
+            node["outputs"] = count
+            node["value"] = [compact(values.get(i)) for i in range(count)]
+            node["grad"] = None if upstream is None else [compact(g) for g in upstream]
+            shapes = {tuple(_shape(v)) for v in values.values()}
+            node["shape"] = [count, *shapes.pop()] if len(shapes) == 1 else [count]
+        else:
+            value = values.get(0)
+            grad = upstream[0] if upstream else None
+            node.update(value=compact(value), grad=compact(grad),
+                        shape=_shape(value if value is not None else grad))
+            _add_summaries(node, value, grad)
+        if self.tracer.tangents:
+            tangents = record.get("tangents") or {}
+            node["tangent"] = compact(tangents.get(0)) if count <= 1 else \
+                [compact(tangents.get(i)) for i in range(count)]
+        self.nodes.append(node)
+        self.key_of[fn] = node
+        for index, constant in enumerate(record.get("constants", [])):
+            const_value = constant["value"]
+            self.nodes.append({
+                "id": None, "kind": "constant",
+                "label": constant["name"] or _constant_label(const_value),
+                "op": None, "value": compact(const_value), "grad": None,
+                "shape": _shape(const_value), "seq": node["seq"] - 0.5 + index * 0.01,
+                "line": node["line"], "col": node["col"], "origin": None, "target": node,
+                # `1 - x` is aten.rsub(x, 1): the constant is the first operand a student wrote.
+                "position": 0 if fn_name.startswith("Rsub") else constant["position"]})
+
+    def _leaf_grads(self, fns):
+        """What this pass delivered to each leaf: AccumulateGrad's input, else the edges' sum."""
+        for fn in fns:
+            if not hasattr(fn, "variable"):
+                continue
+            node = self.key_of[fn]
+            upstream = self.tracer.upstream.get(fn)
+            grad = upstream[0] if upstream else None
+            if grad is None:
+                parts = [e["tensor_grad"] for e in self.edges
+                         if e["source"] is node and e.get("tensor_grad") is not None]
+                grad = sum(parts[1:], parts[0]) if parts else None
+            node["grad"] = compact(grad)
+            _add_summaries(node, None, grad)
+            self.delivered[id(fn.variable)] = grad
+
+    # -- edges ---------------------------------------------------------------------
+    def _edges_into(self, fn):
+        target = self.key_of[fn]
+        contributions = self.tracer.contributions.get(fn)
+        upstream = self.tracer.upstream.get(fn)
+        locals_ = self.tracer.locals.get(fn) or _ratio(upstream, contributions)
+        pointwise = fn.metadata.get(KEY, {}).get("pointwise", False)
+        # `1 - x` records RsubBackward with x as its first input, but x is the second operand.
+        shift = 1 if type(fn).__name__.startswith("Rsub") else 0
+        for index, (next_fn, _) in enumerate(fn.next_functions):
+            if next_fn is None:
+                continue
+            contribution = contributions[index] if contributions and index < len(contributions) else None
+            local = locals_[index] if locals_ and index < len(locals_) else None
+            edge = {"source": self.key_of[next_fn], "target": target, "local_grad": compact(local),
+                    "grad": compact(contribution), "input": index + shift, "tensor_grad": contribution}
+            if local is not None:
+                edge["local_kind"] = _local_kind(pointwise, upstream, local)
+                edge["vjp"] = edge["local_kind"] == "vjp"
+            self.edges.append(edge)
+
+    # -- ids and orders --------------------------------------------------------------
+    def _assign_ids(self):
+        self.nodes.sort(key=lambda n: n["seq"])
+        for number_, node in enumerate(self.nodes, start=1):
+            node["id"] = f"n{number_}"
+        for node in self.nodes:
+            if node["kind"] == "constant":
+                # A constant's input slot is its place among the operands (x3 * 0.2: slot 1).
+                self.edges.append({"source": node, "target": node.pop("target"),
+                                   "local_grad": None, "grad": None, "input": node.pop("position")})
+        self.edges.sort(key=lambda e: (e["target"]["seq"], e["input"]))
+        for edge in self.edges:
+            edge["source"], edge["target"] = edge["source"]["id"], edge["target"]["id"]
+            edge.pop("tensor_grad", None)
+        for node in self.nodes:
+            node.pop("seq")
+            node.pop("tensor", None)
+
+    def _forward(self) -> list[str]:
+        return [node["id"] for node in self.nodes]
+
+    def _backward(self, fns) -> list[str]:
+        order, in_graph = {}, set(fns)  # a dict: ordered, and membership without a scan
+        for fn in self.tracer.engine_order:
+            if fn in in_graph and fn in self.key_of:
+                order.setdefault(self.key_of[fn]["id"], None)
+        return list(order)
+
+
+def _ratio(upstream, contributions):
+    """contribution ÷ upstream: the local derivative when the upstream gradient is a scalar."""
+    if upstream is None or len(upstream) != 1 or upstream[0] is None or contributions is None \
+            or upstream[0].numel() != 1 or upstream[0].item() == 0:
+        return None
+    scale = upstream[0].item()
+    return tuple(None if c is None else c / scale for c in contributions)
+
+
+def _local_kind(pointwise, upstream, local) -> str:
+    """"derivative" when the edge's number is ∂out/∂in elementwise; "vjp" when it is the
+    node's vector-Jacobian product with ones (matmul, sums, broadcasting)."""
+    grads = [g for g in upstream or () if g is not None]
+    if len(upstream or ()) != 1 or not grads:
+        return "vjp"
+    if grads[0].numel() == 1 and local.numel() == 1:
+        return "derivative"
+    return "derivative" if pointwise and grads[0].shape == local.shape else "vjp"
+
+
+def build_trace(tracer: GraphTracer, output, leaves: dict, inputs: list[str]) -> dict:
+    """The graph part of the trace (`nodes`, `edges`, `forward`, `backward`, `autograd`)."""
+    return _Builder(tracer, output, leaves, inputs).build()

@@ -1,0 +1,46 @@
+"""How a number or a tensor's value reads on the page: one definition for every Python side.
+
+A leaf: imports nothing of the package, so the worker (tracing) formats without loading
+graphviz, and drawing, lesson and web format the same way. static/js/format.js is its
+JavaScript twin.
+"""
+from __future__ import annotations
+
+
+def format_number(value) -> str:
+    """Scalars to 4 significant digits; the strings NaN/Infinity as they are."""
+    if value is None:
+        return "–"
+    if isinstance(value, str):
+        return {"Infinity": "inf", "-Infinity": "−inf"}.get(value, value)
+    if isinstance(value, bool):
+        return str(value)
+    text = str(value) if isinstance(value, int) else f"{value:.4g}"
+    return text.replace("-", "−")  # one minus sign for ints and floats (format.js has no ints)
+
+
+WHOLE = 8
+
+
+def format_value(value, shape, summary=None) -> str:
+    """A value as a student reads it: `4`, or `[3] (1, 2, 3)`, or `[64×100] 0.1, −2, …`."""
+    if not shape and not isinstance(value, list):
+        return format_number(value)
+    if not shape:  # a node whose shape is unknown (no record) still draws its numbers
+        shape = [len(value)]
+    dims = "×".join(str(s) for s in shape)
+    if value is None:
+        if summary:
+            return f"[{dims}] min {format_number(summary['min'])} max {format_number(summary['max'])}"
+        return f"[{dims}]"
+    flat = _flatten(value)
+    whole = len(flat) <= WHOLE  # up to 8 entries are shown whole ([0, 4, 8, 12] is the lesson)
+    shown = ", ".join(format_number(v) for v in (flat if whole else flat[:3]))
+    more = "" if whole else ", …"
+    return f"[{dims}] ({shown}{more})"
+
+
+def _flatten(value) -> list:
+    if isinstance(value, list):
+        return [item for part in value for item in _flatten(part)]
+    return [value]

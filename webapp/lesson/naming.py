@@ -1,0 +1,107 @@
+"""Readable names for trace nodes and each operation written with its inputs' names.
+
+The user's variable where there is one; otherwise `v1, v2, …` in forward order, as
+in Baydin et al.'s evaluation trace. A name is never an operator symbol.
+"""
+from __future__ import annotations
+
+import re
+
+from ..formatting import format_value as _format_value
+
+
+def _shape_of(value) -> list:
+    shape = []
+    while isinstance(value, list):
+        shape.append(len(value))
+        value = value[0] if value else None
+    return shape
+
+
+def format_value(value, shape, summary=None) -> str:
+    """formatting.format_value, with the shape read from the value when they disagree
+    (a view's gradient can be a list where the node's value is a scalar)."""
+    if value is not None and isinstance(value, list) != bool(shape):
+        shape = _shape_of(value)
+    return _format_value(value, shape, summary)
+
+INFIX = {"+": "+", "−": "−", "×": "·", "÷": "/", "@": "@", "mm": "@", "matmul": "@"}
+FUNCTION_NAMES = {"log": "ln"}
+_USER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def assign_names(trace: dict) -> None:
+    """Give every node a `name` (in place)."""
+    nodes = {n["id"]: n for n in trace["nodes"]}
+    taken = {n["label"] for n in trace["nodes"]
+             if n["kind"] in ("input", "leaf") or n.get("named")}
+    counter = 0
+    for node_id in trace["forward"]:
+        node = nodes[node_id]
+        if node["kind"] == "constant":
+            node["name"] = node["label"]
+            continue
+        user_named = node["kind"] in ("input", "leaf") and node["label"] != "leaf"
+        if (user_named or node.get("named")) and _USER_NAME.match(str(node["label"])):
+            node["name"] = node["label"]
+            continue
+        counter += 1
+        while f"v{counter}" in taken:
+            counter += 1
+        node["name"] = f"v{counter}"
+    for node in trace["nodes"]:  # nodes outside the forward list (none today): still named
+        node.setdefault("name", f"v{node['id'][1:]}")
+
+
+def index(trace: dict) -> dict:
+    """Nodes by id and edges by target and by source, built once per trace (graphs run to
+    thousands of nodes: a scan per node would be quadratic)."""
+    found = trace.get("_index")
+    if found is None:
+        found = {"nodes": {n["id"]: n for n in trace["nodes"]}, "into": {}, "out": {}}
+        for edge in trace["edges"]:
+            found["into"].setdefault(edge["target"], []).append(edge)
+            found["out"].setdefault(edge["source"], []).append(edge)
+        trace["_index"] = found
+    return found
+
+
+def operands(trace: dict, node_id: str) -> list[tuple[dict, dict]]:
+    """(edge, source node) pairs into a node, in the order the operation took them."""
+    nodes = index(trace)["nodes"]
+    into = list(index(trace)["into"].get(node_id, []))
+    # `0.2 * x` records the constant and the tensor both at slot 0: the constant came first.
+    into.sort(key=lambda e: (e["input"], nodes[e["source"]]["kind"] != "constant"))
+    return [(e, nodes[e["source"]]) for e in into]
+
+
+def is_custom(node: dict) -> bool:
+    """A user's autograd Function (its grad_fn name does not end in a digit)."""
+    return bool(node.get("op")) and not re.search(r"Backward\d+$", node["op"])
+
+
+def formula(node: dict, args: list[str]) -> str:
+    """The right-hand side of the node's operation, with names: `v1 · v2`, `ln(x1)`."""
+    symbol = node.get("symbol") or node.get("op") or "f"
+    if symbol in INFIX and len(args) == 2:
+        return f"{args[0]} {INFIX[symbol]} {args[1]}"
+    if symbol.startswith("^") and args:
+        return f"{args[0]}^{symbol[1:]}"
+    if symbol == "−x" and args:
+        return f"−{args[0]}"
+    if symbol == "1/x" and args:
+        return f"1/{args[0]}"
+    return f"{FUNCTION_NAMES.get(symbol, symbol)}({', '.join(args)})"
+
+
+def expression(trace: dict, node: dict) -> str:
+    """The tape's `expr`: `v3 = v1 · v2`, `x1 = 2`, `0.2 (a constant)`."""
+    if node["kind"] in ("input", "leaf"):
+        return f"{node['name']} = {format_value(node['value'], node['shape'], node.get('summary'))}"
+    if node["kind"] == "constant":
+        return f"{node['name']} (a constant)"
+    args = [source["name"] for _, source in operands(trace, node["id"])]
+    if (node.get("symbol") or "").startswith("^"):
+        args = [source["name"] for _, source in operands(trace, node["id"])
+                if source["kind"] != "constant"]
+    return f"{node['name']} = {formula(node, args)}"

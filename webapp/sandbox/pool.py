@@ -1,0 +1,193 @@
+"""A fixed pool of evaluator processes, with a deadline per job and a bounded wait.
+
+The web process never interprets user text: it hands each job to an idle worker
+(`python -m webapp.sandbox.worker`) and waits for its JSON answer. A worker that misses the
+deadline, or dies (memory, CPU), is killed and replaced in the background. When no
+worker frees up within `wait_seconds`, the caller gets a `busy` error (HTTP 429).
+"""
+from __future__ import annotations
+
+import os
+import queue
+import select
+import subprocess
+import sys
+import threading
+import time
+
+from ..errors import ChainruleError, bad_input, busy, limit, out_of_time
+from .protocol import encode_message, read_message
+
+
+class Worker:
+    """One evaluator process and its pipes."""
+
+    def __init__(self, extra_env: dict | None = None):
+        path = os.pathsep.join(filter(None, [_package_parent(), os.environ.get("PYTHONPATH")]))
+        env = dict(os.environ, PYTHONPATH=path, PYTHONHASHSEED="0", OMP_NUM_THREADS="1",
+                   MKL_NUM_THREADS="1", **HIDDEN_ACCELERATORS, **(extra_env or {}))
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "webapp.sandbox.worker"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, env=env)
+
+    def wait_ready(self, timeout: float) -> bool:
+        return self._wait_readable(timeout) and (read_message(self.process.stdout) or {}).get("ready")
+
+    def _wait_readable(self, timeout: float) -> bool:
+        readable, _, _ = select.select([self.process.stdout], [], [], max(timeout, 0))
+        return bool(readable)
+
+    def ask(self, job: bytes, deadline: float) -> tuple[dict | None, str]:
+        """Send an encoded job; (answer, "ok"), or (None, "deadline" or "died")."""
+        try:
+            self.process.stdin.write(job)
+            self.process.stdin.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            return None, "died"
+        if not self._wait_readable(deadline):
+            return None, "deadline"
+        try:
+            answer = read_message(self.process.stdout)
+        except (ValueError, OSError):
+            answer = None
+        return (answer, "ok") if isinstance(answer, dict) else (None, "died")
+
+    def exited(self, within: float) -> bool:
+        """Whether the process has ended, waiting up to `within` seconds for it to be reaped.
+
+        A worker killed for memory may still be tearing down (a CUDA context, big mappings)
+        when its pipe closes; reading the status at once would call it a deadline.
+        """
+        try:
+            self.process.wait(timeout=within)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
+
+    def kill(self) -> None:
+        try:
+            self.process.kill()
+            self.process.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        for stream in (self.process.stdin, self.process.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+
+# chainrule teaches CPU autograd. A visible GPU makes a CUDA build of torch map gigabytes of
+# address space at the first backward(), so workers see none, from before torch is imported.
+HIDDEN_ACCELERATORS = {"CUDA_VISIBLE_DEVICES": "", "HIP_VISIBLE_DEVICES": "",
+                       "ROCR_VISIBLE_DEVICES": "", "ZE_AFFINITY_MASK": "",
+                       "ONEAPI_DEVICE_SELECTOR": "opencl:cpu", "PYTORCH_ENABLE_MPS_FALLBACK": "0"}
+
+
+def _package_parent() -> str:
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+class WorkerPool:
+    """`size` workers; `run(job)` returns the answer dict or raises ChainruleError."""
+
+    def __init__(self, size: int = 2, deadline_seconds: float = 5.0, wait_seconds: float = 3.0,
+                 startup_seconds: float = 60.0, worker_env: dict | None = None):
+        self.size = size
+        self.worker_env = worker_env
+        self.deadline_seconds = deadline_seconds
+        self.wait_seconds = wait_seconds
+        self.startup_seconds = startup_seconds
+        self.idle: queue.Queue[Worker] = queue.Queue()
+        self.lock = threading.Lock()
+        self.starting = 0
+        self.replaced = 0
+        self.closed = False
+        for _ in range(size):
+            self._start_worker()
+
+    def _start_worker(self) -> None:
+        with self.lock:
+            self.starting += 1
+        threading.Thread(target=self._boot, daemon=True, name="chainrule-worker-boot").start()
+
+    def _boot(self) -> None:
+        worker = None
+        try:
+            worker = Worker(self.worker_env)
+            ready = worker.wait_ready(self.startup_seconds)
+        except OSError:
+            ready = False
+        with self.lock:
+            self.starting -= 1
+        if ready and not self.closed:
+            self.idle.put(worker)
+        else:
+            if worker:
+                worker.kill()
+            if not self.closed:
+                time.sleep(1.0)
+                self._start_worker()
+
+    # The worker stops a job itself at the deadline, between two torch calls. A job stuck in one
+    # long C call is killed this much later: short, so it holds a worker only briefly.
+    GRACE_SECONDS = 0.5
+    # How long a dead worker may take to be reaped before its status is read.
+    REAP_SECONDS = 2.0
+
+    def run(self, job: dict) -> dict:
+        """Every path after `_acquire` hands the worker back or replaces it (the `finally`)."""
+        try:
+            message = encode_message({**job, "deadline": self.deadline_seconds})
+        except (ValueError, TypeError):  # NaN, Infinity or a non-JSON value: refused at the door
+            raise bad_input("The inputs must be finite numbers or lists of them.") from None
+        worker = self._acquire()
+        answer, outcome = None, "died"
+        try:
+            answer, outcome = worker.ask(message, self.deadline_seconds + self.GRACE_SECONDS)
+        finally:
+            if outcome == "ok":
+                self.idle.put(worker)
+            else:
+                if outcome == "died" and not worker.exited(self.REAP_SECONDS):
+                    outcome = "deadline"  # the pipe broke but the process lives on: a stuck job
+                self._replace(worker)
+        if outcome == "died":
+            raise limit("This function used more memory or CPU time than a student's share, "
+                        "so it was stopped.")
+        if outcome == "deadline":
+            raise out_of_time(self.deadline_seconds)
+        if "error" in answer:
+            raise ChainruleError.from_dict(answer)
+        return answer["ok"]
+
+    def _acquire(self) -> Worker:
+        wait = self.wait_seconds
+        with self.lock:
+            if self.starting >= self.size:
+                wait = self.startup_seconds  # the pool is booting: torch takes seconds to import
+        try:
+            return self.idle.get(timeout=wait)
+        except queue.Empty:
+            raise busy() from None
+
+    def _replace(self, worker: Worker) -> None:
+        self.replaced += 1
+        threading.Thread(target=worker.kill, daemon=True).start()
+        self._start_worker()
+
+    def idle_pids(self, wait_seconds: float = 0.0) -> list[int]:
+        """Process ids of the idle workers; first waits (up to `wait_seconds`) for all of them."""
+        deadline = time.monotonic() + wait_seconds
+        while (self.idle.qsize() < self.size or self.starting) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return [worker.process.pid for worker in list(self.idle.queue)]
+
+    def close(self) -> None:
+        self.closed = True
+        while True:
+            try:
+                self.idle.get_nowait().kill()
+            except queue.Empty:
+                break
+

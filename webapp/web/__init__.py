@@ -1,0 +1,1 @@
+"""Thin blueprints: parse the request, call one function, render a template or JSON."""
