@@ -161,7 +161,7 @@ def embed_options(args, steps: int) -> dict:
 
 def page_theme(args) -> str | None:
     """"light" or "dark" from `?theme=`; None when absent (the page follows the system's)."""
-    from .themes import theme_from
+    from ..drawing.themes import theme_from
     return theme_from(args) if args.get("theme") else None
 
 
