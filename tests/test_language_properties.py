@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 
+import pytest
 import torch
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
@@ -29,23 +30,38 @@ BINARY = [
 ]
 
 
+def _operand(text: str, spelled: str, constant: bool) -> str:
+    """A plain number passed to `torch.f` is PyTorch's TypeError (a bare `f` takes it), so
+    the grammar writes it as `torch.tensor(...)` there, as a PyTorch user must."""
+    return f"torch.tensor({spelled})" if constant and text.startswith("torch.") else spelled
+
+
 @st.composite
-def expressions(draw, depth=0):
-    """(source text, a function of the input tensors computing the same thing)."""
+def _expressions(draw, depth=0):
+    """(source text, a function of the inputs computing the same thing, is it a constant)."""
     choice = draw(st.integers(0, 9 if depth < 3 else 2))
     if choice <= 1:
         name = draw(st.sampled_from(["x", "y"]))
-        return name, lambda env, n=name: env[n]
+        return name, lambda env, n=name: env[n], False
     if choice == 2:
         value = draw(st.sampled_from([0.5, 2, 3.0, -1.5]))
-        return repr(value), lambda env, v=value: v
+        return repr(value), lambda env, v=value: v, True
     if choice <= 6:
         text, fn = draw(st.sampled_from(UNARY))
-        inner, inner_fn = draw(expressions(depth + 1))
-        return text.format(inner), lambda env: fn(torch.as_tensor(inner_fn(env)))
+        inner, inner_fn, constant = draw(_expressions(depth + 1))
+        return (text.format(_operand(text, inner, constant)),
+                lambda env: fn(torch.as_tensor(inner_fn(env))), constant)
     text, fn = draw(st.sampled_from(BINARY))
-    (left, lfn), (right, rfn) = draw(expressions(depth + 1)), draw(expressions(depth + 1))
-    return text.format(left, right), lambda env: fn(torch.as_tensor(lfn(env)), torch.as_tensor(rfn(env)))
+    (left, lfn, lc), (right, rfn, rc) = draw(_expressions(depth + 1)), draw(_expressions(depth + 1))
+    return (text.format(_operand(text, left, lc), _operand(text, right, rc)),
+            lambda env: fn(torch.as_tensor(lfn(env)), torch.as_tensor(rfn(env))), lc and rc)
+
+
+@st.composite
+def expressions(draw):
+    """(source text, a function of the input tensors computing the same thing)."""
+    text, fn, _ = draw(_expressions())
+    return text, fn
 
 
 @st.composite
@@ -154,3 +170,18 @@ def test_mutated_seeds_are_refused_or_whitelisted(source, position, cut, insert)
         assert error.kind in {"syntax", "unsupported", "limit"}
         return
     assert _only_whitelisted(program.tree)
+
+
+def test_a_number_given_to_torch_functions_is_refused_as_pytorch_refuses_it():
+    """`torch.tanh(0.5)` is PyTorch's TypeError; bare `tanh(0.5)` reads as maths and works.
+
+    Found by hypothesis in test_trace_defects (chainrule answered 0.462 where PyTorch
+    refuses). Mutation: `converts = True` in calls.call_torch (torch.tanh(0.5) answers)."""
+    with pytest.raises(TypeError):
+        torch.tanh(0.5)  # the oracle: plain PyTorch
+    with pytest.raises(ChainruleError, match="must be Tensor, not float"):
+        trace_values("torch.tanh(0.5) * x", {"x": 1.0}, None, DEFAULT_LIMITS)
+    with pytest.raises(ChainruleError, match="must be Tensor"):
+        trace_values("torch.minimum(x, 0.5)", {"x": 1.0}, None, DEFAULT_LIMITS)
+    bare = trace_values("tanh(0.5) * x", {"x": 1.0}, None, DEFAULT_LIMITS)
+    assert abs(float(bare["output"]["value"]) - torch.tanh(torch.tensor(0.5)).item()) < 1e-6

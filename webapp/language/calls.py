@@ -141,16 +141,22 @@ def _numel_on_meta(function, args, kwargs) -> int | None:
 
 
 def call_torch(name: str, function, args: list, kwargs: dict, budget: Budget, node=None,
-               operator: bool = False):
-    """Call a whitelisted torch function, tensor method or (`operator=True`) operator."""
+               operator: bool = False, numbers_as_tensors: bool = False):
+    """Call a whitelisted torch function, tensor method or (`operator=True`) operator.
+
+    A bare `sin(2.0)` (a name without `torch.`) or `numbers_as_tensors` (R's torch, which
+    converts R numbers) takes a plain number as a tensor; `torch.sin(2.0)` is PyTorch's
+    TypeError, as in plain PyTorch.
+    """
     for value in args:
         check_data(value, node)
     check_kwargs(kwargs, node)
     short = name.rsplit(".", 1)[-1]
-    if not operator and short in ELEMENTWISE and args and _is_number(args[0]) and short != "where" \
-            and not any(isinstance(a, torch.Tensor) for a in args):  # pow(2, x) stays pow.Scalar
+    converts = numbers_as_tensors or "." not in name
+    if not operator and converts and short in ELEMENTWISE and args and _is_number(args[0]) \
+            and short != "where" and not any(isinstance(a, torch.Tensor) for a in args):  # pow(2, x) stays pow.Scalar
         args = [torch.tensor(float(args[0]))] + list(args[1:])  # sin(2.0) works like math.sin
-    if not operator and short in TENSOR_ONLY_PAIRS:
+    if not operator and converts and short in TENSOR_ONLY_PAIRS:
         args = [torch.tensor(float(a)) if _is_number(a) else a for a in args]  # maximum(x, 0)
     if short in CREATION or short in GROWING:
         predict_numel(name, function, args, kwargs, budget, node)

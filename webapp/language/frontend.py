@@ -131,6 +131,7 @@ def parse_r_program(source: str, limits: Limits = DEFAULT_LIMITS) -> RProgram:
 def install_helpers(program, interpreter) -> None:
     """Offer the `_r_` helpers to an interpreter running a translated R program only."""
     if getattr(program, "language", "python") == "r":
+        interpreter.numbers_as_tensors = True  # R's torch_sin(2) takes the number as a tensor
         interpreter.language.update(make_helpers(interpreter.prints, interpreter.limits.max_prints,
                                                  interpreter))
 

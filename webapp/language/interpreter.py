@@ -41,6 +41,7 @@ class Interpreter(Statements, Expressions):
         self.last_line = None
         self.quiet = 0  # > 0 while a custom Function's backward runs: not part of the graph
         self.scope = None
+        self.numbers_as_tensors = False  # R's torch converts numbers (frontend.install_helpers)
         self.language = {**make_builtins(self.budget, self.prints, limits.max_prints,
                                          line=lambda: self.where()[0]),
                          **bare_math(), "torch": TORCH_NAMESPACE, "math": MATH_NAMESPACE,
@@ -147,7 +148,8 @@ class Interpreter(Statements, Expressions):
         if function.kind == "autograd":  # backward(tensors, …) and grad(outputs, …): every root
             roots = args[0] if args else kwargs.get("tensors", kwargs.get("outputs"))
             self._before_backward(roots, node)
-        result = call_torch(function.name, function.function, args, kwargs, self.budget, node)
+        result = call_torch(function.name, function.function, args, kwargs, self.budget, node,
+                            numbers_as_tensors=self.numbers_as_tensors)
         if function.kind == "autograd" and not self.quiet:
             self.observer.after_backward()
         return self.produced(result, node, [*args, *kwargs.values()])

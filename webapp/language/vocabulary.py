@@ -167,4 +167,7 @@ def module_for_import(dotted: str):
 
 def bare_math() -> dict:
     """Functions usable without `torch.` (sin(x)), dispatching numbers to Python's math."""
-    return {name: TORCH_NAMESPACE.members[name] for name in BARE_MATH}
+    # Their own bare names: `sin(2.0)` works like math.sin, while `torch.sin(2.0)` is
+    # refused as PyTorch refuses it (calls.call_torch tells them apart by the name).
+    members = TORCH_NAMESPACE.members
+    return {name: SafeFunction(name, members[name].function, members[name].kind) for name in BARE_MATH}
