@@ -23,6 +23,7 @@ from torch.utils._pytree import tree_leaves
 from torch.utils._python_dispatch import _disable_current_modes
 
 from .snapshots import _Dispatch, is_number, snapshot
+from .snapshots import output_nr as _output_nr, unguarded as _unguarded
 from ..language.interpreter import Observer
 
 KEY = "chainrule"
@@ -296,14 +297,3 @@ class GraphTracer(Observer):
                                            for g in grad_inputs)
         return record
 
-
-def _unguarded(hook):
-    """A backward hook that copies what exists, without the allocation guard's sizing."""
-    def run(*args):
-        with torch._C.DisableTorchFunction():
-            return hook(*args)
-    return run
-
-
-def _output_nr(tensor) -> int:
-    return getattr(tensor, "output_nr", 0)

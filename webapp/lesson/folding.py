@@ -13,8 +13,9 @@ the student can unfold (`fold=0`).
 """
 from __future__ import annotations
 
+from ..limits import MAX_FOLD_PERIOD
+
 MIN_REPEATS = 3
-MAX_PERIOD = 64          # the longest loop body looked for, in nodes
 AUTO_ABOVE = 400         # `fold=auto` folds graphs with more nodes than this
 
 
@@ -85,7 +86,7 @@ def find_runs(nodes: list, edges: list) -> list[tuple[int, int, int]]:
         found = None
         if nodes[i]["kind"] not in ("input", "leaf", "output"):
             candidates = []
-            for period in range(1, min(MAX_PERIOD, (n - i) // MIN_REPEATS) + 1):
+            for period in range(1, min(MAX_FOLD_PERIOD, (n - i) // MIN_REPEATS) + 1):
                 count = _repeats(codes, i, period)
                 if count >= MIN_REPEATS:
                     candidates.append((-count * period, period, count))

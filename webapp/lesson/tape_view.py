@@ -2,10 +2,9 @@
 with the server's formatter, so the table says exactly what the graph and the panel say."""
 from __future__ import annotations
 
+from ..limits import MAX_TAPE_ROWS
 from .naming import format_value
 from .tape import bar
-
-MAX_ROWS = 400  # a long loop's trace: the JSON keeps every row, the page shows the first ones
 
 
 def _expr(row: dict, node: dict) -> str:
@@ -25,7 +24,7 @@ def tape_view(trace: dict | None) -> dict | None:
     for edge in trace["edges"]:
         out.setdefault(edge["source"], []).append(edge)
     rows = []
-    for row in trace["tape"][:MAX_ROWS]:
+    for row in trace["tape"][:MAX_TAPE_ROWS]:
         node = nodes[row["id"]]
         shape = row["shape"]
         contributions = [{"text": format_value(e["grad"], shape), "from": nodes[e["target"]]["name"],
@@ -42,4 +41,4 @@ def tape_view(trace: dict | None) -> dict | None:
             "contributions": contributions if len(contributions) > 1 else [],
         })
     output = next((n["name"] for n in trace["nodes"] if n["kind"] == "output"), "y")
-    return {"rows": rows, "more": max(0, len(trace["tape"]) - MAX_ROWS), "output": output}
+    return {"rows": rows, "more": max(0, len(trace["tape"]) - MAX_TAPE_ROWS), "output": output}
