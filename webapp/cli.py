@@ -109,9 +109,8 @@ def plot_command(args) -> int:
     from .web.query import plot_job
     kind, fields = plot_job({"wrt": wrts, "lo": lo, "hi": hi, "n": 40 if len(wrts) == 2 else args.samples})
     answer = run_job({"kind": kind, "source": source, "inputs": inputs, **fields})
-    if "error" in answer:
-        raise CommandError(answer["error"]["message"])
-    data = answer["ok"]
+    from .errors import unwrap
+    data = unwrap(answer)  # a refusal: main() prints its sentence
     figure = plots.figure_2d(data) if len(wrts) == 2 else plots.figure_1d(dict(data, show_d2f=args.d2f))
     path = Path(args.output)
     fmt = path.suffix.lstrip(".").lower()

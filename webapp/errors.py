@@ -51,6 +51,13 @@ class ChainruleError(Exception):
         return cls(body["kind"], body["message"], body.get("line"), body.get("col"))
 
 
+def unwrap(answer: dict):
+    """A job's answer `{"ok": value}` as its value; `{"error": {...}}` raised as the error."""
+    if "error" in answer:
+        raise ChainruleError.from_dict(answer)
+    return answer["ok"]
+
+
 def syntax(message, node=None):
     return ChainruleError("syntax", message).at(node)
 

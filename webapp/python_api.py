@@ -15,7 +15,7 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 from .drawing import render
-from .errors import ChainruleError
+from .errors import ChainruleError, unwrap  # noqa: F401 (ChainruleError: what a refusal raises)
 from .bounded import run_job
 from .engine.tracing import KEY, GraphTracer, build_trace, walk
 
@@ -28,9 +28,7 @@ def trace(source: str, grad_output=None, trusted: bool | None = None, **inputs) 
     """
     answer = run_job({"kind": "trace", "source": source, "inputs": inputs,
                       "grad_output": grad_output}, trusted)
-    if "error" in answer:
-        raise ChainruleError.from_dict(answer)
-    return answer["ok"]
+    return unwrap(answer)
 
 
 def graph(source: str, grad_output=None, trusted: bool | None = None, **inputs) -> "Graph":

@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 
-from ..errors import ChainruleError, bad_input, busy, limit, out_of_time
+from ..errors import bad_input, busy, limit, out_of_time, unwrap
 from .protocol import encode_message, read_message
 
 
@@ -157,9 +157,7 @@ class WorkerPool:
                         "so it was stopped.")
         if outcome == "deadline":
             raise out_of_time(self.deadline_seconds)
-        if "error" in answer:
-            raise ChainruleError.from_dict(answer)
-        return answer["ok"]
+        return unwrap(answer)
 
     def _acquire(self) -> Worker:
         wait = self.wait_seconds
