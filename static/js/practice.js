@@ -22,6 +22,15 @@
     return !!node && step.phase === "backward" && typeof node.grad === "number";
   }
 
+  // Says so on screen when the step now shown is a tensor's backward step (no question).
+  function tensorNote(p, index) {
+    const note = el("practice-tensor");
+    if (!note) return;
+    const step = p && p.steps[index - 1], node = step && nodeOf(p, step.node);
+    note.hidden = !(on() && node && step.phase === "backward" && typeof node.grad !== "number"
+                    && node.grad !== null && node.grad !== undefined);
+  }
+
   function close(answer, truth) {
     return Math.abs(answer - truth) <= Math.max(RELATIVE * Math.abs(truth), ABSOLUTE);
   }
@@ -104,6 +113,7 @@
       p.pause();
       p.go(i - 1);
       quiz.busy = false;
+      tensorNote(p, i - 1);
       ask(p, i);
       return;
     }
@@ -111,6 +121,7 @@
       quiz.asking = 0;
       el("practice-form").hidden = true;
     }
+    tensorNote(p, event.detail.index);
     score(p);
   });
 
@@ -151,6 +162,6 @@
     el("practice-feedback").textContent = "";
     const p = player();
     if (p && on() && p.state().index > p.state().forward) p.go(p.state().forward);  // ask from the start of backward
-    if (p) score(p);
+    if (p) { tensorNote(p, p.state().index); score(p); }
   });
 })();
