@@ -300,3 +300,36 @@ def test_guard_box_stands_beside_its_line_and_follows_the_scroll(page, live_serv
     assert abs((at["centre"] - moved["centre"]) - (at["line"] - moved["line"])) <= 2, (at, moved)
     assert at["line"] - moved["line"] > at["lh"] / 2, (at, moved)
     assert page.errors == []
+
+
+def test_practice_says_when_a_tensor_step_has_no_question(page, live_server):
+    """Practice on, a typed program whose backward passes a tensor gradient (x * x of shape
+    [2]): at that step the page says in one sentence that there is no question; at the
+    scalar steps it does not.
+    Mutation: drop `tensorNote(p, event.detail.index);` in practice.js (never said)."""
+    open_blank(page, live_server)
+    type_source(page, "x = torch.tensor([1.0, 2.0], requires_grad=True)\ns = x * x\ny = s.sum()\ny")
+    wait_until(page, "(() => { const t = JSON.parse(document.getElementById('graph').dataset.trace);"
+                     " return t.nodes.some(n => n.shape && n.shape.length) && !document.querySelector('#graph.stale'); })()",
+               timeout=30)
+    page.evaluate("document.activeElement.blur()")
+    page.check("#practice-toggle")
+    page.click("h1")
+    sentence = "This step's gradient is a tensor: watch it, no question here."
+    said = []
+    for _ in range(40):
+        state = _state(page)
+        if state["index"] >= state["steps"]:
+            break
+        page.keyboard.press("ArrowRight")
+        if page.is_visible("#practice-form"):
+            page.click("#practice-reveal")
+        step = page.evaluate("(() => { const p = window.chainrule.player(), s = p.steps[p.state().index - 1];"
+                             " const n = p.trace.nodes.find(m => m.id === s.node);"
+                             " return {phase: s.phase, tensor: !!(n.shape && n.shape.length)}; })()")
+        shown = page.is_visible("#practice-tensor")
+        assert shown == (step["phase"] == "backward" and step["tensor"]), (step, shown)
+        if shown:
+            said.append(page.inner_text("#practice-tensor"))
+    assert said and set(said) == {sentence}
+    assert page.errors == []
