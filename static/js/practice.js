@@ -99,8 +99,9 @@
     if (event.detail.player.root.id !== "graph" || event.detail.player.source === quiz.trace) return;
     quiz.trace = event.detail.player.source;
     quiz.answered = new Set(); quiz.right = 0; quiz.asked = 0; quiz.asking = 0;
-    const form = el("practice-form");
+    const form = el("practice-form"), note = el("practice-tensor");
     if (form) form.hidden = true;
+    if (note) note.hidden = true;  // a new graph starts before its first step
   });
 
   document.addEventListener("chainrule:step", function (event) {
