@@ -264,3 +264,72 @@ def test_forward_mode_follows_a_new_typed_function(page, live_server):
     assert not page.is_checked("#forward-toggle")
     assert "needs inputs" in page.inner_text("#pass-counter")
     assert page.errors == []
+
+
+_LINE_OF = """(line => { const e = document.getElementById('source'), s = getComputedStyle(e);
+  const lh = parseFloat(s.lineHeight), r = e.getBoundingClientRect();
+  const b = document.querySelector('aside.guard[data-line="' + line + '"]').getBoundingClientRect();
+  return {line: r.top + parseFloat(s.borderTopWidth) + parseFloat(s.paddingTop) + lh * (line - 0.5) - e.scrollTop,
+          lh: lh, centre: (b.top + b.bottom) / 2, left: b.left, editorRight: r.right, scroll: e.scrollTop}; })"""
+
+
+def test_guard_box_stands_beside_its_line_and_follows_the_scroll(page, live_server):
+    """At 1280×720 a typed program reading x.grad before backward() on line 3 shows its box
+    right of the editor, its centre within one line-height of line 3's middle (computed here
+    from the textarea's own style and scroll); scrolling the editor by one line moves it along.
+    Mutations (each fails here): in guard_boxes.js place(), drop `- editor.scrollTop` (the box
+    ignores the scroll: shown while its line is out of view); or write `Math.max(offset, …)`
+    for the top (no alignment with the line: the box sits at the editor's top)."""
+    open_blank(page, live_server)
+    body = "\n".join(f"v{i} = v{i - 1} * 2" for i in range(1, 11))
+    program = ("x = torch.tensor(2.0, requires_grad=True)\nv0 = x * 2\nprint(x.grad)\n"
+               + body + "\ny = v10 + 1\ny.backward()\nx.grad")
+    type_source(page, program)
+    page.wait_for_selector('aside.guard[data-kind="grad-before-backward"][data-line="3"]', state="attached", timeout=30000)
+    # Typing left the editor scrolled to its end, line 3 out of view (and its box hidden).
+    assert page.is_hidden('aside.guard[data-line="3"]')
+    page.evaluate("document.getElementById('source').scrollTop = 0")
+    wait_until(page, f"(() => {{ const m = {_LINE_OF}(3); return Math.abs(m.centre - m.line) <= m.lh; }})()")
+    at = page.evaluate(f"{_LINE_OF}(3)")
+    assert abs(at["centre"] - at["line"]) <= at["lh"] and at["left"] > at["editorRight"], at
+    page.locator(".editor-panel").screenshot(path="/tmp/guards-beside.png")
+    page.evaluate("(() => { const e = document.getElementById('source'); e.scrollTop = parseFloat(getComputedStyle(e).lineHeight); })()")
+    wait_until(page, f"{_LINE_OF}(3).scroll > 0")
+    wait_until(page, f"(() => {{ const m = {_LINE_OF}(3); return Math.abs(m.centre - m.line) <= m.lh / 2; }})()", timeout=5)
+    moved = page.evaluate(f"{_LINE_OF}(3)")
+    assert abs((at["centre"] - moved["centre"]) - (at["line"] - moved["line"])) <= 2, (at, moved)
+    assert at["line"] - moved["line"] > at["lh"] / 2, (at, moved)
+    assert page.errors == []
+
+
+def test_practice_says_when_a_tensor_step_has_no_question(page, live_server):
+    """Practice on, a typed program whose backward passes a tensor gradient (x * x of shape
+    [2]): at that step the page says in one sentence that there is no question; at the
+    scalar steps it does not.
+    Mutation: drop `tensorNote(p, event.detail.index);` in practice.js (never said)."""
+    open_blank(page, live_server)
+    type_source(page, "x = torch.tensor([1.0, 2.0], requires_grad=True)\ns = x * x\ny = s.sum()\ny")
+    wait_until(page, "(() => { const t = JSON.parse(document.getElementById('graph').dataset.trace);"
+                     " return t.nodes.some(n => n.shape && n.shape.length) && !document.querySelector('#graph.stale'); })()",
+               timeout=30)
+    page.evaluate("document.activeElement.blur()")
+    page.check("#practice-toggle")
+    page.click("h1")
+    sentence = "This step's gradient is a tensor: watch it, no question here."
+    said = []
+    for _ in range(40):
+        state = _state(page)
+        if state["index"] >= state["steps"]:
+            break
+        page.keyboard.press("ArrowRight")
+        if page.is_visible("#practice-form"):
+            page.click("#practice-reveal")
+        step = page.evaluate("(() => { const p = window.chainrule.player(), s = p.steps[p.state().index - 1];"
+                             " const n = p.trace.nodes.find(m => m.id === s.node);"
+                             " return {phase: s.phase, tensor: !!(n.shape && n.shape.length)}; })()")
+        shown = page.is_visible("#practice-tensor")
+        assert shown == (step["phase"] == "backward" and step["tensor"]), (step, shown)
+        if shown:
+            said.append(page.inner_text("#practice-tensor"))
+    assert said and set(said) == {sentence}
+    assert page.errors == []

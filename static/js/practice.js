@@ -22,6 +22,15 @@
     return !!node && step.phase === "backward" && typeof node.grad === "number";
   }
 
+  // Says so on screen when the step now shown is a tensor's backward step (no question).
+  function tensorNote(p, index) {
+    const note = el("practice-tensor");
+    if (!note) return;
+    const step = p && p.steps[index - 1], node = step && nodeOf(p, step.node);
+    note.hidden = !(on() && node && step.phase === "backward" && typeof node.grad !== "number"
+                    && node.grad !== null && node.grad !== undefined);
+  }
+
   function close(answer, truth) {
     return Math.abs(answer - truth) <= Math.max(RELATIVE * Math.abs(truth), ABSOLUTE);
   }
@@ -90,8 +99,9 @@
     if (event.detail.player.root.id !== "graph" || event.detail.player.source === quiz.trace) return;
     quiz.trace = event.detail.player.source;
     quiz.answered = new Set(); quiz.right = 0; quiz.asked = 0; quiz.asking = 0;
-    const form = el("practice-form");
+    const form = el("practice-form"), note = el("practice-tensor");
     if (form) form.hidden = true;
+    if (note) note.hidden = true;  // a new graph starts before its first step
   });
 
   document.addEventListener("chainrule:step", function (event) {
@@ -104,6 +114,7 @@
       p.pause();
       p.go(i - 1);
       quiz.busy = false;
+      tensorNote(p, i - 1);
       ask(p, i);
       return;
     }
@@ -111,6 +122,7 @@
       quiz.asking = 0;
       el("practice-form").hidden = true;
     }
+    tensorNote(p, event.detail.index);
     score(p);
   });
 
@@ -151,6 +163,6 @@
     el("practice-feedback").textContent = "";
     const p = player();
     if (p && on() && p.state().index > p.state().forward) p.go(p.state().forward);  // ask from the start of backward
-    if (p) score(p);
+    if (p) { tensorNote(p, p.state().index); score(p); }
   });
 })();
