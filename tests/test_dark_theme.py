@@ -138,3 +138,22 @@ def test_dark_grad_fn_view_and_png(client):
     from PIL import Image
     image = Image.open(io.BytesIO(client.get(f"/graph.png?{FUNCTION}&theme=dark").data)).convert("RGB")
     assert contrast("#%02x%02x%02x" % image.getpixel((1, 1)), "#000000") < 1.5
+
+
+def test_an_edit_keeps_the_theme_and_the_unfolded_choice(page, live_server):
+    """Typing a new function keeps `theme=dark` and `fold=0` in the address bar (a link
+    copied after the edit opens as the author sees it), and the page stays dark.
+
+    Mutation: drop the hidden `theme` input from index.html's editor form (or
+    `pairs["theme"]` from PageState.query): the URL after the edit loses theme=dark."""
+    from tests.test_page_typing import loads, type_source, wait_until
+    page.goto(f"{live_server}/?f=sin(x)&x=1&theme=dark&fold=0")
+    page.wait_for_selector("#graph svg")
+    before = loads(page)
+    type_source(page, "cos(x) * x")
+    wait_until(page, f"window.chainrule.state().loads > {before}")
+    wait_until(page, "location.search.includes('cos')")
+    query = page.evaluate("location.search")
+    assert "theme=dark" in query and "fold=0" in query, query
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert contrast(hex_of(background), "#ffffff") > 10, background  # still dark

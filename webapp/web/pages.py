@@ -34,6 +34,8 @@ class PageState:
         self.inputs_text = {k: v for k, v in args.items() if k not in RESERVED}
         self.grad_output_text = (args.get("grad_output") or "").strip()
         self.fold = fold_from_query(args)
+        # Kept through edits (the editor form carries them back), so a copied link keeps them.
+        self.theme = args.get("theme") if args.get("theme") in ("light", "dark") else None
         self.plot = {k: args.get(k).strip() for k in ("wrt", "lo", "hi") if (args.get(k) or "").strip()}
         if self.source is None:
             self.source = DEFAULT.source
@@ -51,6 +53,8 @@ class PageState:
             pairs["grad_output"] = self.grad_output_text
         if self.fold != "auto":
             pairs["fold"] = "1" if self.fold else "0"
+        if self.theme:
+            pairs["theme"] = self.theme
         pairs.update(self.plot)
         return urlencode(pairs)
 
