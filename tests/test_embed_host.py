@@ -13,6 +13,8 @@ from urllib.parse import quote
 
 import pytest
 
+from tests.host_page import HostPage
+
 pytestmark = pytest.mark.browser
 
 # Five forward steps (x1, x2, x1*x2, sin, +): step 5 is the first with the output's value.
@@ -34,17 +36,8 @@ def host_html(live_server, app, query, script=None) -> str:
             f'<script>{script}</script></body></html>')
 
 
-class _Host(http.server.BaseHTTPRequestHandler):
+class _Host(HostPage):
     body = b""
-
-    def do_GET(self):  # noqa: N802 (http.server's name)
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html")
-        self.end_headers()
-        self.wfile.write(self.body)
-
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture()

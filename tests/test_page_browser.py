@@ -8,6 +8,7 @@ import urllib.parse
 import pytest
 
 from webapp.web.examples import BY_SLUG
+from tests.host_page import HostPage
 
 pytestmark = pytest.mark.browser
 
@@ -182,17 +183,8 @@ def test_share_link_restores_the_same_state(page, browser, live_server):
     other.close()
 
 
-class _OtherOrigin(http.server.BaseHTTPRequestHandler):
+class _OtherOrigin(HostPage):
     body = b""
-
-    def do_GET(self):
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html")
-        self.end_headers()
-        self.wfile.write(self.body)
-
-    def log_message(self, *args):
-        pass
 
 
 def test_embed_works_in_an_iframe_on_another_origin_and_the_page_does_not(page, live_server, artifacts):
