@@ -114,15 +114,23 @@ class Client:
 
     def __init__(self, port: int):
         self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.stages: dict = {}  # figure -> stage -> [ms], from the server's Server-Timing
 
-    def fetch(self, path: str) -> float:
+    def fetch(self, path: str, figure: str | None = None) -> float:
         started = time.perf_counter()
         self.connection.request("GET", path)
         response = self.connection.getresponse()
         body = response.read()
+        elapsed = time.perf_counter() - started
         if response.status != 200 or len(body) < 100:
             raise RuntimeError(f"{path[:80]}: {response.status}")
-        return time.perf_counter() - started
+        if figure:
+            stages = self.stages.setdefault(figure, {"total": []})
+            stages["total"].append(elapsed * 1000)
+            for part in filter(None, (response.headers.get("Server-Timing") or "").split(",")):
+                name, _, duration = part.strip().partition(";dur=")
+                stages.setdefault(name, []).append(float(duration))
+        return elapsed
 
 
 def free_port() -> int:
@@ -210,7 +218,8 @@ def main() -> None:
     args = parser.parse_args()
     port = free_port()
     server = start_server(port)
-    fetch = Client(port).fetch
+    client = Client(port)
+    fetch = client.fetch
     k = 0  # a new server, and a new constant per request: every cold graph is new to it
     rows = []
     try:
@@ -225,10 +234,10 @@ def main() -> None:
                 url = f"/graph.svg?{urllib.parse.urlencode(query)}"
                 if build is not None:
                     base_times.append(baseline(lambda: build(k)))
-                cold.append(fetch(url))
+                cold.append(fetch(url, f"cold {name}"))
                 warm.append(fetch(url))
                 moved = dict(query, **{n: str(v + 0.25 * (k % 7 + 1)) for n, v in inputs.items()})
-                point.append(fetch(f"/graph.svg?{urllib.parse.urlencode(moved)}"))
+                point.append(fetch(f"/graph.svg?{urllib.parse.urlencode(moved)}", f"point change {name}"))
             made = layouts_made(port) - before
             if made < repeat:
                 raise SystemExit(f"{name}: only {made} layouts for {repeat} cold requests")
@@ -261,6 +270,19 @@ def main() -> None:
     print(f"layout alone (seed 001's DOT to SVG): fresh `dot -Tsvg` {median_ms(fresh)} ms, "
           f"persistent `dot` {median_ms(persistent)} ms")
     print(f"torchviz + dot on the 2,000-iteration loop (8,000 grad_fn boxes), once: {torchviz_loop}")
+    print_stages(client.stages)
+
+
+def print_stages(stages: dict) -> None:
+    """Where the time of a request went, by the server's Server-Timing (webapp/timing.py)."""
+    names = ["total", "evaluate", "job", "layout", "fill"]
+    print("\nWhere the time went (medians in ms; evaluate = round trip to a worker, job = the "
+          "worker's own part of it, the rest of total = HTTP, caches, JSON):\n")
+    print("| request | " + " | ".join(names) + " |")
+    print("|---|" + "---|" * len(names))
+    for figure, found in stages.items():
+        cells = [f"{statistics.median(found[n]):.2f}" if found.get(n) else "–" for n in names]
+        print(f"| {figure} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

@@ -141,3 +141,15 @@ def test_point_change_reuses_the_layout_without_running_dot(client):
     assert "0000" not in text
     changed = client.get(url("/graph.svg", "sin(x1) * x2", x1=3, x2=2))
     assert changed.status_code == 200 and layouts() == runs + 1  # new structure
+
+
+def test_an_image_names_its_nodes_as_the_lesson_does(client):
+    """Images ask the worker for names only (no tape, explanations or guards): the names
+    must still be the lesson's. Mutation: `return trace` at the top of annotate.add_names
+    (the image titles its boxes by op label: `sin`, `×`, not v1, v2)."""
+    source = "a = x*x\nb = a + torch.sin(x)\nb*2"
+    trace = client.post("/api/trace", json={"source": source, "inputs": {"x": 1.5}}).get_json()
+    svg = client.get("/graph.svg?" + urllib.parse.urlencode({"f": source, "x": "1.5"})).get_data(as_text=True)
+    shown = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
+    computed = [n["name"] for n in trace["nodes"] if n["kind"] in ("op", "output")]
+    assert "v1" in computed and all(name in shown for name in computed)

@@ -43,9 +43,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.from_mapping(test_config)
 
     from .web import api, assets, exports, images, pages, security
-    from . import cache
+    from . import cache, timing
     from .sandbox import gate as evaluator, shared_state
     cache.init_app(app)
+    timing.init_app(app)
     evaluator.init_app(app)
     shared_state.configure(app)  # Redis for caches and fairness, when CHAINRULE_CACHE_URL asks
     assets.init_app(app)

@@ -14,6 +14,7 @@ from . import layout, svg_fill
 from ..cache import app_state, note
 from ..errors import ChainruleError, limit
 from ..formatting import format_value
+from ..timing import timed
 
 from ..limits import DOT_TIMEOUT_SECONDS
 from ..limits import MAX_DRAWN_NODES
@@ -197,8 +198,9 @@ def draw(trace: dict, view: str = "values", fmt: str = "svg", legend: bool = Tru
             template = svg_fill.annotate_edges(run_dot(values_dot(trace, legend=legend, filled={}), "svg"),
                                                svg_fill.value_edge_ends(trace))  # edges are structure
             templates.put(key, template, len(template))
-        return svg_fill.fill_values(template, texts, {n["id"]: n["kind"] for n in trace["nodes"]},
-                                    {n["id"]: n.get("name") or n["label"] for n in trace["nodes"]})
+        with timed("fill"):
+            return svg_fill.fill_values(template, texts, {n["id"]: n["kind"] for n in trace["nodes"]},
+                                        {n["id"]: n.get("name") or n["label"] for n in trace["nodes"]})
     drawn = run_dot(dot_source(trace, view, legend=legend), fmt)
     if view == "autograd" and fmt == "svg":  # data- attributes: what the player steps through
         from .autograd_view import annotate
@@ -223,7 +225,8 @@ def run_dot(source: str, fmt: str) -> bytes:
     cached = drawings.get(key)
     note(cached is not None)
     if cached is None:
-        cached = app_state("dot_flights").run(key, lambda: _run_dot(source, fmt))
+        with timed("layout"):
+            cached = app_state("dot_flights").run(key, lambda: _run_dot(source, fmt))
         drawings.put(key, cached, len(cached) + len(source))
     return cached
 

@@ -13,7 +13,7 @@ from .jsonvalues import describe
 from ..language.calls import explain_torch_error
 from ..language.interpreter import Interpreter
 from ..language.frontend import install_helpers, parse_source
-from ..lesson.annotate import add_lesson
+from ..lesson.annotate import add_lesson, add_names
 from ..limits import Limits
 from .results import describe_result
 from .recorder import KEY
@@ -175,10 +175,12 @@ def find_leaves(evaluation: Evaluation) -> dict:
     return leaves
 
 
-def trace_program(source: str, inputs: dict, grad_output, limits: Limits, tangent=None, fold=None):
+def trace_program(source: str, inputs: dict, grad_output, limits: Limits, tangent=None, fold=None,
+                  lesson: bool = True):
     """Run, differentiate and trace; returns the live Evaluation and the JSON trace.
 
     With `fold` (folding.wanted), repeated structure is folded before the lesson is added.
+    Without `lesson`, nodes get their names only (an image shows no explanations).
 
     The tracer's hooks and references are dropped when this returns, whatever happens.
     """
@@ -208,7 +210,10 @@ def trace_program(source: str, inputs: dict, grad_output, limits: Limits, tangen
                                                              (None, None))[1])
                 node.setdefault("tangent", None)  # constants and leaves the program made: none
             result["output"]["tangent"] = _output_tangent(graph, evaluation.output)
-        add_lesson(result, seeded=grad_output is not None, source=source)  # names, tape, explain
+        if lesson:
+            add_lesson(result, seeded=grad_output is not None, source=source)  # names, tape, explain
+        else:
+            add_names(result)
         return evaluation, result
     finally:
         after_run.close()
@@ -223,9 +228,9 @@ def _output_tangent(graph: dict, output):
 
 
 def trace_values(source: str, inputs: dict, grad_output, limits: Limits, tangent=None,
-                 fold=None) -> dict:
+                 fold=None, lesson: bool = True) -> dict:
     """The whole of POST /api/trace as JSON data: output, leaves and the graph."""
-    return trace_program(source, inputs, grad_output, limits, tangent, fold)[1]
+    return trace_program(source, inputs, grad_output, limits, tangent, fold, lesson)[1]
 
 
 def summarize(evaluation: Evaluation, leaves: dict, limits: Limits, delivered: dict | None = None) -> dict:

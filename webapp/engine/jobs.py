@@ -24,14 +24,16 @@ def job_inputs(source: str) -> dict:
 
 
 def job_trace(source: str, inputs: dict | None = None, grad_output=None, tangent=None,
-              fill_missing=None, fold=None) -> dict:
+              fill_missing=None, fold=None, lesson: bool = True) -> dict:
     """The trace of API.md; `fill_missing` gives new names a starting value (the page);
-    `fold` (lesson/folding.py: True, False or "auto") folds repeated structure."""
+    `fold` (lesson/folding.py: True, False or "auto") folds repeated structure; without
+    `lesson`, no tape, explanations or guards (an image: a quarter of a small trace's time)."""
     inputs = dict(inputs or {})
     if fill_missing is not None:
         for name in parse_source(source, DEFAULT_LIMITS).inputs:
             inputs.setdefault(name, fill_missing)
-    result = trace_values(source, inputs, grad_output, DEFAULT_LIMITS, tangent=tangent, fold=fold)
+    result = trace_values(source, inputs, grad_output, DEFAULT_LIMITS, tangent=tangent, fold=fold,
+                          lesson=bool(lesson))
     program = parse_source(source, DEFAULT_LIMITS)
     if getattr(program, "language", "python") == "r":  # the Python it became, for the page
         result.update(language="r", python=program.python)

@@ -7,6 +7,7 @@ reach only `SafeFunction`s, tensor methods on the whitelist, and the user's own 
 from __future__ import annotations
 
 import ast
+import functools
 
 import torch
 
@@ -51,10 +52,7 @@ class Interpreter(Statements, Expressions):
     def run(self, tree: ast.Module, inputs: dict):
         """Execute the program; return the value of its last statement (see API.md)."""
         scope = self.scope = Scope()
-        self.assigned_lines = {}
-        for found in ast.walk(tree):
-            if isinstance(found, ast.Name) and isinstance(found.ctx, ast.Store):
-                self.assigned_lines.setdefault(found.id, found.lineno)
+        self.assigned_lines = _assigned_lines(tree)
         for name, value in inputs.items():
             scope.values[name] = value
             self.named.append((name, value))
@@ -189,3 +187,13 @@ class Interpreter(Statements, Expressions):
         if isinstance(result, torch.Tensor) and not self.quiet:
             self.observer.result(result, node, operands)
         return result
+
+
+@functools.lru_cache(maxsize=128)  # the parsed trees are cached too (validator.parse_program)
+def _assigned_lines(tree: ast.Module) -> dict:
+    """Each name's first assigning line, for "used before it is assigned" messages (read only)."""
+    lines: dict = {}
+    for found in ast.walk(tree):
+        if isinstance(found, ast.Name) and isinstance(found.ctx, ast.Store):
+            lines.setdefault(found.id, found.lineno)
+    return lines

@@ -8,6 +8,14 @@ from .tape import tape_rows
 from .tangent_text import tangent_explanations
 
 
+def add_names(trace: dict) -> dict:
+    """Only `name` on every node: what a drawing needs (in place); returns the trace."""
+    if trace.get("nodes"):
+        assign_names(trace)
+        trace.pop("_index", None)
+    return trace
+
+
 def add_lesson(trace: dict, seeded: bool = False, source: str | None = None) -> dict:
     """Fill `name` on every node, `tape`, `explain` and `guards` (in place); returns the trace."""
     if not trace.get("nodes"):

@@ -6,6 +6,8 @@ run, from the trace's nodes (which names hold non-leaf or non-scalar tensors).
 from __future__ import annotations
 
 import ast
+import functools
+from dataclasses import dataclass
 
 MESSAGES = {
     "grad-before-backward": "{name}.grad is read before any backward() ran, so it is still None.",
@@ -65,35 +67,65 @@ def _computed_names(tree) -> set[str]:
     return names
 
 
-def find_guards(source: str, trace: dict | None = None) -> list[dict]:
-    """[{line, kind, message}] for each mistake the program makes, in line order."""
+@dataclass(frozen=True)
+class _Syntax:
+    """What the guards read from a program's tree: the same for every run of one source."""
+
+    computed: frozenset
+    calls: tuple
+    backwards: tuple
+    retained: frozenset
+    in_loop: frozenset
+    zeroes: bool
+    grad_reads: tuple
+    assigned: tuple
+
+
+@functools.lru_cache(maxsize=128)
+def _syntax(source: str) -> _Syntax | None:
+    """Parsed and walked once per source (a point change runs the same text again)."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
-        return []  # not Python (an R program): no guards
+        return None  # not Python (an R program): no guards
+    nodes = list(ast.walk(tree))
+    calls = [n for n in nodes if isinstance(n, ast.Call)]
+    backwards = sorted((c for c in calls if _is_call(c, "backward")), key=lambda c: c.lineno)
+    return _Syntax(
+        computed=frozenset(_computed_names(tree)),
+        calls=tuple(calls), backwards=tuple(backwards),
+        retained=frozenset(c.func.value.id for c in calls if _is_call(c, "retain_grad")
+                           and isinstance(c.func, ast.Attribute) and isinstance(c.func.value, ast.Name)),
+        in_loop=frozenset(id(c) for loop in nodes if isinstance(loop, (ast.For, ast.While))
+                          for c in ast.walk(loop) if _is_call(c, "backward")),
+        zeroes=any(_is_call(c, "zero_", "zero_grad") for c in calls) or any(
+            isinstance(n, ast.Assign) and any(isinstance(t, ast.Attribute) and t.attr == "grad"
+                                              for t in n.targets) for n in nodes),
+        grad_reads=tuple(n for n in nodes if isinstance(n, ast.Attribute) and n.attr == "grad"
+                         and isinstance(n.ctx, ast.Load) and isinstance(n.value, ast.Name)),
+        assigned=tuple((t.id, n.lineno) for n in nodes if isinstance(n, ast.Assign)
+                       for t in n.targets if isinstance(t, ast.Name)))
+
+
+def find_guards(source: str, trace: dict | None = None) -> list[dict]:
+    """[{line, kind, message}] for each mistake the program makes, in line order."""
+    syntax = _syntax(source)
+    if syntax is None:
+        return []
     nodes = trace.get("nodes", []) if trace else []
     non_leaf = {n["name"] for n in nodes if n.get("named") and n["kind"] in ("op", "output")}
-    non_leaf |= _computed_names(tree)  # the run may have ended before a graph was drawn
+    non_leaf |= syntax.computed  # the run may have ended before a graph was drawn
     tensor_names = {n["name"] for n in nodes if n.get("shape") and n["kind"] in ("op", "output")}
-    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
-    backwards = sorted((c for c in calls if _is_call(c, "backward")), key=lambda c: c.lineno)
-    retained = {c.func.value.id for c in calls if _is_call(c, "retain_grad")
-                and isinstance(c.func, ast.Attribute) and isinstance(c.func.value, ast.Name)}
-    in_loop = {id(c) for loop in ast.walk(tree) if isinstance(loop, (ast.For, ast.While))
-               for c in ast.walk(loop) if _is_call(c, "backward")}
-    zeroes = any(_is_call(c, "zero_", "zero_grad") for c in calls) or any(
-        isinstance(n, ast.Assign) and any(isinstance(t, ast.Attribute) and t.attr == "grad"
-                                          for t in n.targets) for n in ast.walk(tree))
+    calls, backwards, retained = syntax.calls, list(syntax.backwards), syntax.retained
+    in_loop, zeroes, assigned = syntax.in_loop, syntax.zeroes, syntax.assigned
     found = []
     first_backward = backwards[0].lineno if backwards else None
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and node.attr == "grad" and isinstance(node.ctx, ast.Load) \
-                and isinstance(node.value, ast.Name):
-            name = node.value.id
-            if first_backward is None or node.lineno < first_backward:
-                found.append(_guard(node, "grad-before-backward", name=name))
-            elif name in non_leaf and name not in retained:
-                found.append(_guard(node, "non-leaf-grad", name=name))
+    for node in syntax.grad_reads:
+        name = node.value.id
+        if first_backward is None or node.lineno < first_backward:
+            found.append(_guard(node, "grad-before-backward", name=name))
+        elif name in non_leaf and name not in retained:
+            found.append(_guard(node, "non-leaf-grad", name=name))
     for call in calls:
         if _is_call(call, "tensor") and _keyword_true(call, "requires_grad") and call.args:
             value = _integer_literal(call.args[0])
@@ -106,8 +138,6 @@ def find_guards(source: str, trace: dict | None = None) -> list[dict]:
         found.append(_guard(backwards[1] if len(backwards) > 1 else backwards[0], "accumulate"))
     receivers = [c.func.value.id if isinstance(c.func, ast.Attribute)
                  and isinstance(c.func.value, ast.Name) else None for c in backwards]
-    assigned = [(t.id, n.lineno) for n in ast.walk(tree) if isinstance(n, ast.Assign)
-                for t in n.targets if isinstance(t, ast.Name)]
     for index, call in enumerate(backwards):
         receiver = receivers[index]
         earlier = receivers.index(receiver) if receiver in receivers[:index] else None

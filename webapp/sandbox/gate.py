@@ -15,6 +15,7 @@ from flask import Flask, current_app, has_request_context, request
 from . import identity
 from ..cache import BoundedCache, SingleFlight, note
 from ..errors import ChainruleError
+from ..timing import record, timed
 from .fairness import Clients
 from .pool import WorkerPool
 from .values import check_value
@@ -70,7 +71,10 @@ def evaluate(kind: str, **job) -> dict:
     workers = pool()
 
     def compute():
-        answer = workers.run(job)
+        spent: dict = {}
+        with timed("evaluate"):
+            answer = workers.run(job, spent)
+        record("job", spent.get("job"))
         text = json.dumps(answer)
         answers.put(key, text, len(text) + len(key))
         return answer  # shared with concurrent identical requests: read, never changed

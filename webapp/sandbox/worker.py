@@ -12,6 +12,7 @@ import os
 import resource
 import signal
 import sys
+import time
 
 from ..errors import out_of_time
 from .protocol import INTERNAL, answer_bytes, log_bug, read_message, write_message
@@ -161,7 +162,9 @@ def main() -> None:
         if job is None:
             return
         limit_cpu_for_next_job(DEFAULT_LIMITS.cpu_seconds)
+        started = time.perf_counter()
         answer = run_job(handle, job)
+        answer = {**answer, "seconds": round(time.perf_counter() - started, 6)}  # Server-Timing
         data = answer_bytes(answer)
         del answer, job
         channel_out.write(data)

@@ -23,7 +23,7 @@ def _graph_body(fmt: str) -> bytes:
     view = view_from_query(request.args)
     trace = evaluator.evaluate("trace", source=source, inputs=inputs,
                                grad_output=grad_output_from_query(request.args),
-                               fold=fold_from_query(request.args))
+                               fold=fold_from_query(request.args), lesson=False)
     if fmt == "dot":
         return render.dot_source(trace, view).encode()
     if themes.theme_from(request.args) == "dark":  # the fill-in template is light only
