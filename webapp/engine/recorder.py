@@ -119,7 +119,8 @@ class GraphTracer(Observer):
         try:
             # Copies of tensors that exist: the allocation guard need not size each one (it
             # was most of a long loop's time, profiled).
-            with torch.no_grad(), torch._C.DisableTorchFunction():
+            with torch._C.DisableTorchFunction(), torch.no_grad():  # this order: no_grad's own
+                # calls (torch._C._set_grad_enabled) also skip the guard
                 for item in pending:
                     if not self._stamp(*item) and not in_dispatch:
                         # Inside a custom Function's forward: its output gets a grad_fn later.
@@ -204,6 +205,7 @@ class GraphTracer(Observer):
         return None
 
     # -- interpreter callbacks -------------------------------------------------------
+    @_unguarded  # reads and copies what exists: nothing for the guard to size
     def result(self, value, node, operands):
         """A value the interpreter produced: stamp its node if no op output carried it
         (a custom Function's forward returning a tensor it computed earlier)."""
@@ -217,6 +219,7 @@ class GraphTracer(Observer):
             finally:
                 self.paused -= 1
 
+    @_unguarded
     def assigned(self, name, value):
         self.flush()
         fn = value.grad_fn
@@ -230,6 +233,7 @@ class GraphTracer(Observer):
             if not value.requires_grad and len(self.constant_names) < 10_000:
                 self.constant_names.setdefault(id(value), (name, value))
 
+    @_unguarded
     def returned(self, function_name, value):
         self.flush()
         fn = value.grad_fn
