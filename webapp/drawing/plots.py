@@ -55,8 +55,10 @@ def _clip_limits(ys) -> tuple[float, float] | None:
 
 
 def tangent_equation(at: dict) -> str:
+    """`tangent: y = 1.76 − 0.1056·(x − 2.08)`: signs written once, never `+ −`."""
     a, fa, slope = (_float(at[k]) for k in ("x", "f", "df"))
-    return f"tangent: y = {fa:.4g} + {slope:.4g}·(x − {a:.4g})"
+    return (f"tangent: y = {fa:.4g} {'−' if slope < 0 else '+'} {abs(slope):.4g}"
+            f"·(x {'+' if a < 0 else '−'} {abs(a):.4g})").replace("-", "−")
 
 
 def figure_1d(data: dict, title: str = "") -> Figure:

@@ -73,7 +73,7 @@ def _local(node: dict, consumer: dict, pairs: list, position: int) -> str | None
     if symbol.startswith("^"):
         k = symbol[1:]
         return f"{k}·{n}" if k == "2" else f"{k}·{n}^({k}−1)"
-    return {"log": f"1/{n}", "sin": f"cos({n})", "cos": f"−sin({n})", "exp": c,
+    return {"log": f"1/{n}", "1/x": f"−1/{n}²", "sin": f"cos({n})", "cos": f"−sin({n})", "exp": c,
             "tanh": f"1 − {c}²", "sigmoid": f"{c}·(1 − {c})", "sqrt": f"1/(2·{c})",
             "−x": "−1", "relu": f"1 if {n} > 0 else 0"}.get(symbol)
 
@@ -89,8 +89,8 @@ def _contribution(trace, node, edge, consumer, out_name) -> str:
     if node["shape"] or consumer["shape"]:
         return f"{rule}\n   {_tensor_rule(node, consumer, pairs, position)} = {got}"
     local = _local(node, consumer, pairs, position)
-    named = f"{bar(consumer['name'])} · {local}" if local else f"{bar(consumer['name'])} · ∂{consumer['name']}/∂{node['name']}"
-    return f"{rule}\n   = {named}\n   = {upstream} · {_fmt(edge['local_grad'], [])} = {got}"
+    named = f"{bar(consumer['name'])} · {_term(local)}" if local else f"{bar(consumer['name'])} · ∂{consumer['name']}/∂{node['name']}"
+    return f"{rule}\n   = {named}\n   = {_term(upstream)} · {_term(_fmt(edge['local_grad'], []))} = {got}"
 
 
 def _tensor_rule(node, consumer, pairs, position) -> str:
@@ -127,6 +127,11 @@ def _tensor_rule(node, consumer, pairs, position) -> str:
     return f"{how}{broadcast}; {node['name']} is {_dims(node['shape'])}"
 
 
+def _term(text: str) -> str:
+    """A negative term or factor in brackets: 0.9093 + (−0.5769), 1 · (−0.25)."""
+    return f"({text})" if text.startswith(("−", "-")) else text
+
+
 def backward_text(trace: dict, node: dict, out_name: str, seeded: bool) -> str:
     """How the node's gradient was assembled from its consumers' gradients."""
     grad = _fmt(node.get("grad"), node["shape"])
@@ -142,8 +147,15 @@ def backward_text(trace: dict, node: dict, out_name: str, seeded: bool) -> str:
                 if nodes[e["target"]].get("symbol") in PATTERNS
                 and not node["shape"] and not nodes[e["target"]]["shape"]}
     lines = texts + sorted(patterns)
+    targets = [e["target"] for e in edges]
+    for target in dict.fromkeys(t for t in targets if targets.count(t) > 1):  # x·x: x twice
+        consumer = nodes[target]
+        uses = [s["name"] for _, s in operands(trace, target)]
+        times = {2: "twice", 3: "three times"}.get(targets.count(target), f"{targets.count(target)} times")
+        lines.append(f"{node['name']} is used {times} in {consumer['name']} = "
+                     f"{formula(consumer, uses)}: one contribution for each use")
     if len(edges) > 1:
-        parts = " + ".join(_fmt(e["grad"], node["shape"]) for e in edges)
+        parts = " + ".join(_term(_fmt(e["grad"], node["shape"])) for e in edges)
         lines.append(f"{bar(node['name'])} sums {len(edges)} contributions: {parts} = {grad}")
     if node["kind"] in ("input", "leaf"):
         lines.append(f"{node['name']}.grad = {grad}")

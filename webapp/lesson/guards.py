@@ -113,9 +113,11 @@ def find_guards(source: str, trace: dict | None = None) -> list[dict]:
     if syntax is None:
         return []
     nodes = trace.get("nodes", []) if trace else []
-    non_leaf = {n["name"] for n in nodes if n.get("named") and n["kind"] in ("op", "output")}
+    # the program's own names: a reassigned name is numbered in `name` (y₁, y₂), not in `label`
+    non_leaf = {n.get("label") or n["name"] for n in nodes if n.get("named") and n["kind"] in ("op", "output")}
     non_leaf |= syntax.computed  # the run may have ended before a graph was drawn
-    tensor_names = {n["name"] for n in nodes if n.get("shape") and n["kind"] in ("op", "output")}
+    tensor_names = {n.get("label") or n["name"] if n.get("named") else n["name"] for n in nodes
+                    if n.get("shape") and n["kind"] in ("op", "output")}
     calls, backwards, retained = syntax.calls, list(syntax.backwards), syntax.retained
     in_loop, zeroes, assigned = syntax.in_loop, syntax.zeroes, syntax.assigned
     found = []

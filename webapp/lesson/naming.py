@@ -51,6 +51,36 @@ def assign_names(trace: dict) -> None:
         node["name"] = f"v{counter}"
     for node in trace["nodes"]:  # nodes outside the forward list (none today): still named
         node.setdefault("name", f"v{node['id'][1:]}")
+    _number_reused_names(trace, nodes)
+
+
+SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def _number_reused_names(trace: dict, nodes: dict) -> None:
+    """A name the program assigns again (`y = y * x + 1` in a loop) names several nodes:
+    number them in forward order, y₁, y₂, y₃, so no sentence reads ∂y/∂y. An input keeps
+    its plain name; a folded box (folding.py) takes the numbers of all its repetitions."""
+    order = [nodes[i] for i in dict.fromkeys(trace["forward"])]
+    order += [n for n in trace["nodes"] if n["id"] not in trace["forward"]]
+    computed = [n for n in order if n["kind"] not in ("input", "leaf", "constant") and n.get("named")]
+    uses: dict = {}
+    for node in computed:
+        count = (node.get("folded") or {}).get("count", 1)
+        uses[node["name"]] = uses.get(node["name"], 0) + count
+    seen: dict = {}
+    for node in computed:
+        name = node["name"]
+        if uses[name] < 2:
+            continue
+        first = seen.get(name, 0) + 1
+        count = (node.get("folded") or {}).get("count", 1)
+        seen[name] = first + count - 1
+        node["name"] = f"{name}{_sub(first)}" if count == 1 else f"{name}{_sub(first)}…{name}{_sub(first + count - 1)}"
+
+
+def _sub(number: int) -> str:
+    return str(number).translate(SUBSCRIPTS)
 
 
 def index(trace: dict) -> dict:
