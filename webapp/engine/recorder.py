@@ -5,8 +5,8 @@ sees every aten-level output, composite ops' inner ones included (`1/x` is a
 reciprocal, then a multiplication). An output is kept pending until the next dispatch
 (or the end): by then autograd has set `.grad_fn` on the same tensor object, and the
 tracer stamps that node's `metadata` with the order it was computed in, a snapshot of
-its value (and tangent), the source position and the constants among the op's inputs.
-Names come from the interpreter (`assigned`), nothing else needs special cases.
+its value (and tangent), the source position and the constants among the op's inputs;
+names come from the interpreter (`assigned`).
 
 `before_backward` hooks every node reachable from all the roots of a backward pass;
 the last pass the program ran is the one shown, with what the engine passed along each
@@ -22,8 +22,7 @@ import torch.autograd.forward_ad as forward_ad
 from torch.utils._pytree import tree_leaves
 from torch.utils._python_dispatch import _disable_current_modes
 
-from .snapshots import _Dispatch, is_number, snapshot
-from .snapshots import output_nr as _output_nr, unguarded as _unguarded
+from .snapshots import _Dispatch, is_number, output_nr as _output_nr, snapshot, unguarded as _unguarded
 from ..language.interpreter import Observer
 
 KEY = "chainrule"
@@ -117,10 +116,9 @@ class GraphTracer(Observer):
         pending, self.pending = self.pending, []
         self.paused += 1
         try:
-            # Copies of tensors that exist: the allocation guard need not size each one (it
-            # was most of a long loop's time, profiled).
-            with torch._C.DisableTorchFunction(), torch.no_grad():  # this order: no_grad's own
-                # calls (torch._C._set_grad_enabled) also skip the guard
+            # Copies of tensors that exist: the guard need not size them (most of a long loop's
+            # time, profiled). In this order, no_grad's own calls skip the guard too.
+            with torch._C.DisableTorchFunction(), torch.no_grad():
                 for item in pending:
                     if not self._stamp(*item) and not in_dispatch:
                         # Inside a custom Function's forward: its output gets a grad_fn later.
@@ -205,7 +203,7 @@ class GraphTracer(Observer):
         return None
 
     # -- interpreter callbacks -------------------------------------------------------
-    @_unguarded  # reads and copies what exists: nothing for the guard to size
+    @_unguarded  # the callbacks read and copy what exists: nothing for the guard to size
     def result(self, value, node, operands):
         """A value the interpreter produced: stamp its node if no op output carried it
         (a custom Function's forward returning a tensor it computed earlier)."""
