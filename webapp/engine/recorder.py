@@ -107,10 +107,8 @@ class GraphTracer(Observer):
             self.leaf_order[id(tensor)] = (self._next(), tensor)
 
     def flush(self, in_dispatch: bool = False):
-        """Stamp the grad_fn of every output computed since the last dispatch.
-
-        Tangents are read outside a dispatch only (below autograd, `unpack_dual` cannot run).
-        """
+        """Stamp the grad_fn of every output computed since the last dispatch; tangents are
+        read outside a dispatch only (below autograd, `unpack_dual` cannot run)."""
         if not self.pending and (in_dispatch or not self.tangent_pending):
             return
         pending, self.pending = self.pending, []
