@@ -145,3 +145,18 @@ def test_check_and_jacobian_routes(client):
     assert [row["autograd"] for row in data["rows"]] == [2.0, 4.0]
     data = api(client, "/api/jacobian", f="x.sin()", x="[0, 1]")
     assert data["rows"][0][0] == 1.0 and data["rows"][1][0] == 0.0
+
+
+def test_a_pole_does_not_flatten_the_derivative_plot():
+    """The forum's log(x²)·sin(x) + 1/x: f′ ≈ −1/x² near 0 spans hundreds, the rest of f′
+    a few units. The y-range must show the bulk and the marked slope, not the pole.
+    Mutation: `spread = math.inf` in plots._clip_limits (2nd–98th percentiles only: −300…)."""
+    from webapp.drawing.plots import _clip_limits
+    xs = torch.linspace(-1, 5, 201, dtype=torch.float64, requires_grad=True)
+    (df,) = torch.autograd.grad((torch.log(xs ** 2) * torch.sin(xs) + 1 / xs).sum(), xs)
+    x0 = torch.tensor(2.0, dtype=torch.float64, requires_grad=True)
+    (slope,) = torch.autograd.grad(torch.log(x0 ** 2) * torch.sin(x0) + 1 / x0, x0)
+    values = [v for v in df.tolist() if math.isfinite(v)]
+    lo, hi = _clip_limits(df.tolist(), keep=slope.item())
+    assert lo < slope.item() < hi and hi - lo < 30
+    assert sum(lo <= v <= hi for v in values) >= 0.85 * len(values)

@@ -41,13 +41,18 @@ def with_gaps(xs, ys, breaks):
     return out_x, out_y
 
 
-def _clip_limits(ys) -> tuple[float, float] | None:
-    """A y-range that ignores the 2% most extreme samples (1/x near 0 would flatten all)."""
+def _clip_limits(ys, keep: float | None = None) -> tuple[float, float] | None:
+    """A y-range for the bulk of the samples, so a pole (1/x near 0) cannot flatten the rest:
+    the 2nd to 98th percentiles, narrowed to 4 interquartile ranges beyond the quartiles,
+    widened again to show `keep` (the marked point)."""
     values = sorted(y for y in (_float(v) for v in ys) if math.isfinite(y))
     if not values:
         return None
-    lo = values[int(0.02 * (len(values) - 1))]
-    hi = values[int(0.98 * (len(values) - 1))]
+    at = lambda q: values[int(q * (len(values) - 1))]  # noqa: E731
+    spread = 4 * (at(0.75) - at(0.25))
+    lo, hi = max(at(0.02), at(0.25) - spread), min(at(0.98), at(0.75) + spread)
+    if keep is not None and math.isfinite(keep):
+        lo, hi = min(lo, keep), max(hi, keep)
     if hi - lo < 1e-9:
         lo, hi = lo - 1, hi + 1
     pad = 0.08 * (hi - lo)
@@ -78,7 +83,7 @@ def figure_1d(data: dict, title: str = "") -> Figure:
     ax.plot(xs, tangent, color=ORANGE, lw=1.5, ls="--", label=tangent_equation(at))
     ax.plot([a], [fa], "o", color=ORANGE, ms=8, zorder=5)
     ax.annotate(f"({a:.4g}, {fa:.4g})", (a, fa), textcoords="offset points", xytext=(8, 8))
-    limits = _clip_limits(data["f"])
+    limits = _clip_limits(data["f"], keep=fa)
     if limits:
         ax.set_ylim(*limits)
     ax.set_ylabel(f"f({wrt})")
@@ -103,7 +108,7 @@ def _derivative_panel(ax, xs, ys, breaks, color, name, label, point) -> None:
     if point is not None:
         ax.plot([point[0]], [point[1]], "o", color=ORANGE, ms=7, zorder=5)
         ax.annotate(f"slope {point[1]:.4g}", point, textcoords="offset points", xytext=(8, 8))
-    limits = _clip_limits(ys)
+    limits = _clip_limits(ys, keep=point[1] if point is not None else None)
     if limits:
         ax.set_ylim(*limits)
     ax.set_ylabel(name)
