@@ -151,7 +151,8 @@ def test_what_students_write_is_accepted(source, inputs, limits):
 
 
 @pytest.mark.parametrize("source, message", [
-    ("x -= 0.1 * x.grad\nx", "`x` is assigned on line 1, after its first use on line 1, so it is not an input"),
+    ("x -= 0.1 * x.grad\nx", "Line 1 reads `x` before giving it a value, so `x` is not an input"),
+    ("y = x\nx = y * 2\nx", "`x` is assigned on line 2, after its first use on line 1, so `x` is not an input"),
     ("v = x.grad.item()\nv", "x.grad is None until backward runs."),
 ])
 def test_refusals_say_what_happened(source, message, limits):
