@@ -47,3 +47,26 @@ def test_edit_applies_no_inline_style(page, live_server):
     violations = [m for m in messages if "Content Security Policy" in m or "inline style" in m]
     assert violations == [], violations
     assert page.errors == []
+
+
+def test_one_plot_request_per_edit(page, live_server):
+    """One typed edit, then leaving the editor (which sends the same source again): one /api/plot.
+
+    Mutation (checked): in plot.js load(), `if (asked.src !== src)` → `if (true)`: leaving the
+    editor fetches the same URL again (2); the old code, a fetch per afterSettle, made 8."""
+    requests = []
+    page.on("request", lambda r: requests.append(r.url) if "/api/plot" in r.url else None)
+    open_blank(page, live_server)
+    wait_until(page, "!!document.querySelector('#plot-live svg .curve')")
+    requests.clear()
+    typed_edit(page, "*x")
+    posts = []
+    page.on("request", lambda r: posts.append(r.url) if "/partials/graph" in r.url else None)
+    page.click("h1")  # the editor's change event: htmx sends it again
+    page.wait_for_timeout(1500)
+    page.wait_for_load_state("networkidle")
+    wait_until(page, "document.getElementById('plot-live').dataset.drawn === "
+                     "document.getElementById('plot-live').dataset.src")
+    assert "sin%28x%29%2Ax" in page.get_attribute("#plot-live", "data-src")
+    assert len(posts) == 1  # the re-run happened: its new plot box asked for the same URL
+    assert len(requests) == 1, requests
