@@ -70,3 +70,28 @@ def test_one_plot_request_per_edit(page, live_server):
     assert "sin%28x%29%2Ax" in page.get_attribute("#plot-live", "data-src")
     assert len(posts) == 1  # the re-run happened: its new plot box asked for the same URL
     assert len(requests) == 1, requests
+
+
+def test_plots_follow_the_dark_theme(page, live_server, artifacts):
+    """With the system dark, the f/f′ plots are painted dark, their labels light and legible.
+
+    Mutation (checked): in dark.css, `.plot-live { background: #ffffff; … }` back: a white block."""
+    page.emulate_media(color_scheme="dark")
+    page.goto(f"{live_server}/?f=sin(x)*x&x=1")
+    page.wait_for_selector("#plot-live svg .curve", timeout=15000)
+    page.locator("#plot-live").scroll_into_view_if_needed()
+    colours = page.evaluate("""() => { const box = document.getElementById('plot-live');
+      return { bg: getComputedStyle(box).backgroundColor,
+               text: getComputedStyle(box.querySelector('svg text')).fill,
+               curve: getComputedStyle(box.querySelector('.curve')).stroke }; }""")
+    background = hex_of(colours["bg"])
+    assert contrast(background, "#ffffff") > 10, background
+    assert contrast(hex_of(colours["text"]), background) >= 4.5, colours
+    assert contrast(hex_of(colours["curve"]), background) >= 3, colours
+    # What is painted, not only what is computed: the plot's middle is mostly dark pixels.
+    from PIL import Image
+    import io
+    shot = Image.open(io.BytesIO(page.locator("#plot-live").screenshot())).convert("L")
+    histogram = shot.histogram()
+    assert sum(histogram[:80]) / sum(histogram) > 0.8
+    page.screenshot(path=str(artifacts / "review-dark-plots.png"))
