@@ -72,6 +72,71 @@ def test_one_plot_request_per_edit(page, live_server):
     assert len(requests) == 1, requests
 
 
+@pytest.mark.parametrize("typed, says", [("1e400", "1e400 is too large"), ("nan", "nan is not one"),
+                                         ("", "is empty")])
+def test_bad_value_names_the_value(page, live_server, typed, says):
+    """A refused value in the x box: the status names x's value, not the code.
+
+    Mutation (checked): in page.js errorStatus(), return "Error: the code does not run" always."""
+    page.goto(f"{live_server}/?f=sin(x)*x&x=1")
+    page.wait_for_selector("#graph svg")
+    page.click('#inputs input[name="x"]')
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Backspace")
+    if typed:
+        page.keyboard.type(typed)
+    page.keyboard.press("Enter")
+    wait_until(page, "window.chainrule.state().stale")
+    assert says in page.inner_text("#error .error")
+    assert page.inner_text("#step-status") == "Error: check the value of x"
+
+
+def test_syntax_error_caret_under_its_column(page, live_server, artifacts):
+    """`x +* 2`: the panel under the graph shows the line and a caret under the server's column.
+
+    Mutation (checked): in page.js showError(), drop the line appending the cloned
+    .error-source: the panel has no <pre> (the old flattened "… x +* 2 ^")."""
+    open_blank(page, live_server)
+    type_source(page, "x +* 2")
+    wait_until(page, "window.chainrule.state().stale")
+    column = int(re.search(r"column (\d+)", page.inner_text("#error .error-message")).group(1))
+    note = page.inner_text("#stale-note")
+    assert "fix the error in the code" in note and "above" not in note
+    assert page.eval_on_selector("#chain pre", "p => getComputedStyle(p).fontFamily").lower().find("mono") >= 0
+    # The left edge of the caret and of the character at `column` in the line above it.
+    lefts = page.eval_on_selector("#chain pre", """(pre, column) => {
+      const walker = document.createTreeWalker(pre, NodeFilter.SHOW_TEXT), texts = [];
+      while (walker.nextNode()) texts.push(walker.currentNode);
+      const node = texts.find(t => t.data.includes('^')), text = node.data, start = text.indexOf('x +* 2');
+      const left = i => { const r = document.createRange(); r.setStart(node, i); r.setEnd(node, i + 1);
+                          return r.getBoundingClientRect().left; };
+      return [left(start + column - 1), left(text.indexOf('^')), text.slice(start + column - 1, start + column)];
+    }""", column)
+    assert abs(lefts[0] - lefts[1]) < 1, lefts
+    page.locator("#chain").scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "review-syntax-caret.png"))
+
+
+def test_end_key_goes_to_the_end_without_scrolling(page, live_server):
+    """End moves the player to its last step and the page stays put; in the editor, End is the editor's.
+
+    Mutation (checked): in page.js keydown, drop `event.preventDefault()`: the page scrolls."""
+    page.goto(f"{live_server}/?f=sin(x)*x&x=1")
+    page.wait_for_selector("#graph svg")
+    assert page.evaluate("document.documentElement.scrollHeight > window.innerHeight")
+    page.click("#source")
+    page.keyboard.press("End")
+    assert page.evaluate("window.chainrule.state().index") == 0
+    page.click("h1")
+    page.evaluate("window.scrollTo(0, 0)")
+    page.keyboard.press("End")
+    time.sleep(0.3)
+    state = page.evaluate("window.chainrule.state()")
+    assert state["index"] == state["steps"] > 0
+    assert page.evaluate("window.scrollY") == 0
+    assert "done" in page.inner_text("#step-status")
+
+
 def test_plots_follow_the_dark_theme(page, live_server, artifacts):
     """With the system dark, the f/f′ plots are painted dark, their labels light and legible.
 
