@@ -105,7 +105,8 @@
     if (asked.src !== src) {
       asked.src = src;
       asked.reply = fetch(src).then(function (r) { return r.json().then(function (j) { return [r.ok, j]; }); });
-      asked.reply.catch(function () { if (asked.src === src) asked.src = null; });  // a new try next time
+      const retry = function () { if (asked.src === src) asked.src = null; };  // a refusal (busy) or a lost
+      asked.reply.then(function (result) { if (!result[0]) retry(); }, retry);  // connection: ask again next time
     }
     asked.reply.then(function (result) {
       if (!box.isConnected) return;
