@@ -48,9 +48,11 @@
     if (action === "forward") { player.pause(); player.step(1); }
     else if (action === "back") { player.pause(); player.step(-1); }
     else if (action === "reset") player.reset();
+    else if (action === "end") { player.pause(); player.go(player.state().steps); }
     else if (action === "play") player.playing() ? player.pause() : player.play(speed());
   }
-  const KEYS = { ArrowRight: "forward", ArrowLeft: "back", " ": "play", Home: "reset" };
+  // Handled keys never reach the browser's own use (Space, Home and End scroll the page).
+  const KEYS = { ArrowRight: "forward", ArrowLeft: "back", " ": "play", Home: "reset", End: "end" };
 
   document.addEventListener("keydown", function (event) {
     // Arrows act on the player wherever focus is, except in text fields (on a View radio
@@ -148,7 +150,7 @@
       note = document.createElement("p");
       note.id = "stale-note";
       note.className = "stale-note";
-      note.textContent = "Last working version (not playable): fix the error above to update the graph.";
+      note.textContent = "Last working version (not playable): fix the error in the code to update the graph.";
       area.insertBefore(note, area.firstChild);
     } else if (!stale && note) {
       note.remove();
@@ -156,10 +158,31 @@
     document.querySelectorAll(".player button").forEach(function (b) { b.disabled = stale; });
     if (stale) {
       const status = document.getElementById("step-status");
-      if (status) status.textContent = "Error: the code does not run";
+      if (status) status.textContent = errorStatus(error);
       const chain = document.getElementById("chain");
-      if (chain) chain.textContent = error.textContent.trim();
+      if (chain) showError(chain, error);
     }
+  }
+
+  // The status line names what to fix: a refused input value is not code that fails.
+  function errorStatus(error) {
+    const message = error.querySelector(".error-message");
+    const value = error.dataset.kind === "input" && message &&
+      /^The value of ([^\s:]+)/.exec(message.textContent.trim());
+    return value ? "Error: check the value of " + value[1] : "Error: the code does not run";
+  }
+
+  // The panel under the graph repeats the error; its source line and caret stay in a
+  // monospace <pre>, or the caret points at nothing.
+  function showError(chain, error) {
+    chain.textContent = "";
+    const message = error.querySelector(".error-message");
+    const p = document.createElement("p");
+    p.className = "formula";
+    p.textContent = (message || error).textContent.trim();
+    chain.appendChild(p);
+    const source = error.querySelector(".error-source");
+    if (source) chain.appendChild(source.cloneNode(true));
   }
 
   // ---- 429: the server asks to wait; count down, then send the editor again ---------

@@ -94,15 +94,25 @@
     box.dataset.drawn = box.dataset.src;
   }
 
+  // htmx fires afterSettle once per swapped part (graph, error, share, plots…): one edit
+  // would fetch the same URL eight times. One request per URL; every box asking for it shares it.
+  const asked = { src: null, reply: null };
   function load() {
     const box = document.getElementById("plot-live");
-    if (!box || box.dataset.drawn === box.dataset.src) return;
-    fetch(box.dataset.src).then(function (r) { return r.json().then(function (j) { return [r.ok, j]; }); })
-      .then(function (result) {
-        if (result[0]) draw(box, result[1]);
-        else box.textContent = result[1].error ? result[1].error.message : "The plot could not be drawn.";
-      })
-      .catch(function () { box.textContent = "The plot could not be loaded."; });
+    if (!box || box.dataset.drawn === box.dataset.src || box.dataset.asked === box.dataset.src) return;
+    const src = box.dataset.src;
+    box.dataset.asked = src;
+    if (asked.src !== src) {
+      asked.src = src;
+      asked.reply = fetch(src).then(function (r) { return r.json().then(function (j) { return [r.ok, j]; }); });
+      const retry = function () { if (asked.src === src) asked.src = null; };  // a refusal (busy) or a lost
+      asked.reply.then(function (result) { if (!result[0]) retry(); }, retry);  // connection: ask again next time
+    }
+    asked.reply.then(function (result) {
+      if (!box.isConnected) return;
+      if (result[0]) draw(box, result[1]);
+      else box.textContent = result[1].error ? result[1].error.message : "The plot could not be drawn.";
+    }).catch(function () { if (box.isConnected) box.textContent = "The plot could not be loaded."; });
   }
   document.addEventListener("change", function (event) {
     if (event.target.id !== "plot-d2f") return;

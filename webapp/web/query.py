@@ -22,11 +22,32 @@ VIEWS = ("values", "autograd")
 
 def parse_value(name: str, text: str):
     """A number or nested list typed for `name`, parsed and checked."""
+    shown = text.strip()
+    if not shown:
+        raise bad_input(f"The value of {name} is empty: type a number or a list like [1, 2].")
+    if shown.lower().lstrip("+-") in _NOT_FINITE:  # nan, inf, Infinity: JSON has no word for them
+        raise bad_input(f"The value of {name} must be a finite number ({shown[:20]} is not one).")
     try:
-        value = json.loads(text, parse_constant=_refuse_constant)
+        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except _TooLarge as error:
+        raise bad_input(f"The value of {name} must be a finite number ({error} is too large).") from None
     except (ValueError, RecursionError):
         raise bad_input(f"The value of {name} must be a number or a list like [1, 2].") from None
     return check_value(name, value)
+
+
+_NOT_FINITE = frozenset({"nan", "inf", "infinity"})
+
+
+class _TooLarge(ValueError):
+    """A float literal beyond the largest double (1e400): float() would make it inf."""
+
+
+def _finite_float(text):
+    value = float(text)
+    if not math.isfinite(value):
+        raise _TooLarge(text[:20])
+    return value
 
 
 def _refuse_constant(text):
