@@ -139,3 +139,40 @@ def test_check_my_backward_in_the_page_marks_the_wrong_entry(page, live_server, 
     assert page.locator("td.wrong").count() == 2  # the same entry, in both matrices
     page.locator(".gradcheck-title").scroll_into_view_if_needed()
     page.screenshot(path=str(artifacts / "gradcheck-fail.png"), full_page=True)
+
+
+PANEL_TICKS_JS = """n => {
+  const svg = document.querySelector('#plot-live svg');
+  const frame = Array.from(svg.querySelectorAll('rect[stroke="#999"]'))[n];
+  const top = +frame.getAttribute('y'), bottom = top + +frame.getAttribute('height');
+  return Array.from(svg.querySelectorAll('text[text-anchor="end"]'))
+    .filter(t => +t.getAttribute('y') - 4 >= top - 1 && +t.getAttribute('y') - 4 <= bottom + 1)
+    .map(t => Number(t.textContent.replace('−', '-')));
+}"""
+
+
+def test_a_typed_function_with_a_pole_keeps_its_derivative_readable(page, live_server):
+    """Typed: the forum's log(x**2)*sin(x) + 1/x, whose f′ ≈ −1/x² near 0. The f′ panel's
+    y-axis must span the bulk of f′ and the marked slope (torch's), not the pole's hundreds.
+    Mutation: `const spread = Infinity` in plot.js's range (the axis runs to about −300)."""
+    from .test_page_typing import open_blank, type_source
+    import torch
+    open_blank(page, live_server)
+    type_source(page, seeds.SEED003_LOG_SIN)
+    wait_until(page, "(document.getElementById('plot-live').dataset.drawn || '').includes('log')", 20)
+    x = torch.tensor(float(page.input_value('input.input-value[name="x"]')), requires_grad=True)
+    (slope,) = torch.autograd.grad(torch.log(x ** 2) * torch.sin(x) + 1 / x, x)
+    ticks = page.evaluate(PANEL_TICKS_JS, 1)
+    assert len(ticks) >= 3 and max(ticks) - min(ticks) < 40
+    step = ticks[1] - ticks[0]
+    assert min(ticks) - step <= slope.item() <= max(ticks) + step
+
+
+def test_the_tangent_label_writes_a_negative_slope_once(page, live_server):
+    """Typed cos(x) at x = 1: slope −sin 1. Mutation: the old `" + " + fmt(slope)` label in plot.js."""
+    from .test_page_typing import open_blank, type_source
+    open_blank(page, live_server)
+    type_source(page, "cos(x) * 1.0")
+    wait_until(page, "(document.getElementById('plot-live').dataset.drawn || '').includes('cos')", 20)
+    text = page.inner_text("#plot-live")
+    assert f"y = {math.cos(1):.4g} − {math.sin(1):.4g}·(x − 1)" in text and "+ −" not in text

@@ -21,10 +21,16 @@
   }
   const fmt = window.chainruleFormat.number;  // the page's one formatter
   const shown = { data: null, box: null, second: false };  // the plot on screen; f″ asked for
-  function range(values) {
+  // The bulk of the samples, as plots._clip_limits draws the images: the 2nd–98th
+  // percentiles, narrowed to 4 interquartile ranges beyond the quartiles (a pole such as
+  // 1/x near 0 would flatten the rest), widened again to show the marked point.
+  function range(values, keep) {
     const finite = values.filter(isFinite).sort(function (a, b) { return a - b; });
     if (!finite.length) return [-1, 1];
-    let lo = finite[Math.floor(0.02 * (finite.length - 1))], hi = finite[Math.floor(0.98 * (finite.length - 1))];
+    const at = function (q) { return finite[Math.floor(q * (finite.length - 1))]; };
+    const spread = 4 * (at(0.75) - at(0.25));
+    let lo = Math.max(at(0.02), at(0.25) - spread), hi = Math.min(at(0.98), at(0.75) + spread);
+    if (isFinite(keep)) { lo = Math.min(lo, keep); hi = Math.max(hi, keep); }
     if (hi - lo < 1e-9) { lo -= 1; hi += 1; }
     const pad = 0.08 * (hi - lo);
     return [lo - pad, hi + pad];
@@ -38,7 +44,7 @@
   }
 
   function panel(svg, top, xs, ys, breaks, colour, label, point, extra) {
-    const x0 = xs[0], x1 = xs[xs.length - 1], yr = range(ys);
+    const x0 = xs[0], x1 = xs[xs.length - 1], yr = range(ys, point ? point[1] : NaN);
     const sx = function (x) { return LEFT + (x - x0) / (x1 - x0) * (W - LEFT - RIGHT); };
     const sy = function (y) { return top + PANEL - (y - yr[0]) / (yr[1] - yr[0]) * PANEL; };
     const clip = "clip" + top;
@@ -78,7 +84,8 @@
     const svg = el("svg", { viewBox: "0 0 " + W + " " + (TOP + panels * PANEL + (panels - 1) * (GAP + 10) + 30),
                             role: "img", "aria-label": "f and its autograd derivative against " + data.wrt });
     panel(svg, TOP, xs, f, data.breaks, "#0072B2",
-          "f(" + data.wrt + ") with its tangent: y = " + fmt(fa) + " + " + fmt(slope) + "·(" + data.wrt + " − " + fmt(a) + ")",
+          "f(" + data.wrt + ") with its tangent: y = " + fmt(fa) + (slope < 0 ? " − " : " + ") + fmt(Math.abs(slope)) +
+            "·(" + data.wrt + (a < 0 ? " + " : " − ") + fmt(Math.abs(a)) + ")",
           [a, fa], function (x) { return fa + slope * (x - a); });
     panel(svg, TOP + PANEL + GAP + 10, xs, df, data.breaks, "#009E73",
           "f′(" + data.wrt + ") by autograd: slope " + fmt(slope) + " at " + data.wrt + " = " + fmt(a), [a, slope]);
