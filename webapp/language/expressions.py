@@ -48,9 +48,9 @@ class Expressions:
             return self.language[name]
         later = self.assigned_lines.get(name)
         if later is not None and later >= getattr(node, "lineno", 0):
-            where = (f"line {later} reads `{name}` before giving it a value" if later == node.lineno
+            where = (f"Line {later} reads `{name}` before giving it a value" if later == node.lineno
                      else f"`{name}` is assigned on line {later}, after its first use on line {node.lineno}")
-            raise runtime(f"{where[0].upper()}{where[1:]}, so `{name}` is not an input: give it a value "
+            raise runtime(f"{where}, so `{name}` is not an input: give it a value "
                           f"before that use (e.g. {name} = torch.tensor(1.0, requires_grad=True)).", node)
         raise runtime(f"`{name}` is used before it is given a value.", node)
 
