@@ -50,10 +50,11 @@ def test_edit_applies_no_inline_style(page, live_server):
 
 
 def test_one_plot_request_per_edit(page, live_server):
-    """One typed edit, then leaving the editor (which sends the same source again): one /api/plot.
+    """One typed edit, then leaving the editor: one /api/plot.
 
-    Mutation (checked): in plot.js load(), `if (asked.src !== src)` → `if (true)`: leaving the
-    editor fetches the same URL again (2); the old code, a fetch per afterSettle, made 8."""
+    Mutation (checked): in plot.js load(), `if (asked.src !== src)` → `if (true)` together
+    with dropping page.js's `event.preventDefault()` for a repeated editor request (leaving
+    the editor sent the same source again: 2); the old code, a fetch per afterSettle, made 8."""
     requests = []
     page.on("request", lambda r: requests.append(r.url) if "/api/plot" in r.url else None)
     open_blank(page, live_server)
@@ -68,8 +69,34 @@ def test_one_plot_request_per_edit(page, live_server):
     wait_until(page, "document.getElementById('plot-live').dataset.drawn === "
                      "document.getElementById('plot-live').dataset.src")
     assert "sin%28x%29%2Ax" in page.get_attribute("#plot-live", "data-src")
-    assert len(posts) == 1  # the re-run happened: its new plot box asked for the same URL
+    assert len(posts) == 0  # leaving the editor sends nothing new (page.js: one request per change)
     assert len(requests) == 1, requests
+
+
+def test_enter_and_leaving_the_editor_draw_the_graph_once(page, live_server):
+    """Enter in an input box fires `change` and `submit`; leaving the editor fires `change` for
+    text already sent. Each used to redraw the same graph and restart the player.
+
+    Mutation (checked): drop `event.preventDefault();` in page.js's htmx:configRequest
+    handler (3 requests, 3 loads)."""
+    open_blank(page, live_server)
+    typed_edit(page, "*x")
+    loads = page.evaluate("window.chainrule.state().loads")
+    posts = []
+    page.on("request", lambda r: posts.append(r.url) if "/partials/graph" in r.url else None)
+    page.click('#inputs input[name="x"]')
+    page.keyboard.press("End")
+    page.keyboard.press("Enter")  # the same value again: submit
+    page.click("h1")              # leave the box and the editor: change
+    page.wait_for_timeout(1200)
+    assert posts == [] and page.evaluate("window.chainrule.state().loads") == loads
+    page.click('#inputs input[name="x"]')
+    page.keyboard.press("Control+A")
+    page.keyboard.type("2")
+    page.keyboard.press("Enter")  # a new value: change and submit, one request
+    wait_until(page, f"window.chainrule.state().loads > {loads}", timeout=30)
+    page.wait_for_timeout(800)
+    assert len(posts) == 1 and page.evaluate("window.chainrule.state().loads") == loads + 1
 
 
 @pytest.mark.parametrize("typed, says", [("1e400", "1e400 is too large"), ("nan", "nan is not one"),

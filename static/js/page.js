@@ -5,7 +5,7 @@
 (function () {
   "use strict";
 
-  const page = { player: null, loads: 0, retryTimer: null, rangeChanged: false };  // the page's only state
+  const page = { player: null, loads: 0, retryTimer: null, rangeChanged: false, lastSent: null };  // the page's only state
 
   function speed() {
     const select = document.querySelector('[data-action="speed"]');
@@ -184,6 +184,21 @@
     const source = error.querySelector(".error-source");
     if (source) chain.appendChild(source.cloneNode(true));
   }
+
+  // ---- One request per change: Enter in a box fires `change` and `submit` together, and
+  // leaving the editor fires `change` for text already sent. Both would redraw the same
+  // graph (and restart the player); a request equal to the last one sent is not sent.
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (event.detail.elt !== document.getElementById("editor")) return;
+    const key = event.detail.verb + " " + event.detail.path + "?" + new URLSearchParams(event.detail.formData);
+    if (key === page.lastSent) { event.preventDefault(); return; }
+    page.lastSent = key;
+  });
+  ["htmx:responseError", "htmx:sendError"].forEach(function (name) {  // a failed one may be sent again
+    document.addEventListener(name, function (event) {
+      if (event.detail.elt === document.getElementById("editor")) page.lastSent = null;
+    });
+  });
 
   // ---- 429: the server asks to wait; count down, then send the editor again ---------
   document.addEventListener("htmx:responseError", function (event) {
