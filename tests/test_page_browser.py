@@ -41,6 +41,14 @@ def wait_until(page, expression, timeout=10.0):
     raise AssertionError(f"timed out waiting for {expression}")
 
 
+def wait_settled(page, timeout=10.0):
+    """Until htmx has no request in flight and has settled its last swap.
+
+    htmx attaches the triggers of swapped-in elements when it settles, 20 ms after the swap,
+    so an element can be on the page for a moment before it answers events."""
+    wait_until(page, "!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')", timeout)
+
+
 def status(page):
     return page.inner_text("#step-status")
 
