@@ -2,7 +2,7 @@
 output tensor (torchviz's node set), each box named as the values view names it."""
 from __future__ import annotations
 
-from . import svg_fill
+from . import dot_statements, svg_fill
 from ..limits import MAX_DRAWN_NODES
 from .render import _new_graph, _too_large
 
@@ -20,11 +20,11 @@ def autograd_dot(trace: dict, title: str | None = None) -> str:
         if "shape" in node:  # a shape, written so that it cannot be read as a value
             dims = "×".join(str(s) for s in node["shape"])
             label += "\nshape [" + dims + "]" if dims else "\nshape: scalar"
-        graph.node(node["id"], label=label, id=node["id"], shape="box", style="filled",
+        dot_statements.node(graph, node["id"], label=label, id=node["id"], shape="box", style="filled",
                    fillcolor=fills[node["kind"]], fontname="monospace", fontsize="10",
                    **{"class": f"cr-node cr-{node['kind']}"})
     for index, edge in enumerate(view["edges"]):
-        graph.edge(edge["source"], edge["target"], id=f"a{index}-{edge['source']}-{edge['target']}",
+        dot_statements.edge(graph, edge["source"], edge["target"], id=f"a{index}-{edge['source']}-{edge['target']}",
                    arrowsize="0.6", **{"class": "cr-edge"})
     return graph.source
 

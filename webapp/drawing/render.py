@@ -5,12 +5,13 @@ element carries the trace's node id (`<g id="n3">`), so the page can animate it.
 """
 from __future__ import annotations
 
+import functools
 import shutil
 import subprocess
 
 import graphviz
 
-from . import layout, svg_fill
+from . import dot_statements, layout, svg_fill
 from ..cache import app_state, note
 from ..errors import ChainruleError, limit
 from ..formatting import format_value
@@ -97,26 +98,26 @@ def values_dot(trace: dict, title: str | None = None, legend: bool = True,
         if filled is not None:
             filled[node["id"]] = texts
             texts = (placeholder(texts[0], 12), placeholder(texts[1], 16))  # "grad −1.234e+05"
-        graph.node(node["id"], label=_value_label(node, texts), id=node["id"], shape="box",
+        dot_statements.node(graph, node["id"], label=_value_label(node, texts), id=node["id"], shape="box",
                    style=style["style"], fillcolor=style["fill"], color=style["border"],
                    penwidth=style["pen"], tooltip=_tooltip(node),
                    **{"class": f"cr-node cr-{node['kind']}"}, **_folded_look(node))
         if node["id"] in op_nodes:
-            graph.node(f"{node['id']}-op", label=_escape_plain(node.get("symbol") or node["op"]),
+            dot_statements.node(graph, f"{node['id']}-op", label=_escape_plain(node.get("symbol") or node["op"]),
                        id=f"{node['id']}-op", shape="circle", style="filled", width="0.35",
                        fixedsize="false", fillcolor=OP_CIRCLE["fill"], color=OP_CIRCLE["border"],
                        fontsize="11", tooltip=node["op"] or "", **{"class": "cr-opnode"},
                        **_folded_look(node))
-            graph.edge(f"{node['id']}-op", node["id"], id=f"{node['id']}-op-out",
+            dot_statements.edge(graph, f"{node['id']}-op", node["id"], id=f"{node['id']}-op-out",
                        arrowsize="0.6", **{"class": "cr-edge"})
     for index, edge in enumerate(trace["edges"]):
         target = f"{edge['target']}-op" if edge["target"] in op_nodes else edge["target"]
         carried = {"style": "dashed", "constraint": "false", "tooltip": "into the next repetition"} \
             if edge.get("carried") else {}
-        graph.edge(edge["source"], target, id=f"e{index}-{edge['source']}-{edge['target']}",
+        dot_statements.edge(graph, edge["source"], target, id=f"e{index}-{edge['source']}-{edge['target']}",
                    arrowsize="0.6", **{"class": "cr-edge"}, **carried)
     if legend:
-        _legend(graph)
+        graph.body += _legend_lines()
     return graph.source
 
 
@@ -132,6 +133,14 @@ def _new_graph(title):
                              node_attr={"fontname": "Helvetica", "fontsize": "12", "margin": "0.06"},
                              edge_attr={"color": "#555555"})
     return graph
+
+
+@functools.lru_cache(maxsize=1)
+def _legend_lines() -> tuple[str, ...]:
+    """The legend's DOT lines: the same in every drawing, so built once."""
+    graph = graphviz.Digraph()
+    _legend(graph)
+    return tuple(graph.body)
 
 
 def _legend(graph) -> None:

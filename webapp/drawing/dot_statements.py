@@ -1,0 +1,38 @@
+"""Node and edge statements for a graphviz.Digraph, quoted by graphviz, each string once.
+
+`Digraph.node` and `.edge` quote every key and value on every call through the package's
+argument-checking wrappers: about 700 calls for seed 001, 0.9 ms of a cold drawing
+(profiled). The same ids, shapes and colours recur in every graph, so each string's
+quoted form is remembered. The lines are byte for byte what `node` and `edge` append
+(tests/test_dot_statements.py compares them over the truth corpus).
+"""
+from __future__ import annotations
+
+import functools
+
+from graphviz import quoting
+
+
+@functools.lru_cache(maxsize=8192)
+def quote(text: str) -> str:
+    return quoting.quote(text)
+
+
+def attributes(label: str | None, attrs: dict) -> str:
+    """` [label=… key=value …]` as graphviz.quoting.attr_list writes it (keys sorted)."""
+    items = [f"label={quote(label)}"] if label is not None else []
+    items += [f"{quote(key)}={quote(value)}" for key, value in sorted(attrs.items()) if value is not None]
+    return f" [{' '.join(items)}]" if items else ""
+
+
+def node(graph, name: str, label: str | None = None, **attrs) -> None:
+    graph.body.append(f"\t{quote(name)}{attributes(label, attrs)}\n")
+
+
+@functools.lru_cache(maxsize=8192)
+def quote_edge(text: str) -> str:
+    return quoting.quote_edge(text)
+
+
+def edge(graph, tail: str, head: str, **attrs) -> None:
+    graph.body.append(f"\t{quote_edge(tail)} -> {quote_edge(head)}{attributes(None, attrs)}\n")
