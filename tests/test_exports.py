@@ -156,3 +156,47 @@ def test_an_input_given_its_gradient_by_autograd_grad_gets_the_last_step(limits)
     x = next(n for n in trace["nodes"] if n["label"] == "x")
     assert x["grad"] == 12.0 and x["id"] not in trace["backward"]
     assert animation_steps(trace)[-1] == {**animation_steps(trace)[-1], "phase": "backward", "node": x["id"]}
+
+
+LONG_LOOP = "y = x\nfor i in range(800):\n    y = torch.sin(y) * 0.999 + x * 0.001\ny"  # 3,200 operations
+
+
+def _long_loop_oracle() -> tuple[float, float]:
+    """Plain PyTorch: the loop's output and x.grad."""
+    x = torch.tensor(0.5, requires_grad=True)
+    y = x
+    for _ in range(800):
+        y = torch.sin(y) * 0.999 + x * 0.001
+    y.backward()
+    return y.item(), x.grad.item()
+
+
+def _svg_texts(svg: bytes) -> list[str]:
+    return [t.text or "" for t in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text")]
+
+
+def test_a_loop_past_the_trace_cap_exports_folded_one_frame_per_box(client):
+    """3,200 operations: unfolded, the worker refuses them (3,000); the exports fold as the page
+    does, one frame per box and phase, each frame saying so, the numbers PyTorch's own.
+    Mutations: no `fold=` in exports._trace (refused: 400); export_steps returning every step
+    (6,400 frames: refused); folded_caption left out of step_dot's title."""
+    query = f"f={quote(LONG_LOOP)}&x=0.5"
+    assert client.get(f"/graph.svg?{query}&fold=0").status_code == 400  # the cap still holds
+    response = client.get(f"/steps.zip?{query}")
+    assert response.status_code == 200
+    y, x_grad = _long_loop_oracle()
+    with zipfile.ZipFile(io.BytesIO(response.data)) as archive:
+        manifest = json.loads(archive.read("steps.json"))
+        frames = [archive.read(step["file"]) for step in manifest]
+    phases = [step["phase"] for step in manifest]
+    forward, backward = phases.count("forward"), phases.count("backward")
+    # The shown graph: x, 4 boxes for the 799 folded iterations' ops (sin, ×, ×, +) and the last
+    # iteration's 4 ops: 9 nodes computed forward and reached backward, constants excepted.
+    assert (forward, backward) == (9, 9) and phases == ["forward"] * 9 + ["backward"] * 9
+    for frame in frames:
+        assert "Folded: line 3 repeats 799 times" in " ".join(_svg_texts(frame))
+    last = _svg_texts(frames[-1])  # each box: its name, then its value and gradient rows
+    assert float(last[last.index("x") + 2].removeprefix("grad ")) == pytest.approx(x_grad, rel=1e-3)
+    assert float(last[last.index("y₈₀₀") + 1]) == pytest.approx(y, rel=1e-3)
+    tape = client.get(f"/tape.md?{query}").get_data(as_text=True)
+    assert tape.startswith("Folded: line 3 repeats 799 times")

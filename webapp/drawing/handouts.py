@@ -9,7 +9,8 @@ import zipfile
 from . import render, themes
 from ..errors import limit
 from ..lesson.naming import format_value
-from ..lesson.steps import animation_steps, trace_at
+from ..lesson.folding import notice
+from ..lesson.steps import export_steps, trace_at
 from ..limits import MAX_ANIMATION_STEPS as MAX_STEPS
 
 from ..limits import MAX_FRAME_PIXELS
@@ -17,7 +18,7 @@ FRAME_MS = 1200
 
 
 def _checked_steps(trace: dict) -> list[dict]:
-    steps = animation_steps(trace)
+    steps = export_steps(trace)
     if len(steps) > MAX_STEPS:
         raise limit(f"This graph has {len(steps)} steps; an animation or step export holds "
                     f"at most {MAX_STEPS}. Use /graph.svg for the whole graph.")
@@ -25,10 +26,27 @@ def _checked_steps(trace: dict) -> list[dict]:
 
 
 def step_dot(trace: dict, steps: list[dict], done: int, theme: str = "light") -> str:
-    """DOT of the graph after `done` steps, captioned with the last step's one line."""
+    """DOT of the graph after `done` steps, captioned with the last step's one line (and,
+    folded, with what the boxes stand for)."""
     title = f"{done}/{len(steps)}  {steps[done - 1]['caption']}" if done else "before the forward pass"
+    if "fold" in trace:
+        title += "\n" + folded_caption(trace)
     dot = render.values_dot(trace_at(trace, steps, done), title=title, legend=False)
     return themes.dark(dot) if theme == "dark" else dot
+
+
+def _runs(trace: dict) -> str:
+    return notice(trace)["sentence"].split(". ")[0]  # "Folded: line 3 repeats 1,999 times (…)"
+
+
+def folded_caption(trace: dict) -> str:
+    """One line under each frame of a folded export: the frames are one per box."""
+    return f"{_runs(trace)}: one frame per box, each box showing the last repetition."
+
+
+def folded_note(trace: dict) -> str:
+    """The sentence above a folded tape."""
+    return f"{_runs(trace)}. Each folded row stands for all its repetitions and shows the last one's numbers."
 
 
 def step_svgs(trace: dict, theme: str = "light") -> list[tuple[str, bytes, dict]]:
@@ -95,7 +113,8 @@ HEADERS = {"name": "name", "expr": "operation", "line": "line", "value": "value"
 def tape_markdown(trace: dict) -> str:
     """The evaluation trace as a Markdown table."""
     columns = _columns(trace)
-    lines = ["| " + " | ".join(HEADERS[c] for c in columns) + " |",
+    lines = [f"{folded_note(trace)}\n"] if "fold" in trace else []
+    lines += ["| " + " | ".join(HEADERS[c] for c in columns) + " |",
              "|" + "|".join("---" for _ in columns) + "|"]
     for row in trace["tape"]:
         lines.append("| " + " | ".join(_cell(row, c).replace("|", "\\|") for c in columns) + " |")
@@ -127,5 +146,6 @@ def tape_latex(trace: dict) -> str:
         cells = [str(row["line"] or "") if c == "line" else _tex(_cell(row, c)) for c in columns]
         body.append(" & ".join(cells) + r" \\")
     spec = "l" * len(columns)
-    return "\n".join([rf"\begin{{tabular}}{{{spec}}}", r"\toprule", head, r"\midrule", *body,
+    folded = [f"% {folded_note(trace)}"] if "fold" in trace else []
+    return "\n".join([*folded, rf"\begin{{tabular}}{{{spec}}}", r"\toprule", head, r"\midrule", *body,
                       r"\bottomrule", r"\end{tabular}"]) + "\n"

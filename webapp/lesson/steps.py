@@ -26,6 +26,25 @@ def animation_steps(trace: dict) -> list[dict]:
     return steps
 
 
+def export_steps(trace: dict) -> list[dict]:
+    """The frames of a GIF or step export: every step, or for a folded trace one per box.
+
+    A folded box shows its last repetition's numbers, so its forward frame comes where the
+    last repetition was computed and its backward frame where the engine reached that
+    repetition (the first time, going backward). The page's player still takes every step.
+    """
+    steps = animation_steps(trace)
+    if "fold" not in trace:
+        return steps
+    last_forward = {s["node"]: i for i, s in enumerate(steps) if s["phase"] == "forward"}
+    first_backward = {}
+    for i, s in enumerate(steps):
+        if s["phase"] == "backward":
+            first_backward.setdefault(s["node"], i)
+    kept = sorted([*last_forward.values(), *first_backward.values()])
+    return [steps[i] for i in kept]
+
+
 def caption(text: str) -> str:
     """One line for a frame: the explanation's first and last lines (the result)."""
     from .explain import PATTERNS  # a pattern line names the gate; the caption keeps the numbers

@@ -10,7 +10,7 @@ from ..sandbox import gate as evaluator
 from ..drawing import handouts
 from ..drawing.themes import theme_from
 from ..errors import bad_input
-from .query import function_from_query, grad_output_from_query
+from .query import fold_from_query, function_from_query, grad_output_from_query
 
 bp = Blueprint("exports", __name__)
 
@@ -20,8 +20,10 @@ DEFAULT_SIZE = (720, 480)
 
 def _trace() -> dict:
     source, inputs = function_from_query(request.args)
+    # Folded as the page and the images fold (fold=auto: large graphs; fold=0: every node).
     return evaluator.evaluate("trace", source=source, inputs=inputs,
-                              grad_output=grad_output_from_query(request.args))
+                              grad_output=grad_output_from_query(request.args),
+                              fold=fold_from_query(request.args))
 
 
 @bp.get("/graph.gif")
