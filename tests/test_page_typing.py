@@ -387,3 +387,39 @@ def test_presenter_shows_code_and_zooms_following_the_step(page, live_server):
     assert not page.evaluate("document.getElementById('graph').classList.contains('zoomed')")
     page.keyboard.press("Escape")
     wait_until(page, "!document.body.classList.contains('presenter')")
+
+
+def test_stepping_a_typed_loop_names_the_repetition_of_each_folded_box(page, live_server):
+    """A loop typed in is folded (more than 400 nodes); stepping it with → names, at each step
+    in a folded box, which repetition it is: counted from the program itself (x first, then 4
+    operations per iteration: sin, × 0.999, x × 0.001, +), and going backward the engine
+    reaches the last repetition first. The panel says a folded box keeps only the last
+    repetition's numbers. Mutations: `members.indexOf(real) + 1` → `+ 2` in player.js;
+    foldedNote returning "" in panel.js."""
+    source = "y = x\nfor i in range(120):\n    y = torch.sin(y) * 0.999 + x * 0.001\ny"
+    open_blank(page, live_server)
+    before = loads(page)
+    type_source(page, source)
+    wait_until(page, f"window.chainrule.state().loads > {before}", timeout=30)
+    assert "Folded: line 3 repeats 119 times" in page.inner_text("#graph-area")
+    page.click("#graph")
+    page.keyboard.press("Home")
+    for _ in range(2 + 4 * 2):  # x, two iterations, then the third iteration's sin
+        page.keyboard.press("ArrowRight")
+    assert page.inner_text("#step-status").endswith("repetition 3 of 119")
+    chain = page.inner_text("#chain")
+    assert "Repetition 3 of 119 of this folded box" in chain and "keeps only the last repetition's" in chain
+    forward = page.evaluate("window.chainrule.player().state().forward")
+    for _ in range(forward - 10):
+        page.keyboard.press("ArrowRight")
+    seen, panels = [], []
+    for _ in range(24):  # into the backward pass: the unfolded last iteration, then the boxes
+        page.keyboard.press("ArrowRight")
+        status = page.inner_text("#step-status")
+        assert status.startswith("Backward")
+        if "repetition" in status:
+            seen.append(int(status.rsplit("repetition ", 1)[1].split(" of ")[0]))
+            panels.append(page.inner_text("#chain"))
+    assert seen and seen[0] == 119 and seen == sorted(seen, reverse=True) and seen[-1] < 119, seen
+    assert "These are its numbers" in panels[0] and "keeps only the last" in panels[-1]
+    assert page.errors == []

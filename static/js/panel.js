@@ -8,6 +8,7 @@
   const F = window.chainruleFormat;
 
   function nameOf(node) { return node.name || node.label; }
+  function count(n) { return n.toLocaleString("en-US"); }  // 1,999 as the server writes it
 
   // A step the server has no sentence for (torch.autograd.grad's inputs): the bare result.
   function sentence(trace, phase, node) {
@@ -24,7 +25,16 @@
     const label = nameOf(player.trace.nodes.find(function (n) { return n.id === step.node; }));  // as drawn
     const text = step.phase === "forward" ? "Forward " + state.index + "/" + state.forward + ": " + label
       : "Backward " + (state.index - state.forward) + "/" + state.backward + ": " + label;
-    return text + (state.index === state.steps ? " · done" : "");
+    const again = step.repetition ? ", repetition " + count(step.repetition) + " of " + count(step.repetitions) : "";
+    return text + again + (state.index === state.steps ? " · done" : "");
+  }
+
+  // At a folded box's step, which repetition it is; only the last one's numbers are kept.
+  function foldedNote(step) {
+    if (!step.repetition) return "";
+    const which = "Repetition " + count(step.repetition) + " of " + count(step.repetitions) + " of this folded box. ";
+    return step.repetition === step.repetitions ? which + "These are its numbers:\n"
+      : which + "Folded, it keeps only the last repetition's numbers, shown here (Unfold to see this one's):\n";
   }
 
   document.addEventListener("chainrule:step", function (event) {
@@ -44,7 +54,7 @@
     } else {
       phase.textContent = state.step.phase === "forward" ? "Forward pass: "
         : "Backward pass (upstream gradient × local derivative): ";
-      formula.textContent = sentence(player.trace, state.step.phase, event.detail.node);
+      formula.textContent = foldedNote(state.step) + sentence(player.trace, state.step.phase, event.detail.node);
     }
     chain.appendChild(phase);
     chain.appendChild(formula);

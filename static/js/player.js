@@ -14,13 +14,26 @@
   const NOT_YET = "grad: not yet";
 
   // The animation's steps, as webapp/steps.py defines them (the GIF and /steps.zip use those).
+  // A folded box (lesson/folding.py) stands for every repetition of its operation; its step
+  // also says which repetition it is, from the real node the server lists beside the box
+  // (trace.fold.forward and .backward run parallel to trace.forward and .backward).
+  function repetition(node, real) {
+    const folded = node && node.folded;
+    if (!folded || real === undefined) return {};
+    return { repetition: folded.members.indexOf(real) + 1, repetitions: folded.count };
+  }
+
   function buildSteps(trace, byId) {
-    const steps = [];
-    trace.forward.forEach(function (id) {
+    const steps = [], fold = trace.fold || {};
+    trace.forward.forEach(function (id, i) {
       // A constant is known from the start: it takes no forward step.
-      if (!byId[id] || byId[id].kind !== "constant") steps.push({ phase: "forward", node: id });
+      if (!byId[id] || byId[id].kind !== "constant") {
+        steps.push(Object.assign({ phase: "forward", node: id }, repetition(byId[id], (fold.forward || [])[i])));
+      }
     });
-    trace.backward.forEach(function (id) { steps.push({ phase: "backward", node: id }); });
+    trace.backward.forEach(function (id, i) {
+      steps.push(Object.assign({ phase: "backward", node: id }, repetition(byId[id], (fold.backward || [])[i])));
+    });
     // torch.autograd.grad hands an input its gradient without running its AccumulateGrad
     // node, so the engine's order never reaches it: it gets its step last.
     trace.nodes.forEach(function (node) {
