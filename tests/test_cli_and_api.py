@@ -199,3 +199,23 @@ def test_notebook_player_injects_no_global_css():
            "@keyframes flow", "@media (prefers-reduced-motion")
     assert selectors and [s for s in selectors if not s.startswith(own)] == []
     assert ".graph .st-current" in style and "--accent" in style
+
+
+def test_cli_folds_a_long_loop_as_the_page_does(tmp_path):
+    """`chainrule render loop.py -o loop.svg` on 3,600 operations: folded by default (the
+    page's `auto`), refused with --fold off (past the 3,000-operation cap); the folded
+    output's value is plain PyTorch's. Mutation: FOLD = {"auto": None, …} (never folds)."""
+    import torch
+    program = tmp_path / "loop.py"
+    program.write_text("y = x\nfor i in range(900):\n    y = torch.sin(y) * 0.999 + x * 0.001\ny\n")
+    done = run_cli("render", str(program), "--at", "x=0.5", "-o", str(tmp_path / "loop.svg"))
+    assert done.returncode == 0, done.stderr
+    svg = (tmp_path / "loop.svg").read_text()
+    assert "×899" in svg  # each folded box carries its count
+    x = torch.tensor(0.5)
+    y = x
+    for _ in range(900):
+        y = torch.sin(y) * 0.999 + x * 0.001
+    assert f">{float(y):.4g}<" in svg
+    refused = run_cli("render", str(program), "--at", "x=0.5", "-o", str(tmp_path / "full.svg"), "--fold", "off")
+    assert refused.returncode != 0 and "3,000 operations" in refused.stderr

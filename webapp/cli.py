@@ -62,13 +62,20 @@ def _fill_inputs(source: str, inputs: dict) -> dict:
     return inputs
 
 
+# As the page and the images fold: large graphs (auto), every repeat (on) or nothing (off).
+FOLD = {"auto": "auto", "on": True, "off": False}
+FOLD_HELP = ("fold repeated structure (a loop body) into boxes with a count: auto (graphs of "
+             "more than 400 nodes, as the page does), on or off")
+
+
 def render_command(args) -> int:
     from .python_api import graph
     if Path(args.output).suffix.lower() not in (".svg", ".png", ".dot", ".gv", ".gif"):
         raise CommandError(f"unknown format {Path(args.output).suffix!r}: use .svg, .png, .dot or .gif")
     source = _source(args.function)
     _progress("evaluating with real tensors…")
-    result = graph(source, grad_output=args.grad_output, **_fill_inputs(source, _inputs(args.at)))
+    result = graph(source, grad_output=args.grad_output, fold=FOLD[args.fold],
+                   **_fill_inputs(source, _inputs(args.at)))
     if args.view == "autograd":
         result = result.autograd()
     _progress(f"drawing {len(result.trace['nodes'])} nodes with graphviz…")
@@ -88,7 +95,8 @@ def steps_command(args) -> int:
     import io
     import zipfile
     source = _source(args.function)
-    data = trace(source, grad_output=args.grad_output, **_fill_inputs(source, _inputs(args.at)))
+    data = trace(source, grad_output=args.grad_output, fold=FOLD[args.fold],
+                 **_fill_inputs(source, _inputs(args.at)))
     folder = Path(args.output)
     folder.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(io.BytesIO(steps_zip(data))) as archive:
@@ -180,12 +188,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--view", choices=("values", "autograd"), default="values")
     p.add_argument("--grad-output", help='for a non-scalar output: "ones" or a JSON list')
     p.add_argument("--language", choices=("python", "r"), help="the source's language (default: detected)")
+    p.add_argument("--fold", choices=tuple(FOLD), default="auto", help=FOLD_HELP)
 
     p = command("steps", "write every step of the animation as its own SVG (for slides)", steps_command)
     p.add_argument("function", help="an expression, a snippet, or a .py file holding one")
     p.add_argument("--at", action="append", metavar="NAME=VALUE", help="an input's value (repeatable)")
     p.add_argument("-o", "--output", required=True, help="a folder for 001.svg, 002.svg, …")
     p.add_argument("--grad-output", help='for a non-scalar output: "ones" or a JSON list')
+    p.add_argument("--fold", choices=tuple(FOLD), default="auto", help=FOLD_HELP)
 
     p = command("plot", "plot f and its autograd derivative, with the tangent at the point", plot_command)
     p.add_argument("function", help="an expression, a snippet, or a .py file holding one")

@@ -20,20 +20,21 @@ from .bounded import run_job
 from .engine.tracing import KEY, GraphTracer, build_trace, walk
 
 
-def trace(source: str, grad_output=None, trusted: bool | None = None, **inputs) -> dict:
+def trace(source: str, grad_output=None, trusted: bool | None = None, fold=None, **inputs) -> dict:
     """The trace of a function, as `POST /api/trace` returns it.
 
     The text runs in a worker process under the server's limits; `trusted=True` (or
-    CHAINRULE_TRUSTED=1) runs it in this process instead (see bounded.py).
+    CHAINRULE_TRUSTED=1) runs it in this process instead (see bounded.py). `fold` as in
+    the API: True folds repeated structure, "auto" only large graphs (as pages do).
     """
     answer = run_job({"kind": "trace", "source": source, "inputs": inputs,
-                      "grad_output": grad_output}, trusted)
+                      "grad_output": grad_output, "fold": fold}, trusted)
     return unwrap(answer)
 
 
-def graph(source: str, grad_output=None, trusted: bool | None = None, **inputs) -> "Graph":
+def graph(source: str, grad_output=None, trusted: bool | None = None, fold=None, **inputs) -> "Graph":
     """A drawable graph of a function typed as text: `.svg()`, `.png()`, `.dot()`."""
-    return Graph(trace(source, grad_output=grad_output, trusted=trusted, **inputs))
+    return Graph(trace(source, grad_output=grad_output, trusted=trusted, fold=fold, **inputs))
 
 
 class recording(TorchFunctionMode):
