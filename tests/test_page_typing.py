@@ -423,3 +423,29 @@ def test_stepping_a_typed_loop_names_the_repetition_of_each_folded_box(page, liv
     assert seen and seen[0] == 119 and seen == sorted(seen, reverse=True) and seen[-1] < 119, seen
     assert "These are its numbers" in panels[0] and "keeps only the last" in panels[-1]
     assert page.errors == []
+
+
+def test_the_downloads_follow_the_typed_function(page, live_server):
+    """After typing, the page's download links give the typed function's GIF (one frame per
+    step the player takes, the last caption ending in the output's gradient from the oracle)
+    and its tape. Mutation: drop the _share.html include from _update.html (the links keep
+    the first function: 2 frames for sin(x) instead of 16)."""
+    import io
+    from PIL import Image
+    open_blank(page, live_server)
+    before = loads(page)
+    type_source(page, seeds.SEED001_QUADRATIC)
+    wait_until(page, f"window.chainrule.state().loads > {before}", timeout=30)
+    time.sleep(0.3)
+    steps = page.evaluate("window.chainrule.player().state().steps")
+    link = page.get_attribute("#downloads a[href*='graph.gif']", "href")
+    with urllib.request.urlopen(live_server + link, timeout=60) as response:
+        captions = json.loads(response.headers["X-Chainrule-Captions"])
+        gif = Image.open(io.BytesIO(response.read()))
+    assert gif.n_frames == len(captions) == steps == 16
+    trace = oracle(live_server, seeds.SEED001_QUADRATIC, page_inputs(page))
+    assert captions[-1].endswith(value_texts(next(n for n in trace["nodes"] if n["label"] == "x1"))[1]
+                                 .removeprefix("grad "))
+    tape = page.get_attribute("#downloads a[href*='tape.md']", "href")
+    with urllib.request.urlopen(live_server + tape, timeout=60) as response:
+        assert "| x1 |" in response.read().decode()
