@@ -60,6 +60,8 @@ MAX_JACOBIAN = 64  # output entries of a Jacobian (one backward each)
 MAX_NODE_ELEMENTS = 1000  # elements a node's value lists before it is summarised
 DOT_TIMEOUT_SECONDS = 20  # seconds one `dot` outside the layout service may take
 MAX_DRAWN_NODES = 2500  # nodes (boxes and op circles) a drawing may have
+MAX_LAYOUT_COST = 6000  # drawing/layout_cost.py: past it `dot` would run past its deadline
+AUTO_FOLD_COST = 2500  # fold=auto also folds a graph this costly to lay out (about 1 s)
 MAX_FOLD_PERIOD = 64  # the longest loop body folding looks for, in nodes
 MAX_TAPE_ROWS = 400  # evaluation-trace rows the page shows (the JSON keeps every row)
 MAX_FRAME_PIXELS = 1600 * 1200  # pixels of one GIF frame

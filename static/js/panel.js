@@ -34,7 +34,8 @@
     if (!step.repetition) return "";
     const which = "Repetition " + count(step.repetition) + " of " + count(step.repetitions) + " of this folded box. ";
     return step.repetition === step.repetitions ? which + "These are its numbers:\n"
-      : which + "Folded, it keeps only the last repetition's numbers, shown here (Unfold to see this one's):\n";
+      : which + "Folded, it keeps only the last repetition's numbers, shown here" +
+        (document.getElementById("unfold") ? " (Unfold shows this one's)" : "") + ":\n";
   }
 
   document.addEventListener("chainrule:step", function (event) {

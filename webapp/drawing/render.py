@@ -18,7 +18,8 @@ from ..formatting import format_value
 from ..timing import timed
 
 from ..limits import DOT_TIMEOUT_SECONDS
-from ..limits import MAX_DRAWN_NODES
+from ..limits import MAX_DRAWN_NODES, MAX_LAYOUT_COST
+from .layout_cost import estimate as layout_cost
 
 # Okabe–Ito colour-blind-safe hues, as light fills with strong borders; each kind also
 # differs in shape or border style, so colour is never the only cue.
@@ -177,6 +178,10 @@ def _check_size(trace: dict) -> None:
     drawn = len(trace["nodes"]) + sum(1 for n in trace["nodes"] if n["kind"] in ("op", "output"))
     if drawn > MAX_DRAWN_NODES:
         raise _too_large(drawn)
+    if layout_cost(trace) > MAX_LAYOUT_COST:  # refused at once, not after `dot`'s deadline
+        raise limit("This graph's arrows reach across too much of it for graphviz to lay it out "
+                    "in time (an input used in every step of a long loop, say). Folded (fold=1), "
+                    "its repeated steps are drawn once; the JSON trace still has every node.")
 
 
 def _too_large(count: int) -> ChainruleError:

@@ -16,6 +16,7 @@ from ..lesson.steps import animation_steps
 from ..lesson.tape_view import tape_view
 from ..limits import MAX_ANIMATION_STEPS, MAX_DESCENT_STEPS
 from .embed_snippet import snippet
+from .fold_links import fold_links
 from .examples import DEFAULT, EXAMPLES
 from .query import (RESERVED, VIEWS, default_span, embed_options, fold_from_query, grad_output_from_query,
                     number_param, page_theme, parse_inputs, plot_job, plot_range, whole_param)
@@ -85,23 +86,10 @@ def build_view(state: PageState) -> dict:
         image_url=f"{root}{url_for('images.graph_svg')}?{query}",
         plot=_plot_context(state, context), tape=tape_view(context["trace"]),
         practice_url=f"{root}/?{query}&practice=1", practice=request.args.get("practice") == "1",
-        folded=folding.notice(context["trace"]), fold_urls=_fold_urls(state, context["inputs"]),
+        folded=folding.notice(context["trace"]), fold_urls=fold_links(state, context["inputs"], context["trace"]),
     )
     context["embed_code"] = snippet(context["embed_url"], context["image_url"], state.source)
     return context
-
-
-def _fold_urls(state: PageState, inputs: list[str]) -> dict:
-    """The page's links to unfold (fold=0) and, once unfolded, to fold again."""
-    chosen = state.fold
-    try:
-        state.fold = False
-        unfold = f"/?{state.query(inputs)}"
-        state.fold = "auto"
-        refold = f"/?{state.query(inputs)}" if chosen is False else None
-    finally:
-        state.fold = chosen
-    return {"unfold": unfold, "refold": refold}
 
 
 def _plot_context(state: PageState, context: dict) -> dict | None:
