@@ -106,3 +106,15 @@ def test_the_page_says_it_folded_and_unfold_draws_every_node(client):
     assert set(real) <= ids and len(real) > len(trace["nodes"])
     full = _page_trace(unfolded)
     assert [n["id"] for n in full["nodes"]] == real and full["backward"] == trace["fold"]["backward"]
+
+
+def test_an_image_of_a_folded_graph_says_it_is_folded(client):
+    """An embedded image has no page around it: its title says what is folded (the page's own
+    drawing leaves it to the notice above the graph). Mutation: _image_title returning None."""
+    from urllib.parse import urlencode
+    query = urlencode({"f": "y = x\nfor i in range(150):\n    y = y * 0.99 + 0.01\ny", "x": "1"})
+    for url in (f"/graph.svg?{query}", f"/graph.svg?{query}&view=autograd", f"/graph.dot?{query}"):
+        assert "Folded: line 3 repeats 149 times" in client.get(url).get_data(as_text=True), url
+    page = client.get(f"/?{query}").get_data(as_text=True)
+    svg = page[page.index("<svg"):page.index("</svg>")]
+    assert "Folded:" not in svg and "Folded: line 3 repeats 149 times" in page

@@ -9,7 +9,6 @@ import zipfile
 from . import render, themes
 from ..errors import limit
 from ..lesson.naming import format_value
-from ..lesson.folding import notice
 from ..lesson.steps import export_steps, trace_at
 from ..limits import MAX_ANIMATION_STEPS as MAX_STEPS
 
@@ -35,18 +34,14 @@ def step_dot(trace: dict, steps: list[dict], done: int, theme: str = "light") ->
     return themes.dark(dot) if theme == "dark" else dot
 
 
-def _runs(trace: dict) -> str:
-    return notice(trace)["sentence"].split(". ")[0]  # "Folded: line 3 repeats 1,999 times (…)"
-
-
 def folded_caption(trace: dict) -> str:
     """One line under each frame of a folded export: the frames are one per box."""
-    return f"{_runs(trace)}: one frame per box, each box showing the last repetition."
+    return f"{render.fold_summary(trace)}: one frame per box, each box showing the last repetition."
 
 
 def folded_note(trace: dict) -> str:
     """The sentence above a folded tape."""
-    return f"{_runs(trace)}. Each folded row stands for all its repetitions and shows the last one's numbers."
+    return f"{render.fold_summary(trace)}. Each folded row stands for all its repetitions and shows the last one's numbers."
 
 
 def step_svgs(trace: dict, theme: str = "light") -> list[tuple[str, bytes, dict]]:

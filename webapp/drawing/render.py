@@ -15,6 +15,7 @@ from . import dot_statements, layout, svg_fill
 from ..cache import app_state, note
 from ..errors import ChainruleError, limit
 from ..formatting import format_value
+from ..lesson.folding import notice
 from ..timing import timed
 
 from ..limits import DOT_TIMEOUT_SECONDS
@@ -189,12 +190,24 @@ def _too_large(count: int) -> ChainruleError:
                  "draws; the JSON trace still has every node.")
 
 
+def fold_summary(trace: dict) -> str:
+    """"Folded: line 3 repeats 1,999 times (7,994 nodes in 4 boxes)", for a folded trace."""
+    return notice(trace)["sentence"].split(". ")[0]
+
+
+def _image_title(trace: dict, legend: bool) -> str | None:
+    """An image of a folded graph says so in its title (the page says it above the graph)."""
+    if not legend or "fold" not in trace:
+        return None
+    return f"{fold_summary(trace)}; each double-bordered box shows the last repetition."
+
+
 def dot_source(trace: dict, view: str = "values", legend: bool = True) -> str:
     """DOT for a view; the page draws its own legend in HTML (legend=False)."""
     if view == "autograd":
         from .autograd_view import autograd_dot  # it draws with this module's helpers
-        return autograd_dot(trace)
-    return values_dot(trace, legend=legend)
+        return autograd_dot(trace, _image_title(trace, legend))
+    return values_dot(trace, title=_image_title(trace, legend), legend=legend)
 
 
 def draw(trace: dict, view: str = "values", fmt: str = "svg", legend: bool = True) -> bytes:
@@ -205,11 +218,12 @@ def draw(trace: dict, view: str = "values", fmt: str = "svg", legend: bool = Tru
     """
     if view == "values" and fmt == "svg":
         texts = {node["id"]: value_texts(node) for node in trace["nodes"]}
-        key = _structure(trace, texts, legend)
+        title = _image_title(trace, legend)
+        key = (_structure(trace, texts, legend), title)
         templates = app_state("templates")
         template = templates.get(key)
         if template is None:  # a new structure: lay it out once
-            template = svg_fill.annotate_edges(run_dot(values_dot(trace, legend=legend, filled={}), "svg"),
+            template = svg_fill.annotate_edges(run_dot(values_dot(trace, title, legend=legend, filled={}), "svg"),
                                                svg_fill.value_edge_ends(trace))  # edges are structure
             templates.put(key, template, len(template))
         with timed("fill"):
@@ -265,23 +279,3 @@ def _run_dot(source: str, fmt: str) -> bytes:
     if done.returncode != 0:
         raise ChainruleError("internal", "graphviz could not draw this graph.", status=500)
     return done.stdout
-
-
-def error_image(message: str, fmt: str) -> bytes:
-    """A small picture of a refusal, for <img> tags that cannot show JSON."""
-    graph = graphviz.Digraph(graph_attr={"bgcolor": "white"})
-    graph.node("error", label=_wrap(message), shape="box", style="filled,rounded",
-               fillcolor="#fde2e1", color="#D55E00", fontname="Helvetica", fontsize="12")
-    return run_dot(graph.source, fmt)
-
-
-def _wrap(text: str, width: int = 60) -> str:
-    lines, line = [], ""
-    for word in text.split():
-        if len(line) + len(word) + 1 > width:
-            lines.append(line)
-            line = word
-        else:
-            line = f"{line} {word}".strip()
-    lines.append(line)
-    return "\n".join(lines)

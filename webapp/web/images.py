@@ -8,6 +8,7 @@ from flask import Blueprint, Response, request
 
 from ..sandbox import gate as evaluator
 from ..drawing import render, themes
+from ..drawing.refusal_image import error_image
 from ..cache import app_state, note
 from ..errors import ChainruleError
 from .query import (fold_from_query, function_from_query, grad_output_from_query, plot_job, plot_request,
@@ -61,7 +62,7 @@ def _image_response(make_body, fmt: str) -> Response:
     except ChainruleError as error:
         if fmt == "dot" or error.kind == "busy":
             raise
-        body, status = render.error_image(error.message, fmt), error.status
+        body, status = error_image(error.message, fmt), error.status
     return _finish(Response(body, status=status, mimetype=MIMETYPES[fmt]), etag if status == 200 else None)
 
 
