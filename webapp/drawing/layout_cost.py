@@ -13,25 +13,30 @@ from __future__ import annotations
 def estimate(trace: dict) -> int:
     """The boxes and operation circles drawn, plus the invisible nodes of long edges."""
     ops = {n["id"] for n in trace["nodes"] if n["kind"] in ("op", "output")}
+    # carried edges are drawn with constraint=false: they take no ranks
+    edges = [(e["source"], e["target"]) for e in trace["edges"] if not e.get("carried")]
     into: dict[str, list[str]] = {}
-    out_of: dict[str, list[str]] = {}
-    for edge in trace["edges"]:
-        if edge.get("carried"):  # drawn with constraint=false: no ranks of its own
-            continue
-        into.setdefault(edge["target"], []).append(edge["source"])
-        out_of.setdefault(edge["source"], []).append(edge["target"])
+    for source, target in edges:
+        into.setdefault(target, []).append(source)
     rank: dict[str, int] = {}
     for node_id in trace["forward"]:  # sources first: a longest-path ranking, as dot starts
         if node_id not in rank:
-            before = max((rank.get(s, 0) for s in into.get(node_id, ())), default=-1)
+            sources = into.get(node_id)
+            before = max([rank.get(s, 0) for s in sources]) if sources else -1
             rank[node_id] = before + (2 if node_id in ops else 1)  # an op's circle, then its box
-
-    def entry(node_id: str) -> int:  # the rank an edge into this node ends at
-        return rank.get(node_id, 0) - (1 if node_id in ops else 0)
-
-    for node_id, targets in out_of.items():
-        if node_id not in into:  # a source sits just before its nearest use
-            rank[node_id] = min(entry(t) for t in targets) - 1
-    crossed = sum(max(0, entry(e["target"]) - rank.get(e["source"], 0) - 1)
-                  for e in trace["edges"] if not e.get("carried"))
+    # The rank an edge into a node ends at: an operation's circle stands one rank before it.
+    entry = {node_id: r - 1 if node_id in ops else r for node_id, r in rank.items()}
+    nearest: dict[str, int] = {}
+    for source, target in edges:
+        if source not in into:  # a source sits just before its nearest use
+            end = entry.get(target, 0)
+            if end < nearest.get(source, end + 1):
+                nearest[source] = end
+    for source, end in nearest.items():
+        rank[source] = end - 1
+    crossed = 0
+    for source, target in edges:
+        gap = entry.get(target, 0) - rank.get(source, 0) - 1
+        if gap > 0:
+            crossed += gap
     return len(trace["nodes"]) + len(ops) + crossed
