@@ -333,3 +333,35 @@ def test_practice_says_when_a_tensor_step_has_no_question(page, live_server):
             said.append(page.inner_text("#practice-tensor"))
     assert said and set(said) == {sentence}
     assert page.errors == []
+
+
+def test_practice_on_a_folded_loop_asks_only_what_the_boxes_show(page, live_server):
+    """A folded box keeps its last repetition's numbers: practice asks at that repetition only,
+    and plain PyTorch's gradient of that repetition is right (the review saw 0.9801, the
+    right answer at repetition 98, marked wrong). Loop: y_k = y_(k-1) · 0.99 + 0.01, so
+    ∂y₁₀₀/∂y_k = 0.99^(100−k). Mutation: foldedAway returning false (199 questions)."""
+    open_blank(page, live_server)
+    before = page.evaluate("window.chainrule.state().loads")
+    type_source(page, "y = x\nfor i in range(100):\n    y = y * 0.99 + 0.01\ny")
+    wait_until(page, f"window.chainrule.state().loads > {before}", timeout=30)
+    assert "Folded: line 3 repeats 99 times" in page.inner_text("#graph-area")
+    page.check("#practice-toggle")
+    page.click("h1")
+    page.keyboard.press("End")
+    asked = []
+    for _ in range(40):
+        if _state(page)["index"] >= _state(page)["steps"]:
+            break
+        if not page.is_visible("#practice-form"):
+            page.keyboard.press("ArrowRight")
+            continue
+        question = page.inner_text("#practice-question")
+        name = re.search(r"∂y₁₀₀/∂(\S+)\?", question).group(1)
+        k = 100 if name in ("y₁₀₀", "v100") else 99 if "…" in name or re.fullmatch(r"v\d+", name) else 0
+        truth = 0.99 ** (100 - k)  # x is y₀: its gradient comes through the first repetition only
+        asked.append(name)
+        page.keyboard.type(f"{truth:.6g}")
+        page.keyboard.press("Enter")
+        assert "Right" in page.inner_text("#practice-feedback"), (name, truth, question)
+    assert 3 <= len(asked) <= 8 and len(set(asked)) == len(asked), asked  # each box once
+    assert page.errors == []

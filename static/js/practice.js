@@ -19,7 +19,18 @@
   // Practice asks single numbers; a tensor's step is shown without a question.
   function askable(p, index) {
     const step = p.steps[index - 1], node = step && nodeOf(p, step.node);
-    return !!node && step.phase === "backward" && typeof node.grad === "number";
+    return !!node && step.phase === "backward" && typeof node.grad === "number" && !foldedAway(p, step, node);
+  }
+
+  // A folded box keeps only its last repetition's numbers (the last one the backward pass
+  // reaches first), so only that step is asked; nor is a gradient asked that gathers one
+  // contribution from each repetition of a box (x in `y = y * x` inside the loop).
+  function foldedAway(p, step, node) {
+    if (step.repetition && step.repetition !== step.repetitions) return true;
+    return p.trace.edges.some(function (e) {
+      const target = e.source === node.id && !e.carried && !e.entry && nodeOf(p, e.target);
+      return !!target && !!target.folded && !node.folded;
+    });
   }
 
   // Says so on screen when the step now shown is a tensor's backward step (no question).
@@ -44,7 +55,8 @@
     const out = p.trace.nodes.find(function (n) { return n.kind === "output"; });
     const y = out ? nameOf(out) : "y";
     if (node.kind === "output") return "Backward starts at the output: ∂" + y + "/∂" + y + " = " + F.number(node.grad) + ".";
-    const parts = p.trace.edges.filter(function (e) { return e.source === node.id && e.grad !== null && e.grad !== undefined; })
+    // A carried edge leaves an earlier repetition of a folded box, not the one shown.
+    const parts = p.trace.edges.filter(function (e) { return e.source === node.id && !e.carried && e.grad !== null && e.grad !== undefined; })
       .map(function (e) {
         const consumer = nodeOf(p, e.target);
         if (typeof e.local_grad !== "number" || typeof consumer.grad !== "number") {

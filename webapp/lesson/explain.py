@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 
-from .naming import formula, index, is_custom, operands
+from .naming import formula, index, is_custom, operands, repeats
 from .naming import format_value
 from .tape import bar
 
@@ -79,10 +79,18 @@ def _local(node: dict, consumer: dict, pairs: list, position: int) -> str | None
 
 
 def _contribution(trace, node, edge, consumer, out_name) -> str:
-    pairs = operands(trace, consumer["id"])
+    text = _one_contribution(trace, node, edge, consumer, out_name)
+    count = repeats(trace, edge)
+    if edge.get("entry"):  # folded: this edge feeds the box's first repetition only
+        return f"{text}\n   (into the first of {consumer['folded']['count']:,} repetitions)"
+    return f"{text}\n   (the last of {count:,}, one per repetition)" if count > 1 else text
+
+
+def _one_contribution(trace, node, edge, consumer, out_name) -> str:
+    pairs = operands(trace, consumer["id"], first=bool(edge.get("entry")))
     position = next((i for i, (e, _) in enumerate(pairs) if e is edge), 0)
     rule = f"∂{out_name}/∂{node['name']} += ∂{out_name}/∂{consumer['name']} · ∂{consumer['name']}/∂{node['name']}"
-    upstream = _fmt(consumer.get("grad"), consumer["shape"])
+    upstream = _fmt(edge.get("target_grad", consumer.get("grad")), consumer["shape"])
     got = _fmt(edge["grad"], node["shape"])
     if is_custom(consumer):
         return f"{rule}\n   your backward of {consumer.get('symbol') or consumer['op']} returned {got}"
@@ -154,7 +162,11 @@ def backward_text(trace: dict, node: dict, out_name: str, seeded: bool) -> str:
         times = {2: "twice", 3: "three times"}.get(targets.count(target), f"{targets.count(target)} times")
         lines.append(f"{node['name']} is used {times} in {consumer['name']} = "
                      f"{formula(consumer, uses)}: one contribution for each use")
-    if len(edges) > 1:
+    total = sum(repeats(trace, e) for e in edges)
+    if total > len(edges):  # folded: the shown edges stand for more, their terms do not add up
+        lines.append(f"{bar(node['name'])} sums {total:,} contributions, one per repetition of the "
+                     f"folded boxes it feeds (the lines above show one of each) = {grad}")
+    elif len(edges) > 1:
         parts = " + ".join(_term(_fmt(e["grad"], node["shape"])) for e in edges)
         lines.append(f"{bar(node['name'])} sums {len(edges)} contributions: {parts} = {grad}")
     if node["kind"] in ("input", "leaf"):

@@ -56,7 +56,8 @@ def fold(graph: dict) -> dict:
             node = dict(node, folded={"count": len(members[box]), "members": members[box]})
         shown.append(node)
     rep = (lambda real: display.get(real, real))
-    return {**graph, "nodes": shown, "edges": _fold_edges(graph["edges"], display, members),
+    by_id = {node["id"]: node for node in nodes}
+    return {**graph, "nodes": shown, "edges": _fold_edges(graph["edges"], display, members, by_id),
             "forward": [rep(i) for i in graph["forward"]],
             "backward": [rep(i) for i in graph["backward"]],
             "autograd": _fold_autograd(graph.get("autograd"), display, members),
@@ -160,9 +161,14 @@ def _entry_alike(first: list, second: list) -> bool:
 
 
 # -- the folded edges and PyTorch's view ------------------------------------------------------
-def _fold_edges(edges: list, display: dict, members: dict) -> list:
+def _fold_edges(edges: list, display: dict, members: dict, by_id: dict) -> list:
     """One edge per (box, box, input slot); it keeps the numbers of the instance that ends at
-    the shown node (edges come in forward order, so the last one seen)."""
+    the shown node (edges come in forward order, so the last one seen).
+
+    A box shows its last repetition, so the lesson needs to know which edges are not that
+    repetition's: a `carried` edge comes from the repetition before (its `source_value` and
+    `source_repetition` say which), an `entry` edge feeds only the first repetition (`y = x`
+    before the loop; its `target_grad` is the first repetition's gradient)."""
     index = {real: j for box, ids in members.items() for j, real in enumerate(ids)}
     folded = {}
     for edge in edges:
@@ -171,10 +177,23 @@ def _fold_edges(edges: list, display: dict, members: dict) -> list:
         if edge["source"] in index and edge["target"] in index and \
                 index[edge["target"]] == index[edge["source"]] + 1:
             mapped["carried"] = True  # from one repetition into the next
+            real = by_id[edge["source"]]
+            mapped.update(source_value=real["value"], source_shape=real["shape"],
+                          source_repetition=index[edge["source"]] + 1)
         key = (source, target, edge["input"], mapped.get("carried", False))
         folded.pop(key, None)
         folded[key] = mapped
+    carried_slots = {(e["target"], e["input"]) for e in folded.values() if e.get("carried")}
+    for edge in folded.values():
+        if not edge.get("carried") and (edge["target"], edge["input"]) in carried_slots:
+            edge["entry"] = True
+            edge["target_grad"] = by_id[_real_target(edge, members)]["grad"]
     return sorted(folded.values(), key=_edge_order)
+
+
+def _real_target(edge: dict, members: dict) -> str:
+    """The first repetition of the box an entry edge feeds."""
+    return members[edge["target"]][0]
 
 
 def _edge_order(edge):

@@ -77,6 +77,8 @@ def _number_reused_names(trace: dict, nodes: dict) -> None:
         count = (node.get("folded") or {}).get("count", 1)
         seen[name] = first + count - 1
         node["name"] = f"{name}{_sub(first)}" if count == 1 else f"{name}{_sub(first)}…{name}{_sub(first + count - 1)}"
+        if count > 1:  # a repetition of the box is named by its own number (naming._source)
+            index(trace).setdefault("numbered", {})[node["id"]] = (name, first)
 
 
 def _sub(number: int) -> str:
@@ -85,24 +87,61 @@ def _sub(number: int) -> str:
 
 def index(trace: dict) -> dict:
     """Nodes by id and edges by target and by source, built once per trace (graphs run to
-    thousands of nodes: a scan per node would be quadratic)."""
+    thousands of nodes: a scan per node would be quadratic).
+
+    Folded (folding.py), each box is described as its last repetition, whose numbers it
+    shows: `into` leaves out the edges that feed only the first repetition (`entry`), `out`
+    the edges from a box into the next repetition (`carried`: they leave an earlier one)."""
     found = trace.get("_index")
     if found is None:
-        found = {"nodes": {n["id"]: n for n in trace["nodes"]}, "into": {}, "out": {}}
+        found = {"nodes": {n["id"]: n for n in trace["nodes"]}, "into": {}, "out": {}, "entry": {}}
         for edge in trace["edges"]:
-            found["into"].setdefault(edge["target"], []).append(edge)
-            found["out"].setdefault(edge["source"], []).append(edge)
+            if edge.get("entry"):
+                found["entry"].setdefault(edge["target"], []).append(edge)
+            else:
+                found["into"].setdefault(edge["target"], []).append(edge)
+            if not edge.get("carried"):
+                found["out"].setdefault(edge["source"], []).append(edge)
         trace["_index"] = found
     return found
 
 
-def operands(trace: dict, node_id: str) -> list[tuple[dict, dict]]:
-    """(edge, source node) pairs into a node, in the order the operation took them."""
-    nodes = index(trace)["nodes"]
-    into = list(index(trace)["into"].get(node_id, []))
+def operands(trace: dict, node_id: str, first: bool = False) -> list[tuple[dict, dict]]:
+    """(edge, source node) pairs into a node, in the order the operation took them; for a
+    folded box, its last repetition's (or with `first`, its first repetition's)."""
+    found = index(trace)
+    nodes = found["nodes"]
+    into = list(found["into"].get(node_id, []))
+    if first:  # the first repetition takes from before the loop what the others carry
+        entry = found["entry"].get(node_id, [])
+        slots = {e["input"] for e in entry}
+        into = [e for e in into if e["input"] not in slots or not e.get("carried")] + entry
     # `0.2 * x` records the constant and the tensor both at slot 0: the constant came first.
     into.sort(key=lambda e: (e["input"], nodes[e["source"]]["kind"] != "constant"))
-    return [(e, nodes[e["source"]]) for e in into]
+    return [(e, _source(found, e)) for e in into]
+
+
+def repeats(trace: dict, edge: dict) -> int:
+    """How many real edges a folded edge stands for: a node outside a folded run feeding
+    every repetition of a box (`x * 0.001` in the loop); else 1 (within one repetition,
+    into the first only, or nothing folded)."""
+    nodes = index(trace)["nodes"]
+    target = nodes[edge["target"]]
+    if "folded" not in target or "folded" in nodes[edge["source"]] or edge.get("entry") or edge.get("carried"):
+        return 1
+    return target["folded"]["count"]
+
+
+def _source(found: dict, edge: dict) -> dict:
+    """The node an edge comes from; for a carried edge, the repetition it came from."""
+    node = found["nodes"][edge["source"]]
+    if not edge.get("carried") or "source_value" not in edge:
+        return node
+    repetition = edge["source_repetition"]
+    numbered = found.get("numbered", {}).get(node["id"])  # (name, its first number)
+    name = f"{numbered[0]}{_sub(numbered[1] + repetition - 1)}" if numbered else \
+        f"{node['name']} (repetition {repetition:,})"
+    return dict(node, value=edge["source_value"], shape=edge["source_shape"], name=name)
 
 
 def is_custom(node: dict) -> bool:

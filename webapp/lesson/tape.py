@@ -3,15 +3,19 @@ from __future__ import annotations
 
 import re
 
-from .naming import expression, format_value, index
+from .naming import expression, format_value, index, repeats
 
 
 def adjoint_sum(trace: dict, node: dict) -> str | None:
     """`x̄1 = 0.5 (from v4) + 5 (from v3) = 5.5` for a node that feeds several others."""
     nodes = index(trace)["nodes"]
     parts = [e for e in index(trace)["out"].get(node["id"], []) if e.get("grad") is not None]
-    if len(parts) < 2 or node.get("grad") is None:
+    if len(parts) < 2 and not any(repeats(trace, e) > 1 for e in parts) or node.get("grad") is None:
         return None
+    total = sum(repeats(trace, e) for e in parts)
+    if total > len(parts):  # folded: the shown edges stand for more, their terms do not add up
+        return (f"{bar(node['name'])} = the sum of {total:,} contributions, one per repetition of "
+                f"the folded boxes it feeds = {format_value(node['grad'], node['shape'])}")
     terms = " + ".join(f"{format_value(e['grad'], node['shape'])} (from {nodes[e['target']]['name']})"
                        for e in parts)
     return f"{bar(node['name'])} = {terms} = {format_value(node['grad'], node['shape'])}"
