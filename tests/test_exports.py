@@ -139,7 +139,7 @@ def test_cli_writes_a_gif_and_step_files(tmp_path):
 def test_too_many_steps_is_a_clear_limit(client, route):
     """Mutation: `len(steps) > MAX_STEPS` → `> 10**6` renders 200+ frames instead of refusing."""
     source = "y = x\nfor i in range(70):\n    y = y * 1.01\ny"
-    answer = client.get(f"{route}?f={quote(source)}&x=1")
+    answer = client.get(f"{route}?f={quote(source)}&x=1&fold=0")  # unfolded: 140 steps (auto folds it)
     assert answer.status_code == 400
     assert answer.json["error"]["kind"] == "limit" and "at most 120" in answer.json["error"]["message"]
 

@@ -118,3 +118,15 @@ def test_an_image_of_a_folded_graph_says_it_is_folded(client):
     page = client.get(f"/?{query}").get_data(as_text=True)
     svg = page[page.index("<svg"):page.index("</svg>")]
     assert "Folded:" not in svg and "Folded: line 3 repeats 149 times" in page
+
+
+def test_auto_folds_a_loop_repeated_many_times_even_when_small(client):
+    """20 iterations (121 nodes, quick to lay out) unfolded are a wall of identical boxes: the
+    page folds a body repeated 10 times or more, and offers Unfold; 5 iterations stay as they
+    are. Mutation: AUTO_REPEATS = 10**6 (the 20-iteration loop is drawn unfolded)."""
+    from urllib.parse import urlencode
+    body = "y = x\nfor i in range({n}):\n    y = torch.sin(y) * 0.999 + x * 0.001\ny"
+    short = client.get("/?" + urlencode({"f": body.format(n=5), "x": "1"})).get_data(as_text=True)
+    assert 'id="fold-notice"' not in short
+    longer = client.get("/?" + urlencode({"f": body.format(n=20), "x": "1"})).get_data(as_text=True)
+    assert "Folded: line 3 repeats 19 times" in longer and 'id="unfold"' in longer

@@ -18,7 +18,7 @@ from ..limits import Limits
 from .results import describe_result
 from .recorder import KEY
 from ..lesson import folding
-from ..limits import AUTO_FOLD_COST, MAX_DRAWN_NODES, MAX_FOLDED_NODES, MAX_GRAPH_NODES
+from ..limits import MAX_DRAWN_NODES, MAX_FOLDED_NODES, MAX_GRAPH_NODES
 from ..drawing.layout_cost import estimate as layout_cost
 from .node_values import compact
 from .tracing import GraphTracer, _Builder
@@ -201,10 +201,12 @@ def trace_program(source: str, inputs: dict, grad_output, limits: Limits, tangen
         graph = builder.build()
         # Past MAX_DRAWN_NODES nothing is drawn unfolded: no need to know what it would cost.
         cost = layout_cost(graph) if fold == "auto" and len(graph["nodes"]) <= MAX_DRAWN_NODES else None
-        if folding.wanted(fold, len(graph["nodes"])) or cost is not None and cost > AUTO_FOLD_COST:
-            graph = folding.fold(graph)  # also a graph of few nodes but far-reaching arrows
+        if fold == "auto":
+            graph = folding.fold_auto(graph, cost)
             if "fold" in graph and cost is not None:
                 graph["fold"]["layout_cost"] = cost  # unfolded: whether the page offers Unfold
+        elif folding.wanted(fold, len(graph["nodes"])):
+            graph = folding.fold(graph)
         result = summarize(evaluation, leaves, limits, builder.delivered)
         result.update(graph)
         if tangent is not None:

@@ -13,10 +13,11 @@ the student can unfold (`fold=0`).
 """
 from __future__ import annotations
 
-from ..limits import MAX_FOLD_PERIOD
+from ..limits import AUTO_FOLD_COST, MAX_FOLD_PERIOD
 
 MIN_REPEATS = 3
 AUTO_ABOVE = 400         # `fold=auto` folds graphs with more nodes than this
+AUTO_REPEATS = 10        # … and a loop body repeated this many times
 
 
 def wanted(option, node_count: int) -> bool:
@@ -28,10 +29,20 @@ def wanted(option, node_count: int) -> bool:
     return True
 
 
-def fold(graph: dict) -> dict:
+def fold_auto(graph: dict, layout_cost: int | None) -> dict:
+    """`fold=auto`: fold a graph of many nodes, one `dot` would take long to lay out
+    (drawing/layout_cost.py), or one with a loop body repeated AUTO_REPEATS times or more
+    (twenty repetitions unfolded are a wall of identical boxes); else leave it."""
+    if len(graph["nodes"]) > AUTO_ABOVE or (layout_cost or 0) > AUTO_FOLD_COST:
+        return fold(graph)
+    runs = find_runs(graph["nodes"], graph["edges"])
+    return fold(graph, runs) if any(count >= AUTO_REPEATS for _, _, count in runs) else graph
+
+
+def fold(graph: dict, runs: list | None = None) -> dict:
     """The graph with its repeated runs folded; the same graph when nothing repeats."""
     nodes = graph["nodes"]
-    runs = find_runs(nodes, graph["edges"])
+    runs = find_runs(nodes, graph["edges"]) if runs is None else runs
     if not runs:
         return graph
     display = {}   # real id -> the id of the box that stands for it
