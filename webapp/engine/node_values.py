@@ -7,7 +7,7 @@ import torch
 
 from ..formatting import format_number
 from ..limits import MAX_NODE_ELEMENTS
-from .jsonvalues import describe, number
+from .jsonvalues import describe, number, tensor_value
 from .snapshots import Large
 
 
@@ -20,7 +20,7 @@ def compact(value, max_elements: int = MAX_NODE_ELEMENTS):
     if value is None or isinstance(value, Large):
         return None
     if isinstance(value, torch.Tensor):
-        return describe(value, max_elements)["value"]
+        return tensor_value(value, max_elements)  # describe's summary would be thrown away
     if _is_number(value):
         return number(float(value))
     return value

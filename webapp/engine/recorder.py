@@ -15,14 +15,17 @@ frees saved tensors. `close()` drops every hook and reference when the job ends.
 """
 from __future__ import annotations
 
+import contextlib
 import weakref
 
 import torch
 import torch.autograd.forward_ad as forward_ad
 from torch.utils._pytree import tree_leaves
-from torch.utils._python_dispatch import _disable_current_modes
+from torch.utils._python_dispatch import (_disable_current_modes, _get_current_dispatch_mode,
+                                          _pop_mode_temporarily)
 
-from .snapshots import _Dispatch, is_number, output_nr as _output_nr, snapshot, unguarded as _unguarded
+from .snapshots import (_Dispatch, is_number, output_nr as _output_nr, snapshot, tensors_in,
+                        unguarded as _unguarded)
 from ..language.interpreter import Observer
 
 KEY = "chainrule"
@@ -115,8 +118,11 @@ class GraphTracer(Observer):
         self.paused += 1
         try:
             # Copies of tensors that exist: the guard need not size them (most of a long loop's
-            # time, profiled). In this order, no_grad's own calls skip the guard too.
-            with torch._C.DisableTorchFunction(), torch.no_grad():
+            # time, profiled). In this order, no_grad's own calls skip the guard too. Outside a
+            # dispatch, this mode steps aside too: each copy would pass through it (paused).
+            ours = not in_dispatch and _get_current_dispatch_mode() is self.mode
+            with _pop_mode_temporarily() if ours else contextlib.nullcontext(), \
+                    torch._C.DisableTorchFunction(), torch.no_grad():
                 for item in pending:
                     if not self._stamp(*item) and not in_dispatch:
                         # Inside a custom Function's forward: its output gets a grad_fn later.
@@ -130,7 +136,7 @@ class GraphTracer(Observer):
 
     def _stamp(self, outputs, func, args, kwargs, where) -> bool:
         """Stamp the new grad_fns among `outputs`; False when they have none yet."""
-        operands = [a for a in tree_leaves((args, kwargs)) if isinstance(a, torch.Tensor)]
+        operands = tensors_in(args, kwargs)
         candidates, seen = [], set()
         for tensor in outputs:
             fn = tensor.grad_fn
