@@ -30,13 +30,25 @@ def op_symbol(fn) -> str:
     its own name (`MyReLUBackward` → `MyReLU`).
     """
     fn_name = type(fn).__name__
+    symbol = _SYMBOL_OF.get(fn_name)
+    if symbol is None:
+        if len(_SYMBOL_OF) > 4096:  # users' Functions bring new names: stay bounded
+            _SYMBOL_OF.clear()
+        symbol = _SYMBOL_OF[fn_name] = _symbol_of_name(fn_name)
+    if symbol == "^":
+        exponent = getattr(fn, "_saved_exponent", None)
+        return f"^{exponent:g}" if isinstance(exponent, (int, float)) else "^"
+    return symbol
+
+
+_SYMBOL_OF: dict = {}  # grad_fn class name -> its symbol ("^" for Pow: it needs the exponent)
+
+
+def _symbol_of_name(fn_name: str) -> str:
     if not re.search(r"Backward\d+$", fn_name):
         return re.sub(r"Backward$", "", fn_name) or fn_name
     base = re.sub(r"Backward\d+$", "", fn_name)
-    exponent = getattr(fn, "_saved_exponent", None)
-    if base == "Pow" and isinstance(exponent, (int, float)):
-        return f"^{exponent:g}"
-    return SYMBOLS.get(base, base.lower())
+    return "^" if base == "Pow" else SYMBOLS.get(base, base.lower())
 
 
 def walk(root, max_nodes: int = MAX_GRAPH_NODES) -> list:
