@@ -85,6 +85,7 @@ class GraphTracer(Observer):
         self.contributions: dict = {}  # grad_fn -> gradients it sends to its inputs
         self.locals: dict = {}         # grad_fn -> its backward applied to ones, before freeing
         self.leaf_roots: dict = {}     # id of a leaf that is a root -> the gradient it got
+        self.walked = None             # (root grad_fns, every grad_fn below them) of this pass
 
     # -- lifetime ------------------------------------------------------------------
     def __enter__(self):
@@ -102,7 +103,10 @@ class GraphTracer(Observer):
             handle.remove()
         stack = [t.grad_fn for t in [*graph_of, *(self.roots or [])]
                  if isinstance(t, torch.Tensor) and t.grad_fn is not None]
-        seen = set()
+        # The last pass's walk holds every node below its own: no need to walk them again.
+        seen = set(self.walked[1]) if self.walked else set()
+        for fn in seen:
+            fn.metadata.pop(KEY, None)
         while stack:
             fn = stack.pop()
             if fn in seen:
@@ -282,10 +286,22 @@ class GraphTracer(Observer):
                 self.hooks.append(tensor.register_hook(
                     lambda g, key=id(tensor): self.leaf_roots.__setitem__(key, g.detach().clone())))
         # evaluation.trace_program allows more when the graph will be folded (folding.py)
-        for fn in walk([t.grad_fn for t in roots], getattr(self, "max_nodes", MAX_GRAPH_NODES)):
+        root_fns = [t.grad_fn for t in roots]
+        self.walked = (root_fns, walk(root_fns, getattr(self, "max_nodes", MAX_GRAPH_NODES)))
+        for fn in self.walked[1]:
             self.hooks.append(fn.register_prehook(self._prehook(fn)))
             if not hasattr(fn, "variable"):
                 self.hooks.append(fn.register_hook(self._posthook(fn)))
+
+    def walk_from(self, root_fns: list, max_nodes: int) -> list:
+        """tracing.walk(root_fns): this pass's walk again when it began at the same nodes
+        (a node's edges never change; an in-place change after the pass gives a new root)."""
+        from .tracing import walk
+        if self.walked is not None and len(self.walked[1]) <= max_nodes \
+                and len(root_fns) == len(self.walked[0]) \
+                and all(a is b for a, b in zip(root_fns, self.walked[0])):
+            return list(self.walked[1])
+        return walk(root_fns, max_nodes)
 
     def _prehook(self, fn):
         @_unguarded

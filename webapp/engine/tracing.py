@@ -97,7 +97,7 @@ class _Builder:
         roots = self.roots()
         if not roots:
             return {"nodes": [], "edges": [], "forward": [], "backward": [], "autograd": None}
-        fns = walk([r.grad_fn for r in roots], self.max_nodes)
+        fns = self.tracer.walk_from([r.grad_fn for r in roots], self.max_nodes)
         self.versions = {}
         for fn in reversed(fns):
             self.versions.update(fn.metadata.get(KEY, {}).get("leaf_versions", {}))

@@ -95,8 +95,8 @@ class AllocationGuard(TorchFunctionMode):
             shapes = [v.shape for v in args if isinstance(v, torch.Tensor)]
             if kwargs:
                 shapes += [v.shape for v in kwargs.values() if isinstance(v, torch.Tensor)]
-            if len(shapes) == 1:
-                return math.prod(shapes[0])  # e.g. an expanded view made contiguous
+            if len(shapes) == 1 or all(shape == shapes[0] for shape in shapes):
+                return math.prod(shapes[0])  # one shape (or an expanded view made contiguous)
             try:
                 return math.prod(torch.broadcast_shapes(*shapes)) if shapes else None
             except RuntimeError:
