@@ -24,31 +24,13 @@ from torch.utils._pytree import tree_leaves
 from torch.utils._python_dispatch import (_disable_current_modes, _get_current_dispatch_mode,
                                           _pop_mode_temporarily)
 
-from .snapshots import (_Dispatch, is_number, output_nr as _output_nr, snapshot, tensors_in,
+from .aten_ops import constants, op_facts
+from .snapshots import (_Dispatch, output_nr as _output_nr, snapshot, tensors_in,
                         unguarded as _unguarded)
 from ..language.interpreter import Observer
 
 KEY = "chainrule"
-# Schema types of an aten op's operands (not dims, sizes or flags): these show as constants.
-OPERAND_TYPES = frozenset({"Tensor", "number", "Optional[number]", "Optional[Tensor]", "List[Tensor]",
-                           "List[Optional[Tensor]]"})
-
-
 OPEN_TRACERS: "weakref.WeakSet[GraphTracer]" = weakref.WeakSet()
-_OP_FACTS: dict = {}
-
-
-def _op_facts(func) -> tuple:
-    """(name, pointwise, operand positions, position of each argument name) of an aten op,
-    read from its schema once: reading it per call was a tenth of the recording (profiled)."""
-    facts = _OP_FACTS.get(func)
-    if facts is None:
-        schema = func._schema.arguments
-        facts = _OP_FACTS[func] = (
-            str(func), torch.Tag.pointwise in func.tags,
-            frozenset(i for i, a in enumerate(schema) if str(a.type) in OPERAND_TYPES),
-            {a.name: i for i, a in enumerate(schema)})
-    return facts
 
 
 def close_open_tracers() -> None:
@@ -180,7 +162,7 @@ class GraphTracer(Observer):
                 if key not in self.leaf_values:
                     self.leaf_values[key] = snapshot(tensor)
                 versions[id(tensor)] = tensor._version
-        op = _op_facts(func) if func is not None else None
+        op = op_facts(func) if func is not None else None
         for fn, tensors in fresh:
             custom = isinstance(fn, torch.autograd.function.BackwardCFunction)
             fn.metadata[KEY] = {
@@ -189,7 +171,8 @@ class GraphTracer(Observer):
                 "pointwise": func is not None and op[1],
                 "values": {_output_nr(t): snapshot(t) for t in tensors},
                 "tangents": {} if self.tangents else None,
-                "constants": [] if custom or func is None else self._constants(op, args, kwargs),
+                "constants": [] if custom or func is None else
+                constants(op, args, kwargs, self._constant_name),
                 "leaf_versions": versions,
             }
             if self.tangents:
@@ -203,23 +186,6 @@ class GraphTracer(Observer):
         with _disable_current_modes():  # unpack_dual must reach autograd, not this mode
             tangent = forward_ad.unpack_dual(tensor).tangent
         return None if tangent is None else snapshot(tangent)
-
-    def _constants(self, op, args, kwargs) -> list:
-        """Numbers and tensors needing no gradient among the op's operands (`op`: _op_facts)."""
-        found = []
-        _, _, operands, positions = op
-        given = list(enumerate(args))
-        if kwargs:  # in the schema's order, as the operands are numbered
-            given += sorted(((positions[name], value) for name, value in kwargs.items()
-                             if name in positions), key=lambda pair: pair[0])
-        for position, value in given:
-            if position not in operands:
-                continue
-            for item in (value if isinstance(value, (list, tuple)) else [value]):
-                if is_number(item) or (isinstance(item, torch.Tensor) and not item.requires_grad):
-                    found.append({"value": snapshot(item), "name": self._constant_name(item),
-                                  "position": position})
-        return found
 
     def _constant_name(self, value):
         if isinstance(value, torch.Tensor):
@@ -292,16 +258,6 @@ class GraphTracer(Observer):
             self.hooks.append(fn.register_prehook(self._prehook(fn)))
             if not hasattr(fn, "variable"):
                 self.hooks.append(fn.register_hook(self._posthook(fn)))
-
-    def walk_from(self, root_fns: list, max_nodes: int) -> list:
-        """tracing.walk(root_fns): this pass's walk again when it began at the same nodes
-        (a node's edges never change; an in-place change after the pass gives a new root)."""
-        from .tracing import walk
-        if self.walked is not None and len(self.walked[1]) <= max_nodes \
-                and len(root_fns) == len(self.walked[0]) \
-                and all(a is b for a, b in zip(root_fns, self.walked[0])):
-            return list(self.walked[1])
-        return walk(root_fns, max_nodes)
 
     def _prehook(self, fn):
         @_unguarded

@@ -71,6 +71,16 @@ def walk(root, max_nodes: int = MAX_GRAPH_NODES) -> list:
     return order
 
 
+def walk_of_pass(tracer: GraphTracer, root_fns: list, max_nodes: int) -> list:
+    """walk(root_fns): the tracer's walk of its backward pass when it began at the same
+    nodes (a node's edges never change; an in-place change after the pass is a new root)."""
+    walked = tracer.walked
+    if walked is not None and len(walked[1]) <= max_nodes and len(root_fns) == len(walked[0]) \
+            and all(a is b for a, b in zip(root_fns, walked[0])):
+        return list(walked[1])
+    return walk(root_fns, max_nodes)
+
+
 class _Builder:
     """Turn the recorded graph into the nodes/edges/forward/backward of API.md."""
 
@@ -97,7 +107,7 @@ class _Builder:
         roots = self.roots()
         if not roots:
             return {"nodes": [], "edges": [], "forward": [], "backward": [], "autograd": None}
-        fns = self.tracer.walk_from([r.grad_fn for r in roots], self.max_nodes)
+        fns = walk_of_pass(self.tracer, [r.grad_fn for r in roots], self.max_nodes)
         self.versions = {}
         for fn in reversed(fns):
             self.versions.update(fn.metadata.get(KEY, {}).get("leaf_versions", {}))
