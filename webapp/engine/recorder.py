@@ -15,17 +15,15 @@ frees saved tensors. `close()` drops every hook and reference when the job ends.
 """
 from __future__ import annotations
 
-import contextlib
 import weakref
 
 import torch
 import torch.autograd.forward_ad as forward_ad
 from torch.utils._pytree import tree_leaves
-from torch.utils._python_dispatch import (_disable_current_modes, _get_current_dispatch_mode,
-                                          _pop_mode_temporarily)
+from torch.utils._python_dispatch import _disable_current_modes, _get_current_dispatch_mode
 
 from .aten_ops import constants, op_facts
-from .snapshots import (_Dispatch, output_nr as _output_nr, snapshot, tensors_in,
+from .snapshots import (Copying, _Dispatch, output_nr as _output_nr, snapshot, tensors_in,
                         unguarded as _unguarded)
 from ..language.interpreter import Observer
 
@@ -118,11 +116,10 @@ class GraphTracer(Observer):
         self.paused += 1
         try:
             # Copies of tensors that exist: the guard need not size them (most of a long loop's
-            # time, profiled). In this order, no_grad's own calls skip the guard too. Outside a
-            # dispatch, this mode steps aside too: each copy would pass through it (paused).
+            # time, profiled). Outside a dispatch, this mode steps aside too: each copy would
+            # pass through it (paused).
             ours = not in_dispatch and _get_current_dispatch_mode() is self.mode
-            with _pop_mode_temporarily() if ours else contextlib.nullcontext(), \
-                    torch._C.DisableTorchFunction(), torch.no_grad():
+            with Copying(self.mode if ours else None):
                 for item in pending:
                     if not self._stamp(*item) and not in_dispatch:
                         # Inside a custom Function's forward: its output gets a grad_fn later.
@@ -203,7 +200,7 @@ class GraphTracer(Observer):
         if fn is not None and KEY not in fn.metadata:
             self.paused += 1
             try:
-                with torch.no_grad():
+                with Copying():
                     self._stamp([value], None, tuple(operands), {}, self.where())
             finally:
                 self.paused -= 1
@@ -276,7 +273,7 @@ class GraphTracer(Observer):
             return None  # a user's backward is not run twice; derived from the ratio instead
         self.paused += 1
         try:
-            with torch.no_grad():
+            with Copying():
                 result = fn(*[torch.ones_like(g) for g in grad_outputs])
             return tuple(None if r is None else r.detach() for r in
                          (result if isinstance(result, tuple) else (result,)))

