@@ -190,7 +190,8 @@ def trace_program(source: str, inputs: dict, grad_output, limits: Limits, tangen
     after_run = contextlib.ExitStack()
     try:
         evaluation = run_program(source, inputs, limits, observer=tracer, tangent=tangent)
-        differentiate(evaluation, grad_output, before=tracer.before_backward,
+        differentiate(evaluation, grad_output,  # its backward retains the graph
+                      before=lambda roots: tracer.before_backward(roots, retained=True),
                       pass_end=tracer.pass_end)
         # From here on only chainrule reads tensors that exist (copies, JSON): the allocation
         # guard's sizing of each such call was about half of a small trace's time (profiled).

@@ -8,10 +8,8 @@ tracer stamps that node's `metadata` with the order it was computed in, a snapsh
 its value (and tangent), the source position and the constants among the op's inputs;
 names come from the interpreter (`assigned`).
 
-`before_backward` hooks every node reachable from all the roots of a backward pass;
-the last pass the program ran is the one shown, with what the engine passed along each
-edge and into each node, and each edge's local derivative computed before the engine
-frees saved tensors. `close()` drops every hook and reference when the job ends.
+The backward pass shown is recorded by hooks (pass_hooks.py). `close()` drops every hook
+and reference when the job ends.
 """
 from __future__ import annotations
 
@@ -19,13 +17,13 @@ import weakref
 
 import torch
 import torch.autograd.forward_ad as forward_ad
-from torch.utils._pytree import tree_leaves
 from torch.utils._python_dispatch import _disable_current_modes, _get_current_dispatch_mode
 
 from .aten_ops import constants, op_facts
 from .snapshots import (Copying, _Dispatch, output_nr as _output_nr, snapshot, tensors_in,
                         unguarded as _unguarded)
 from ..language.interpreter import Observer
+from .pass_hooks import PassHooks
 
 KEY = "chainrule"
 OPEN_TRACERS: "weakref.WeakSet[GraphTracer]" = weakref.WeakSet()
@@ -38,7 +36,7 @@ def close_open_tracers() -> None:
         tracer.close()
 
 
-class GraphTracer(Observer):
+class GraphTracer(PassHooks, Observer):
     """Listens to PyTorch (dispatch mode, hooks) and to the interpreter (names)."""
 
     def __init__(self, where=None, tangents: bool = False):
@@ -225,67 +223,3 @@ class GraphTracer(Observer):
         fn = value.grad_fn
         if fn is not None and KEY in fn.metadata and fn.metadata[KEY]["origin"] is None:
             fn.metadata[KEY]["origin"] = function_name
-
-    # -- the backward pass -------------------------------------------------------------
-    def after_backward(self):
-        """Remember where the program's pass ended: later nodes are the program's forward again."""
-        self.flush()
-        self.pass_end = self.sequence
-
-    def before_backward(self, roots):
-        """Hook every grad_fn reachable from all `roots`; the last pass is the one shown."""
-        from ..limits import MAX_GRAPH_NODES
-        from .tracing import walk
-        self.flush()
-        roots = [roots] if isinstance(roots, torch.Tensor) else \
-            [t for t in tree_leaves(roots) if isinstance(t, torch.Tensor) and t.requires_grad]
-        for handle in self.hooks:
-            handle.remove()
-        self._reset_pass()
-        self.roots = roots
-        self.passes += 1
-        for tensor in roots:
-            if tensor.grad_fn is None:  # a leaf as the root: it receives the starting gradient
-                self.hooks.append(tensor.register_hook(
-                    lambda g, key=id(tensor): self.leaf_roots.__setitem__(key, g.detach().clone())))
-        # evaluation.trace_program allows more when the graph will be folded (folding.py)
-        root_fns = [t.grad_fn for t in roots]
-        self.walked = (root_fns, walk(root_fns, getattr(self, "max_nodes", MAX_GRAPH_NODES)))
-        for fn in self.walked[1]:
-            self.hooks.append(fn.register_prehook(self._prehook(fn)))
-            if not hasattr(fn, "variable"):
-                self.hooks.append(fn.register_hook(self._posthook(fn)))
-
-    def _prehook(self, fn):
-        @_unguarded
-        def record(grad_outputs):
-            if fn not in self.upstream:
-                self.engine_order.append(fn)
-            self.upstream[fn] = tuple(None if g is None else g.detach().clone() for g in grad_outputs)
-            if not hasattr(fn, "variable"):
-                self.locals[fn] = self._local(fn, grad_outputs)
-        return record
-
-    def _local(self, fn, grad_outputs):
-        """The node's backward applied to ones, while its saved tensors still exist."""
-        if isinstance(fn, torch.autograd.function.BackwardCFunction) or \
-                any(g is None for g in grad_outputs):
-            return None  # a user's backward is not run twice; derived from the ratio instead
-        self.paused += 1
-        try:
-            with Copying():
-                result = fn(*[torch.ones_like(g) for g in grad_outputs])
-            return tuple(None if r is None else r.detach() for r in
-                         (result if isinstance(result, tuple) else (result,)))
-        except Exception:  # a node that cannot be re-run
-            return None
-        finally:
-            self.paused -= 1
-
-    def _posthook(self, fn):
-        @_unguarded
-        def record(grad_inputs, grad_outputs):
-            self.contributions[fn] = tuple(None if g is None else g.detach().clone()
-                                           for g in grad_inputs)
-        return record
-
