@@ -139,7 +139,8 @@ class GraphTracer(PassHooks, Observer):
                 self.note_leaf(tensor)
             elif fn not in seen:
                 seen.add(fn)
-                candidates.append((fn, [t for t in outputs if t.grad_fn is fn]))
+                candidates.append((fn, outputs if len(outputs) == 1 else
+                                   [t for t in outputs if t.grad_fn is fn]))
             if tensor._is_view() and tensor._base is not None:
                 base = tensor._base  # an in-place change of a view (y[0] = 0) rewrites its base
                 base_fn = base.grad_fn
@@ -160,20 +161,20 @@ class GraphTracer(PassHooks, Observer):
         op = op_facts(func) if func is not None else None
         for fn, tensors in fresh:
             custom = isinstance(fn, torch.autograd.function.BackwardCFunction)
-            fn.metadata[KEY] = {
+            values = {_output_nr(t): snapshot(t) for t in tensors}
+            record = fn.metadata[KEY] = {
                 "seq": self._next(), "name": None, "names": {}, "origin": None,
                 "line": where[0], "col": where[1], "aten": op[0] if func else None,
                 "pointwise": func is not None and op[1],
-                "values": {_output_nr(t): snapshot(t) for t in tensors},
+                "values": values,
                 "tangents": {} if self.tangents else None,
                 "constants": [] if custom or func is None else
                 constants(op, args, kwargs, self._constant_name),
                 "leaf_versions": versions,
             }
             if self.tangents:
-                self.tangent_pending.append((fn.metadata[KEY]["tangents"], tensors))
-            values = fn.metadata[KEY]["values"]
-            fn.metadata[KEY]["value"] = values[min(values)] if len(values) == 1 else None
+                self.tangent_pending.append((record["tangents"], tensors))
+            record["value"] = values[min(values)] if len(values) == 1 else None
         return True
 
     @staticmethod
