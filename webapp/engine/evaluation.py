@@ -19,7 +19,7 @@ from .results import describe_result
 from .recorder import KEY
 from ..lesson import folding
 from ..limits import MAX_FOLDED_NODES, MAX_GRAPH_NODES
-from .node_values import compact
+from .node_values import compact, resolve
 from .tracing import GraphTracer, _Builder
 
 RANDOM_SEED = 0  # the same source gives the same random numbers
@@ -197,10 +197,14 @@ def trace_program(source: str, inputs: dict, grad_output, limits: Limits, tangen
         # guard's sizing of each such call was about half of a small trace's time (profiled).
         after_run.enter_context(torch._C.DisableTorchFunction())
         leaves = find_leaves(evaluation)
-        builder = _Builder(tracer, evaluation.output, leaves, evaluation.inputs, tracer.max_nodes)
+        later = folding.wanted(fold, MAX_GRAPH_NODES + 1)  # numbers of shown nodes only
+        builder = _Builder(tracer, evaluation.output, leaves, evaluation.inputs, tracer.max_nodes,
+                           later=later)
         graph = builder.build()
         if folding.wanted(fold, len(graph["nodes"])):
             graph = folding.fold(graph)
+        if later:
+            resolve(graph)
         result = summarize(evaluation, leaves, limits, builder.delivered)
         result.update(graph)
         if tangent is not None:

@@ -26,6 +26,25 @@ def compact(value, max_elements: int = MAX_NODE_ELEMENTS):
     return value
 
 
+class Later:
+    """A node's or edge's number, converted only if it is still shown: folding drops most
+    nodes of a long loop (their conversion was a tenth of its trace). Snapshots never change."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
+def resolve(graph: dict) -> dict:
+    """Every `Later` in the graph's nodes and edges, converted by `compact`."""
+    for item in (*graph["nodes"], *graph["edges"]):
+        for key in ("value", "grad", "local_grad"):
+            if type(item.get(key)) is Later:
+                item[key] = compact(item[key].value)
+    return graph
+
+
 def _shape(value):
     return list(value.shape) if isinstance(value, (torch.Tensor, Large)) else []
 

@@ -15,7 +15,7 @@ import torch
 from ..errors import limit
 from .recorder import KEY, GraphTracer  # noqa: F401 (GraphTracer re-exported)
 from .grad_fn_view import grad_fn_view
-from .node_values import _add_summaries, _constant_label, _shape, compact
+from .node_values import Later, _add_summaries, _constant_label, _shape, compact
 
 from ..limits import MAX_GRAPH_NODES
 
@@ -85,8 +85,10 @@ class _Builder:
     """Turn the recorded graph into the nodes/edges/forward/backward of API.md."""
 
     def __init__(self, tracer: GraphTracer, output, leaf_names: dict, inputs: list[str],
-                 max_nodes: int = MAX_GRAPH_NODES):
+                 max_nodes: int = MAX_GRAPH_NODES, later: bool = False):
         self.tracer = tracer
+        # `later`: op and edge numbers converted by node_values.resolve, after folding
+        self.compact = Later if later else compact
         self.max_nodes = max_nodes
         self.output = output
         self.inputs = inputs
@@ -170,7 +172,7 @@ class _Builder:
         else:
             value = values.get(0)
             grad = upstream[0] if upstream else None
-            node.update(value=compact(value), grad=compact(grad),
+            node.update(value=self.compact(value), grad=self.compact(grad),
                         shape=_shape(value if value is not None else grad))
             _add_summaries(node, value, grad)
         if self.tracer.tangents:
@@ -184,7 +186,7 @@ class _Builder:
             self.nodes.append({
                 "id": None, "kind": "constant",
                 "label": constant["name"] or _constant_label(const_value),
-                "op": None, "value": compact(const_value), "grad": None,
+                "op": None, "value": self.compact(const_value), "grad": None,
                 "shape": _shape(const_value), "seq": node["seq"] - 0.5 + index * 0.01,
                 "line": node["line"], "col": node["col"], "origin": None, "target": node,
                 # `1 - x` is aten.rsub(x, 1): the constant is the first operand a student wrote.
@@ -220,8 +222,9 @@ class _Builder:
                 continue
             contribution = contributions[index] if contributions and index < len(contributions) else None
             local = locals_[index] if locals_ and index < len(locals_) else None
-            edge = {"source": self.key_of[next_fn], "target": target, "local_grad": compact(local),
-                    "grad": compact(contribution), "input": index + shift, "tensor_grad": contribution}
+            edge = {"source": self.key_of[next_fn], "target": target, "local_grad": self.compact(local),
+                    "grad": self.compact(contribution), "input": index + shift,
+                    "tensor_grad": contribution}
             if local is not None:
                 edge["local_kind"] = _local_kind(pointwise, upstream, local)
                 edge["vjp"] = edge["local_kind"] == "vjp"
