@@ -91,7 +91,7 @@ class PassHooks:
         try:
             with Copying():
                 result = fn(*[torch.ones_like(g) for g in grad_outputs])
-            return tuple(None if r is None else r.detach() for r in
+            return tuple(r.detach() if r is not None and r.requires_grad else r for r in
                          (result if isinstance(result, tuple) else (result,)))
         except Exception:  # a node that cannot be re-run
             return None

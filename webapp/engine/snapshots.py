@@ -70,14 +70,17 @@ class _Dispatch(TorchDispatchMode):
         tracer = self.tracer
         if tracer.paused:
             return func(*args, **kwargs)
-        tracer.flush(in_dispatch=True)
+        if tracer.pending:
+            tracer.flush(in_dispatch=True)
         out = func(*args, **kwargs)
         if not torch.is_grad_enabled():
             # No grad_fn can come of it (a backward pass without create_graph, no_grad
             # updates); a custom Function's output is stamped when the interpreter gets it.
             return out
-        outputs = [out] if isinstance(out, torch.Tensor) else tensors_in((out,))
-        outputs = [t for t in outputs if not t.is_meta]
+        if isinstance(out, torch.Tensor):
+            outputs = [] if out.is_meta else [out]
+        else:
+            outputs = [t for t in tensors_in((out,)) if not t.is_meta]
         if outputs:
             tracer.pending.append((outputs, func, args, kwargs, tracer.where()))
         return out
