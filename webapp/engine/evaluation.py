@@ -16,10 +16,11 @@ from ..language.frontend import install_helpers, parse_source
 from ..lesson.annotate import add_lesson, add_names
 from ..limits import Limits
 from .results import describe_result
+from .node_values import resolve
 from .recorder import KEY
 from ..lesson import folding
 from ..limits import MAX_FOLDED_NODES, MAX_GRAPH_NODES
-from .node_values import compact, resolve
+from .node_values import compact
 from .tracing import GraphTracer, _Builder
 
 RANDOM_SEED = 0  # the same source gives the same random numbers
@@ -197,16 +198,15 @@ def trace_program(source: str, inputs: dict, grad_output, limits: Limits, tangen
         # guard's sizing of each such call was about half of a small trace's time (profiled).
         after_run.enter_context(torch._C.DisableTorchFunction())
         leaves = find_leaves(evaluation)
-        later = folding.wanted(fold, MAX_GRAPH_NODES + 1)  # numbers of shown nodes only
         builder = _Builder(tracer, evaluation.output, leaves, evaluation.inputs, tracer.max_nodes,
-                           later=later)
+                           later=folding.wanted(fold, MAX_GRAPH_NODES + 1))  # shown numbers only
         graph = builder.build()
         if folding.wanted(fold, len(graph["nodes"])):
             graph = folding.fold(graph)
-        if later:
-            resolve(graph)
         result = summarize(evaluation, leaves, limits, builder.delivered)
         result.update(graph)
+        if builder.later:  # its numbers, converted for the nodes and edges folding kept
+            resolve(graph)
         if tangent is not None:
             for node in graph["nodes"]:
                 if node["kind"] == "input" or node["label"] in evaluation.input_tensors \

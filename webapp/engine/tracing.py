@@ -88,6 +88,7 @@ class _Builder:
                  max_nodes: int = MAX_GRAPH_NODES, later: bool = False):
         self.tracer = tracer
         # `later`: op and edge numbers converted by node_values.resolve, after folding
+        self.later = later
         self.compact = Later if later else compact
         self.max_nodes = max_nodes
         self.output = output
