@@ -16,6 +16,7 @@ from ..language.frontend import install_helpers, parse_source
 from ..lesson.annotate import add_lesson, add_names
 from ..limits import Limits
 from .results import describe_result
+from .node_values import resolve
 from .recorder import KEY
 from ..lesson import folding
 from ..limits import MAX_DRAWN_NODES, MAX_FOLDED_NODES, MAX_GRAPH_NODES
@@ -191,13 +192,15 @@ def trace_program(source: str, inputs: dict, grad_output, limits: Limits, tangen
     after_run = contextlib.ExitStack()
     try:
         evaluation = run_program(source, inputs, limits, observer=tracer, tangent=tangent)
-        differentiate(evaluation, grad_output, before=tracer.before_backward,
+        differentiate(evaluation, grad_output,  # its backward retains the graph
+                      before=lambda roots: tracer.before_backward(roots, retained=True),
                       pass_end=tracer.pass_end)
         # From here on only chainrule reads tensors that exist (copies, JSON): the allocation
         # guard's sizing of each such call was about half of a small trace's time (profiled).
         after_run.enter_context(torch._C.DisableTorchFunction())
         leaves = find_leaves(evaluation)
-        builder = _Builder(tracer, evaluation.output, leaves, evaluation.inputs, tracer.max_nodes)
+        builder = _Builder(tracer, evaluation.output, leaves, evaluation.inputs, tracer.max_nodes,
+                           later=folding.wanted(fold, MAX_GRAPH_NODES + 1))  # shown numbers only
         graph = builder.build()
         # Past MAX_DRAWN_NODES nothing is drawn unfolded: no need to know what it would cost.
         cost = layout_cost(graph) if fold == "auto" and len(graph["nodes"]) <= MAX_DRAWN_NODES else None
@@ -209,6 +212,8 @@ def trace_program(source: str, inputs: dict, grad_output, limits: Limits, tangen
             graph = folding.fold(graph)
         result = summarize(evaluation, leaves, limits, builder.delivered)
         result.update(graph)
+        if builder.later:  # its numbers, converted for the nodes and edges folding kept
+            resolve(graph)
         if tangent is not None:
             for node in graph["nodes"]:
                 if node["kind"] == "input" or node["label"] in evaluation.input_tensors \

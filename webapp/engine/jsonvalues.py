@@ -24,9 +24,9 @@ def number(value: float):
 
 def tensor_value(tensor: torch.Tensor, max_elements: int):
     """Nested lists of a tensor's values, float32 printed as its shortest decimal (0.8)."""
-    tensor = tensor.detach()
-    if tensor.dim() == 0 and tensor.dtype == torch.float32:  # the common case, made quick
+    if tensor.dtype == torch.float32 and tensor.dim() == 0:  # the common case, made quick
         return number(float(str(np.float32(tensor.item()))))
+    tensor = tensor.detach()
     if tensor.numel() > max_elements:
         return None
     array = tensor.cpu().numpy()

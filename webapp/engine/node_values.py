@@ -7,7 +7,7 @@ import torch
 
 from ..formatting import format_number
 from ..limits import MAX_NODE_ELEMENTS
-from .jsonvalues import describe, number
+from .jsonvalues import describe, number, tensor_value
 from .snapshots import Large
 
 
@@ -20,10 +20,29 @@ def compact(value, max_elements: int = MAX_NODE_ELEMENTS):
     if value is None or isinstance(value, Large):
         return None
     if isinstance(value, torch.Tensor):
-        return describe(value, max_elements)["value"]
+        return tensor_value(value, max_elements)  # describe's summary would be thrown away
     if _is_number(value):
         return number(float(value))
     return value
+
+
+class Later:
+    """A node's or edge's number, converted only if it is still shown: folding drops most
+    nodes of a long loop (their conversion was a tenth of its trace). Snapshots never change."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
+def resolve(graph: dict) -> dict:
+    """Every `Later` in the graph's nodes and edges, converted by `compact`."""
+    for item in (*graph["nodes"], *graph["edges"]):
+        for key in ("value", "grad", "local_grad"):
+            if type(item.get(key)) is Later:
+                item[key] = compact(item[key].value)
+    return graph
 
 
 def _shape(value):

@@ -8,10 +8,8 @@ tracer stamps that node's `metadata` with the order it was computed in, a snapsh
 its value (and tangent), the source position and the constants among the op's inputs;
 names come from the interpreter (`assigned`).
 
-`before_backward` hooks every node reachable from all the roots of a backward pass;
-the last pass the program ran is the one shown, with what the engine passed along each
-edge and into each node, and each edge's local derivative computed before the engine
-frees saved tensors. `close()` drops every hook and reference when the job ends.
+The backward pass shown is recorded by hooks (pass_hooks.py). `close()` drops every hook
+and reference when the job ends.
 """
 from __future__ import annotations
 
@@ -19,18 +17,15 @@ import weakref
 
 import torch
 import torch.autograd.forward_ad as forward_ad
-from torch.utils._pytree import tree_leaves
-from torch.utils._python_dispatch import _disable_current_modes
+from torch.utils._python_dispatch import _disable_current_modes, _get_current_dispatch_mode
 
-from .snapshots import _Dispatch, is_number, output_nr as _output_nr, snapshot, unguarded as _unguarded
+from .aten_ops import constants, op_facts
+from .snapshots import (Copying, _Dispatch, output_nr as _output_nr, snapshot, tensors_in,
+                        unguarded as _unguarded)
 from ..language.interpreter import Observer
+from .pass_hooks import PassHooks
 
 KEY = "chainrule"
-# Schema types of an aten op's operands (not dims, sizes or flags): these show as constants.
-OPERAND_TYPES = frozenset({"Tensor", "number", "Optional[number]", "Optional[Tensor]", "List[Tensor]",
-                           "List[Optional[Tensor]]"})
-
-
 OPEN_TRACERS: "weakref.WeakSet[GraphTracer]" = weakref.WeakSet()
 
 
@@ -41,7 +36,7 @@ def close_open_tracers() -> None:
         tracer.close()
 
 
-class GraphTracer(Observer):
+class GraphTracer(PassHooks, Observer):
     """Listens to PyTorch (dispatch mode, hooks) and to the interpreter (names)."""
 
     def __init__(self, where=None, tangents: bool = False):
@@ -68,6 +63,7 @@ class GraphTracer(Observer):
         self.contributions: dict = {}  # grad_fn -> gradients it sends to its inputs
         self.locals: dict = {}         # grad_fn -> its backward applied to ones, before freeing
         self.leaf_roots: dict = {}     # id of a leaf that is a root -> the gradient it got
+        self.walked = None             # (root grad_fns, every grad_fn below them) of this pass
 
     # -- lifetime ------------------------------------------------------------------
     def __enter__(self):
@@ -85,7 +81,10 @@ class GraphTracer(Observer):
             handle.remove()
         stack = [t.grad_fn for t in [*graph_of, *(self.roots or [])]
                  if isinstance(t, torch.Tensor) and t.grad_fn is not None]
-        seen = set()
+        # The last pass's walk holds every node below its own: no need to walk them again.
+        seen = set(self.walked[1]) if self.walked else set()
+        for fn in seen:
+            fn.metadata.pop(KEY, None)
         while stack:
             fn = stack.pop()
             if fn in seen:
@@ -115,8 +114,10 @@ class GraphTracer(Observer):
         self.paused += 1
         try:
             # Copies of tensors that exist: the guard need not size them (most of a long loop's
-            # time, profiled). In this order, no_grad's own calls skip the guard too.
-            with torch._C.DisableTorchFunction(), torch.no_grad():
+            # time, profiled). Outside a dispatch, this mode steps aside too: each copy would
+            # pass through it (paused).
+            ours = not in_dispatch and _get_current_dispatch_mode() is self.mode
+            with Copying(self.mode if ours else None):
                 for item in pending:
                     if not self._stamp(*item) and not in_dispatch:
                         # Inside a custom Function's forward: its output gets a grad_fn later.
@@ -130,7 +131,7 @@ class GraphTracer(Observer):
 
     def _stamp(self, outputs, func, args, kwargs, where) -> bool:
         """Stamp the new grad_fns among `outputs`; False when they have none yet."""
-        operands = [a for a in tree_leaves((args, kwargs)) if isinstance(a, torch.Tensor)]
+        operands = tensors_in(args, kwargs)
         candidates, seen = [], set()
         for tensor in outputs:
             fn = tensor.grad_fn
@@ -138,7 +139,8 @@ class GraphTracer(Observer):
                 self.note_leaf(tensor)
             elif fn not in seen:
                 seen.add(fn)
-                candidates.append((fn, [t for t in outputs if t.grad_fn is fn]))
+                candidates.append((fn, outputs if len(outputs) == 1 else
+                                   [t for t in outputs if t.grad_fn is fn]))
             if tensor._is_view() and tensor._base is not None:
                 base = tensor._base  # an in-place change of a view (y[0] = 0) rewrites its base
                 base_fn = base.grad_fn
@@ -156,21 +158,23 @@ class GraphTracer(Observer):
                 if key not in self.leaf_values:
                     self.leaf_values[key] = snapshot(tensor)
                 versions[id(tensor)] = tensor._version
+        op = op_facts(func) if func is not None else None
         for fn, tensors in fresh:
             custom = isinstance(fn, torch.autograd.function.BackwardCFunction)
-            fn.metadata[KEY] = {
+            values = {_output_nr(t): snapshot(t) for t in tensors}
+            record = fn.metadata[KEY] = {
                 "seq": self._next(), "name": None, "names": {}, "origin": None,
-                "line": where[0], "col": where[1], "aten": str(func) if func else None,
-                "pointwise": func is not None and torch.Tag.pointwise in func.tags,
-                "values": {_output_nr(t): snapshot(t) for t in tensors},
+                "line": where[0], "col": where[1], "aten": op[0] if func else None,
+                "pointwise": func is not None and op[1],
+                "values": values,
                 "tangents": {} if self.tangents else None,
-                "constants": [] if custom or func is None else self._constants(func, args, kwargs),
+                "constants": [] if custom or func is None else
+                constants(op, args, kwargs, self._constant_name),
                 "leaf_versions": versions,
             }
             if self.tangents:
-                self.tangent_pending.append((fn.metadata[KEY]["tangents"], tensors))
-            values = fn.metadata[KEY]["values"]
-            fn.metadata[KEY]["value"] = values[min(values)] if len(values) == 1 else None
+                self.tangent_pending.append((record["tangents"], tensors))
+            record["value"] = values[min(values)] if len(values) == 1 else None
         return True
 
     @staticmethod
@@ -178,21 +182,6 @@ class GraphTracer(Observer):
         with _disable_current_modes():  # unpack_dual must reach autograd, not this mode
             tangent = forward_ad.unpack_dual(tensor).tangent
         return None if tangent is None else snapshot(tangent)
-
-    def _constants(self, func, args, kwargs) -> list:
-        """Numbers and tensors needing no gradient among the op's operands."""
-        found = []
-        schema = func._schema.arguments
-        given = list(enumerate(args)) + [(i, kwargs[a.name]) for i, a in enumerate(schema)
-                                         if a.name in kwargs]
-        for position, value in given:
-            if position >= len(schema) or str(schema[position].type) not in OPERAND_TYPES:
-                continue
-            for item in (value if isinstance(value, (list, tuple)) else [value]):
-                if is_number(item) or (isinstance(item, torch.Tensor) and not item.requires_grad):
-                    found.append({"value": snapshot(item), "name": self._constant_name(item),
-                                  "position": position})
-        return found
 
     def _constant_name(self, value):
         if isinstance(value, torch.Tensor):
@@ -210,7 +199,7 @@ class GraphTracer(Observer):
         if fn is not None and KEY not in fn.metadata:
             self.paused += 1
             try:
-                with torch.no_grad():
+                with Copying():
                     self._stamp([value], None, tuple(operands), {}, self.where())
             finally:
                 self.paused -= 1
@@ -235,65 +224,3 @@ class GraphTracer(Observer):
         fn = value.grad_fn
         if fn is not None and KEY in fn.metadata and fn.metadata[KEY]["origin"] is None:
             fn.metadata[KEY]["origin"] = function_name
-
-    # -- the backward pass -------------------------------------------------------------
-    def after_backward(self):
-        """Remember where the program's pass ended: later nodes are the program's forward again."""
-        self.flush()
-        self.pass_end = self.sequence
-
-    def before_backward(self, roots):
-        """Hook every grad_fn reachable from all `roots`; the last pass is the one shown."""
-        from ..limits import MAX_GRAPH_NODES
-        from .tracing import walk
-        self.flush()
-        roots = [roots] if isinstance(roots, torch.Tensor) else \
-            [t for t in tree_leaves(roots) if isinstance(t, torch.Tensor) and t.requires_grad]
-        for handle in self.hooks:
-            handle.remove()
-        self._reset_pass()
-        self.roots = roots
-        self.passes += 1
-        for tensor in roots:
-            if tensor.grad_fn is None:  # a leaf as the root: it receives the starting gradient
-                self.hooks.append(tensor.register_hook(
-                    lambda g, key=id(tensor): self.leaf_roots.__setitem__(key, g.detach().clone())))
-        # evaluation.trace_program allows more when the graph will be folded (folding.py)
-        for fn in walk([t.grad_fn for t in roots], getattr(self, "max_nodes", MAX_GRAPH_NODES)):
-            self.hooks.append(fn.register_prehook(self._prehook(fn)))
-            if not hasattr(fn, "variable"):
-                self.hooks.append(fn.register_hook(self._posthook(fn)))
-
-    def _prehook(self, fn):
-        @_unguarded
-        def record(grad_outputs):
-            if fn not in self.upstream:
-                self.engine_order.append(fn)
-            self.upstream[fn] = tuple(None if g is None else g.detach().clone() for g in grad_outputs)
-            if not hasattr(fn, "variable"):
-                self.locals[fn] = self._local(fn, grad_outputs)
-        return record
-
-    def _local(self, fn, grad_outputs):
-        """The node's backward applied to ones, while its saved tensors still exist."""
-        if isinstance(fn, torch.autograd.function.BackwardCFunction) or \
-                any(g is None for g in grad_outputs):
-            return None  # a user's backward is not run twice; derived from the ratio instead
-        self.paused += 1
-        try:
-            with torch.no_grad():
-                result = fn(*[torch.ones_like(g) for g in grad_outputs])
-            return tuple(None if r is None else r.detach() for r in
-                         (result if isinstance(result, tuple) else (result,)))
-        except Exception:  # a node that cannot be re-run
-            return None
-        finally:
-            self.paused -= 1
-
-    def _posthook(self, fn):
-        @_unguarded
-        def record(grad_inputs, grad_outputs):
-            self.contributions[fn] = tuple(None if g is None else g.detach().clone()
-                                           for g in grad_inputs)
-        return record
-

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from .jsonvalues import plain, tensor_value
+from .jsonvalues import plain
 
 from ..limits import MAX_RESULT_TEXT as MAX_TEXT
 
@@ -12,8 +12,7 @@ def describe_result(value, line, limits) -> dict:
     """{"kind", "value", "shape"?, "text", "line"}: the value, and how Python prints it."""
     result = {"kind": _kind(value), "value": plain(value, limits.max_json_elements), "line": line,
               "text": _text(value)}
-    if isinstance(value, torch.Tensor):
-        result["value"] = tensor_value(value, limits.max_json_elements)
+    if isinstance(value, torch.Tensor):  # its "value" is plain's tensor_value already
         result["shape"] = list(value.shape)
     return result
 

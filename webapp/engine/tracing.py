@@ -15,7 +15,7 @@ import torch
 from ..errors import limit
 from .recorder import KEY, GraphTracer  # noqa: F401 (GraphTracer re-exported)
 from .grad_fn_view import grad_fn_view
-from .node_values import _add_summaries, _constant_label, _shape, compact
+from .node_values import Later, _add_summaries, _constant_label, _shape, compact
 
 from ..limits import MAX_GRAPH_NODES
 
@@ -30,13 +30,25 @@ def op_symbol(fn) -> str:
     its own name (`MyReLUBackward` → `MyReLU`).
     """
     fn_name = type(fn).__name__
+    symbol = _SYMBOL_OF.get(fn_name)
+    if symbol is None:
+        if len(_SYMBOL_OF) > 4096:  # users' Functions bring new names: stay bounded
+            _SYMBOL_OF.clear()
+        symbol = _SYMBOL_OF[fn_name] = _symbol_of_name(fn_name)
+    if symbol == "^":
+        exponent = getattr(fn, "_saved_exponent", None)
+        return f"^{exponent:g}" if isinstance(exponent, (int, float)) else "^"
+    return symbol
+
+
+_SYMBOL_OF: dict = {}  # grad_fn class name -> its symbol ("^" for Pow: it needs the exponent)
+
+
+def _symbol_of_name(fn_name: str) -> str:
     if not re.search(r"Backward\d+$", fn_name):
         return re.sub(r"Backward$", "", fn_name) or fn_name
     base = re.sub(r"Backward\d+$", "", fn_name)
-    exponent = getattr(fn, "_saved_exponent", None)
-    if base == "Pow" and isinstance(exponent, (int, float)):
-        return f"^{exponent:g}"
-    return SYMBOLS.get(base, base.lower())
+    return "^" if base == "Pow" else SYMBOLS.get(base, base.lower())
 
 
 def walk(root, max_nodes: int = MAX_GRAPH_NODES) -> list:
@@ -59,12 +71,25 @@ def walk(root, max_nodes: int = MAX_GRAPH_NODES) -> list:
     return order
 
 
+def walk_of_pass(tracer: GraphTracer, root_fns: list, max_nodes: int) -> list:
+    """walk(root_fns): the tracer's walk of its backward pass when it began at the same
+    nodes (a node's edges never change; an in-place change after the pass is a new root)."""
+    walked = tracer.walked
+    if walked is not None and len(walked[1]) <= max_nodes and len(root_fns) == len(walked[0]) \
+            and all(a is b for a, b in zip(root_fns, walked[0])):
+        return list(walked[1])
+    return walk(root_fns, max_nodes)
+
+
 class _Builder:
     """Turn the recorded graph into the nodes/edges/forward/backward of API.md."""
 
     def __init__(self, tracer: GraphTracer, output, leaf_names: dict, inputs: list[str],
-                 max_nodes: int = MAX_GRAPH_NODES):
+                 max_nodes: int = MAX_GRAPH_NODES, later: bool = False):
         self.tracer = tracer
+        # `later`: op and edge numbers converted by node_values.resolve, after folding
+        self.later = later
+        self.compact = Later if later else compact
         self.max_nodes = max_nodes
         self.output = output
         self.inputs = inputs
@@ -85,7 +110,7 @@ class _Builder:
         roots = self.roots()
         if not roots:
             return {"nodes": [], "edges": [], "forward": [], "backward": [], "autograd": None}
-        fns = walk([r.grad_fn for r in roots], self.max_nodes)
+        fns = walk_of_pass(self.tracer, [r.grad_fn for r in roots], self.max_nodes)
         self.versions = {}
         for fn in reversed(fns):
             self.versions.update(fn.metadata.get(KEY, {}).get("leaf_versions", {}))
@@ -148,7 +173,7 @@ class _Builder:
         else:
             value = values.get(0)
             grad = upstream[0] if upstream else None
-            node.update(value=compact(value), grad=compact(grad),
+            node.update(value=self.compact(value), grad=self.compact(grad),
                         shape=_shape(value if value is not None else grad))
             _add_summaries(node, value, grad)
         if self.tracer.tangents:
@@ -162,7 +187,7 @@ class _Builder:
             self.nodes.append({
                 "id": None, "kind": "constant",
                 "label": constant["name"] or _constant_label(const_value),
-                "op": None, "value": compact(const_value), "grad": None,
+                "op": None, "value": self.compact(const_value), "grad": None,
                 "shape": _shape(const_value), "seq": node["seq"] - 0.5 + index * 0.01,
                 "line": node["line"], "col": node["col"], "origin": None, "target": node,
                 # `1 - x` is aten.rsub(x, 1): the constant is the first operand a student wrote.
@@ -198,8 +223,9 @@ class _Builder:
                 continue
             contribution = contributions[index] if contributions and index < len(contributions) else None
             local = locals_[index] if locals_ and index < len(locals_) else None
-            edge = {"source": self.key_of[next_fn], "target": target, "local_grad": compact(local),
-                    "grad": compact(contribution), "input": index + shift, "tensor_grad": contribution}
+            edge = {"source": self.key_of[next_fn], "target": target, "local_grad": self.compact(local),
+                    "grad": self.compact(contribution), "input": index + shift,
+                    "tensor_grad": contribution}
             if local is not None:
                 edge["local_kind"] = _local_kind(pointwise, upstream, local)
                 edge["vjp"] = edge["local_kind"] == "vjp"

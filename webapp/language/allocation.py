@@ -47,6 +47,8 @@ NO_STORAGE = frozenset({
 BASIC_INDEX = (int, slice, type(None), type(Ellipsis))
 from ..limits import MAX_DIMENSIONS
 CACHE_SIZE = 4096
+_SIZES: dict = {}  # (func, signature of args, of kwargs) -> elements of the result, or None
+_NAMES: dict = {}  # func -> short_name(func)
 
 
 def short_name(func) -> str:
@@ -65,8 +67,10 @@ class AllocationGuard(TorchFunctionMode):
     def __init__(self, limits: Limits):
         super().__init__()
         self.budget = Budget(limits)
-        self.sizes: dict = {}
-        self.names: dict = {}
+        # Shared by every job of the process: a prediction depends on the call's signature
+        # alone, and a small trace had paid meta runs of its own calls each time (profiled).
+        self.sizes = _SIZES
+        self.names = _NAMES
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
@@ -82,6 +86,8 @@ class AllocationGuard(TorchFunctionMode):
         """Elements of the call's result, or None when it makes no new storage or is unknown."""
         name = self.names.get(func)
         if name is None:
+            if len(self.names) >= CACHE_SIZE:
+                self.names.clear()
             name = self.names[func] = short_name(func)
         if name in NO_STORAGE:
             return None
@@ -89,8 +95,8 @@ class AllocationGuard(TorchFunctionMode):
             shapes = [v.shape for v in args if isinstance(v, torch.Tensor)]
             if kwargs:
                 shapes += [v.shape for v in kwargs.values() if isinstance(v, torch.Tensor)]
-            if len(shapes) == 1:
-                return math.prod(shapes[0])  # e.g. an expanded view made contiguous
+            if len(shapes) == 1 or all(shape == shapes[0] for shape in shapes):
+                return math.prod(shapes[0])  # one shape (or an expanded view made contiguous)
             try:
                 return math.prod(torch.broadcast_shapes(*shapes)) if shapes else None
             except RuntimeError:
@@ -125,6 +131,8 @@ def _signature(value):
         return tuple((k, _signature(v)) for k, v in value.items())
     if isinstance(value, slice):
         return ("slice", _signature(value.start), _signature(value.stop), _signature(value.step))
+    if isinstance(value, (bool, int, float)):  # 2, 2.0 and True are equal keys, not equal calls
+        return (type(value), value)
     return value
 
 

@@ -49,7 +49,8 @@ class Budget:
         for tensor in _tensors_in(value):
             if any(tensor is given for given in inputs):
                 continue
-            numel = tensor.numel()
+            with torch._C.DisableTorchFunction():  # a size read: nothing for the guard to size
+                numel = tensor.numel()
             self.tensor_size(numel, node)
             self.elements += numel
             if self.elements > self.limits.max_total_elements:

@@ -95,7 +95,10 @@ def predict_numel(name: str, function, args, kwargs, budget: Budget, node=None) 
 
 def _numel_of_broadcast(args, kwargs) -> int | None:
     """Elements of an elementwise result: the broadcast of its operands' shapes (cheap)."""
-    shapes = [v.shape for v in (*args, *kwargs.values()) if isinstance(v, torch.Tensor)]
+    with torch._C.DisableTorchFunction():  # shape reads: nothing for the allocation guard to size
+        shapes = [v.shape for v in (*args, *kwargs.values()) if isinstance(v, torch.Tensor)]
+    if shapes and all(shape == shapes[0] for shape in shapes):
+        return math.prod(shapes[0])  # `y * 0.99`, `a + b` of one shape: nothing to broadcast
     try:
         return math.prod(torch.broadcast_shapes(*shapes)) if shapes else None
     except RuntimeError:

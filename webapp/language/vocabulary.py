@@ -5,6 +5,8 @@ never holds a real module, class or bound method of Python's.
 """
 from __future__ import annotations
 
+import functools
+
 import math
 
 import torch
@@ -169,5 +171,10 @@ def bare_math() -> dict:
     """Functions usable without `torch.` (sin(x)), dispatching numbers to Python's math."""
     # Their own bare names: `sin(2.0)` works like math.sin, while `torch.sin(2.0)` is
     # refused as PyTorch refuses it (calls.call_torch tells them apart by the name).
+    return dict(_bare_math())
+
+
+@functools.lru_cache(maxsize=1)  # made once: the same read-only functions as TORCH_NAMESPACE's
+def _bare_math() -> dict:
     members = TORCH_NAMESPACE.members
     return {name: SafeFunction(name, members[name].function, members[name].kind) for name in BARE_MATH}
