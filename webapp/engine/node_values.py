@@ -39,7 +39,7 @@ class Later:
 def resolve(graph: dict) -> dict:
     """Every `Later` in the graph's nodes and edges, converted by `compact`."""
     for item in (*graph["nodes"], *graph["edges"]):
-        for key in ("value", "grad", "local_grad"):
+        for key in ("value", "grad", "local_grad", "source_value", "target_grad"):  # folding.py's too
             if type(item.get(key)) is Later:
                 item[key] = compact(item[key].value)
     return graph
