@@ -17,7 +17,7 @@ from .recorder import KEY, GraphTracer  # noqa: F401 (GraphTracer re-exported)
 from .grad_fn_view import grad_fn_view
 from .node_values import Later, _add_summaries, _constant_label, _shape, compact
 
-from ..limits import MAX_GRAPH_NODES
+from ..limits import MAX_FOLDED_NODES, MAX_GRAPH_NODES
 
 SYMBOLS = {"Add": "+", "Sub": "−", "Mul": "×", "Div": "÷", "Pow": "^", "Neg": "−x",
            "Mm": "mm", "Matmul": "@", "Dot": "dot", "Reciprocal": "1/x", "Rsub": "−"}
@@ -63,8 +63,10 @@ def walk(root, max_nodes: int = MAX_GRAPH_NODES) -> list:
         seen.add(fn)
         order.append(fn)
         if len(order) > max_nodes:
-            raise limit(f"The graph has more than {max_nodes:,} operations; chainrule "
-                        "draws graphs up to that size.")
+            raise limit(f"The graph has more than {max_nodes:,} operations, more than chainrule "
+                        "traces" + (" unfolded; folding its repeated structure (a loop body), it "
+                                    f"takes up to {MAX_FOLDED_NODES:,}." if max_nodes < MAX_FOLDED_NODES
+                                    else "."))
         for next_fn, _ in reversed(fn.next_functions):
             if next_fn is not None and next_fn not in seen:
                 stack.append(next_fn)
