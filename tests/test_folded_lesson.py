@@ -75,3 +75,13 @@ def test_a_folded_box_reads_the_repetition_before_its_last():
     assert "sin(y₂₈)" in text and _close(_number(argument), values[27]), text
     x_sum = next(r["adjoint_sum"] for r in trace["tape"] if r["name"] == "x")
     assert "31 contributions" in x_sum  # 1 into the first sin, 29 through the box, 1 after the loop
+
+
+def test_folded_boxes_are_named_where_they_first_appear():
+    """v1, v2, v3 for the loop body's unnamed values (the first computed in the program), not
+    v85 (the box's name counted once per repetition). Mutation: assign_names walking
+    trace["forward"] without dict.fromkeys."""
+    from webapp.engine.jobs import handle
+    trace = handle({"kind": "trace", "source": LOOPS["sin"][0], "inputs": {"x": 1.0}, "fold": True})["ok"]
+    assert [n["name"] for n in trace["nodes"]] == [
+        "x", "v1", "0.999", "v2", "0.001", "v3", "y₁…y₂₉", "v4", "0.999", "v5", "0.001", "v6", "y₃₀"]

@@ -36,7 +36,7 @@ def assign_names(trace: dict) -> None:
     taken = {n["label"] for n in trace["nodes"]
              if n["kind"] in ("input", "leaf") or n.get("named")}
     counter = 0
-    for node_id in trace["forward"]:
+    for node_id in dict.fromkeys(trace["forward"]):  # a folded box: named where it first appears
         node = nodes[node_id]
         if node["kind"] == "constant":
             node["name"] = node["label"]
