@@ -157,3 +157,19 @@ def test_an_edit_keeps_the_theme_and_the_unfolded_choice(page, live_server):
     assert "theme=dark" in query and "fold=0" in query, query
     background = page.evaluate("getComputedStyle(document.body).backgroundColor")
     assert contrast(hex_of(background), "#ffffff") > 10, background  # still dark
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("theme", ["dark", "light"])
+def test_the_fold_notice_is_readable_in_both_themes(page, live_server, theme):
+    """The new-user review measured the dark notice at about 1.1:1 (light text on light pink).
+    Mutation: the .fold-notice rule removed from dark.css."""
+    loop = quote("y = x\nfor i in range(30):\n    y = torch.sin(y) * 0.999 + x * 0.001\ny")
+    page.goto(f"{live_server}/?f={loop}&x=1&theme={theme}")
+    page.wait_for_selector("#fold-notice")
+    pairs = page.evaluate("""() => Array.from(document.querySelectorAll('#fold-notice, #fold-notice a'))
+        .map(e => [e.id || e.className, getComputedStyle(e).color,
+                   getComputedStyle(document.getElementById('fold-notice')).backgroundColor])""")
+    assert len(pairs) == 2
+    for name, colour, background in pairs:
+        assert contrast(hex_of(colour), hex_of(background)) >= 4.5, (theme, name, colour, background)
