@@ -200,3 +200,22 @@ def test_a_loop_past_the_trace_cap_exports_folded_one_frame_per_box(client):
     assert float(last[last.index("y₈₀₀") + 1]) == pytest.approx(y, rel=1e-3)
     tape = client.get(f"/tape.md?{query}").get_data(as_text=True)
     assert tape.startswith("Folded: line 3 repeats 799 times")
+
+
+def test_no_frame_shows_a_gradient_before_its_step(client):
+    """Each step SVG shows a gradient only for the nodes the backward pass has reached (the
+    review saw leaves read `grad not yet (.grad 2.223)` from the first frame). The oracle:
+    x1's gradient from plain PyTorch. Mutation: trace_at keeping `accumulated`."""
+    response = client.get("/steps.zip?" + SEED001)
+    x1_grad = f"{_x1_grad_oracle():.4g}"
+    with zipfile.ZipFile(io.BytesIO(response.data)) as archive:
+        manifest = json.loads(archive.read("steps.json"))
+        reached = False
+        for step in manifest:
+            svg = ET.fromstring(archive.read(step["file"]))
+            boxes = [[t.text or "" for t in g.iter("{http://www.w3.org/2000/svg}text")]
+                     for g in svg.iter("{http://www.w3.org/2000/svg}g") if "node" in (g.get("class") or "")]
+            x1 = next(texts for texts in boxes if texts and texts[0] == "x1")
+            shown = any(x1_grad in t for t in x1[1:])
+            reached = reached or step["phase"] == "backward" and "x1.grad" in step["caption"]
+            assert shown == reached, (step["file"], step["caption"], x1)

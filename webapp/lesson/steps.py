@@ -67,7 +67,8 @@ def trace_at(trace: dict, steps: list[dict], done: int) -> dict:
         if node["id"] not in known_value:
             node.update(value="?", shape=[], summary=None)
         if node["id"] not in known_grad and node["kind"] != "constant":
-            node.update(grad="not yet", grad_summary=None)
+            # nor its `.grad` at the end: that is the answer the frame has not reached yet
+            node.update(grad="not yet", grad_summary=None, accumulated=None)
             if node["id"] in known_value:
                 node["shape"] = []  # a tensor's value with its shape, its grad as words
                 node["value"] = _short(trace, node["id"])
