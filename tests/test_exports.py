@@ -219,3 +219,19 @@ def test_no_frame_shows_a_gradient_before_its_step(client):
             shown = any(x1_grad in t for t in x1[1:])
             reached = reached or step["phase"] == "backward" and "x1.grad" in step["caption"]
             assert shown == reached, (step["file"], step["caption"], x1)
+
+
+def test_the_page_offers_an_animation_only_when_it_can_be_made(client):
+    """9 iterations of 7 operations (sin, ×, ×, +, cos, ×, +) are not folded (fewer than 10
+    repeats) and take 64 forward and 64 backward steps (x, then 9 × 7), past the 120 an
+    animation holds: the page says so instead of linking to a refusal; 3 iterations link to
+    a GIF that works. Mutation: `animation_refused` always None (the link leads to a 400)."""
+    body = "y = x\nfor i in range({n}):\n    y = torch.sin(y) * 0.999 + x * 0.001 + torch.cos(y) * 0.5\ny"
+    for n, possible in ((3, True), (9, False)):
+        page = client.get(f"/?f={quote(body.format(n=n))}&x=1").get_data(as_text=True)
+        link = re.search(r'href="(/graph\.gif\?[^"]*)"', page)
+        assert (link is not None) == possible, n
+        if possible:
+            assert client.get(link.group(1).replace("&amp;", "&")).status_code == 200
+        else:
+            assert "no animated GIF or step SVGs (128 steps, more than the 120" in page

@@ -12,7 +12,7 @@ from ..cache import app_state, note
 from ..errors import ChainruleError
 from ..lesson import folding
 from ..lesson.error_guards import guards_for_error
-from ..lesson.steps import animation_steps
+from ..lesson.steps import animation_steps, export_steps
 from ..lesson.tape_view import tape_view
 from ..limits import MAX_ANIMATION_STEPS, MAX_DESCENT_STEPS
 from .embed_snippet import snippet
@@ -89,6 +89,9 @@ def build_view(state: PageState) -> dict:
         folded=folding.notice(context["trace"]), fold_urls=fold_links(state, context["inputs"], context["trace"]),
     )
     context["embed_code"] = snippet(context["embed_url"], context["image_url"], state.source)
+    frames = len(export_steps(context["trace"])) if context["trace"] else 0
+    context["animation_refused"] = (f"{frames:,} steps, more than the {MAX_ANIMATION_STEPS} an "
+                                    "animation holds") if frames > MAX_ANIMATION_STEPS else None
     return context
 
 
