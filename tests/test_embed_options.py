@@ -104,3 +104,20 @@ def test_the_embed_code_offers_a_titled_iframe_the_listener_and_the_image(client
     assert "lti.frameResize" in script and len(script.strip().splitlines()) <= 32
     with open(f"{app.static_folder}/js/embed-listener.js") as handle:
         assert script.strip() == handle.read().strip()
+
+
+def test_unfold_in_an_embed_stays_in_the_embed(client):
+    """The full page may not be framed (frame-ancestors 'none'), so an embed's Unfold and Fold
+    again go to /embed, keeping its options (the review saw "refused to connect" in the
+    iframe). Mutation: _embed_options not rewriting fold_urls."""
+    import html
+    import re
+    from urllib.parse import quote
+    loop = quote("y = x\nfor i in range(20):\n    y = y * 0.99 + 0.01\ny")
+    embed = client.get(f"/embed?f={loop}&x=1&controls=0&code=1").get_data(as_text=True)
+    unfold = html.unescape(re.search(r'href="([^"]*)" class="fold-link" id="unfold"', embed).group(1))
+    assert unfold.startswith("/embed?") and "fold=0" in unfold and "controls=0" in unfold and "code=1" in unfold
+    unfolded = client.get(unfold)
+    assert unfolded.status_code == 200 and 'id="embed"' in unfolded.get_data(as_text=True)
+    refold = html.unescape(re.search(r'href="([^"]*)" class="fold-link" id="refold"', unfolded.get_data(as_text=True)).group(1))
+    assert refold.startswith("/embed?") and "fold=0" not in refold

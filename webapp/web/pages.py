@@ -186,10 +186,15 @@ def embed():
 
 
 def _embed_options(context: dict) -> dict:
-    """step (up to this graph's step count), autoplay, controls, code and theme of /embed."""
+    """step (up to this graph's step count), autoplay, controls, code and theme of /embed.
+    Unfold and Fold again stay in the embed (the full page may not be framed)."""
     steps = len(animation_steps(context["trace"])) if context["trace"] else MAX_ANIMATION_STEPS
     options = embed_options(request.args, steps)
-    return {"options": options, "theme": options["theme"]}
+    kept = urlencode({k: v for k, v in request.args.items() if k in ("autoplay", "controls", "code")})
+    links = {name: f"{url_for('pages.embed')}?{url.split('?', 1)[1]}" + (f"&{kept}" if kept else "")
+             if isinstance(url, str) and url.startswith("/?") else url
+             for name, url in context["fold_urls"].items()}
+    return {"options": options, "theme": options["theme"], "fold_urls": links}
 
 
 @bp.post("/partials/graph")
