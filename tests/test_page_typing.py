@@ -449,3 +449,34 @@ def test_the_downloads_follow_the_typed_function(page, live_server):
     tape = page.get_attribute("#downloads a[href*='tape.md']", "href")
     with urllib.request.urlopen(live_server + tape, timeout=60) as response:
         assert "| x1 |" in response.read().decode()
+
+
+def test_hovering_a_node_tells_only_what_the_step_has_reached(page, live_server):
+    """Hovering x1 before the forward pass says it is not computed yet; before backward
+    reached it, no gradient (practice mode asks for it); at the end, its gradient as plain
+    PyTorch computes it. Mutation: the card built from the node regardless of the step."""
+    import torch
+    x1, x2 = torch.tensor(2.0, requires_grad=True), torch.tensor(2.0, requires_grad=True)
+    (0.2 * x1 ** 2 + 0.2 * x2 ** 2 - 5).backward()
+    grad = f"x1.grad = {x1.grad.item():.4g}"
+    open_blank(page, live_server)
+    before = loads(page)
+    type_source(page, seeds.SEED001_QUADRATIC)
+    wait_until(page, f"window.chainrule.state().loads > {before}", timeout=30)
+    time.sleep(0.3)
+
+    def card():
+        page.mouse.move(0, 0)
+        page.hover('#graph g.node[data-kind] >> text="x1"')
+        return page.inner_text("#hover-card")
+
+    page.click("#graph")
+    page.keyboard.press("Home")
+    assert "not computed yet" in card()
+    page.click("#graph")
+    page.keyboard.press("ArrowRight")  # x1's forward step: its value, no gradient yet
+    text = card()
+    assert "x1 = 2" in text and "x1.grad" not in text and "0.8" not in text, text
+    page.click("#graph")
+    page.keyboard.press("End")
+    assert grad in card()

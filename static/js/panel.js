@@ -81,10 +81,13 @@
         card.textContent = "";
         const formula = document.createElement("div");
         formula.className = "formula";
-        const parts = [sentence(trace, "forward", node)];
-        if (node.grad !== null || node.grad_summary) parts.push(sentence(trace, "backward", node));
-        [["value", node.value], ["grad", node.grad]].forEach(function (pair) {
-          if (!Array.isArray(pair[1])) return;
+        // Only what the graph shows at this step: no value before the forward pass computed
+        // it, no gradient before backward reached it (practice mode asks for it).
+        const computed = !group.classList.contains("st-pending"), reached = group.classList.contains("st-grad");
+        const parts = [computed ? sentence(trace, "forward", node) : nameOf(node) + " is not computed yet."];
+        if (reached && (node.grad !== null || node.grad_summary)) parts.push(sentence(trace, "backward", node));
+        [["value", node.value, computed], ["grad", node.grad, reached]].forEach(function (pair) {
+          if (!pair[2] || !Array.isArray(pair[1])) return;
           const flat = F.all(pair[1]);
           if (flat.length <= F.WHOLE) return;
           parts.push("all " + flat.length + " entries of " + pair[0] + ":\n" +
