@@ -100,3 +100,32 @@ def test_server_refusals_are_json(production):
         urllib.request.urlopen(request, timeout=10)
     assert refused.value.code == 431
     assert json.load(refused.value)["error"]["kind"] == "input"
+
+
+def _workers_of(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                command = handle.read()
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == pid and b"webapp.sandbox.worker" in command:
+            found.append(int(entry))
+    return found
+
+
+def test_the_workers_start_with_the_server(tmp_path):
+    """The README's production server starts its evaluators at once, so the first student's
+    function does not wait for them to import torch (the review measured 4.9 s). Mutation:
+    the _boot_workers thread not started (no worker exists before the first request)."""
+    server, base, _ = start_server(workers=2)
+    try:
+        deadline = time.monotonic() + 60
+        while len(_workers_of(server.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(_workers_of(server.pid)) == 2  # before any evaluation was asked
+    finally:
+        stop_server(server)

@@ -17,6 +17,7 @@ shared CHAINRULE_SECRET lets every process accept the others' cookies.
 from __future__ import annotations
 
 import json
+import threading
 
 from waitress import create_server
 from waitress.channel import HTTPChannel
@@ -54,8 +55,17 @@ class JsonErrorChannel(HTTPChannel):
     error_task_class = JsonErrorTask
 
 
+def _boot_workers(app) -> None:
+    """Start the evaluator pool now, so the first student does not wait ~5 s for workers
+    to import torch (it started on first use); /healthz answers meanwhile."""
+    from .sandbox import gate
+    with app.app_context():
+        gate.pool()
+
+
 def run_production(app, host: str, port: int, threads: int = 32) -> None:
     server = create_server(app, host=host, port=port, **dict(SETTINGS, threads=threads))
     server.channel_class = JsonErrorChannel
+    threading.Thread(target=_boot_workers, args=(app,), daemon=True).start()
     print(f"chainrule: waitress serving on http://{host}:{port}", flush=True)
     server.run()
