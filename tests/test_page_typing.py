@@ -463,12 +463,18 @@ def test_hovering_a_node_tells_only_what_the_step_has_reached(page, live_server)
     before = loads(page)
     type_source(page, seeds.SEED001_QUADRATIC)
     wait_until(page, f"window.chainrule.state().loads > {before}", timeout=30)
-    time.sleep(0.3)
+    from .test_page_browser import wait_settled
+    wait_settled(page)  # no graph swap may come between the hover and the read (CI lost one)
 
     def card():
-        page.mouse.move(0, 0)
-        page.hover('#graph g.node[data-kind] >> text="x1"')
-        return page.inner_text("#hover-card")
+        for _ in range(3):  # the pointer must enter the box afresh for mouseenter
+            page.mouse.move(0, 0)
+            page.hover('#graph g.node[data-kind] >> text="x1"')
+            text = page.inner_text("#hover-card")
+            if text:
+                return text
+            time.sleep(0.2)
+        return ""
 
     page.click("#graph")
     page.keyboard.press("Home")
