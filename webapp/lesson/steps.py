@@ -11,8 +11,11 @@ import copy
 
 def animation_steps(trace: dict) -> list[dict]:
     """[{phase, node, caption}, …]: one per frame of the animation."""
+    return _captioned(trace, _steps(trace))
+
+
+def _steps(trace: dict) -> list[dict]:
     kinds = {n["id"]: n["kind"] for n in trace["nodes"]}
-    explain = trace.get("explain", {"forward": {}, "backward": {}})
     steps = [{"phase": "forward", "node": i} for i in trace["forward"] if kinds[i] != "constant"]
     steps += [{"phase": "backward", "node": i} for i in trace["backward"]]
     # torch.autograd.grad gives an input its gradient without running its AccumulateGrad node,
@@ -20,6 +23,11 @@ def animation_steps(trace: dict) -> list[dict]:
     reached = set(trace["backward"])
     steps += [{"phase": "backward", "node": n["id"]} for n in trace["nodes"]
               if n.get("grad") is not None and n["kind"] != "constant" and n["id"] not in reached]
+    return steps
+
+
+def _captioned(trace: dict, steps: list[dict]) -> list[dict]:
+    explain = trace.get("explain", {"forward": {}, "backward": {}})
     for step in steps:
         text = explain[step["phase"]].get(step["node"], "")
         step["caption"] = caption(text)
@@ -33,16 +41,16 @@ def export_steps(trace: dict) -> list[dict]:
     last repetition was computed and its backward frame where the engine reached that
     repetition (the first time, going backward). The page's player still takes every step.
     """
-    steps = animation_steps(trace)
+    steps = _steps(trace)
     if "fold" not in trace:
-        return steps
+        return _captioned(trace, steps)
     last_forward = {s["node"]: i for i, s in enumerate(steps) if s["phase"] == "forward"}
     first_backward = {}
     for i, s in enumerate(steps):
         if s["phase"] == "backward":
             first_backward.setdefault(s["node"], i)
     kept = sorted([*last_forward.values(), *first_backward.values()])
-    return [steps[i] for i in kept]
+    return _captioned(trace, [steps[i] for i in kept])  # captions only for the frames kept
 
 
 def caption(text: str) -> str:
