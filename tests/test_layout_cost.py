@@ -84,3 +84,31 @@ def test_a_graph_too_large_to_draw_unfolded_offers_no_unfold(client):
     assert 'id="unfold"' not in page and "Too large to unfold here: 4,201 boxes" in page
     refused = client.get(f"/graph.dot?{query}&fold=0")
     assert refused.status_code == 400 and "more than the 2,500" in refused.json["error"]["message"]
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_the_autograd_views_estimate_counts_the_ranks_dot_crosses(case):
+    """PyTorch's own view (view=autograd) has long edges too: a leaf's AccumulateGrad feeds
+    every iteration that uses it. Mutations seen failing: the view's nodes left in their
+    listed order (output first) instead of `_topological`; sources left at rank 0."""
+    source, inputs = CASES[case]
+    trace = handle({"kind": "trace", "source": source, "inputs": inputs, "fill_missing": 1.5,
+                    "fold": False, "lesson": False})["ok"]
+    crossed = layout_cost.estimate_autograd(trace) - len(trace["autograd"]["nodes"])
+    assert crossed == _crossed_by_dot(render.dot_source(trace, "autograd"))
+
+
+def test_pytorchs_own_view_unfolded_is_refused_before_dot_runs(client):
+    """100 iterations that each use x, in PyTorch's own view unfolded (view=autograd&fold=0):
+    x's AccumulateGrad feeds every iteration; `dot` ran past a minute on it, holding a layout
+    process for the 20 s deadline and cooling the sender down. Now it is refused at once, no
+    `dot` is asked, and the folded view still draws. Mutation: the estimate_autograd check
+    removed from autograd_dot (the request then waits for `dot`)."""
+    query = urlencode({"f": SIN_LOOP.format(n=100), "x": "1", "view": "autograd"})
+    before = _layouts(client)
+    refused = client.get(f"/graph.dot?{query}&fold=0")
+    assert refused.status_code == 400 and "in time" in refused.json["error"]["message"]
+    assert _layouts(client) == before  # no `dot` was asked
+    assert client.get(f"/graph.svg?{query}&fold=0").status_code == 400  # a picture of the refusal
+    folded = client.get(f"/graph.svg?{query}")
+    assert folded.status_code == 200 and b"AccumulateGrad" in folded.data

@@ -3,8 +3,9 @@ output tensor (torchviz's node set), each box named as the values view names it.
 from __future__ import annotations
 
 from . import dot_statements, svg_fill
-from ..limits import MAX_DRAWN_NODES
-from .render import _new_graph, _too_large
+from ..limits import MAX_DRAWN_NODES, MAX_LAYOUT_COST
+from .layout_cost import estimate_autograd
+from .render import _new_graph, _too_large, too_far_reaching
 
 
 def autograd_dot(trace: dict, title: str | None = None) -> str:
@@ -12,6 +13,8 @@ def autograd_dot(trace: dict, title: str | None = None) -> str:
     view = trace.get("autograd") or {"nodes": [], "edges": []}
     if len(view["nodes"]) > MAX_DRAWN_NODES:
         raise _too_large(len(view["nodes"]))
+    if estimate_autograd(trace) > MAX_LAYOUT_COST:  # refused at once, not after `dot`'s deadline
+        raise too_far_reaching()
     graph = _new_graph(title)
     fills = {"function": "#e6e6e6", "variable": "#d6ecfa", "tensor": "#fbe3b5", "saved": "#fff3c4"}
     names = {n["id"]: n.get("name") or n["label"] for n in trace["nodes"]}

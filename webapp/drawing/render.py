@@ -180,9 +180,13 @@ def _check_size(trace: dict) -> None:
     if drawn > MAX_DRAWN_NODES:
         raise _too_large(drawn)
     if layout_cost(trace) > MAX_LAYOUT_COST:  # refused at once, not after `dot`'s deadline
-        raise limit("This graph's arrows reach across too much of it for graphviz to lay it out "
-                    "in time (an input used in every step of a long loop, say). Folded (fold=1), "
-                    "its repeated steps are drawn once; the JSON trace still has every node.")
+        raise too_far_reaching()
+
+
+def too_far_reaching() -> ChainruleError:
+    return limit("This graph's arrows reach across too much of it for graphviz to lay it out "
+                 "in time (an input used in every step of a long loop, say). Folded (fold=1), "
+                 "its repeated steps are drawn once; the JSON trace still has every node.")
 
 
 def _too_large(count: int) -> ChainruleError:
