@@ -166,7 +166,7 @@ def test_graph_of_leaves_user_grads_alone():
 
 
 def test_player_is_self_contained_html():
-    html = webapp.graph("x * x", x=2.0).inline_player()._repr_html_()
+    html = webapp.graph("x * x", x=2.0).inline_player().document()
     assert "<svg" in html and "<script>" in html and "data-trace=" in html
     assert "http://" not in html.replace("http://www.w3.org", "")
 
@@ -189,16 +189,49 @@ def test_notebook_shows_the_svg(tmp_path):
 
 
 def test_notebook_player_injects_no_global_css():
-    """The inline player's <style> restyles only its own parts, never `:root`, `body` or `*`.
-    Mutation: in Player._repr_html_, use chainrule.css whole instead of player_css(...)."""
+    """The inline player lives in a frame of its own: the notebook gets one <iframe> and no
+    <style> or <script>; inside, its <style> keeps to the player's parts. Mutation: in
+    Player._repr_html_, return self.document() (the page's ids and styles in the notebook)."""
+    import html as html_module
     import re
-    page = webapp.graph("x * x", x=2.0).inline_player()._repr_html_()
-    style = re.search(r"<style>(.*?)</style>", page, re.S).group(1)
+    player = webapp.graph("x * x", x=2.0).inline_player()
+    fragment = player._repr_html_()
+    assert fragment.startswith("<iframe") and fragment.endswith("</iframe>")
+    assert "<style" not in fragment and "<script" not in fragment
+    document = html_module.unescape(re.search(r'srcdoc="([^"]*)"', fragment).group(1))
+    assert document == player.document()
+    style = re.search(r"<style>(.*?)</style>", document, re.S).group(1)
     selectors = [s.strip() for rule in re.findall(r"(?:^|})\s*([^{}@][^{}]*)\{", style) for s in rule.split(",")]
-    own = (".chainrule-player", ".graph", ".chain", ".player", ".step-status", "to",
+    own = ("body", ".chainrule-player", ".graph", ".chain", ".player", ".step-status", "to",
            "@keyframes flow", "@media (prefers-reduced-motion")
     assert selectors and [s for s in selectors if not s.startswith(own)] == []
     assert ".graph .st-current" in style and "--accent" in style
+
+
+def test_two_notebook_players_step_on_their_own(page, artifacts):
+    """Two inline players in one notebook output (as classic Jupyter puts them): stepping the
+    second moves the second only, and each frame grows to its content. Before, both used
+    id="graph" in one document and the second player's buttons drove the first. Mutation:
+    Player._repr_html_ returning self.document() (no frame): the second's status stays empty."""
+    first = webapp.graph("x * x", x=2.0).inline_player()._repr_html_()
+    second = webapp.graph("sin(x) * y", x=1.0, y=3.0).inline_player()._repr_html_()
+    page.set_content(f"<html><body><div class='cell'>{first}</div><div class='cell'>{second}</div></body></html>")
+    page.wait_for_function("document.querySelectorAll('iframe').length === 2")
+    frames = [f for f in page.frames if f != page.main_frame]
+    assert len(frames) == 2
+    for frame in frames:
+        frame.wait_for_selector("#graph svg")
+    for _ in range(3):
+        frames[1].click('[data-action="forward"]')
+    statuses = [frame.inner_text("#step-status") for frame in frames]
+    assert "3/" in statuses[1] and "3/" not in statuses[0], statuses
+    frames[0].click('[data-action="forward"]')
+    assert "1/" in frames[0].inner_text("#step-status") and "3/" in frames[1].inner_text("#step-status")
+    heights = page.evaluate("[...document.querySelectorAll('iframe')].map(f => f.getBoundingClientRect().height)")
+    inner = [frame.evaluate("document.documentElement.scrollHeight") for frame in frames]
+    assert all(abs(h - i) <= 8 for h, i in zip(heights, inner)), (heights, inner)
+    page.screenshot(path=str(artifacts / "notebook_two_players.png"), full_page=True)
+    assert page.errors == []
 
 
 def test_cli_folds_a_long_loop_as_the_page_does(tmp_path):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from pathlib import Path
 
 import torch
@@ -179,12 +180,14 @@ def player_css(css: str) -> str:
 
 
 class Player:
-    """The page's player in one HTML fragment: inline SVG, trace, script and style."""
+    """The page's player in one HTML fragment: inline SVG, trace, script and style, in a frame
+    of its own (srcdoc), so two players in one notebook never share element ids."""
 
     def __init__(self, graph_: Graph):
         self.graph = graph_
 
-    def _repr_html_(self) -> str:
+    def document(self) -> str:
+        """The player as a whole HTML document (what the frame shows)."""
         static = Path(__file__).parent
         folder = static / "static" if (static / "static").is_dir() else static.parent / "static"
         script = "\n".join((folder / "js" / f"{name}.js").read_text() for name in PLAYER_SCRIPTS)
@@ -197,6 +200,26 @@ class Player:
                     '<button type="button" data-action="play">▶ Play</button>'
                     '<button type="button" data-action="forward">Step ▶</button>'
                     '<span class="step-status" id="step-status"></span></div>')
-        return (f'<div class="chainrule-player"><style>{style}</style>{controls}'
+        return ('<!doctype html><html><head><meta charset="utf-8">'
+                f'<style>body{{margin:0;font-family:sans-serif}}{style}</style></head><body>'
+                f'<div class="chainrule-player">{controls}'
                 f'<div class="graph" id="graph" data-trace="{data}">{svg}</div>'
-                f'<div class="chain" id="chain"></div><script>{script}</script></div>')
+                f'<div class="chain" id="chain"></div></div><script>{script}</script>'
+                f'<script>{FIT_FRAME}</script></body></html>')
+
+    def _repr_html_(self) -> str:
+        return (f'<iframe class="chainrule-player-frame" title="chainrule player" '
+                f'style="width:100%;border:0;height:{self._height()}px" '
+                f'srcdoc="{html.escape(self.document(), quote=True)}"></iframe>')
+
+    def _height(self) -> int:
+        """A first height (the SVG's, in px, plus the controls and the panel) until the frame's
+        script measures its content."""
+        match = re.search(r'<svg[^>]*height="([\d.]+)pt"', self.graph.svg())
+        return int(float(match.group(1)) * 4 / 3) + 220 if match else 480
+
+
+# The frame grows and shrinks with its content (the panel's text changes at every step).
+FIT_FRAME = ("(function(){var f=window.frameElement;if(!f)return;function fit(){"
+             "f.style.height=(document.documentElement.scrollHeight+4)+'px';}"
+             "new ResizeObserver(fit).observe(document.body);fit();})();")
