@@ -16,7 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "webapp"
 LEAVES = {"errors", "limits", "formatting", "cache", "timing"}
-TOP = {"__init__", "__main__", "cli", "python_api", "bounded", "production", "widget"}
+TOP = {"__init__", "__main__", "cli", "python_api", "own_tensors", "bounded", "production", "widget"}
 
 # What each part may import of the package (itself always). drawing and lesson are plain
 # data in, plain data out, so every side may read them; they read only leaves.
@@ -154,6 +154,27 @@ def test_the_web_process_loads_no_torch_and_no_matplotlib():
     assert answer["page"] == 200 and answer["trace"] == 200
     assert answer["grad"] is not None  # the worker really ran the program
     assert answer["heavy"] == []
+
+
+CLI = """
+import json, sys
+from webapp.cli import main
+main(["render", sys.argv[1], "--at", "x=3", "-o", sys.argv[2]])
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "matplotlib", "numpy"))
+print(json.dumps({"heavy": heavy}))
+"""
+
+
+def test_the_cli_renders_without_importing_torch_itself(tmp_path):
+    """`chainrule render` runs the text in a worker: its own process needs no torch (1.3 s of
+    a 5 s run). Mutation: `import torch` at the top of python_api.py."""
+    (tmp_path / "f.py").write_text("sin(x) * x\n")
+    done = subprocess.run([sys.executable, "-c", CLI, str(tmp_path / "f.py"), str(tmp_path / "f.svg")],
+                          capture_output=True, text=True, timeout=240, cwd=ROOT,
+                          env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert __import__("json").loads(done.stdout.strip().splitlines()[-1])["heavy"] == []
+    assert "<svg" in (tmp_path / "f.svg").read_text()
 
 
 # Modules still to split; the set only shrinks (empty since the splits of issue 14).

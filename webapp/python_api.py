@@ -1,5 +1,7 @@
 """chainrule from Python, without the server: `trace`, `graph`, `graph_of`, `recording`.
 
+This module does not import torch (own_tensors.py, behind `graph_of`, does).
+
 `trace` and `graph` take text and run it through the same whitelisted interpreter as
 the server, in a worker process under the server's limits (`trusted=True` runs it in
 this process). `graph_of` is the trusted path for a notebook: it draws a
@@ -12,13 +14,18 @@ import json
 import re
 from pathlib import Path
 
-import torch
-from torch.overrides import TorchFunctionMode
-
 from .drawing import render
 from .errors import ChainruleError, unwrap  # noqa: F401 (ChainruleError: what a refusal raises)
 from .bounded import run_job
-from .engine.tracing import KEY, GraphTracer, build_trace, walk
+
+
+def __getattr__(name: str):
+    """`recording` and `graph_of` trace your own tensors in this process: they import torch,
+    so they load on first use (the CLI and `graph`/`trace` start a second faster without it)."""
+    if name in ("recording", "graph_of"):
+        from . import own_tensors
+        return getattr(own_tensors, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def trace(source: str, grad_output=None, trusted: bool | None = None, fold=None, **inputs) -> dict:
@@ -36,71 +43,6 @@ def trace(source: str, grad_output=None, trusted: bool | None = None, fold=None,
 def graph(source: str, grad_output=None, trusted: bool | None = None, fold=None, **inputs) -> "Graph":
     """A drawable graph of a function typed as text: `.svg()`, `.png()`, `.dot()`."""
     return Graph(trace(source, grad_output=grad_output, trusted=trusted, fold=fold, **inputs))
-
-
-class recording(TorchFunctionMode):
-    """Record every intermediate value while your own code runs, for `graph_of`.
-
-        with webapp.recording():
-            loss = model(x)
-        webapp.graph_of(loss)
-    """
-
-    def __init__(self):
-        super().__init__()
-        self.sequence = 0
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        result = func(*args, **(kwargs or {}))
-        outputs = result if isinstance(result, tuple) else (result,)
-        for output in outputs:
-            fn = getattr(output, "grad_fn", None) if isinstance(output, torch.Tensor) else None
-            if fn is not None and KEY not in fn.metadata:
-                self.sequence += 1
-                fn.metadata[KEY] = {"seq": self.sequence, "value": output.detach(), "name": None,
-                                    "origin": None, "line": None, "col": None, "constants": []}
-        return result
-
-
-def graph_of(tensor: torch.Tensor, params: dict | None = None) -> "Graph":
-    """Draw a tensor you computed in your own PyTorch code (trusted; no interpreter).
-
-    Leaves are named from `params` ({"w1": w1}); gradients come from a backward pass
-    on a retained graph with `torch.autograd.grad`, so your tensors' `.grad` are left
-    as they were. Intermediate values appear when computed under `recording()`.
-    """
-    if not isinstance(tensor, torch.Tensor):
-        raise TypeError("graph_of takes a tensor")
-    params = dict(params or {})
-    tracer = GraphTracer()
-    fns = walk(tensor.grad_fn) if tensor.grad_fn is not None else []
-    leaves = [fn.variable for fn in fns if hasattr(fn, "variable")]
-    names = {id(t): name for name, t in params.items()}
-    named_leaves = {}
-    for index, leaf in enumerate(leaves):
-        named_leaves[names.get(id(leaf), f"leaf{index + 1}")] = leaf
-        tracer.leaf_order[id(leaf)] = (index, leaf)
-    if tensor.requires_grad and tensor.grad_fn is not None:
-        tracer.before_backward(tensor)
-        gradient = torch.ones_like(tensor)
-        grads = torch.autograd.grad(tensor, leaves, gradient, retain_graph=True, allow_unused=True)
-        for handle_ in tracer.hooks:
-            handle_.remove()
-        result = build_trace(tracer, tensor, named_leaves, inputs=[])
-        grad_of = {id(leaf): grad for leaf, grad in zip(leaves, grads)}
-        for node in result["nodes"]:  # leaves show the gradient this pass computed
-            if node["kind"] in ("leaf", "input") and node["label"] in named_leaves:
-                grad = grad_of[id(named_leaves[node["label"]])]
-                node["grad"] = None if grad is None else _json(grad)
-    else:
-        result = build_trace(tracer, tensor, named_leaves, inputs=[])
-    result["output"] = {"value": _json(tensor), "shape": list(tensor.shape)}
-    return Graph(result)
-
-
-def _json(tensor):
-    from .engine.jsonvalues import describe
-    return describe(tensor.detach(), 1000)["value"]
 
 
 class Graph:

@@ -23,12 +23,18 @@ from ..limits import DEFAULT_LIMITS, Limits
 from . import validator
 from .free_names import find_inputs
 from .r_parser import parse_r
-from .r_runtime import make_helpers
-from .r_translate import translate
 
 LANGUAGES = ("python", "r")
 R_PREFIX = "_r_"
-R_HELPERS = frozenset(make_helpers([], 0))
+
+
+@functools.lru_cache(maxsize=1)
+def r_helpers() -> frozenset:
+    """The `_r_` names the translator emits. The R runtime and translator import torch:
+    loaded with the first R program, so Python text parses without torch (the CLI's own
+    process, which hands the running to a worker)."""
+    from .r_runtime import make_helpers
+    return frozenset(make_helpers([], 0))
 _language = contextvars.ContextVar("chainrule_language", default=None)
 
 # Signs of R: `x <- `, `torch_`, `$`, `function(`, TRUE/FALSE, `%%`, library().
@@ -100,7 +106,7 @@ class _RChecker(validator._Checker):
     """The Python checker, letting through exactly the translator's `_r_` helpers."""
 
     def _name(self, name, node, what="name"):
-        if name in R_HELPERS:
+        if name in r_helpers():
             return
         super()._name(name, node, what)
 
@@ -108,6 +114,7 @@ class _RChecker(validator._Checker):
 @functools.lru_cache(maxsize=64)
 def parse_r_program(source: str, limits: Limits = DEFAULT_LIMITS) -> RProgram:
     """Read R text, translate it and check the result like any Python program."""
+    from .r_translate import translate
     validator._check_text(source, limits)
     try:
         tree = translate(parse_r(source))
@@ -119,7 +126,7 @@ def parse_r_program(source: str, limits: Limits = DEFAULT_LIMITS) -> RProgram:
         _RChecker(limits).visit(tree)
     except RecursionError:
         raise ChainruleError("limit", "This function is nested too deeply to read.") from None
-    inputs = [n for n in find_inputs(tree) if n not in R_HELPERS]
+    inputs = [n for n in find_inputs(tree) if n not in r_helpers()]
     validator._refuse_unknown_functions(tree, inputs)
     try:
         python = ast.unparse(tree)
@@ -132,6 +139,7 @@ def install_helpers(program, interpreter) -> None:
     """Offer the `_r_` helpers to an interpreter running a translated R program only."""
     if getattr(program, "language", "python") == "r":
         interpreter.numbers_as_tensors = True  # R's torch_sin(2) takes the number as a tensor
+        from .r_runtime import make_helpers
         interpreter.language.update(make_helpers(interpreter.prints, interpreter.limits.max_prints,
                                                  interpreter))
 

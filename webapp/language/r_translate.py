@@ -4,7 +4,7 @@ Every generated node carries the line and column of the R construct it came from
 the validator's and the interpreter's errors point into the R text. R's meaning is
 kept: 1-based indices, inclusive `a:b`, implicit return of a function's last value.
 The few helpers R needs are named with the reserved prefix `_r_`, which the Python
-validator refuses: only this translator can emit them (see frontend.R_HELPERS).
+validator refuses: only this translator can emit them (see frontend.r_helpers).
 """
 from __future__ import annotations
 
