@@ -14,6 +14,8 @@ CASES = [
      "x3 = x1.square(); x5 = x3 * 0.2\nx4 = x2.square(); x6 = x4 * 0.2\nx7 = x5 + x6 - 5", {}),
     ("Baydin", "log(x1) + x1*x2 - sin(x2)", {"x1": 2, "x2": 5}),
     ("loop x20", "y = x\nfor i in range(20):\n    y = y * 0.9 + torch.sin(y)\ny", {"x": 0.3}),
+    # unfolded (8 repetitions): 49 boxes in a row, 66 frames of about 3,900 × 470 px
+    ("loop x8, sin", "y = x\nfor i in range(8):\n    y = sin(y) * 0.999 + x * 0.001\ny", {"x": 1}),
 ]
 
 

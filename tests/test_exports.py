@@ -45,6 +45,38 @@ def test_gif_has_one_frame_per_step_and_ends_with_x1_grad(client):
     assert image.size[0] <= 1600
 
 
+def test_gif_frames_share_one_palette_and_keep_the_steps_order(client, monkeypatch):
+    """A wide loop's GIF: frames drawn two at a time still come in step order (frame k shows
+    exactly the values known after k steps), all frames draw from one 64-colour palette (no
+    colour flicker between frames), and each fits MAX_FRAME_PIXELS. Mutations seen failing: each frame
+    quantized with its own palette (`sheet.quantize(colors=64)`); `frames` reversed."""
+    from webapp.limits import MAX_FRAME_PIXELS
+    source = "y = x\nfor i in range(8):\n    y = sin(y) * 0.999 + x * 0.001\ny"
+    response = client.get(f"/graph.gif?f={quote(source)}&x=1")
+    assert response.status_code == 200
+    image = Image.open(io.BytesIO(response.data))
+    colours, sizes = set(), []
+    for index in range(image.n_frames):
+        image.seek(index)
+        colours |= {colour for _, colour in image.convert("RGB").getcolors(1 << 16)}
+        sizes.append(image.size[0] * image.size[1])
+    assert len(colours) <= 64  # all frames draw from one palette of 64 colours
+    assert max(sizes) <= MAX_FRAME_PIXELS
+    # Order: the forward pass writes numbers where "?" stood, so the frames gain ink; drawn
+    # two at a time, they must still come in step order.
+    ink = []
+    for index in range(image.n_frames // 2):
+        image.seek(index)
+        ink.append(sum(image.convert("L").histogram()[:128]))  # dark pixels
+    assert ink[0] < ink[len(ink) // 2] < ink[-1]
+    # The same GIF drawn one frame at a time is byte for byte the same.
+    from webapp.drawing import handouts
+    monkeypatch.setattr(handouts, "FRAME_THREADS", 1)
+    trace = client.post("/api/trace", json={"source": source, "inputs": {"x": 1.0}, "fold": "auto"}).json
+    with client.application.test_request_context():
+        assert handouts.animated_gif(trace)[0] == response.data
+
+
 def test_steps_zip_holds_one_parseable_svg_per_step_with_node_ids(client):
     """Mutation: dropping `id=node["id"]` from values_dot's nodes fails the id check."""
     response = client.get("/steps.zip?" + SEED001)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
-from flask import Flask, current_app, g, has_app_context, has_request_context
+from flask import Flask, copy_current_request_context, current_app, g, has_app_context, has_request_context
 
 HEADER = "X-Chainrule-Cache"
 
@@ -57,6 +57,21 @@ def app_state(name: str):
         if name not in _outside:
             _outside[name] = _factories[name]({})
         return _outside[name]
+
+
+def in_this_context(function):
+    """`function`, to be called once in another thread, seeing this request's app state and
+    sender (a copy of the request context; call again for each task)."""
+    if has_request_context():
+        return copy_current_request_context(function)
+    if has_app_context():
+        app = current_app._get_current_object()
+
+        def with_app(*args, **kwargs):
+            with app.app_context():
+                return function(*args, **kwargs)
+        return with_app
+    return function
 
 
 def init_app(app: Flask) -> None:
