@@ -116,13 +116,16 @@ class Client:
         self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         self.stages: dict = {}  # figure -> stage -> [ms], from the server's Server-Timing
 
-    def fetch(self, path: str, figure: str | None = None) -> float:
+    def fetch(self, path: str, figure: str | None = None, body: bytes | None = None) -> float:
         started = time.perf_counter()
-        self.connection.request("GET", path)
+        if body is not None:
+            self.connection.request("POST", path, body=body, headers={"Content-Type": "application/json"})
+        else:
+            self.connection.request("GET", path)
         response = self.connection.getresponse()
         body = response.read()
         elapsed = time.perf_counter() - started
-        if response.status != 200 or len(body) < 100:
+        if response.status != 200 or not body:
             raise RuntimeError(f"{path[:80]}: {response.status}")
         if figure:
             stages = self.stages.setdefault(figure, {"total": []})
@@ -212,6 +215,20 @@ def layout_alone(port: int, repeat: int) -> tuple[list[float], list[float]]:
     return fresh, persistent
 
 
+def floor(client: Client, repeat: int) -> dict:
+    """The round trips of a request with next to no work, each after the baseline's pause:
+    HTTP alone (/healthz), and HTTP plus a worker that only parses a new text (/api/inputs)."""
+    times: dict = {"HTTP alone": [], "HTTP + worker (parse only)": []}
+    build = CASES[0][3]
+    for k in range(repeat):
+        baseline(lambda: build(k))
+        times["HTTP alone"].append(client.fetch("/healthz"))
+        baseline(lambda: build(k))
+        body = f'{{"source": "x * 0.{k:04d}7"}}'.encode()
+        times["HTTP + worker (parse only)"].append(client.fetch("/api/inputs", body=body))
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=7)
@@ -242,6 +259,7 @@ def main() -> None:
             if made < repeat:
                 raise SystemExit(f"{name}: only {made} layouts for {repeat} cold requests")
             rows.append((name, base_times, cold, warm, point, made))
+        floors = floor(client, args.repeat)
         fresh, persistent = layout_alone(port, args.repeat)
         torchviz_loop = torchviz_8000()
     finally:
@@ -270,6 +288,9 @@ def main() -> None:
     print(f"layout alone (seed 001's DOT to SVG): fresh `dot -Tsvg` {median_ms(fresh)} ms, "
           f"persistent `dot` {median_ms(persistent)} ms")
     print(f"torchviz + dot on the 2,000-iteration loop (8,000 grad_fn boxes), once: {torchviz_loop}")
+    print("floor, each right after a torchviz run as the cold requests are (what this machine "
+          "charges for the hops alone, with no work): "
+          + ", ".join(f"{name} {median_ms(times)} ms" for name, times in floors.items()))
     print_stages(client.stages)
 
 
