@@ -110,21 +110,26 @@ def baseline(build) -> float:
 
 
 class Client:
-    """One keep-alive HTTP connection, as a browser would hold."""
+    """One keep-alive HTTP connection and the cookie the server gave, as a browser holds them."""
 
     def __init__(self, port: int):
         self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         self.stages: dict = {}  # figure -> stage -> [ms], from the server's Server-Timing
+        self.headers: dict = {}
 
     def fetch(self, path: str, figure: str | None = None, body: bytes | None = None) -> float:
         started = time.perf_counter()
         if body is not None:
-            self.connection.request("POST", path, body=body, headers={"Content-Type": "application/json"})
+            self.connection.request("POST", path, body=body,
+                                    headers={"Content-Type": "application/json", **self.headers})
         else:
-            self.connection.request("GET", path)
+            self.connection.request("GET", path, headers=self.headers)
         response = self.connection.getresponse()
         body = response.read()
         elapsed = time.perf_counter() - started
+        cookie = response.headers.get("Set-Cookie")
+        if cookie:  # the browser's identity (sandbox/identity.py), sent back from now on
+            self.headers = {"Cookie": cookie.split(";", 1)[0]}
         if response.status != 200 or not body:
             raise RuntimeError(f"{path[:80]}: {response.status}")
         if figure:
