@@ -184,8 +184,14 @@ def run(source: str, inputs: dict, grad_output=None):
         # (API.md: an output with no backward in the program): chainrule runs one from it.
         gradient = None if last.numel() == 1 and grad_output is None else (
             torch.ones_like(last) if grad_output == "ones" else torch.tensor(grad_output))
+        # After the program's own pass, .grad stays as the program left it (API.md's
+        # additions): only the hooks see this pass.
+        kept = [(t, None if t.grad is None else t.grad.clone()) for t in names.values()
+                if isinstance(t, torch.Tensor) and t.is_leaf and t.requires_grad] if after_pass else []
         oracle.hook(last)
         real[0](last, gradient, retain_graph=True)
+        for tensor, grad in kept:
+            tensor.grad = grad
     for handle in oracle.hooks:
         handle.remove()
     return oracle, names, last

@@ -35,6 +35,7 @@ class Evaluation:
     input_tensors: dict
     output: object
     interpreter: Interpreter
+    extra_pass: bool = False  # chainrule ran the pass shown, after the program's own
 
 
 def make_input(name: str, value, limits: Limits) -> torch.Tensor:
@@ -150,12 +151,27 @@ def differentiate(evaluation: Evaluation, grad_output, before=None, pass_end=Non
     if not isinstance(output, torch.Tensor) or not output.requires_grad:
         return
     gradient = output_gradient(output, grad_output)
+    # After the program's own backward(), chainrule's pass is shown but must not add to the
+    # leaves' .grad: the page shows .grad as the program left it (PyTorch's number).
+    kept = _grads(find_leaves(evaluation)) if evaluation.interpreter.ran_backward else None
     if before is not None:
         before(output)
     try:
         output.backward(gradient, retain_graph=True)
     except RuntimeError as exc:
         raise runtime(explain_torch_error(exc)) from None
+    finally:
+        if kept is not None:
+            evaluation.extra_pass = True
+            for leaf, grad in kept:
+                leaf.grad = grad
+
+
+def _grads(leaves: dict) -> list:
+    """Each leaf with a copy of its .grad (AccumulateGrad may add in place)."""
+    with torch.no_grad():
+        return [(leaf, None if leaf.grad is None else leaf.grad.detach().clone())
+                for leaf in leaves.values()]
 
 
 def _computed_after(output, pass_end) -> bool:
@@ -212,6 +228,8 @@ def trace_program(source: str, inputs: dict, grad_output, limits: Limits, tangen
             graph = folding.fold(graph)
         result = summarize(evaluation, leaves, limits, builder.delivered)
         result.update(graph)
+        if evaluation.extra_pass:  # the lesson says whose pass it shows
+            result["extra_pass"] = True
         if builder.later:  # its numbers, converted for the nodes and edges folding kept
             resolve(graph)
         if tangent is not None:

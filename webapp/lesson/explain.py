@@ -145,7 +145,11 @@ def backward_text(trace: dict, node: dict, out_name: str, seeded: bool) -> str:
     grad = _fmt(node.get("grad"), node["shape"])
     if node["kind"] == "output":
         start = "the gradient you passed" if seeded else "1"
-        return f"∂{out_name}/∂{out_name} = {grad}: backward starts at the output with {start}"
+        text = f"∂{out_name}/∂{out_name} = {grad}: backward starts at the output with {start}"
+        if trace.get("extra_pass"):
+            text += (f"\n(the program's own backward() ran before {out_name} was computed: chainrule "
+                     f"runs this pass on {out_name} itself and leaves every .grad as the program left it)")
+        return text
     nodes = index(trace)["nodes"]
     reached = index(trace).get("reached") or index(trace).setdefault("reached", set(trace["backward"]))
     edges = [e for e in index(trace)["out"].get(node["id"], [])  # a large gradient is left
@@ -170,8 +174,25 @@ def backward_text(trace: dict, node: dict, out_name: str, seeded: bool) -> str:
         parts = " + ".join(_term(_fmt(e["grad"], node["shape"])) for e in edges)
         lines.append(f"{bar(node['name'])} sums {len(edges)} contributions: {parts} = {grad}")
     if node["kind"] in ("input", "leaf"):
-        lines.append(f"{node['name']}.grad = {grad}")
+        lines.append(_grad_line(trace, node, grad))
     return "\n".join(lines) if lines else f"∂{out_name}/∂{node['name']} = {grad}"
+
+
+def _grad_line(trace: dict, node: dict, grad: str) -> str:
+    """The leaf's `.grad` after the pass shown: this pass's gradient, unless earlier passes
+    of the program had already added to it, or chainrule ran the pass itself."""
+    accumulated = node.get("accumulated")
+    name = node["name"]
+    if trace.get("extra_pass"):
+        kept = "None" if accumulated is None else _fmt(accumulated, node["shape"])
+        return f"{name}.grad stays {kept}, as the program left it (this pass is chainrule's own)"
+    if accumulated is None or accumulated == node.get("grad"):
+        return f"{name}.grad = {grad}"
+    total = _fmt(accumulated, node["shape"])
+    if isinstance(accumulated, (int, float)) and isinstance(node.get("grad"), (int, float)):
+        earlier = _fmt(accumulated - node["grad"], node["shape"])
+        return f"{name}.grad = {_term(earlier)} + {_term(grad)} = {total}: .grad adds this pass to the earlier ones"
+    return f"{name}.grad = {total}: .grad adds this pass's {grad} to the earlier passes'"
 
 
 def explanations(trace: dict, seeded: bool = False) -> dict:
