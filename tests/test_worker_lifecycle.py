@@ -1,6 +1,7 @@
 """Workers after hostile jobs: memory back to idle, bugs survived, deaths named rightly."""
 from __future__ import annotations
 
+import math
 import os
 import signal
 import subprocess
@@ -71,6 +72,23 @@ def test_a_killed_worker_is_reported_as_memory_or_cpu(pool):
     os.kill(busy[0], signal.SIGKILL)
     thread.join(timeout=30)
     assert errors and "memory or CPU" in errors[0]
+
+
+def test_a_worker_that_died_while_idle_is_not_blamed_on_the_next_student(pool):
+    """A worker can die after answering (cleaning up a runaway job near its memory limit).
+    The next job used to land on it and its sender was told "your function used more memory
+    or CPU time than a student's share" after 2 ms (review3). Now the dead worker is
+    replaced and the job runs on another. Mutation seen failing: in Worker.ask, the
+    `poll()`/`_ready_again` check removed (the job is sent to the dead worker)."""
+    worker_pids(pool)
+    for k in range(4):  # every worker has answered once and owes its "ready"
+        pool.run({"kind": "trace", "source": f"x * {k + 2}", "inputs": {"x": 1.0}})
+    for pid in pool.idle_pids():
+        os.kill(pid, signal.SIGKILL)
+    time.sleep(0.2)
+    answer = pool.run({"kind": "trace", "source": "sin(x) * x", "inputs": {"x": 1.0}})
+    assert abs(answer["output"]["value"] - math.sin(1.0)) < 1e-6
+    assert pool.replaced >= 1
 
 
 BUG_SCRIPT = """

@@ -29,6 +29,7 @@ class Worker:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "webapp.sandbox.worker"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, env=env)
+        self.owes_ready = False  # after each answer the worker cleans up, then says "ready"
 
     def wait_ready(self, timeout: float) -> bool:
         return self._wait_readable(timeout) and (read_message(self.process.stdout) or {}).get("ready")
@@ -38,7 +39,12 @@ class Worker:
         return bool(readable)
 
     def ask(self, job: bytes, deadline: float) -> tuple[dict | None, str]:
-        """Send an encoded job; (answer, "ok"), or (None, "deadline" or "died")."""
+        """Send an encoded job; (answer, "ok"), or (None, "deadline", "died" or "gone").
+
+        "gone": the worker died, or did not finish cleaning up, after its previous job and
+        before reading this one; the job is not to blame and can go to another worker."""
+        if self.process.poll() is not None or self.owes_ready and not self._ready_again():
+            return None, "gone"
         try:
             self.process.stdin.write(job)
             self.process.stdin.flush()
@@ -50,7 +56,20 @@ class Worker:
             answer = read_message(self.process.stdout)
         except (ValueError, OSError):
             answer = None
+        self.owes_ready = isinstance(answer, dict)
         return (answer, "ok") if isinstance(answer, dict) else (None, "died")
+
+    def _ready_again(self) -> bool:
+        """Read the "ready" the worker writes once its last job's memory is released."""
+        try:
+            return self._wait_readable(self.READY_SECONDS) and \
+                bool((read_message(self.process.stdout) or {}).get("ready"))
+        except (ValueError, OSError):
+            return False
+        finally:
+            self.owes_ready = False
+
+    READY_SECONDS = 2.0  # freeing a large graph's memory takes well under this
 
     def exited(self, within: float) -> bool:
         """Whether the process has ended, waiting up to `within` seconds for it to be reaped.
@@ -146,17 +165,22 @@ class WorkerPool:
             message = encode_message({**job, "deadline": self.deadline_seconds})
         except (ValueError, TypeError):  # NaN, Infinity or a non-JSON value: refused at the door
             raise bad_input("The inputs must be finite numbers or lists of them.") from None
-        worker = self._acquire()
-        answer, outcome = None, "died"
-        try:
-            answer, outcome = worker.ask(message, self.deadline_seconds + self.GRACE_SECONDS)
-        finally:
-            if outcome == "ok":
-                self.idle.put(worker)
-            else:
-                if outcome == "died" and not worker.exited(self.REAP_SECONDS):
-                    outcome = "deadline"  # the pipe broke but the process lives on: a stuck job
-                self._replace(worker)
+        for _ in range(self.size + 1):  # a worker gone while idle is replaced, not blamed
+            worker = self._acquire()
+            answer, outcome = None, "died"
+            try:
+                answer, outcome = worker.ask(message, self.deadline_seconds + self.GRACE_SECONDS)
+            finally:
+                if outcome == "ok":
+                    self.idle.put(worker)
+                else:
+                    if outcome == "died" and not worker.exited(self.REAP_SECONDS):
+                        outcome = "deadline"  # the pipe broke but the process lives on: a stuck job
+                    self._replace(worker)
+            if outcome != "gone":
+                break
+        if outcome == "gone":
+            raise busy()
         if outcome == "died":
             raise limit("This function used more memory or CPU time than a student's share, "
                         "so it was stopped.")

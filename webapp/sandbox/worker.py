@@ -171,6 +171,9 @@ def main() -> None:
         channel_out.flush()
         del data
         release_memory()
+        # The parent reads this before the next job: a worker that died cleaning up is
+        # replaced, and the next student is not told that their function was to blame.
+        write_message(channel_out, {"ready": True})
 
 
 if __name__ == "__main__":
