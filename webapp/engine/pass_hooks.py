@@ -54,12 +54,23 @@ class PassHooks:
                 self.hooks.append(fn.register_prehook(self._prehook(fn)))
                 self.hooks.append(fn.register_hook(self._posthook(fn)))
 
-    def _arrived(self, fn, grad_outputs):
+    def _arrived(self, fn, grad_outputs, retained: bool = False):
         if fn not in self.upstream:
             self.engine_order.append(fn)
         self.upstream[fn] = tuple(None if g is None else g.detach().clone() for g in grad_outputs)
-        if not hasattr(fn, "variable"):
+        if retained:  # its saved tensors outlive the pass: computed when asked (local_of)
+            self.later_locals.add(fn)
+        elif not hasattr(fn, "variable"):
             self.locals[fn] = self._local(fn, grad_outputs)
+
+    def local_of(self, fn):
+        """The node's backward applied to ones (None when it cannot be run). A node of a pass
+        that retained the graph runs it now, on the same saved tensors, and only when asked:
+        a folded loop shows a few of its nodes (this was a tenth of its trace, profiled)."""
+        if fn in self.later_locals:
+            self.later_locals.discard(fn)
+            self.locals[fn] = self._local(fn, self.upstream[fn])
+        return self.locals.get(fn)
 
     def _prehook(self, fn):
         @_unguarded
@@ -78,7 +89,7 @@ class PassHooks:
         @_unguarded
         def record(grad_inputs, grad_outputs):
             sent = tuple(None if g is None else g.detach().clone() for g in grad_inputs)
-            self._arrived(fn, grad_outputs)
+            self._arrived(fn, grad_outputs, retained=True)
             self.contributions[fn] = sent
         return record
 

@@ -62,6 +62,7 @@ class GraphTracer(PassHooks, Observer):
         self.upstream: dict = {}       # grad_fn -> gradients arriving at it
         self.contributions: dict = {}  # grad_fn -> gradients it sends to its inputs
         self.locals: dict = {}         # grad_fn -> its backward applied to ones, before freeing
+        self.later_locals: set = set()  # grad_fns whose `locals` wait for local_of (retained)
         self.leaf_roots: dict = {}     # id of a leaf that is a root -> the gradient it got
         self.walked = None             # (root grad_fns, every grad_fn below them) of this pass
 
