@@ -30,17 +30,21 @@ def op_facts(func) -> tuple:
 
 def constants(facts: tuple, args, kwargs, name_of) -> list:
     """Numbers and tensors needing no gradient among the op's operands, copied now;
-    `name_of(value)` is the name the program gave a tensor, if any."""
+    `name_of(tensor)` is the name the program gave a tensor, if any (a number has none)."""
     found = []
-    _, _, operands, positions = facts
-    given = list(enumerate(args))
+    operands = facts[2]
+    given = enumerate(args)
     if kwargs:  # in the schema's order, as the operands are numbered
-        given += sorted(((positions[name], value) for name, value in kwargs.items()
-                         if name in positions), key=lambda pair: pair[0])
+        positions = facts[3]
+        given = [*given, *sorted(((positions[name], value) for name, value in kwargs.items()
+                                  if name in positions), key=lambda pair: pair[0])]
     for position, value in given:
         if position not in operands:
             continue
-        for item in (value if isinstance(value, (list, tuple)) else [value]):
-            if is_number(item) or (isinstance(item, torch.Tensor) and not item.requires_grad):
-                found.append({"value": snapshot(item), "name": name_of(item), "position": position})
+        for item in (value if isinstance(value, (list, tuple)) else (value,)):
+            if isinstance(item, torch.Tensor):
+                if not item.requires_grad:
+                    found.append({"value": snapshot(item), "name": name_of(item), "position": position})
+            elif is_number(item):
+                found.append({"value": item, "name": None, "position": position})  # snapshot(item)
     return found
