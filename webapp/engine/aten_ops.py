@@ -13,18 +13,21 @@ from .snapshots import is_number, snapshot
 # Schema types of an aten op's operands (not dims, sizes or flags): these show as constants.
 OPERAND_TYPES = frozenset({"Tensor", "number", "Optional[number]", "Optional[Tensor]", "List[Tensor]",
                            "List[Optional[Tensor]]"})
-_FACTS: dict = {}  # aten op -> op_facts (a fixed set of ops: no bound needed)
+# id of an aten op -> (the op, its op_facts): a fixed set of ops, no bound needed. Keyed by id
+# because an OpOverload's __hash__ is Python code; the op kept beside its facts checks the id.
+_FACTS: dict = {}
 
 
 def op_facts(func) -> tuple:
     """(name, pointwise, operand positions, position of each argument name) of an aten op."""
-    facts = _FACTS.get(func)
-    if facts is None:
-        schema = func._schema.arguments
-        facts = _FACTS[func] = (
-            str(func), torch.Tag.pointwise in func.tags,
-            frozenset(i for i, a in enumerate(schema) if str(a.type) in OPERAND_TYPES),
-            {a.name: i for i, a in enumerate(schema)})
+    known = _FACTS.get(id(func))
+    if known is not None and known[0] is func:
+        return known[1]
+    schema = func._schema.arguments
+    facts = (str(func), torch.Tag.pointwise in func.tags,
+             frozenset(i for i, a in enumerate(schema) if str(a.type) in OPERAND_TYPES),
+             {a.name: i for i, a in enumerate(schema)})
+    _FACTS[id(func)] = (func, facts)
     return facts
 
 

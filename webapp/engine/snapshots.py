@@ -29,7 +29,8 @@ def snapshot(value):
     """The value now: a copy when small, else a summary (see MAX_NODE_ELEMENTS)."""
     if not isinstance(value, torch.Tensor):
         return value
-    value = value.detach()
+    if value.requires_grad and torch.is_grad_enabled():  # (the recorder copies with grad off)
+        value = value.detach()
     if value.numel() <= MAX_NODE_ELEMENTS:
         return value.clone()
     return Large(value)

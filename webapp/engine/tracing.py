@@ -9,6 +9,7 @@ order, and PyTorch's own view of the graph.
 from __future__ import annotations
 
 import re
+from operator import itemgetter
 
 import torch
 
@@ -176,8 +177,8 @@ class _Builder:
         else:
             value = values.get(0)
             grad = upstream[0] if upstream else None
-            node.update(value=self.compact(value), grad=self.compact(grad),
-                        shape=_shape(value if value is not None else grad))
+            node["value"], node["grad"] = self.compact(value), self.compact(grad)
+            node["shape"] = _shape(value if value is not None else grad)
             _add_summaries(node, value, grad)
         if self.tracer.tangents:
             tangents = record.get("tangents") or {}
@@ -246,7 +247,7 @@ class _Builder:
 
     # -- ids and orders --------------------------------------------------------------
     def _assign_ids(self):
-        self.nodes.sort(key=lambda n: n["seq"])
+        self.nodes.sort(key=itemgetter("seq"))
         for number_, node in enumerate(self.nodes, start=1):
             node["id"] = f"n{number_}"
         for node in self.nodes:
