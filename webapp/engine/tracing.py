@@ -250,7 +250,6 @@ class _Builder:
         self.nodes.sort(key=itemgetter("seq"))
         for number_, node in enumerate(self.nodes, start=1):
             node["id"] = f"n{number_}"
-        for node in self.nodes:
             if node["kind"] == "constant":
                 # A constant's input slot is its place among the operands (x3 * 0.2: slot 1).
                 self.edges.append({"source": node, "target": node.pop("target"),
