@@ -89,10 +89,10 @@ class PassHooks:
         """A node's post hook on a pass that retains the graph: what arrived, what it sent
         (its local derivative waits for local_of). One partial per node, not two closures."""
         with torch._C.DisableTorchFunction():  # copies of what exists: nothing for the guard to size
-            sent = tuple(None if g is None else _copy(g) for g in grad_inputs)
+            sent = tuple([None if g is None else _copy(g) for g in grad_inputs])  # no generator
             if fn not in self.upstream:
                 self.engine_order.append(fn)
-            self.upstream[fn] = tuple(None if g is None else _copy(g) for g in grad_outputs)
+            self.upstream[fn] = tuple([None if g is None else _copy(g) for g in grad_outputs])
             self.later_locals.add(fn)
             self.contributions[fn] = sent
 
