@@ -17,7 +17,7 @@ from ..lesson.annotate import add_lesson, add_names
 from ..limits import Limits
 from .results import describe_result
 from .node_values import resolve
-from .recorder import KEY
+from .recorder import KEY, close_later
 from ..lesson import folding
 from ..limits import MAX_DRAWN_NODES, MAX_FOLDED_NODES, MAX_GRAPH_NODES
 from ..drawing.layout_cost import estimate as layout_cost
@@ -200,7 +200,8 @@ def trace_program(source: str, inputs: dict, grad_output, limits: Limits, tangen
     With `fold` (folding.wanted), repeated structure is folded before the lesson is added.
     Without `lesson`, nodes get their names only (an image shows no explanations).
 
-    The tracer's hooks and references are dropped when this returns, whatever happens.
+    The tracer's hooks and references are dropped when this returns, whatever happens (in a
+    worker, once the answer is written: recorder.close_later).
     """
     tracer = GraphTracer(tangents=tangent is not None)
     tracer.max_nodes = MAX_FOLDED_NODES if folding.wanted(fold, MAX_GRAPH_NODES + 1) else MAX_GRAPH_NODES
@@ -247,7 +248,7 @@ def trace_program(source: str, inputs: dict, grad_output, limits: Limits, tangen
         return evaluation, result
     finally:
         after_run.close()
-        tracer.close(graph_of=[evaluation.output] if evaluation is not None else [])
+        close_later(tracer, graph_of=[evaluation.output] if evaluation is not None else [])
         DIRECTIONS.clear()
 
 

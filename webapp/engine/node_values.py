@@ -36,12 +36,35 @@ class Later:
         self.value = value
 
 
+class LaterLocal:
+    """An edge's local derivative, computed only if the edge is still shown (the node's
+    saved tensors outlive a pass that retains the graph): `fill` sets local_grad, local_kind
+    and vjp, or drops the last two when there is none, as the builder does."""
+
+    __slots__ = ("locals", "index")
+
+    def __init__(self, locals_, index: int):
+        self.locals, self.index = locals_, index  # locals_: edge_locals.Locals
+
+    def fill(self, edge: dict) -> None:
+        local = self.locals.at(self.index)
+        edge["local_grad"] = compact(local)
+        if local is None:
+            del edge["local_kind"], edge["vjp"]
+        else:
+            edge["local_kind"] = self.locals.kind(local)
+            edge["vjp"] = edge["local_kind"] == "vjp"
+
+
 def resolve(graph: dict) -> dict:
     """Every `Later` in the graph's nodes and edges, converted by `compact`."""
     for item in (*graph["nodes"], *graph["edges"]):
         for key in ("value", "grad", "local_grad", "source_value", "target_grad"):  # folding.py's too
-            if type(item.get(key)) is Later:
+            kind = type(item.get(key))
+            if kind is Later:
                 item[key] = compact(item[key].value)
+            elif kind is LaterLocal:
+                item[key].fill(item)
     return graph
 
 

@@ -29,11 +29,28 @@ KEY = "chainrule"
 OPEN_TRACERS: "weakref.WeakSet[GraphTracer]" = weakref.WeakSet()
 
 
+# The worker sets this: a trace's tracer is closed once its answer is written (close_later),
+# not while the student waits (a tenth of a folded loop's job was this clean-up, measured).
+CLOSE_AFTER_ANSWER = False
+_CLOSE_LATER: list = []
+
+
+def close_later(tracer: "GraphTracer", graph_of=()) -> None:
+    """tracer.close(graph_of) now, or in a worker when the job's answer is written."""
+    if CLOSE_AFTER_ANSWER:
+        tracer.graph_of = list(graph_of)
+        _CLOSE_LATER.append(tracer)
+    else:
+        tracer.close(graph_of)
+
+
 def close_open_tracers() -> None:
-    """Release every tracer still open; the worker calls this when a job ends (a safety net:
-    trace_program closes its own, but hooks left on grad_fn would keep a graph for good)."""
+    """Release every tracer still open; the worker calls this when a job ends (after the
+    answer: those close_later kept, and a safety net, since hooks left on grad_fn would keep
+    a graph for good)."""
     for tracer in list(OPEN_TRACERS):
-        tracer.close()
+        tracer.close(tracer.graph_of)
+    _CLOSE_LATER.clear()
 
 
 class GraphTracer(PassHooks, Observer):
@@ -51,6 +68,7 @@ class GraphTracer(PassHooks, Observer):
         self.leaf_values: dict[tuple[int, int], object] = {}  # (id, version) -> snapshot
         self.constant_names: dict[int, tuple[str, torch.Tensor]] = {}
         self.roots: list | None = None
+        self.graph_of: list = []  # tensors whose graphs close() also clears (close_later)
         self.passes = 0
         self.pass_end = None  # the sequence number when the program's last backward returned
         self._reset_pass()
@@ -62,6 +80,7 @@ class GraphTracer(PassHooks, Observer):
         self.upstream: dict = {}       # grad_fn -> gradients arriving at it
         self.contributions: dict = {}  # grad_fn -> gradients it sends to its inputs
         self.locals: dict = {}         # grad_fn -> its backward applied to ones, before freeing
+        self.later_locals: set = set()  # grad_fns whose `locals` wait for local_of (retained)
         self.leaf_roots: dict = {}     # id of a leaf that is a root -> the gradient it got
         self.walked = None             # (root grad_fns, every grad_fn below them) of this pass
 
@@ -93,7 +112,7 @@ class GraphTracer(PassHooks, Observer):
             fn.metadata.pop(KEY, None)
             stack.extend(n for n, _ in fn.next_functions if n is not None)
         self._reset_pass()
-        self.pending, self.tangent_pending, self.roots = [], [], None
+        self.pending, self.tangent_pending, self.roots, self.graph_of = [], [], None, []
         self.leaf_order, self.leaf_values, self.constant_names = {}, {}, {}
 
     def _next(self) -> int:
@@ -131,37 +150,43 @@ class GraphTracer(PassHooks, Observer):
 
     def _stamp(self, outputs, func, args, kwargs, where) -> bool:
         """Stamp the new grad_fns among `outputs`; False when they have none yet."""
-        operands = tensors_in(args, kwargs)
-        candidates, seen = [], set()
-        for tensor in outputs:
+        if len(outputs) == 1:  # most ops: no list of candidates to build
+            tensor = outputs[0]
             fn = tensor.grad_fn
             if fn is None:
                 self.note_leaf(tensor)
-            elif fn not in seen:
-                seen.add(fn)
-                candidates.append((fn, outputs if len(outputs) == 1 else
-                                   [t for t in outputs if t.grad_fn is fn]))
+                candidates = []
+            else:
+                candidates = [(fn, outputs)]
             if tensor._is_view() and tensor._base is not None:
                 base = tensor._base  # an in-place change of a view (y[0] = 0) rewrites its base
                 base_fn = base.grad_fn
-                if base_fn is not None and base_fn not in seen:
-                    seen.add(base_fn)
+                if base_fn is not None and base_fn is not fn:
                     candidates.append((base_fn, [base]))
+        else:
+            candidates = self._candidates(outputs)
         fresh = [(fn, tensors) for fn, tensors in candidates if KEY not in fn.metadata]
         if not fresh:
             return bool(candidates) or any(t.requires_grad for t in outputs)
         versions = {}
-        for tensor in operands:
-            self.note_leaf(tensor)
-            if tensor.requires_grad and tensor.grad_fn is None:
+        leaf_order, leaf_values = self.leaf_order, self.leaf_values
+        for tensor in tensors_in(args, kwargs):
+            if tensor.requires_grad and tensor.grad_fn is None:  # a leaf (note_leaf, inline)
+                if id(tensor) not in leaf_order:
+                    leaf_order[id(tensor)] = (self._next(), tensor)
                 key = (id(tensor), tensor._version)
-                if key not in self.leaf_values:
-                    self.leaf_values[key] = snapshot(tensor)
+                if key not in leaf_values:
+                    leaf_values[key] = snapshot(tensor)
                 versions[id(tensor)] = tensor._version
         op = op_facts(func) if func is not None else None
         for fn, tensors in fresh:
             custom = isinstance(fn, torch.autograd.function.BackwardCFunction)
-            values = {_output_nr(t): snapshot(t) for t in tensors}
+            if len(tensors) == 1:
+                value = snapshot(tensors[0])
+                values = {_output_nr(tensors[0]): value}
+            else:
+                values = {_output_nr(t): snapshot(t) for t in tensors}
+                value = values[min(values)] if len(values) == 1 else None
             record = fn.metadata[KEY] = {
                 "seq": self._next(), "name": None, "names": {}, "origin": None,
                 "line": where[0], "col": where[1], "aten": op[0] if func else None,
@@ -171,11 +196,29 @@ class GraphTracer(PassHooks, Observer):
                 "constants": [] if custom or func is None else
                 constants(op, args, kwargs, self._constant_name),
                 "leaf_versions": versions,
+                "value": value,
             }
             if self.tangents:
                 self.tangent_pending.append((record["tangents"], tensors))
-            record["value"] = values[min(values)] if len(values) == 1 else None
         return True
+
+    def _candidates(self, outputs) -> list:
+        """(grad_fn, its outputs) of several outputs, and the base a view's change rewrites."""
+        candidates, seen = [], set()
+        for tensor in outputs:
+            fn = tensor.grad_fn
+            if fn is None:
+                self.note_leaf(tensor)
+            elif fn not in seen:
+                seen.add(fn)
+                candidates.append((fn, [t for t in outputs if t.grad_fn is fn]))
+            if tensor._is_view() and tensor._base is not None:
+                base = tensor._base
+                base_fn = base.grad_fn
+                if base_fn is not None and base_fn not in seen:
+                    seen.add(base_fn)
+                    candidates.append((base_fn, [base]))
+        return candidates
 
     @staticmethod
     def _tangent(tensor):

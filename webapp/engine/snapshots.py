@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import torch
 from torch.utils._pytree import tree_leaves
-from torch.utils._python_dispatch import TorchDispatchMode, _pop_mode, _push_mode
+from torch._C import _pop_torch_dispatch_stack as _pop_dispatch_stack
+from torch._C import _push_on_torch_dispatch_stack as _push_dispatch_stack
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from ..limits import MAX_NODE_ELEMENTS
 from .jsonvalues import describe
@@ -27,7 +29,8 @@ def snapshot(value):
     """The value now: a copy when small, else a summary (see MAX_NODE_ELEMENTS)."""
     if not isinstance(value, torch.Tensor):
         return value
-    value = value.detach()
+    if value.requires_grad and torch.is_grad_enabled():  # (the recorder copies with grad off)
+        value = value.detach()
     if value.numel() <= MAX_NODE_ELEMENTS:
         return value.clone()
     return Large(value)
@@ -96,8 +99,8 @@ class Copying:
         self.mode = mode
 
     def __enter__(self):
-        if self.mode is not None:
-            _pop_mode()
+        if self.mode is not None:  # _pop_mode / _push_mode for a mode without a dispatch key
+            _pop_dispatch_stack(None)
         self.guard = torch._C.DisableTorchFunction()  # first: the grad switch is overridable
         self.guard.__enter__()
         self.grad = torch.is_grad_enabled()
@@ -107,7 +110,7 @@ class Copying:
         torch._C._set_grad_enabled(self.grad)
         self.guard.__exit__(*exc)
         if self.mode is not None:
-            _push_mode(self.mode)
+            _push_dispatch_stack(self.mode)
 
 
 def unguarded(hook):

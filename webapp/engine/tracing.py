@@ -9,13 +9,15 @@ order, and PyTorch's own view of the graph.
 from __future__ import annotations
 
 import re
+from operator import itemgetter
 
 import torch
 
 from ..errors import limit
 from .recorder import KEY, GraphTracer  # noqa: F401 (GraphTracer re-exported)
 from .grad_fn_view import grad_fn_view
-from .node_values import Later, _add_summaries, _constant_label, _shape, compact
+from .edge_locals import Locals
+from .node_values import Later, LaterLocal, _add_summaries, _constant_label, _shape, compact
 
 from ..limits import MAX_FOLDED_NODES, MAX_GRAPH_NODES
 
@@ -175,8 +177,8 @@ class _Builder:
         else:
             value = values.get(0)
             grad = upstream[0] if upstream else None
-            node.update(value=self.compact(value), grad=self.compact(grad),
-                        shape=_shape(value if value is not None else grad))
+            node["value"], node["grad"] = self.compact(value), self.compact(grad)
+            node["shape"] = _shape(value if value is not None else grad)
             _add_summaries(node, value, grad)
         if self.tracer.tangents:
             tangents = record.get("tangents") or {}
@@ -214,31 +216,40 @@ class _Builder:
     # -- edges ---------------------------------------------------------------------
     def _edges_into(self, fn):
         target = self.key_of[fn]
-        contributions = self.tracer.contributions.get(fn)
-        upstream = self.tracer.upstream.get(fn)
-        locals_ = self.tracer.locals.get(fn) or _ratio(upstream, contributions)
+        tracer = self.tracer
+        contributions = tracer.contributions.get(fn)
+        upstream = tracer.upstream.get(fn)
         pointwise = fn.metadata.get(KEY, {}).get("pointwise", False)
+        locals_ = Locals(tracer, fn, upstream, contributions, pointwise)
+        # Folding keeps a few of a long loop's edges: their local derivatives wait for resolve.
+        later = self.later and fn in tracer.later_locals
         # `1 - x` records RsubBackward with x as its first input, but x is the second operand.
         shift = 1 if type(fn).__name__.startswith("Rsub") else 0
         for index, (next_fn, _) in enumerate(fn.next_functions):
             if next_fn is None:
                 continue
             contribution = contributions[index] if contributions and index < len(contributions) else None
-            local = locals_[index] if locals_ and index < len(locals_) else None
+            if later:  # local_kind and vjp keep their places; LaterLocal.fill drops them if None
+                edge = {"source": self.key_of[next_fn], "target": target,
+                        "local_grad": LaterLocal(locals_, index), "grad": self.compact(contribution),
+                        "input": index + shift, "tensor_grad": contribution,
+                        "local_kind": None, "vjp": None}
+                self.edges.append(edge)
+                continue
+            local = locals_.at(index)
             edge = {"source": self.key_of[next_fn], "target": target, "local_grad": self.compact(local),
                     "grad": self.compact(contribution), "input": index + shift,
                     "tensor_grad": contribution}
             if local is not None:
-                edge["local_kind"] = _local_kind(pointwise, upstream, local)
+                edge["local_kind"] = locals_.kind(local)
                 edge["vjp"] = edge["local_kind"] == "vjp"
             self.edges.append(edge)
 
     # -- ids and orders --------------------------------------------------------------
     def _assign_ids(self):
-        self.nodes.sort(key=lambda n: n["seq"])
+        self.nodes.sort(key=itemgetter("seq"))
         for number_, node in enumerate(self.nodes, start=1):
             node["id"] = f"n{number_}"
-        for node in self.nodes:
             if node["kind"] == "constant":
                 # A constant's input slot is its place among the operands (x3 * 0.2: slot 1).
                 self.edges.append({"source": node, "target": node.pop("target"),
@@ -260,26 +271,6 @@ class _Builder:
             if fn in in_graph and fn in self.key_of:
                 order.setdefault(self.key_of[fn]["id"], None)
         return list(order)
-
-
-def _ratio(upstream, contributions):
-    """contribution ÷ upstream: the local derivative when the upstream gradient is a scalar."""
-    if upstream is None or len(upstream) != 1 or upstream[0] is None or contributions is None \
-            or upstream[0].numel() != 1 or upstream[0].item() == 0:
-        return None
-    scale = upstream[0].item()
-    return tuple(None if c is None else c / scale for c in contributions)
-
-
-def _local_kind(pointwise, upstream, local) -> str:
-    """"derivative" when the edge's number is ∂out/∂in elementwise; "vjp" when it is the
-    node's vector-Jacobian product with ones (matmul, sums, broadcasting)."""
-    grads = [g for g in upstream or () if g is not None]
-    if len(upstream or ()) != 1 or not grads:
-        return "vjp"
-    if grads[0].numel() == 1 and local.numel() == 1:
-        return "derivative"
-    return "derivative" if pointwise and grads[0].shape == local.shape else "vjp"
 
 
 def build_trace(tracer: GraphTracer, output, leaves: dict, inputs: list[str]) -> dict:

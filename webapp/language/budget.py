@@ -46,7 +46,7 @@ class Budget:
 
     def produced(self, value, node=None, inputs=()) -> None:
         """Account for every new tensor in a result (an in-place result is not new)."""
-        for tensor in _tensors_in(value):
+        for tensor in ((value,) if isinstance(value, torch.Tensor) else _tensors_in(value)):
             if any(tensor is given for given in inputs):
                 continue
             with torch._C.DisableTorchFunction():  # a size read: nothing for the guard to size

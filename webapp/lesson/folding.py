@@ -66,11 +66,10 @@ def fold(graph: dict, runs: list | None = None) -> dict:
         if box in members:
             node = dict(node, folded={"count": len(members[box]), "members": members[box]})
         shown.append(node)
-    rep = (lambda real: display.get(real, real))
     by_id = {node["id"]: node for node in nodes}
     return {**graph, "nodes": shown, "edges": _fold_edges(graph["edges"], display, members, by_id),
-            "forward": [rep(i) for i in graph["forward"]],
-            "backward": [rep(i) for i in graph["backward"]],
+            "forward": [display.get(i, i) for i in graph["forward"]],
+            "backward": [display.get(i, i) for i in graph["backward"]],
             "autograd": _fold_autograd(graph.get("autograd"), display, members),
             "fold": {"runs": summary, "nodes": len(nodes), "shown": len(shown),
                      "forward": graph["forward"], "backward": graph["backward"]}}
@@ -132,19 +131,20 @@ def _wired_alike(into: dict, start: int, period: int, count: int) -> int:
 
     def pattern(j):
         first = start + j * period
+        after, previous = first + period, max(start, first - period)
         shape = []
         for offset in range(period):
             wires = []
             for slot, source in into.get(first + offset, ()):
-                if first <= source < first + period:
+                if first <= source < after:
                     wires.append((slot, "in", source - first))
-                elif max(start, first - period) <= source < first:
+                elif previous <= source < first:
                     wires.append((slot, "prev", source - first + period))
                 elif start <= source < end:
                     wires.append((slot, "far", None))  # from an older repetition: not alike
                 else:
                     wires.append((slot, "out", source))
-            shape.append(tuple(sorted(wires, key=lambda w: (w[0], w[1]))))
+            shape.append(tuple(sorted(wires, key=_slot_and_kind)) if len(wires) > 1 else tuple(wires))
         return shape
 
     if count < 2:
@@ -157,6 +157,10 @@ def _wired_alike(into: dict, start: int, period: int, count: int) -> int:
     while alike < count and pattern(alike) == second:
         alike += 1
     return alike
+
+
+def _slot_and_kind(wire: tuple) -> tuple:
+    return wire[0], wire[1]
 
 
 def _entry_alike(first: list, second: list) -> bool:
@@ -181,18 +185,23 @@ def _fold_edges(edges: list, display: dict, members: dict, by_id: dict) -> list:
     `source_repetition` say which), an `entry` edge feeds only the first repetition (`y = x`
     before the loop; its `target_grad` is the first repetition's gradient)."""
     index = {real: j for box, ids in members.items() for j, real in enumerate(ids)}
-    folded = {}
+    last = {}  # key -> the last edge with it, in the order a dict of the last ones would have
     for edge in edges:
-        source, target = display.get(edge["source"], edge["source"]), display.get(edge["target"], edge["target"])
-        mapped = dict(edge, source=source, target=target)
-        if edge["source"] in index and edge["target"] in index and \
-                index[edge["target"]] == index[edge["source"]] + 1:
-            mapped["carried"] = True  # from one repetition into the next
+        real_source, real_target = edge["source"], edge["target"]
+        carried = real_source in index and real_target in index and \
+            index[real_target] == index[real_source] + 1  # from one repetition into the next
+        key = (display.get(real_source, real_source), display.get(real_target, real_target),
+               edge["input"], carried)
+        last.pop(key, None)
+        last[key] = edge
+    folded = {}
+    for key, edge in last.items():  # only the edges kept are copied (a long loop drops most)
+        mapped = dict(edge, source=key[0], target=key[1])
+        if key[3]:
+            mapped["carried"] = True
             real = by_id[edge["source"]]
             mapped.update(source_value=real["value"], source_shape=real["shape"],
                           source_repetition=index[edge["source"]] + 1)
-        key = (source, target, edge["input"], mapped.get("carried", False))
-        folded.pop(key, None)
         folded[key] = mapped
     carried_slots = {(e["target"], e["input"]) for e in folded.values() if e.get("carried")}
     for edge in folded.values():
@@ -217,6 +226,8 @@ def _fold_autograd(view, display: dict, members: dict):
         return view
 
     def rep(node_id):
+        if "-" not in node_id:  # most ids: a node's own
+            return display.get(node_id, node_id)
         base, dash, rest = node_id.partition("-")
         return display.get(base, base) + dash + rest
 

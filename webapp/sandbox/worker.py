@@ -140,7 +140,9 @@ def run_job(handle, job: dict) -> dict:
 
 def main() -> None:
     hide_accelerators()
+    from ..engine import recorder
     from ..engine.jobs import handle
+    recorder.CLOSE_AFTER_ANSWER = True  # release_memory closes them, after the answer is sent
     from ..limits import DEFAULT_LIMITS
     channel_in = sys.stdin.buffer
     channel_out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
