@@ -118,3 +118,19 @@ def test_a_bug_is_answered_internal_and_the_worker_lives(tmp_path):
                           capture_output=True, text=True, timeout=120,
                           env={**os.environ, "PYTHONPATH": os.getcwd()})
     assert done.stdout.split() == ["internal", "0"] * 3, done.stdout + done.stderr
+
+
+def test_a_torch_mode_left_behind_between_jobs_is_noticed():
+    """The worker ends (and the pool replaces it) rather than run the next job with a torch
+    mode a stopped job left on the stack (the allocation guard, or a tracer). Mutation seen
+    failing: clean_mode_stacks() returning True."""
+    from torch.overrides import TorchFunctionMode
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    from webapp.sandbox.worker import clean_mode_stacks
+    assert clean_mode_stacks()
+    with TorchFunctionMode():
+        assert not clean_mode_stacks()
+    with TorchDispatchMode():
+        assert not clean_mode_stacks()
+    assert clean_mode_stacks()

@@ -173,9 +173,20 @@ def main() -> None:
         channel_out.flush()
         del data
         release_memory()
+        if not clean_mode_stacks():
+            return  # a job stopped mid-way left a torch mode behind: a fresh worker instead
         # The parent reads this before the next job: a worker that died cleaning up is
         # replaced, and the next student is not told that their function was to blame.
         write_message(channel_out, {"ready": True})
+
+
+def clean_mode_stacks() -> bool:
+    """No torch function or dispatch mode is left on the stacks between jobs. A deadline
+    that lands while a mode is being entered or left could leave one (the allocation
+    guard off, or a tracer on) for every later job of this process."""
+    import torch
+    from torch.overrides import _get_current_function_mode_stack
+    return not _get_current_function_mode_stack() and torch._C._len_torch_dispatch_stack() == 0
 
 
 if __name__ == "__main__":
