@@ -157,3 +157,26 @@ def test_one_student_cannot_lock_out_a_classmate_on_the_same_address(classroom):
     thread.join()
     assert sum(served) >= 0.9 * len(served), served
     assert attacks.count(429) >= len(attacks) // 2, attacks
+
+
+def test_a_busy_page_or_embed_is_a_page_that_reloads_itself(client):
+    """A class behind one address, arriving at once: a page or an /embed refused as busy used
+    to answer raw JSON (an iframe in a worksheet then showed {"error": …} for good). Now it is
+    a short page that says why and reloads itself; the JSON routes keep the JSON shape.
+    Mutations seen failing: PAGES emptied in webapp/__init__.py; the newcomer's cool-down
+    answered with "Your last function was stopped" (fairness._Slot)."""
+    address = {"REMOTE_ADDR": "10.88.0.1"}
+    counters = client.application.extensions["chainrule_clients"].counters
+    counters.seen("10.88.0.2|someone", 60)  # another student active: contention
+    counters.put("cool:10.88.0.1|newcomer", time.time() + 30, ttl=30)
+    for path in ("/?f=sin(x)*x%2B0.0123&x=1", "/embed?f=sin(x)*x%2B0.0123&x=1"):
+        page = client.get(path, environ_base=address)
+        text = page.get_data(as_text=True)
+        assert page.status_code == 429 and page.mimetype == "text/html", path
+        assert '<meta http-equiv="refresh" content="2">' in text and "try again" in text
+        # this newcomer sent nothing: the sentence must not blame them (review3)
+        assert "Your last function" not in text and "from your network" in text
+        assert page.headers["Retry-After"] == "2"
+    api = client.post("/api/trace", json={"source": "sin(x)*x + 0.0123", "inputs": {"x": 1}},
+                      environ_base=address)
+    assert api.status_code == 429 and api.json["error"]["kind"] == "busy"

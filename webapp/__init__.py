@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, make_response, render_template, request
 
 from .errors import ChainruleError
 
@@ -59,11 +59,20 @@ def create_app(test_config: dict | None = None) -> Flask:
     return app
 
 
+# Whole pages a browser shows (also in an iframe): busy is a page that reloads itself.
+PAGES = frozenset({"pages.index", "pages.embed"})
+
+
 def _register_error_handlers(app: Flask) -> None:
     """Map every refusal to the one JSON shape of API.md, in one place."""
 
     @app.errorhandler(ChainruleError)
     def refusal(error: ChainruleError):
+        if error.kind == "busy" and request.endpoint in PAGES:  # a browser window or an embed
+            response = make_response(render_template("busy.html", message=error.message, retry=2),
+                                     error.status)
+            response.headers["Retry-After"] = "2"
+            return response
         response = jsonify(error.to_dict())
         response.status_code = error.status
         if error.kind == "busy":

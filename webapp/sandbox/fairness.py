@@ -108,9 +108,14 @@ class _Slot:
         others = counters.seen(key, CONTENTION_SECONDS)
         if others or counters.get("in_flight") >= self.workers:
             now = time.time()
-            if any(counters.get(f"cool:{bucket}") > now for bucket in self.buckets):
+            cooling = [bucket for bucket in self.buckets if counters.get(f"cool:{bucket}") > now]
+            if key in cooling and key != self.who.newcomer_key:
                 raise ChainruleError("busy", "Your last function was stopped at one of the "
                                      "limits; try again in a few seconds.")
+            if cooling:  # the address's newcomers share one record: say so, blame no one
+                raise ChainruleError("busy", "A function sent from your network (maybe yours) was "
+                                     "just stopped at one of the limits, so new visitors from it "
+                                     "wait a few seconds; try again in a moment.")
             cap = NEWCOMER_IN_FLIGHT if key == self.who.newcomer_key else MAX_IN_FLIGHT
             if counters.get(f"flight:{key}") >= cap:
                 raise ChainruleError("busy", "Too many of your functions are running at "

@@ -28,7 +28,7 @@ class Worker:
                    MKL_NUM_THREADS="1", **HIDDEN_ACCELERATORS, **(extra_env or {}))
         self.process = subprocess.Popen(
             [sys.executable, "-m", "webapp.sandbox.worker"], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, env=env)
+            stdout=subprocess.PIPE, env=env, bufsize=0)  # unbuffered: select sees every message
         self.owes_ready = False  # after each answer the worker cleans up, then says "ready"
 
     def wait_ready(self, timeout: float) -> bool:
@@ -46,8 +46,9 @@ class Worker:
         if self.process.poll() is not None or self.owes_ready and not self._ready_again():
             return None, "gone"
         try:
-            self.process.stdin.write(job)
-            self.process.stdin.flush()
+            pending = memoryview(job)
+            while pending:  # an unbuffered write may take part of it
+                pending = pending[self.process.stdin.write(pending):]
         except (BrokenPipeError, OSError, ValueError):
             return None, "died"
         if not self._wait_readable(deadline):

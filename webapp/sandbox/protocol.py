@@ -15,13 +15,30 @@ HEADER = struct.Struct(">I")
 
 
 def read_message(stream) -> dict | None:
-    header = stream.read(HEADER.size)
+    header = _read_exactly(stream, HEADER.size)
     if len(header) < HEADER.size:
         return None
     (length,) = HEADER.unpack(header)
     if length > 4 * MAX_ANSWER_BYTES:
         raise ValueError("message too large")
-    return json.loads(stream.read(length))
+    return json.loads(_read_exactly(stream, length))
+
+
+def _read_exactly(stream, size: int) -> bytes:
+    """`size` bytes, or fewer at the end of the stream. The parent reads its workers' pipes
+    unbuffered (a buffer could swallow the next message where select cannot see it), and
+    an unbuffered read may return less than asked."""
+    data = stream.read(size)
+    if data is None or len(data) == size or not data:
+        return data or b""
+    parts = [data]
+    while size > len(data):
+        more = stream.read(size - len(data))
+        if not more:
+            break
+        parts.append(more)
+        data = b"".join(parts)
+    return data
 
 
 def encode_message(message: dict) -> bytes:
