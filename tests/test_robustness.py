@@ -25,6 +25,8 @@ GET_ROWS = [
     ("/graph.svg?f=x&x=NaN", "x"),
     ("/graph.svg?f=x&x=1e400", "x"),
     ("/graph.svg?f=x&x=-Infinity", "x"),
+    ("/graph.svg?f=x*2&x=1e300", "x"),  # float32 would make it Infinity (review3)
+    ("/graph.svg?f=x*2&x=-3.5e38", "x"),
     ("/api/check?f=x&x=1&step=nan", "step"),
     ("/api/check?f=x&x=1&step=inf", "step"),
     ("/api/plot?f=x&x=1&wrt=x&lo=-inf", "lo"),
@@ -44,6 +46,7 @@ GET_ROWS = [
 POST_ROWS = [
     ("/api/trace", '{"source": "x", "inputs": {"x": 1e400}}', None),
     ("/api/trace", '{"source": "x", "inputs": {"x": NaN}}', None),
+    ("/api/trace", '{"source": "x * 2", "inputs": {"x": [1, 3.5e38]}}', "x"),
     ("/api/trace", '{"source": "x", "inputs": {"x": -Infinity}}', None),
     ("/api/trace", '{"source": "x", "inputs": {"x": ' + DEEP + "}}", None),
     ("/api/trace", '{"source": "x", "inputs": {"x": ' + DIMS_65 + "}}", "x"),

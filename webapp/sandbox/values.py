@@ -10,6 +10,8 @@ import math
 from ..errors import bad_input
 from ..limits import LARGEST_INT, MAX_NESTING
 
+FLOAT32_MAX = 3.4028234663852886e38  # torch.finfo(torch.float32).max, without importing torch
+
 
 def check_value(name: str, value, depth: int = 0):
     """`value` (parsed JSON) if it is finite numbers in lists; else a 400 naming `name`."""
@@ -18,6 +20,9 @@ def check_value(name: str, value, depth: int = 0):
     if isinstance(value, float) and not math.isfinite(value):
         raise bad_input(f"The value of {name} must be finite numbers: NaN and Infinity "
                         "are not accepted.")
+    if isinstance(value, float) and abs(value) > FLOAT32_MAX:  # it would become Infinity
+        raise bad_input(f"The value of {name} holds a number too large for a float32 tensor "
+                        f"(the largest is about 3.4e38).")
     if isinstance(value, int) and abs(value) > LARGEST_INT:
         raise bad_input(f"The value of {name} holds a number too large for a tensor.")
     if isinstance(value, (list, tuple)):
