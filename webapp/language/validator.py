@@ -142,6 +142,12 @@ class _Checker(ast.NodeVisitor):
         self.count = 0
         self.depth = 0
 
+    def check_BinOp(self, node):  # an operator has no position: refuse it at its expression
+        if isinstance(node.op, ast.BitXor):  # `x^2`, the commonest slip
+            raise unsupported("`^` is not a power in Python: write `x**2` for x squared.", node)
+        if type(node.op) in REFUSED:
+            raise unsupported(f"{REFUSED[type(node.op)]} not part of the function language.", node)
+
     def visit(self, node):
         self.count += 1
         if self.count > self.limits.max_ast_nodes:
