@@ -267,3 +267,19 @@ def test_the_page_offers_an_animation_only_when_it_can_be_made(client):
             assert client.get(link.group(1).replace("&amp;", "&")).status_code == 200
         else:
             assert "no animated GIF or step SVGs (128 steps, more than the 120" in page
+
+
+def test_each_step_file_outlines_the_node_its_step_is_about(client):
+    """A slide or GIF frame marks its step's box (heavy outline), as the page's player does;
+    review3 saw frames where nothing said which box the caption meant. The step's node is
+    the only one drawn with stroke-width 4. Mutation seen failing: step_dot returning the
+    DOT without the outline statement."""
+    response = client.get("/steps.zip?" + SEED001)
+    with zipfile.ZipFile(io.BytesIO(response.data)) as archive:
+        manifest = json.loads(archive.read("steps.json"))
+        for step in manifest:
+            root = ET.fromstring(archive.read(step["file"]))
+            heavy = {g.get("id") for g in root.iter("{http://www.w3.org/2000/svg}g")
+                     if g.get("class", "").startswith("node")
+                     and any(shape.get("stroke-width") == "4" for shape in g.iter())}
+            assert heavy == {step["node"]}, (step["file"], heavy)

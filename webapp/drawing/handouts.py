@@ -35,7 +35,13 @@ def step_dot(trace: dict, steps: list[dict], done: int, theme: str = "light") ->
     if "fold" in trace:
         title += "\n" + folded_caption(trace)
     dot = render.values_dot(trace_at(trace, steps, done), title=title, legend=False)
-    return themes.dark(dot) if theme == "dark" else dot
+    dot = themes.dark(dot) if theme == "dark" else dot
+    if not done:
+        return dot
+    # The step's box in a heavy outline, as the page's player marks it: a later statement
+    # for a node adds to (and overrides) its attributes.
+    colour = themes.TEXT if theme == "dark" else "#000000"
+    return dot.rstrip().removesuffix("}") + f'\t"{steps[done - 1]["node"]}" [penwidth=4 color="{colour}"]\n}}\n'
 
 
 def folded_caption(trace: dict) -> str:
