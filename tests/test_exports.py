@@ -283,3 +283,11 @@ def test_each_step_file_outlines_the_node_its_step_is_about(client):
                      if g.get("class", "").startswith("node")
                      and any(shape.get("stroke-width") == "4" for shape in g.iter())}
             assert heavy == {step["node"]}, (step["file"], heavy)
+
+
+def test_tape_tex_keeps_the_words_of_a_constant_upright_and_names_its_package(client):
+    """Math mode drops spaces: "2 (a constant)" was set as 2(aconstant) (review3). Mutation
+    seen failing: the \\mbox substitution removed from _tex."""
+    fragment = client.get("/tape.tex?" + SEED001).data.decode()
+    assert r"$2\mbox{ (a constant)}$" in fragment and "(a constant)$" not in fragment
+    assert fragment.splitlines()[0] == r"% needs \usepackage{booktabs} in the preamble"

@@ -160,6 +160,8 @@ def _tex(text: str) -> str:
     for symbol, latex in _TEX_MATH.items():
         text = text.replace(symbol, latex)
     text = re.sub(r"([#%&$])", r"\\\1", text).replace("_", "\\_").replace("\\_{", "_{")
+    # Words in math mode lose their spaces ("2 (a constant)" set as "2(aconstant)"): upright
+    text = re.sub(r" ?\(([a-z][a-z ]+)\)", r"\\mbox{ (\1)}", text)
     text = "".join(c if ord(c) < 128 else "?" for c in text)  # pdflatex needs ASCII here
     return f"${text}$" if text else ""
 
@@ -174,5 +176,6 @@ def tape_latex(trace: dict) -> str:
         body.append(" & ".join(cells) + r" \\")
     spec = "l" * len(columns)
     folded = [f"% {folded_note(trace)}"] if "fold" in trace else []
-    return "\n".join([*folded, rf"\begin{{tabular}}{{{spec}}}", r"\toprule", head, r"\midrule", *body,
+    note = r"% needs \usepackage{booktabs} in the preamble"
+    return "\n".join([note, *folded, rf"\begin{{tabular}}{{{spec}}}", r"\toprule", head, r"\midrule", *body,
                       r"\bottomrule", r"\end{tabular}"]) + "\n"
