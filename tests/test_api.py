@@ -1,6 +1,8 @@
 """POST /api/trace and the error shapes of API.md, through the real worker pool."""
 from __future__ import annotations
 
+import pytest
+
 from . import seeds
 
 
@@ -75,3 +77,17 @@ def test_a_caret_for_a_power_is_named_where_it_stands(client):
     error = client.post("/api/trace", json={"source": "y = 3*x^2\ny", "inputs": {"x": 1}}).get_json()["error"]
     assert error["kind"] == "unsupported" and "`x**2`" in error["message"]
     assert (error["line"], error["col"]) == (1, 5)
+
+
+@pytest.mark.parametrize("source, says", [
+    ("tourch.sin(x)", "did you mean `torch`?"),
+    ("maths.pi * x", "did you mean `math`?"),
+    ("x = np.linspace(- np.pi,np.pi,100)\nx", "NumPy (`np`) is not part of the function language"),
+])
+def test_a_misspelt_or_numpy_module_is_named_not_made_an_input(client, source, says):
+    """Seed 003's `np.linspace` and a typo of torch became input boxes, then a tensor without
+    `.linspace` or a PyTorch TypeError (review3). Mutation seen failing: refuse_module_slips
+    not called from refuse_unknown_functions."""
+    error = client.post("/api/trace", json={"source": source, "inputs": {}}).get_json()["error"]
+    assert says in error["message"] and error["line"] == 1
+    assert client.post("/api/inputs", json={"source": source}).status_code == 400

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from ..errors import ChainruleError, syntax, unsupported, limit
 from ..limits import DEFAULT_LIMITS, Limits
 from .free_names import find_inputs
+from .name_slips import refuse_unknown_functions as _refuse_unknown_functions
 from .names import ALLOWED_IMPORTS
 
 IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
@@ -86,14 +87,6 @@ def parse_program(source: str, limits: Limits = DEFAULT_LIMITS) -> Program:
     inputs = find_inputs(tree)
     _refuse_unknown_functions(tree, inputs)
     return Program(tree=tree, inputs=inputs)
-
-
-def _refuse_unknown_functions(tree: ast.Module, inputs: list[str]) -> None:
-    """A free name that is called (`open(...)`) is an unknown function, not an input."""
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
-                and node.func.id in inputs:
-            raise unsupported(f"`{node.func.id}()` is not a function of the language.", node)
 
 
 def _check_text(source: str, limits: Limits) -> None:
