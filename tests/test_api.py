@@ -91,3 +91,10 @@ def test_a_misspelt_or_numpy_module_is_named_not_made_an_input(client, source, s
     error = client.post("/api/trace", json={"source": source, "inputs": {}}).get_json()["error"]
     assert says in error["message"] and error["line"] == 1
     assert client.post("/api/inputs", json={"source": source}).status_code == 400
+
+
+def test_a_number_against_a_name_says_to_write_the_star(client):
+    """`2x` answered Python's "invalid decimal literal" (review3). Mutation seen failing: the
+    `invalid decimal literal` branch removed from _syntax_error."""
+    error = client.post("/api/trace", json={"source": "y = 2x + 1\ny", "inputs": {"x": 1}}).get_json()["error"]
+    assert "`2*x`" in error["message"] and (error["line"], error["col"]) == (1, 5)

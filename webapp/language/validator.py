@@ -122,6 +122,8 @@ def _syntax_error(exc: SyntaxError) -> ChainruleError:
     message = exc.msg or "invalid syntax"
     if message == "invalid syntax":
         message = "Python cannot read this line: check for a missing bracket or operator."
+    elif message == "invalid decimal literal":  # `2x`: a number written against a name
+        message = "A number runs into letters here: write `2*x` for 2 times x, `1.5e3` for 1500."
     else:
         message = f"Python cannot read this: {message}."
     return ChainruleError("syntax", message, exc.lineno, exc.offset)
