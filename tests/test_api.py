@@ -72,8 +72,8 @@ def test_answers_are_cached_per_job(app, client):
 
 def test_a_caret_for_a_power_is_named_where_it_stands(client):
     """`3*x^2`, the commonest slip: one sentence saying to write `**`, with its line and
-    column (the operator node has none; review3 saw no position and no hint). Mutation seen
-    failing: check_BinOp removed from the validator."""
+    column (the operator node has none; review3 saw no position and no hint). Mutations seen
+    failing: the REFUSED refusal given `node` instead of `self.placed`; HINTS emptied."""
     error = client.post("/api/trace", json={"source": "y = 3*x^2\ny", "inputs": {"x": 1}}).get_json()["error"]
     assert error["kind"] == "unsupported" and "`x**2`" in error["message"]
     assert (error["line"], error["col"]) == (1, 5)

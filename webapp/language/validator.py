@@ -48,6 +48,7 @@ REFUSED = {
     ast.BitXor: "The `^` operator is", ast.Invert: "The `~` operator is",
     ast.In: "`in` tests are", ast.NotIn: "`not in` tests are", ast.Match: "`match` is",
 }
+HINTS = {ast.BitXor: " For a power, write `x**2` (x squared)."}  # `x^2`, the commonest slip
 if hasattr(ast, "TryStar"):
     REFUSED[ast.TryStar] = "`try` is"
 
@@ -136,31 +137,29 @@ class _Checker(ast.NodeVisitor):
         self.limits = limits
         self.count = 0
         self.depth = 0
-
-    def check_BinOp(self, node):  # an operator has no position: refuse it at its expression
-        if isinstance(node.op, ast.BitXor):  # `x^2`, the commonest slip
-            raise unsupported("`^` is not a power in Python: write `x**2` for x squared.", node)
-        if type(node.op) in REFUSED:
-            raise unsupported(f"{REFUSED[type(node.op)]} not part of the function language.", node)
+        self.placed = None  # the innermost node with a position: an operator has none itself
 
     def visit(self, node):
         self.count += 1
         if self.count > self.limits.max_ast_nodes:
             raise limit(f"The function has more than {self.limits.max_ast_nodes:,} parts.", node)
         self.depth += 1
+        outer, self.placed = self.placed, node if hasattr(node, "lineno") else self.placed
         try:
             if self.depth > self.limits.max_ast_depth:
-                raise limit("This function is nested too deeply.", node)
+                raise limit("This function is nested too deeply.", self.placed)
             if type(node) in REFUSED:
-                raise unsupported(f"{REFUSED[type(node)]} not part of the function language.", node)
+                raise unsupported(f"{REFUSED[type(node)]} not part of the function language."
+                                  + HINTS.get(type(node), ""), self.placed)
             if not isinstance(node, ALLOWED_NODES):
-                raise unsupported(f"`{type(node).__name__}` is not part of the function language.", node)
+                raise unsupported(f"`{type(node).__name__}` is not part of the function language.", self.placed)
             method = getattr(self, "check_" + type(node).__name__, None)
             if method:
                 method(node)
             self.generic_visit(node)
         finally:
             self.depth -= 1
+            self.placed = outer
 
     # -- names -------------------------------------------------------------
     def _name(self, name: str, node, what: str = "name") -> None:
