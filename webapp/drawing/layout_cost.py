@@ -10,12 +10,19 @@ a cost of 3,000 laid out in about 1 s, 5,200 in 4.5 s, 8,000 in 31 s.
 from __future__ import annotations
 
 
+def drawn(nodes: list[dict], unfolded: bool = False) -> int:
+    """The boxes drawn: one per node and an operation's circle; `unfolded`, a folded box
+    counts once per repetition."""
+    return sum(((node.get("folded") or {}).get("count", 1) if unfolded else 1)
+               * (2 if node["kind"] in ("op", "output") else 1) for node in nodes)
+
+
 def estimate(trace: dict) -> int:
     """The boxes and operation circles drawn, plus the invisible nodes of long edges."""
     ops = {n["id"] for n in trace["nodes"] if n["kind"] in ("op", "output")}
     # carried edges are drawn with constraint=false: they take no ranks
     edges = [(e["source"], e["target"]) for e in trace["edges"] if not e.get("carried")]
-    return len(trace["nodes"]) + len(ops) + _crossed(trace["forward"], edges, ops)
+    return drawn(trace["nodes"]) + _crossed(trace["forward"], edges, ops)
 
 
 def estimate_autograd(trace: dict) -> int:

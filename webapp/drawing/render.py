@@ -20,7 +20,7 @@ from ..timing import timed
 
 from ..limits import DOT_TIMEOUT_SECONDS
 from ..limits import MAX_DRAWN_NODES, MAX_LAYOUT_COST
-from .layout_cost import estimate as layout_cost
+from .layout_cost import drawn, estimate as layout_cost
 
 # Okabe–Ito colour-blind-safe hues, as light fills with strong borders; each kind also
 # differs in shape or border style, so colour is never the only cue.
@@ -176,9 +176,9 @@ def _escape_plain(text: str) -> str:
 
 
 def _check_size(trace: dict) -> None:
-    drawn = len(trace["nodes"]) + sum(1 for n in trace["nodes"] if n["kind"] in ("op", "output"))
-    if drawn > MAX_DRAWN_NODES:
-        raise _too_large(drawn)
+    boxes = drawn(trace["nodes"])
+    if boxes > MAX_DRAWN_NODES:
+        raise _too_large(boxes)
     if layout_cost(trace) > MAX_LAYOUT_COST:  # refused at once, not after `dot`'s deadline
         raise too_far_reaching()
 

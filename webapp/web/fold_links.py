@@ -1,15 +1,16 @@
 """The page's links to unfold a folded graph (fold=0) and to fold it again."""
 from __future__ import annotations
 
+from ..drawing.layout_cost import drawn
 from ..limits import MAX_DRAWN_NODES, MAX_LAYOUT_COST
 
 
 def fold_links(state, inputs: list[str], trace: dict | None = None) -> dict:
     """The page's links to unfold (fold=0) and, once unfolded, to fold again. No link to
     unfold a graph too large to draw unfolded: it would only end in a refusal."""
-    drawn = drawn_unfolded(trace)
-    if drawn > MAX_DRAWN_NODES:
-        return {"unfold": None, "refold": None, "too_large": f"Too large to unfold here: {drawn:,} "
+    boxes = drawn_unfolded(trace)
+    if boxes > MAX_DRAWN_NODES:
+        return {"unfold": None, "refold": None, "too_large": f"Too large to unfold here: {boxes:,} "
                 f"boxes and operations, more than the {MAX_DRAWN_NODES:,} chainrule draws (the JSON "
                 "trace of /api/trace has every node)."}
     if trace and trace.get("fold", {}).get("layout_cost", 0) > MAX_LAYOUT_COST:
@@ -28,12 +29,5 @@ def fold_links(state, inputs: list[str], trace: dict | None = None) -> dict:
 
 
 def drawn_unfolded(trace: dict | None) -> int:
-    """What the drawing would hold unfolded: each node, and an operation's circle too
-    (as render._check_size counts), a folded box counting once per repetition."""
-    if not trace or "fold" not in trace:
-        return 0
-    count = 0
-    for node in trace["nodes"]:
-        repeats = (node.get("folded") or {}).get("count", 1)
-        count += repeats * (2 if node["kind"] in ("op", "output") else 1)
-    return count
+    """What the drawing would hold unfolded (as render._check_size counts it)."""
+    return drawn(trace["nodes"], unfolded=True) if trace and "fold" in trace else 0
