@@ -69,11 +69,9 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ChainruleError)
     def refusal(error: ChainruleError):
         if error.kind == "busy" and request.endpoint in PAGES:  # a browser window or an embed
-            response = make_response(render_template("busy.html", message=error.message, retry=2),
-                                     error.status)
-            response.headers["Retry-After"] = "2"
-            return response
-        response = jsonify(error.to_dict())
+            response = make_response(render_template("busy.html", message=error.message, retry=2))
+        else:
+            response = jsonify(error.to_dict())
         response.status_code = error.status
         if error.kind == "busy":
             response.headers["Retry-After"] = "2"

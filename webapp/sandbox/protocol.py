@@ -28,17 +28,16 @@ def _read_exactly(stream, size: int) -> bytes:
     """`size` bytes, or fewer at the end of the stream. The parent reads its workers' pipes
     unbuffered (a buffer could swallow the next message where select cannot see it), and
     an unbuffered read may return less than asked."""
-    data = stream.read(size)
-    if data is None or len(data) == size or not data:
-        return data or b""
-    parts = [data]
-    while size > len(data):
-        more = stream.read(size - len(data))
+    data = stream.read(size) or b""
+    if len(data) == size or not data:
+        return data
+    buffer = bytearray(data)
+    while len(buffer) < size:
+        more = stream.read(size - len(buffer))
         if not more:
             break
-        parts.append(more)
-        data = b"".join(parts)
-    return data
+        buffer += more
+    return bytes(buffer)
 
 
 def encode_message(message: dict) -> bytes:
