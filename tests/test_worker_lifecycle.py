@@ -123,14 +123,33 @@ def test_a_bug_is_answered_internal_and_the_worker_lives(tmp_path):
 def test_a_torch_mode_left_behind_between_jobs_is_noticed():
     """The worker ends (and the pool replaces it) rather than run the next job with a torch
     mode a stopped job left on the stack (the allocation guard, or a tracer). Mutation seen
-    failing: clean_mode_stacks() returning True."""
+    failing: torch_state_is_fresh() returning True."""
     from torch.overrides import TorchFunctionMode
     from torch.utils._python_dispatch import TorchDispatchMode
 
-    from webapp.sandbox.worker import clean_mode_stacks
-    assert clean_mode_stacks()
+    from webapp.sandbox.worker import torch_state_is_fresh
+    assert torch_state_is_fresh()
     with TorchFunctionMode():
-        assert not clean_mode_stacks()
+        assert not torch_state_is_fresh()
     with TorchDispatchMode():
-        assert not clean_mode_stacks()
-    assert clean_mode_stacks()
+        assert not torch_state_is_fresh()
+    assert torch_state_is_fresh()
+
+
+@pytest.mark.parametrize("switch", ["no_grad", "torch_functions_off", "inference_mode",
+                                    "dual_level", "anomaly"])
+def test_torch_switched_by_a_stopped_job_is_noticed(switch):
+    """A deadline that cuts a `with` in two can leave torch switched for the next job.
+
+    Mutations seen failing: each clause of torch_state_is_fresh dropped in turn (inference
+    mode is seen as autograd off)."""
+    import torch
+    import torch.autograd.forward_ad as forward_ad
+
+    from webapp.sandbox.worker import torch_state_is_fresh
+    manager = {"no_grad": torch.no_grad, "torch_functions_off": torch._C.DisableTorchFunction,
+               "inference_mode": torch.inference_mode, "dual_level": forward_ad.dual_level,
+               "anomaly": torch.autograd.detect_anomaly}[switch]()
+    with manager:
+        assert not torch_state_is_fresh()
+    assert torch_state_is_fresh()

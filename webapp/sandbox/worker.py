@@ -14,6 +14,7 @@ import signal
 import sys
 import time
 
+from ..engine import uninterrupted
 from ..errors import out_of_time
 from .protocol import INTERNAL, answer_bytes, log_bug, read_message, write_message
 
@@ -77,7 +78,26 @@ class DeadlineExceeded(BaseException):
     """Raised inside a job at its deadline (a BaseException: no `except Exception` eats it)."""
 
 
+# Set when the job's deadline fired. The exception lands between any two bytecodes: in a
+# context manager's exit (torch's mode stack, a tracer's flush) the clean-up it interrupted
+# may raise again, and that RuntimeError, not DeadlineExceeded, reaches run_job. The flag
+# keeps the answer what it was: out of time.
+expired = False
+
+
+# A deadline raised where Python ignores exceptions (a weakref callback, `__del__`) is
+# printed and lost, and the job runs on. Until run_job disarms the clock, it is raised again
+# this often; the parent would otherwise kill the worker at its grace time.
+AGAIN_SECONDS = 0.1
+
+
 def _on_deadline(signum, frame):
+    global expired
+    expired = True
+    if uninterrupted.depth > 0:  # in the tracer's copy step: raised just after it ends
+        signal.setitimer(signal.ITIMER_REAL, 0.001)
+        return
+    signal.setitimer(signal.ITIMER_REAL, AGAIN_SECONDS)
     raise DeadlineExceeded()
 
 
@@ -89,8 +109,17 @@ def _on_long_job(signum, frame):
         pass
 
 
+def install_clock_handlers() -> None:
+    """What the job clocks of start_clocks raise or do (worker.main; tests)."""
+    signal.signal(signal.SIGALRM, _on_deadline)
+    signal.signal(signal.SIGVTALRM, _on_long_job)
+
+
 def start_clocks(deadline: float) -> None:
     """The job's deadline (wall clock) and its renice point (CPU time)."""
+    global expired
+    expired = False
+    uninterrupted.depth = 0  # a stretch an earlier job's error left open must not shield this one
     try:
         os.setpriority(os.PRIO_PROCESS, 0, 0)  # back to normal priority (allowed as root)
     except OSError:
@@ -128,14 +157,18 @@ def run_job(handle, job: dict) -> dict:
         # Stopping the job here keeps the worker: no new process has to import torch.
         start_clocks(deadline)
         try:
-            return handle(job)
+            answer = handle(job)
         finally:
             stop_clocks()
     except DeadlineExceeded:
         return out_of_time(deadline).to_dict()
-    except Exception:  # a bug in chainrule, not in the user's text
+    except Exception:  # a bug in chainrule, not in the user's text, unless time ran out
+        if expired:
+            return out_of_time(deadline).to_dict()
         log_bug()
         return INTERNAL
+    # Whatever the job's unwinding made of the deadline (an error, or nothing), it ran out.
+    return out_of_time(deadline).to_dict() if expired else answer
 
 
 def main() -> None:
@@ -156,9 +189,17 @@ def main() -> None:
     # It still runs, and each job ends with a full collection.
     gc.set_threshold(50_000, 20, 100)
     apply_os_limits(DEFAULT_LIMITS)
-    signal.signal(signal.SIGALRM, _on_deadline)
-    signal.signal(signal.SIGVTALRM, _on_long_job)
+    install_clock_handlers()
     write_message(channel_out, {"ready": True, "pid": os.getpid()})
+    try:
+        serve(handle, channel_in, channel_out)
+    except BrokenPipeError:
+        pass  # the server closed our pipe (it is shutting down, or replaced us): just end
+
+
+def serve(handle, channel_in, channel_out) -> None:
+    """Answer jobs until the server closes the pipe, or torch is left switched."""
+    from ..limits import DEFAULT_LIMITS
     while True:
         job = read_message(channel_in)
         if job is None:
@@ -173,20 +214,29 @@ def main() -> None:
         channel_out.flush()
         del data
         release_memory()
-        if not clean_mode_stacks():
-            return  # a job stopped mid-way left a torch mode behind: a fresh worker instead
+        if not torch_state_is_fresh():
+            return  # a job stopped mid-way left torch switched: a fresh worker instead
         # The parent reads this before the next job: a worker that died cleaning up is
         # replaced, and the next student is not told that their function was to blame.
         write_message(channel_out, {"ready": True})
 
 
-def clean_mode_stacks() -> bool:
-    """No torch function or dispatch mode is left on the stacks between jobs. A deadline
-    that lands while a mode is being entered or left could leave one (the allocation
-    guard off, or a tracer on) for every later job of this process."""
+def torch_state_is_fresh() -> bool:
+    """torch's process-wide switches are as a fresh worker has them.
+
+    A deadline lands between any two bytecodes: in the middle of a context manager's enter
+    or exit (the tracer's copy step, `no_grad`, a dual level) it can leave a mode on the
+    stack, the allocation guard off, autograd off or a forward-AD level open, for every
+    later job of this process. Restoring each by hand would miss the next one torch adds:
+    the worker ends and a fresh one takes its place."""
     import torch
+    import torch.autograd.forward_ad as forward_ad
     from torch.overrides import _get_current_function_mode_stack
-    return not _get_current_function_mode_stack() and torch._C._len_torch_dispatch_stack() == 0
+    return (not _get_current_function_mode_stack() and torch._C._len_torch_dispatch_stack() == 0
+            and torch.is_grad_enabled()  # off in inference mode too
+            and torch._C._is_torch_function_enabled()
+            and forward_ad._current_level == -1
+            and not torch.is_anomaly_enabled())
 
 
 if __name__ == "__main__":
