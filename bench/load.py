@@ -41,7 +41,7 @@ from bench.benchmark import free_port, start_server, worker_memory  # noqa: E402
 from webapp.web.examples import EXAMPLES  # noqa: E402
 
 BOMBS = [
-    "while True:\n    pass",
+    "k = 0\nwhile k >= 0:\n    k = k + 1",
     "v = torch.ones(1000000)\nfor i in range(100000):\n    y = torch.dot(v, v)\ny",
     "def f(n):\n    return f(n + 1)\nf(0)",
     "torch.ones(3000, 3000) @ torch.ones(3000, 3000)",

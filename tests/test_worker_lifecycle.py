@@ -153,3 +153,39 @@ def test_torch_switched_by_a_stopped_job_is_noticed(switch):
     with manager:
         assert not torch_state_is_fresh()
     assert torch_state_is_fresh()
+
+
+CHAIN_SCRIPT = """
+import sys
+import torch
+from webapp.sandbox.worker import raise_stack_limit
+raise_stack_limit()
+y = torch.tensor(1.0, requires_grad=True)
+for i in range(150_000):
+    y = y + 1
+    y.grad_fn.metadata["chainrule"] = i  # what the tracer stamps on every grad_fn
+del y
+print("freed")
+"""
+
+
+def test_a_long_chain_of_stamped_grad_fns_is_freed_without_a_crash():
+    """A loop of 150,000 turns, stopped at the deadline or refused as too large, leaves a
+    chain of grad_fns that carry the tracer's metadata. PyTorch frees such a chain by
+    recursion (torch 2.13: a segfault past about 40,000 nodes on an 8 MiB stack), and the
+    worker died after its answer. Checked in a process of its own, with real torch.
+
+    Mutation seen failing: `raise_stack_limit` returning at once (exit -11, SIGSEGV)."""
+    done = subprocess.run([sys.executable, "-c", CHAIN_SCRIPT], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "PYTHONPATH": os.getcwd()})
+    assert (done.returncode, done.stdout.strip()) == (0, "freed"), done.returncode
+
+
+def test_workers_run_with_the_raised_stack_limit(pool):
+    """Mutation seen failing: drop `raise_stack_limit()` from apply_os_limits."""
+    from webapp.sandbox.worker import STACK_BYTES
+    for pid in worker_pids(pool):
+        with open(f"/proc/{pid}/limits") as limits:
+            line = next(line for line in limits if line.startswith("Max stack size"))
+        soft = line.split()[3]
+        assert soft == "unlimited" or int(soft) >= STACK_BYTES, line

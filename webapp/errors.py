@@ -74,8 +74,17 @@ def limit(message, node=None):
 OUT_OF_MEMORY = "This function needs more memory than a student's share."
 
 
-def out_of_time(seconds: float) -> ChainruleError:
-    return limit(f"This function took longer than {seconds:g} seconds, so it was stopped.")
+def out_of_time(seconds: float, loop: tuple | None = None) -> ChainruleError:
+    """`loop`: (line, col, turns) of the innermost loop running when time ran out, if any:
+    the student is shown which loop to look at, and the editor marks it."""
+    message = f"This function took longer than {seconds:g} seconds, so it was stopped"
+    if loop is None:
+        return limit(message + ".")
+    line, col, turns = loop
+    error = limit(f"{message} in the loop on line {line}, after {turns:,} "
+                  f"turn{'s' * (turns != 1)}.")
+    error.line, error.col = line, col
+    return error
 
 
 def runtime(message, node=None):

@@ -12,6 +12,7 @@ import torch
 
 from ..errors import limit
 from ..limits import Limits
+from .active_loops import ACTIVE_LOOPS
 
 
 class Budget:
@@ -25,9 +26,19 @@ class Budget:
 
     def loop_turn(self, node=None) -> None:
         self.loop_iterations += 1
+        if ACTIVE_LOOPS:
+            ACTIVE_LOOPS[-1][1] += 1
         if self.loop_iterations > self.limits.max_loop_iterations:
             raise limit(f"The loops ran more than {self.limits.max_loop_iterations:,} times in all; "
                         "is a loop missing its exit?", node)
+
+    def loop_length(self, turns: int, node=None) -> None:
+        """Refuse, before its first turn, a loop that must turn `turns` times (it has no
+        `break` or `return`) when that is more than the budget has left."""
+        left = self.limits.max_loop_iterations - self.loop_iterations
+        if turns > left:
+            raise limit(f"This loop would turn {turns:,} times; the loops may run "
+                        f"{self.limits.max_loop_iterations:,} times in all.", node)
 
     def enter_call(self, node=None) -> None:
         self.call_depth += 1

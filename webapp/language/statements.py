@@ -8,7 +8,9 @@ import ast
 import torch
 
 from ..errors import runtime, unsupported
+from .active_loops import ACTIVE_LOOPS
 from .calls import guarded
+from .loop_exits import can_leave_early
 from .custom_function import CtxProxy, build_autograd_function
 from .vocabulary import AUTOGRAD_FUNCTION_BASE, GradMode, module_for_import
 from .scopes import BreakLoop, ContinueLoop, ReturnValue, UserFunction
@@ -97,20 +99,30 @@ class Statements:
         self.execute_block(branch, scope)
 
     def exec_While(self, node, scope):
-        while self.truth(self.evaluate(node.test, scope), node.test):
-            if not self._turn(node, scope):
-                break
+        ACTIVE_LOOPS.append([node, 0])
+        try:
+            while self.truth(self.evaluate(node.test, scope), node.test):
+                if not self._turn(node, scope):
+                    break
+        finally:
+            ACTIVE_LOOPS.pop()
 
     def exec_For(self, node, scope):
         iterable = self.evaluate(node.iter, scope)
         if isinstance(iterable, range):
-            items = iterable  # lazy: the loop budget stops `range(10**9)` early
+            if not can_leave_early(node):  # it must turn len(range) times: sized now
+                self.budget.loop_length(len(iterable), node)
+            items = iterable  # lazy: a loop that may break early is stopped by the budget
         else:
             items = self.language["list"].function(iterable, node)
-        for item in items:
-            self.assign(node.target, item, scope)
-            if not self._turn(node, scope):
-                break
+        ACTIVE_LOOPS.append([node, 0])
+        try:
+            for item in items:
+                self.assign(node.target, item, scope)
+                if not self._turn(node, scope):
+                    break
+        finally:
+            ACTIVE_LOOPS.pop()
 
     def _turn(self, node, scope) -> bool:
         """One turn of a loop's body, counted by the budget; False after a `break`."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from ..errors import ChainruleError, syntax, unsupported, limit
 from ..limits import DEFAULT_LIMITS, Limits
 from .free_names import find_inputs
+from .loop_exits import never_ends
 from .name_slips import refuse_unknown_functions as _refuse_unknown_functions
 from .names import ALLOWED_IMPORTS
 
@@ -269,6 +270,9 @@ class _Checker(ast.NodeVisitor):
     def check_While(self, node):
         if node.orelse:
             raise unsupported("`while ... else` is not part of the function language.", node)
+        if never_ends(node):
+            raise limit("This loop would never end: its condition is always true, and nothing "
+                        "in it leaves the loop (`break` or `return`).", node)
 
     def check_Assign(self, node):
         for target in node.targets:

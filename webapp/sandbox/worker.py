@@ -15,6 +15,7 @@ import sys
 import time
 
 from ..engine import uninterrupted
+from ..language.active_loops import ACTIVE_LOOPS
 from ..errors import out_of_time
 from .protocol import INTERNAL, answer_bytes, log_bug, read_message, write_message
 
@@ -62,6 +63,25 @@ def apply_os_limits(limits) -> None:
     lower(resource.RLIMIT_CORE, 0)
     lower(resource.RLIMIT_NPROC, 0)
     lower(resource.RLIMIT_AS, address_space_limit(limits))
+    raise_stack_limit()
+
+
+# Freeing a long chain of grad_fns that carry Python state (the tracer's metadata and
+# hooks) recurses once per node inside PyTorch (seen with torch 2.13: about 40,000 nodes
+# overflow the default 8 MiB stack, and the worker dies after its answer). The main
+# thread's stack may grow into the gap Linux leaves below it, at least 128 MiB: about
+# 600,000 nodes, more than a job can make before its deadline.
+STACK_BYTES = 128 * 2**20
+
+
+def raise_stack_limit() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_STACK)
+    wanted = STACK_BYTES if hard == resource.RLIM_INFINITY else min(STACK_BYTES, hard)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_STACK, (wanted, hard))
+        except (ValueError, OSError):
+            pass  # a platform that does not allow it: long chains stay the deadline's
 
 
 def limit_cpu_for_next_job(seconds: int) -> None:
@@ -83,6 +103,7 @@ class DeadlineExceeded(BaseException):
 # may raise again, and that RuntimeError, not DeadlineExceeded, reaches run_job. The flag
 # keeps the answer what it was: out of time.
 expired = False
+stopped_in = None  # (line, col, turns) of the innermost loop running when the deadline fired
 
 
 # A deadline raised where Python ignores exceptions (a weakref callback, `__del__`) is
@@ -92,7 +113,10 @@ AGAIN_SECONDS = 0.1
 
 
 def _on_deadline(signum, frame):
-    global expired
+    global expired, stopped_in
+    if not expired and ACTIVE_LOOPS:
+        node, turns = ACTIVE_LOOPS[-1]
+        stopped_in = (getattr(node, "lineno", None), getattr(node, "col_offset", -1) + 1, turns)
     expired = True
     if uninterrupted.depth > 0:  # in the tracer's copy step: raised just after it ends
         signal.setitimer(signal.ITIMER_REAL, 0.001)
@@ -117,8 +141,9 @@ def install_clock_handlers() -> None:
 
 def start_clocks(deadline: float) -> None:
     """The job's deadline (wall clock) and its renice point (CPU time)."""
-    global expired
-    expired = False
+    global expired, stopped_in
+    expired, stopped_in = False, None
+    ACTIVE_LOOPS.clear()  # what an earlier job's stop left behind
     uninterrupted.depth = 0  # a stretch an earlier job's error left open must not shield this one
     try:
         os.setpriority(os.PRIO_PROCESS, 0, 0)  # back to normal priority (allowed as root)
@@ -161,14 +186,14 @@ def run_job(handle, job: dict) -> dict:
         finally:
             stop_clocks()
     except DeadlineExceeded:
-        return out_of_time(deadline).to_dict()
+        return out_of_time(deadline, stopped_in).to_dict()
     except Exception:  # a bug in chainrule, not in the user's text, unless time ran out
         if expired:
-            return out_of_time(deadline).to_dict()
+            return out_of_time(deadline, stopped_in).to_dict()
         log_bug()
         return INTERNAL
     # Whatever the job's unwinding made of the deadline (an error, or nothing), it ran out.
-    return out_of_time(deadline).to_dict() if expired else answer
+    return out_of_time(deadline, stopped_in).to_dict() if expired else answer
 
 
 def main() -> None:

@@ -1,0 +1,99 @@
+"""Runaway loops get one sentence that names the loop, before running when the text shows it.
+
+From outside use (review3): `for i in range(10**9)` held a worker for the whole deadline,
+`while True: y = y * 1` was stopped with a sentence about memory, and nothing said which
+loop to look at.
+"""
+from __future__ import annotations
+
+import ast
+
+import pytest
+
+from webapp.engine.jobs import handle
+from webapp.language.loop_exits import can_leave_early, never_ends
+from webapp.sandbox import worker
+
+from .test_deadline_landing import deadline_signal  # noqa: F401 - a fixture
+
+
+def run(source: str, deadline: float = 5.0, language: str = "python") -> dict:
+    return worker.run_job(handle, {"kind": "trace", "source": source, "language": language,
+                                   "inputs": {"x": 1.0}, "deadline": deadline})
+
+
+def loop_of(source: str):
+    return next(node for node in ast.walk(ast.parse(source)) if isinstance(node, (ast.For, ast.While)))
+
+
+@pytest.mark.parametrize("source, leaves", [
+    ("while True:\n    y = 1\n", False),
+    ("while True:\n    if y:\n        break\n", True),
+    ("while True:\n    for i in range(3):\n        break\n", False),  # the inner loop's break
+    ("while True:\n    def g():\n        return 1\n", False),  # g's return, not the loop's
+    ("def f():\n    while True:\n        return 1\n", True),
+    ("while True:\n    for i in range(3):\n        return 1\n", True),  # return leaves both
+    ("for i in range(9):\n    while y:\n        break\n    y = 2\n", False),
+])
+def test_a_loop_can_leave_early_only_by_its_own_break_or_a_return(source, leaves):
+    """Mutations seen failing: count a nested loop's `break` (drop `_LOOPS`); count a nested
+    function's `return` (drop `ast.FunctionDef` from `_OWN_SCOPE`)."""
+    assert can_leave_early(loop_of(source)) is leaves
+
+
+def test_while_true_without_a_way_out_is_refused_before_it_runs(deadline_signal):
+    """Mutation: `never_ends` returning False: the loop runs into the deadline instead."""
+    for source, language, line in [("y = x\nwhile True:\n    y = y * 1\ny", "python", 2),
+                                   ("y <- x\nrepeat {\n  y <- y * 1\n}\ny", "r", 2),
+                                   ("y <- x\nwhile (TRUE) {\n  y <- y * 1\n}\ny", "r", 2)]:
+        error = run(source, deadline=0.5, language=language)["error"]
+        assert error["message"].startswith("This loop would never end"), error
+        assert (error["kind"], error["line"]) == ("limit", line)
+    assert never_ends(loop_of("while 1:\n    pass\n"))
+    assert not never_ends(loop_of("while 0:\n    pass\n"))
+
+
+def test_a_range_longer_than_the_loop_budget_is_refused_before_its_first_turn(deadline_signal):
+    """The refusal comes before any turn: nothing is printed.
+
+    Mutation: drop the `loop_length` call in exec_For: the loop prints and runs until
+    the loop budget or the deadline stops it."""
+    answer = run("y = x\nfor i in range(10**9):\n    print(i)\n    y = y + 1\ny")
+    error = answer["error"]
+    assert (error["kind"], error["line"]) == ("limit", 2)
+    assert error["message"] == ("This loop would turn 1,000,000,000 times; the loops may "
+                                "run 200,000 times in all.")
+    error = run("y <- x\nfor (i in 1:1000000000) {\n  y <- y + 1\n}\ny", language="r")["error"]
+    assert "would turn 1,000,000,000 times" in error["message"]
+
+
+def test_a_long_range_that_may_break_early_still_runs(deadline_signal):
+    """Oracle: plain Python runs the same loop."""
+    source = "y = x\nfor i in range(10**9):\n    if i > 3:\n        break\n    y = y + 1\ny"
+    expected = 1.0
+    for i in range(10**9):
+        if i > 3:
+            break
+        expected = expected + 1
+    assert run(source)["ok"]["result"]["value"] == expected
+
+
+def test_a_loop_stopped_at_the_deadline_is_named_with_its_turns(deadline_signal):
+    """Mutation: never set `stopped_in` in _on_deadline: the sentence names no loop."""
+    source = "y = x\nfor j in range(3):\n    for i in range(100000):\n        y = y * 1.0\ny"
+    error = run(source, deadline=0.3)["error"]
+    assert error["message"].startswith("This function took longer than 0.3 seconds, so it was "
+                                       "stopped in the loop on line 3, after ")
+    turns = int(error["message"].split("after ")[1].split(" ")[0].replace(",", ""))
+    assert 0 < turns < 100000
+    assert (error["line"], error["col"]) == (3, 5)
+    assert "ok" in run("torch.ones(3)")  # the next job starts clean
+
+
+def test_the_loop_named_is_the_one_running_not_one_that_finished(deadline_signal):
+    """Mutation: drop the `ACTIVE_LOOPS.pop()` in exec_For: the finished loop on line 2
+    is named."""
+    source = ("y = x\nfor i in range(3):\n    y = y * 1.0\nk = 0\nwhile k < 10**9:\n"
+              "    k = k + 1\ny")
+    error = run(source, deadline=0.3)["error"]
+    assert "in the loop on line 5" in error["message"], error
