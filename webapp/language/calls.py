@@ -191,6 +191,19 @@ def guarded(thunk, node=None):
         raise runtime(message, node) from None
 
 
+def _changed_in_place(text: str) -> str:
+    """PyTorch's version-counter error, said as what happened and what to write instead."""
+    import re
+    op = re.search(r"output \d+ of (\w+?)(?:Backward\d*)?,", text)
+    versions = re.search(r"is at version (\d+); expected version (\d+)", text)
+    saved = f"the result of {op.group(1)}" if op else "a tensor"
+    when = (f" (PyTorch saved it at version {versions.group(2)}; it is now at version "
+            f"{versions.group(1)})") if versions else ""
+    return (f"backward() needs {saved} as it was computed, but an in-place operation (a "
+            f"method ending in `_` such as `add_`, or `+=`) changed it afterwards{when}: "
+            "make a new tensor instead, e.g. `y = y + 1` rather than `y.add_(1)`.")
+
+
 def explain_torch_error(exc: Exception) -> str:
     """PyTorch's own words, first sentence only, with a hint for the well-known ones."""
     text = str(exc).strip().split("\n")[0]
@@ -210,8 +223,10 @@ def explain_torch_error(exc: Exception) -> str:
     if "does not require grad and does not have a grad_fn" in text:
         return ("element 0 of tensors does not require grad and does not have a grad_fn: "
                 "the output does not depend on any tensor created with requires_grad=True.")
+    if "modified by an inplace operation" in text:
+        return _changed_in_place(text)
     if type(exc) is ZeroDivisionError:
         return "Division by zero."
-    if len(text) > 300:
-        text = text[:297] + "..."
+    if len(text) > 300:  # at a word, not mid-word
+        text = text[:297].rsplit(" ", 1)[0] + " …"
     return text[:1].upper() + text[1:] if text else f"{type(exc).__name__} in PyTorch."

@@ -12,6 +12,7 @@ from ..errors import runtime, unsupported
 from .budget import nested_numel
 from .calls import call_torch, guarded
 from .custom_function import CtxProxy, CustomFunction
+from .name_slips import did_you_mean
 from .vocabulary import Namespace, TENSOR_METHODS, TENSOR_PROPERTIES
 from .scopes import TensorMethod
 
@@ -160,7 +161,8 @@ class Expressions:
         if isinstance(owner, Namespace):
             if name in owner.members:
                 return owner.members[name]
-            raise unsupported(f"`{owner.name}.{name}` is not part of the function language.", node)
+            raise unsupported(f"`{owner.name}.{name}` is not part of the function language."
+                              + did_you_mean(name, owner.members, prefix=f"{owner.name}."), node)
         if isinstance(owner, torch.Tensor):
             if name in TENSOR_PROPERTIES:
                 if name == "grad_fn":
@@ -168,7 +170,9 @@ class Expressions:
                 return guarded(lambda: getattr(owner, name), node)
             if name in TENSOR_METHODS:
                 return TensorMethod(owner, name)
-            raise unsupported(f"`.{name}` is not available on tensors in the function language.", node)
+            raise unsupported(f"`.{name}` is not available on tensors in the function language."
+                              + did_you_mean(name, TENSOR_METHODS | TENSOR_PROPERTIES, prefix="."),
+                              node)
         if isinstance(owner, CustomFunction) and name == "apply":
             return owner
         if isinstance(owner, CtxProxy):

@@ -7,6 +7,7 @@ import ast
 import difflib
 
 from ..errors import unsupported
+from .names import BARE_MATH, BUILTINS
 
 NUMPY = ("np", "numpy", "scipy", "jnp")
 MODULES = ("torch", "math")
@@ -28,10 +29,29 @@ def refuse_module_slips(tree: ast.Module, inputs: list[str]) -> None:
                               f"`{close[0]}`?", node)
 
 
+def did_you_mean(name: str, known, call: bool = False, prefix: str = "") -> str:
+    """The hint for a near miss of a known name (a typo, a swapped pair, a capital):
+    " Did you mean `sin()`?", or "" when nothing is close."""
+    by_lower = {candidate.lower(): candidate for candidate in known}
+    lower = name.lower()
+    # Two letters swapped (`sni`, `rnage`) score under the cut-off: the same letters count.
+    close = [c for c in by_lower if sorted(c) == sorted(lower)][:1] or \
+        difflib.get_close_matches(lower, by_lower, n=1, cutoff=0.7)
+    if not close or by_lower[close[0]] == name:
+        return ""
+    return f" Did you mean `{prefix}{by_lower[close[0]]}{'()' if call else ''}`?"
+
+
+CALLABLE = tuple(name for name in BARE_MATH + BUILTINS if name[0].islower() and name != "pi")
+
+
 def refuse_unknown_functions(tree: ast.Module, inputs: list[str]) -> None:
     """A free name that is called (`open(...)`) is an unknown function, not an input."""
     refuse_module_slips(tree, inputs)
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
                 and node.func.id in inputs:
-            raise unsupported(f"`{node.func.id}()` is not a function of the language.", node)
+            defined = [n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]
+            raise unsupported(f"`{node.func.id}()` is not a function of the language."
+                              + did_you_mean(node.func.id, CALLABLE + tuple(defined), call=True),
+                              node)

@@ -14,8 +14,7 @@ import signal
 import sys
 import time
 
-from ..engine import uninterrupted
-from ..language.active_loops import ACTIVE_LOOPS
+from ..engine import stop_report, uninterrupted
 from ..errors import out_of_time
 from .protocol import INTERNAL, answer_bytes, log_bug, read_message, write_message
 
@@ -114,9 +113,8 @@ AGAIN_SECONDS = 0.1
 
 def _on_deadline(signum, frame):
     global expired, stopped_in
-    if not expired and ACTIVE_LOOPS:
-        node, turns = ACTIVE_LOOPS[-1]
-        stopped_in = (getattr(node, "lineno", None), getattr(node, "col_offset", -1) + 1, turns)
+    if not expired:
+        stopped_in = stop_report.innermost_loop()
     expired = True
     if uninterrupted.depth > 0:  # in the tracer's copy step: raised just after it ends
         signal.setitimer(signal.ITIMER_REAL, 0.001)
@@ -143,7 +141,7 @@ def start_clocks(deadline: float) -> None:
     """The job's deadline (wall clock) and its renice point (CPU time)."""
     global expired, stopped_in
     expired, stopped_in = False, None
-    ACTIVE_LOOPS.clear()  # what an earlier job's stop left behind
+    stop_report.forget()
     uninterrupted.depth = 0  # a stretch an earlier job's error left open must not shield this one
     try:
         os.setpriority(os.PRIO_PROCESS, 0, 0)  # back to normal priority (allowed as root)
