@@ -77,15 +77,20 @@
     player.go(index + 1);
   });
 
-  document.addEventListener("chainrule:loaded", function (event) {
-    const root = event.detail.player.root, tab = table();
-    // The table is the graph's long description.
-    if (root.id === "graph" && tab) root.setAttribute("aria-describedby", "tape-table");
-  });
+  function describe(player) {
+    // The table is the graph's long description. The graph and the table arrive in one
+    // response, in either order: whichever comes second makes the link.
+    const root = player.root;
+    if (root.id !== "graph") return;
+    if (table()) root.setAttribute("aria-describedby", "tape-table");
+    else root.removeAttribute("aria-describedby");  // an error replaced the table
+  }
+
+  document.addEventListener("chainrule:loaded", function (event) { describe(event.detail.player); });
   document.addEventListener("chainrule:step", function (event) { fill(event.detail.player); });
   document.addEventListener("htmx:oobAfterSwap", function () {  // a new table for the same graph
     const player = window.chainrule && window.chainrule.player();
-    if (player) fill(player);
+    if (player) { describe(player); fill(player); }
   });
 
   window.chainruleTape = { fill: fill, stepOf: stepOf };
