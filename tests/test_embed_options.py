@@ -43,6 +43,8 @@ STEPS = torch_step_count()  # 10
     ("autoplay=yes", "autoplay must be 0 or 1."),
     ("controls=2", "controls must be 0 or 1."),
     ("code=true", "code must be 0 or 1."),
+    ("fit=all", "fit must be readable (node text stays legible, a wide graph scrolls) or whole "
+                "(the whole graph in the frame)."),
 ])
 def test_a_bad_option_is_one_clear_400(client, query, message):
     """Mutation: switch_param returning `text != "0"` for any text turns autoplay=yes into a 200."""
@@ -114,9 +116,10 @@ def test_unfold_in_an_embed_stays_in_the_embed(client):
     import re
     from urllib.parse import quote
     loop = quote("y = x\nfor i in range(20):\n    y = y * 0.99 + 0.01\ny")
-    embed = client.get(f"/embed?f={loop}&x=1&controls=0&code=1").get_data(as_text=True)
+    embed = client.get(f"/embed?f={loop}&x=1&controls=0&code=1&fit=whole").get_data(as_text=True)
     unfold = html.unescape(re.search(r'href="([^"]*)" class="fold-link" id="unfold"', embed).group(1))
     assert unfold.startswith("/embed?") and "fold=0" in unfold and "controls=0" in unfold and "code=1" in unfold
+    assert "fit=whole" in unfold  # mutation: drop "fit" from the kept options
     unfolded = client.get(unfold)
     assert unfolded.status_code == 200 and 'id="embed"' in unfolded.get_data(as_text=True)
     refold = html.unescape(re.search(r'href="([^"]*)" class="fold-link" id="refold"', unfolded.get_data(as_text=True)).group(1))

@@ -89,13 +89,16 @@ def test_scrolled_graph_keeps_a_margin_and_fast_keys_keep_the_step_on_screen(pag
 
 
 def test_presenter_fits_a_large_graph(page, live_server):
-    """Presenter mode shows the whole of seed 002's network at first; + zooms and scrolls.
-    Mutation: in presenter.js showPresenter(), drop `document.body.dataset.fit = "whole"`."""
+    """Presenter mode shows seed 002's network readable and scrolling at first; 0 shows the
+    whole of it; + zooms and scrolls; 0 fits again.
+    Mutation: in presenter.js toggleWhole(), drop the `dataset.fit` switch (0 stays readable)."""
     loaded(page, f"{live_server}/?" + urllib.parse.urlencode({"f": seeds.SEED002_NETWORK}))
     assert page.evaluate("document.getElementById('graph').classList.contains('scrolls')")
     page.click("#presenter-toggle")
     fits = ("(() => { const g = document.getElementById('graph');"
             " return g.scrollWidth <= g.clientWidth + 1 && !g.classList.contains('scrolls'); })()")
+    assert not page.evaluate(fits)
+    page.keyboard.press("0")
     wait_until(page, fits, 5)
     page.keyboard.press("+")
     assert not page.evaluate(fits)

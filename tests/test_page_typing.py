@@ -486,3 +486,52 @@ def test_hovering_a_node_tells_only_what_the_step_has_reached(page, live_server)
     page.click("#graph")
     page.keyboard.press("End")
     assert grad in card()
+
+
+def test_presenter_at_1280x720_is_read_from_the_back_with_the_sum_in_view(page, live_server):
+    """A teacher types `log(x**2)*sin(x) + 1/x`, x = 2, opens presenter mode and presses End
+    on a 1280×720 projector (review3 saw 12 px node text and the sum below the fold).
+
+    Node text is 20 px or more, the current node is in the graph's view, and the panel's
+    last line, `x.grad = …`, is on the screen with PyTorch's number (oracle: plain torch).
+    0 shows the whole graph inside its panel. Mutations seen failing: presenter readable
+    target 14 in player.js fit() (text 17 px); drop newestLine() (the last line is
+    scrolled out of the panel); drop sizeStage() (the panel is below the fold)."""
+    import torch
+    x = torch.tensor(2.0, requires_grad=True)
+    (torch.log(x**2) * torch.sin(x) + 1 / x).backward()
+    open_blank(page, live_server)
+    type_source(page, "log(x**2)*sin(x) + 1/x")
+    wait_until(page, "!!document.querySelector('#inputs input[name=\"x\"]')")
+    page.fill('#inputs input[name="x"]', "2")
+    page.keyboard.press("Enter")
+    wait_until(page, "(() => { const t = JSON.parse(document.getElementById('graph').dataset.trace);"
+                     " return t.leaves.x && t.leaves.x.value === 2; })()")
+    wait_until(page, "!document.querySelector('#graph.stale')")
+    page.evaluate("document.activeElement.blur()")
+    page.click("#presenter-toggle")
+    page.keyboard.press("End")
+    time.sleep(0.2)  # the explanation scrolls to its newest line on the next frame
+    smallest = page.evaluate("Math.min(...Array.from(document.querySelectorAll('#graph g.node text'))"
+                             ".map(t => t.getBoundingClientRect().height).filter(h => h > 0))")
+    assert smallest >= 20, smallest
+    seen = page.evaluate("""(() => {
+      const inside = (r, box) => r.top >= box.top - 1 && r.bottom <= box.bottom + 1;
+      const graph = document.getElementById('graph').getBoundingClientRect();
+      const current = document.querySelector('#graph .st-current').getBoundingClientRect();
+      const chain = document.getElementById('chain'), box = chain.getBoundingClientRect();
+      const range = document.createRange(); range.selectNodeContents(chain);
+      const rects = Array.from(range.getClientRects()).filter(r => r.height > 0);
+      const last = rects[rects.length - 1];
+      return { current: inside(current, graph), last: inside(last, box) && last.bottom <= innerHeight,
+               text: chain.innerText.trim().split('\\n').pop() }; })()""")
+    assert seen["current"] and seen["last"], seen
+    name, value = seen["text"].split(" = ")
+    assert name == "x.grad" and float(value) == pytest.approx(x.grad.item(), rel=1e-3)
+    page.keyboard.press("0")
+    assert page.evaluate("""(() => { const g = document.getElementById('graph').getBoundingClientRect();
+      const s = document.querySelector('#graph svg').getBoundingClientRect();
+      return s.width <= g.width + 1 && s.height <= g.height + 1; })()""")
+    page.keyboard.press("Escape")
+    wait_until(page, "!document.body.classList.contains('presenter')")
+    assert page.errors == []

@@ -51,6 +51,22 @@
   window.addEventListener("blur", showFocus);
   showFocus();
 
+  // ---- fit: readable text that scrolls with the step, or the whole graph (0) -----------
+  function toggleFit() {
+    const whole = main.dataset.fit !== "whole";
+    if (whole) main.dataset.fit = "whole"; else delete main.dataset.fit;
+    const button = document.getElementById("fit-toggle");
+    if (button) {
+      button.setAttribute("aria-pressed", whole ? "true" : "false");
+      button.textContent = whole ? "Readable size (0)" : "Whole graph (0)";
+    }
+    const player = window.chainrule && window.chainrule.player();
+    if (player) player.setZoom(1);
+  }
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("#fit-toggle")) toggleFit();
+  });
+
   function release() {
     // Give the keys back to the host page: blur here, ask the host's listener to take focus.
     if (document.activeElement && document.activeElement.blur) document.activeElement.blur();
@@ -65,6 +81,9 @@
     if (event.altKey || event.ctrlKey || event.metaKey) return;
     const player = window.chainrule && window.chainrule.player();
     if (event.key === "Escape") { release(); event.preventDefault(); }
+    else if (event.key === "0" && !(window.chainrule && window.chainrule.textField(event.target))) {
+      toggleFit(); event.preventDefault();
+    }
     else if (event.key === "End" && player) { player.pause(); player.go(player.state().steps); event.preventDefault(); }
   });
 

@@ -131,19 +131,32 @@
       // Small graphs fill the panel; long ones (a loop) keep a readable size and scroll.
       const svg = root.querySelector("svg");
       if (!svg || !svg.viewBox || !svg.viewBox.baseVal) return;
-      const width = svg.viewBox.baseVal.width, natural = width * 1.33;
+      const width = svg.viewBox.baseVal.width, height = svg.viewBox.baseVal.height, natural = width * 1.33;
       // Never shrink node text below 14 px (read in class): a wide graph keeps that size
       // and scrolls, following the current node (reveal), instead of shrinking to fit.
       const text = svg.querySelector("g.node text");
       const fontUnits = text ? parseFloat(text.getAttribute("font-size")) || 14 : 14;
-      // Presenter mode (data-fit="whole" on an ancestor) shows the whole graph at zoom 1.
-      const whole = !!root.closest('[data-fit="whole"]');
-      const legible = whole ? 0 : width * 14.5 / fontUnits;
+      // data-fit on an ancestor: "whole" shows the whole graph (presenter's 0); "presenter"
+      // keeps node text at 20 px or more, read from the back of a room, and fits the height
+      // the presenter layout gives the graph as well as its width.
+      const host = root.closest("[data-fit]"), mode = host ? host.dataset.fit : "";
+      const whole = mode === "whole", readable = mode === "presenter" ? 20 : 14.5;
+      let legible = whole ? 0 : width * readable / fontUnits;
+      svg.style.height = "";
+      if ((mode === "presenter" || whole) && root.clientHeight) {
+        const fitted = Math.min(root.clientWidth / width, root.clientHeight / height);
+        if (whole || fitted * fontUnits >= readable) {  // the whole graph, in width and height
+          legible = 0;
+          svg.style.height = Math.min(root.clientHeight - 4, height * Math.min(fitted, 1.8 * 1.33)) + "px";
+        }
+      }
       svg.style.minWidth = legible > root.clientWidth ? legible + "px" : "";
       root.classList.toggle("scrolls", !whole && (natural > root.clientWidth * 2.2 || legible > root.clientWidth));
       // A small graph grows to at most 1.8× its natural size, not to the whole panel.
       svg.style.maxWidth = natural * 1.8 < root.clientWidth ? natural * 1.8 + "px" : "";
       svg.style.margin = "0 auto";
+      if (self.index > 0 && root.classList.contains("scrolls")) reveal(steps[self.index - 1].node);
+      else if (root.classList.contains("scrolls") && steps.length) reveal(steps[0].node);
     }
 
     function playing(on) {

@@ -1,5 +1,11 @@
 /* Presenter mode: full screen and large type; C shows the code beside the graph, + and −
- * zoom the graph (the current step stays in view), 0 fits it, Esc leaves.
+ * zoom the graph (the current step stays in view), 0 switches between readable and the
+ * whole graph, Esc leaves.
+ *
+ * One screen holds the controls, the graph and the explanation (a projector is often
+ * 1280×720): the graph gets the height the explanation leaves, with node text of 20 px or
+ * more (a wider graph scrolls, following the step), and the explanation keeps its newest
+ * line, where the sum and the .grad are, in view.
  */
 (function () {
   "use strict";
@@ -7,9 +13,27 @@
   function player() { return window.chainrule && window.chainrule.player(); }
   function on() { return document.body.classList.contains("presenter"); }
 
+  const CHAIN_SHARE = 0.3;  // of the screen's height, for the explanation
+
+  function sizeStage() {
+    const graph = document.getElementById("graph");
+    if (!graph) return;
+    if (!on()) { graph.style.height = ""; return; }
+    const legend = document.querySelector(".graph-panel .legend:not([hidden])");
+    const top = graph.getBoundingClientRect().top + window.scrollY;
+    const below = (legend ? legend.getBoundingClientRect().height : 0) + window.innerHeight * CHAIN_SHARE + 28;
+    graph.style.height = Math.max(160, window.innerHeight - top - below) + "px";
+  }
+
   function refit() {  // the panel changed size: fit the graph again, unless zoomed in
+    sizeStage();
     const p = player();
     if (p && p.zoom() === 1) p.setZoom(1);
+  }
+
+  function newestLine() {  // the explanation's last line (the sum, the .grad) stays in view
+    const chain = document.getElementById("chain");
+    if (on() && chain) chain.scrollTop = chain.scrollHeight;
   }
 
   function toggleCode() {
@@ -27,15 +51,24 @@
     if (p) p.setZoom(factor ? p.zoom() * factor : 1);
   }
 
+  function toggleWhole() {  // 0: the whole graph, or back to readable text
+    const p = player();
+    if (p && p.zoom() > 1) { p.setZoom(1); return; }
+    document.body.dataset.fit = document.body.dataset.fit === "whole" ? "presenter" : "whole";
+    if (p) p.setZoom(1);
+  }
+
   function showPresenter(button, wanted) {
     document.body.classList.toggle("presenter", wanted);
     button.setAttribute("aria-pressed", wanted ? "true" : "false");
     button.textContent = wanted ? "Exit presenter (Esc)" : "Presenter mode";
-    // The whole graph on the screen; + and − zoom from there.
-    if (wanted) document.body.dataset.fit = "whole";
+    // Readable text first; 0 shows the whole graph, + and − zoom from either.
+    if (wanted) document.body.dataset.fit = "presenter";
     else delete document.body.dataset.fit;
+    sizeStage();
     const p = player();
     if (p) p.setZoom(1);
+    newestLine();
   }
 
   function togglePresenter(button) {
@@ -49,7 +82,7 @@
   }
 
   const KEYS = { c: toggleCode, C: toggleCode, "+": function () { zoomBy(1.25); }, "=": function () { zoomBy(1.25); },
-                 "-": function () { zoomBy(1 / 1.25); }, "−": function () { zoomBy(1 / 1.25); }, 0: function () { zoomBy(0); } };
+                 "-": function () { zoomBy(1 / 1.25); }, "−": function () { zoomBy(1 / 1.25); }, 0: toggleWhole };
 
   document.addEventListener("keydown", function (event) {
     if (!on() || event.altKey || event.ctrlKey || event.metaKey) return;
@@ -74,4 +107,6 @@
     if (!document.fullscreenElement && button && on()) showPresenter(button, false);
   });
   window.addEventListener("resize", refit);  // full screen, a phone turned, a window resized
+  document.addEventListener("chainrule:loaded", function () { if (on()) refit(); });  // a new graph
+  document.addEventListener("chainrule:step", function () { requestAnimationFrame(newestLine); });
 })();

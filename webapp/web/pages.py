@@ -186,11 +186,12 @@ def embed():
 
 
 def _embed_options(context: dict) -> dict:
-    """step (up to this graph's step count), autoplay, controls, code and theme of /embed.
+    """step (up to this graph's step count), autoplay, controls, code, fit and theme of /embed.
     Unfold and Fold again stay in the embed (the full page may not be framed)."""
     steps = len(animation_steps(context["trace"])) if context["trace"] else MAX_ANIMATION_STEPS
     options = embed_options(request.args, steps)
-    kept = urlencode({k: v for k, v in request.args.items() if k in ("autoplay", "controls", "code")})
+    kept = urlencode({k: v for k, v in request.args.items()
+                      if k in ("autoplay", "controls", "code", "fit")})
     links = {name: f"{url_for('pages.embed')}?{url.split('?', 1)[1]}" + (f"&{kept}" if kept else "")
              if isinstance(url, str) and url.startswith("/?") else url
              for name, url in context["fold_urls"].items()}

@@ -16,7 +16,7 @@ from ..sandbox.values import check_value
 # and language ("python" or "r"; detected when absent); /embed's options (embed_options);
 # practice=1 opens the page in practice mode (issue 15): a switch, never an input.
 RESERVED = frozenset("f view wrt lo hi n step theme format lr steps grad_output language "
-                     "autoplay controls code practice fold".split())  # fold: folding.py's option
+                     "autoplay controls code practice fold fit".split())  # fold: folding.py's option
 VIEWS = ("values", "autograd")
 
 
@@ -170,12 +170,17 @@ def switch_param(args, name: str, default: bool) -> bool:
 
 
 def embed_options(args, steps: int) -> dict:
-    """/embed's step, autoplay, controls, code and theme; `steps` is the graph's step count.
+    """/embed's step, autoplay, controls, code, fit and theme; `steps` is the graph's step count.
 
     step=N opens the animation after N steps (0: nothing computed yet; `steps`: all done).
     """
     options = {name: switch_param(args, name, default) for name, default in EMBED_SWITCHES.items()}
     options["step"] = whole_param(args, "step", 0, 0, steps)
+    fit = (args.get("fit") or "readable").strip()
+    if fit not in ("readable", "whole"):
+        raise bad_input("fit must be readable (node text stays legible, a wide graph scrolls) "
+                        "or whole (the whole graph in the frame).")
+    options["fit"] = fit
     options["theme"] = page_theme(args) or "light"  # an embed matches its author's choice
     return options
 
