@@ -158,7 +158,7 @@ def test_torch_switched_by_a_stopped_job_is_noticed(switch):
 CHAIN_SCRIPT = """
 import sys
 import torch
-from webapp.sandbox.worker import raise_stack_limit
+from webapp.deep_graphs import raise_stack_limit
 raise_stack_limit()
 y = torch.tensor(1.0, requires_grad=True)
 for i in range(150_000):
@@ -183,9 +183,29 @@ def test_a_long_chain_of_stamped_grad_fns_is_freed_without_a_crash():
 
 def test_workers_run_with_the_raised_stack_limit(pool):
     """Mutation seen failing: drop `raise_stack_limit()` from apply_os_limits."""
-    from webapp.sandbox.worker import STACK_BYTES
+    from webapp.deep_graphs import STACK_BYTES
     for pid in worker_pids(pool):
         with open(f"/proc/{pid}/limits") as limits:
             line = next(line for line in limits if line.startswith("Max stack size"))
         soft = line.split()[3]
         assert soft == "unlimited" or int(soft) >= STACK_BYTES, line
+
+
+RECORDING_SCRIPT = """
+import torch
+import webapp
+y = torch.tensor(1.0, requires_grad=True)
+with webapp.recording():
+    for i in range(150_000):
+        y = y + 1
+del y
+print("freed")
+"""
+
+
+def test_a_long_recording_in_a_notebook_is_freed_without_a_crash():
+    """`recording()` stamps every grad_fn of the user's own loop; freeing it killed the
+    kernel. Mutation seen failing: drop raise_stack_limit() from recording.__enter__."""
+    done = subprocess.run([sys.executable, "-c", RECORDING_SCRIPT], capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "PYTHONPATH": os.getcwd()})
+    assert (done.returncode, done.stdout.strip()) == (0, "freed"), done.stderr[-500:]

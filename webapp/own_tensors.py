@@ -8,6 +8,7 @@ from __future__ import annotations
 import torch
 from torch.overrides import TorchFunctionMode
 
+from .deep_graphs import raise_stack_limit
 from .engine.tracing import KEY, GraphTracer, build_trace, walk
 from .python_api import Graph
 
@@ -23,6 +24,10 @@ class recording(TorchFunctionMode):
     def __init__(self):
         super().__init__()
         self.sequence = 0
+
+    def __enter__(self):
+        raise_stack_limit()  # the stamped graph is freed later, by recursion (deep_graphs)
+        return super().__enter__()
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         result = func(*args, **(kwargs or {}))

@@ -14,6 +14,7 @@ import signal
 import sys
 import time
 
+from ..deep_graphs import raise_stack_limit
 from ..engine import stop_report, uninterrupted
 from ..errors import out_of_time
 from .protocol import INTERNAL, answer_bytes, log_bug, read_message, write_message
@@ -63,24 +64,6 @@ def apply_os_limits(limits) -> None:
     lower(resource.RLIMIT_NPROC, 0)
     lower(resource.RLIMIT_AS, address_space_limit(limits))
     raise_stack_limit()
-
-
-# Freeing a long chain of grad_fns that carry Python state (the tracer's metadata and
-# hooks) recurses once per node inside PyTorch (seen with torch 2.13: about 40,000 nodes
-# overflow the default 8 MiB stack, and the worker dies after its answer). The main
-# thread's stack may grow into the gap Linux leaves below it, at least 128 MiB: about
-# 600,000 nodes, more than a job can make before its deadline.
-STACK_BYTES = 128 * 2**20
-
-
-def raise_stack_limit() -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_STACK)
-    wanted = STACK_BYTES if hard == resource.RLIM_INFINITY else min(STACK_BYTES, hard)
-    if soft != resource.RLIM_INFINITY and soft < wanted:
-        try:
-            resource.setrlimit(resource.RLIMIT_STACK, (wanted, hard))
-        except (ValueError, OSError):
-            pass  # a platform that does not allow it: long chains stay the deadline's
 
 
 def limit_cpu_for_next_job(seconds: int) -> None:
