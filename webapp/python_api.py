@@ -161,7 +161,10 @@ class Player:
         return int(float(match.group(1)) * 4 / 3) + 220 if match else 480
 
 
-# The frame grows and shrinks with its content (the panel's text changes at every step).
-FIT_FRAME = ("(function(){var f=window.frameElement;if(!f)return;function fit(){"
-             "f.style.height=(document.documentElement.scrollHeight+4)+'px';}"
-             "new ResizeObserver(fit).observe(document.body);fit();})();")
+# The frame grows and shrinks with its content (the panel's text changes at every step). It
+# measures the player, not the document: a document is never shorter than its frame, so
+# the frame could only grow (review3 saw 830 px frames with empty space below).
+FIT_FRAME = ("(function(){var f=window.frameElement;if(!f)return;"
+             "var p=document.querySelector('.chainrule-player');function fit(){"
+             "f.style.height=Math.ceil(p.getBoundingClientRect().bottom+window.scrollY+4)+'px';}"
+             "new ResizeObserver(fit).observe(p);fit();})();")
