@@ -63,3 +63,14 @@ def test_an_unfolded_loop_opens_on_its_first_step(page, live_server):
       return { inside: r.left >= g.left && r.right <= g.right && r.top >= g.top && r.bottom <= g.bottom,
                text: t.height }; }""", first)
     assert seen["inside"] and seen["text"] >= 14, seen
+
+
+def test_an_embed_of_a_program_without_inputs_raises_no_script_error(page, live_server):
+    """review4: every /embed of a program with no inputs logged "Cannot set properties of
+    null" from forward_mode.js (the embed has no forward-mode box). Mutation seen failing:
+    `el("forward-toggle").checked = false` without the null check."""
+    source = "x = torch.tensor(2.0, requires_grad=True)\ny = x * x\ny"
+    page.goto(f"{live_server}/embed?" + urllib.parse.urlencode({"f": source}))
+    page.wait_for_selector("#graph svg")
+    page.keyboard.press("End")
+    assert page.errors == []

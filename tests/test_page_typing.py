@@ -535,3 +535,38 @@ def test_presenter_at_1280x720_is_read_from_the_back_with_the_sum_in_view(page, 
     page.keyboard.press("Escape")
     wait_until(page, "!document.body.classList.contains('presenter')")
     assert page.errors == []
+
+
+def test_presenter_keys_act_at_once_after_the_click(page, live_server):
+    """review4: Space right after clicking Presenter mode pressed the focused button (left
+    presenter mode); `+` changed nothing on a readable graph already twice the panel's width;
+    after `+`, `0` needed two presses to show the whole graph.
+
+    Mutations seen failing: drop the player-bar focus in togglePresenter (Space leaves);
+    setZoom's width back to `zoom * 100 + "%"` (+ changes nothing); toggleWhole leaving the
+    fit as it is when zoomed (0 returns to the readable size)."""
+    open_blank(page, live_server)
+    type_source(page, "log(x**2)*sin(x) + 1/x")
+    wait_until(page, "!!document.querySelector('#inputs input[name=\"x\"]')")
+    page.fill('#inputs input[name="x"]', "2")
+    page.keyboard.press("Enter")
+    wait_until(page, "(() => { const t = JSON.parse(document.getElementById('graph').dataset.trace);"
+                     " return t.leaves.x && t.leaves.x.value === 2; })()")
+    page.click("#presenter-toggle")
+    page.select_option('[data-action="speed"]', "400")
+    page.click("#presenter-toggle")  # out and in again by click: the focus is on the button
+    page.click("#presenter-toggle")
+    page.keyboard.press("Space")
+    wait_until(page, "window.chainrule.state().index >= 1", 5)
+    page.keyboard.press("Space")
+    assert page.evaluate("document.body.classList.contains('presenter')")
+    width = "document.querySelector('#graph svg').getBoundingClientRect().width"
+    readable = page.evaluate(width)
+    page.keyboard.press("+")
+    assert page.evaluate(width) == pytest.approx(readable * 1.25, rel=0.05)
+    page.keyboard.press("0")
+    assert page.evaluate("document.body.dataset.fit") == "whole"
+    assert page.evaluate(f"{width} <= document.getElementById('graph').clientWidth + 1")
+    page.keyboard.press("Escape")
+    wait_until(page, "!document.body.classList.contains('presenter')")
+    assert page.errors == []

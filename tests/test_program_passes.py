@@ -5,6 +5,7 @@ Oracles: the same program run in plain PyTorch (its `.grad` at the end), and
 """
 from __future__ import annotations
 
+import pytest
 import torch
 
 from webapp.engine.jobs import handle
@@ -69,3 +70,35 @@ def test_a_tensor_grad_after_two_passes_names_the_total():
     line = trace["explain"]["backward"][_leaf(trace, "x")["id"]].split("\n")[-1]
     total = "(" + ", ".join(f"{v:g}" for v in x.grad.tolist()) + ")"
     assert line.startswith("x.grad = ") and total in line, line
+
+
+DESCENT = """w = torch.tensor(3.0, requires_grad=True)
+for i in range(30):
+    loss = (w - 1)**2
+    loss.backward()
+    with torch.no_grad():
+        w -= 0.1 * w.grad
+        w.grad.zero_()
+loss"""
+
+
+def test_a_descent_loop_says_what_the_last_pass_made_of_grad_and_what_zero_did():
+    """The lesson loop (backward, step, `w.grad.zero_()`): the last pass made w.grad this
+    pass's gradient (it was zeroed the turn before), and `zero_()` then made it 0. The panel
+    said `w.grad = (−0.00619) + 0.00619 = 0` (review4): an earlier value made up from the
+    end. Oracle: the same loop in plain PyTorch, `.grad` read right after the last backward.
+    Mutation seen failing: `after = accumulated` in _grad_line (the made-up sum returns)."""
+    trace = _trace(DESCENT)
+    w = torch.tensor(3.0, requires_grad=True)
+    for _ in range(30):
+        loss = (w - 1) ** 2
+        loss.backward()
+        after_pass = float(w.grad)
+        with torch.no_grad():
+            w -= 0.1 * w.grad
+            w.grad.zero_()
+    node = _leaf(trace, "w")
+    assert node["after_pass"] == pytest.approx(after_pass, rel=1e-6)
+    assert node["accumulated"] == float(w.grad) == 0.0
+    line = trace["explain"]["backward"][node["id"]].split("\n")[-1]
+    assert line == f"w.grad = {after_pass:.3g}; the program's later lines then made it 0", line

@@ -97,3 +97,21 @@ def test_the_loop_named_is_the_one_running_not_one_that_finished(deadline_signal
               "    k = k + 1\ny")
     error = run(source, deadline=0.3)["error"]
     assert "in the loop on line 5" in error["message"], error
+
+
+def test_an_inner_loop_past_the_budget_says_the_turns_already_taken(deadline_signal):
+    """review4: a 1000 × 1000 nested loop was told "This loop would turn 1,000 times; the
+    loops may run 200,000 times in all", as if 1,000 alone were too many. Oracle: counting
+    the turns as Python would take them (one per outer turn, 1,000 per inner loop).
+    Mutation seen failing: drop the second branch of Budget.loop_length (the old sentence)."""
+    source = "y = x\nfor i in range(1000):\n    for j in range(1000):\n        y = y\ny"
+    taken = 0
+    for i in range(1000):
+        taken += 1
+        if 1000 > 200_000 - taken:
+            break
+        taken += 1000
+    error = run(source)["error"]
+    assert error["message"] == (f"This loop would turn 1,000 more times after the {taken:,} turns "
+                                "the loops already took: more than the 200,000 they may take in all.")
+    assert (error["line"], error["col"]) == (3, 5)

@@ -24,10 +24,16 @@ def message(source: str) -> str:
     ("torch.tanhh(x)", "Did you mean `torch.tanh`?"),
     ("math.sine(x)", "Did you mean `math.sin`?"),
     ("x.backwrd()", "Did you mean `.backward`?"),
+    ("ln(x)", "Did you mean `log()`? (the natural logarithm is `log`)"),  # not `len()`
+    ("torch.arctan(x)", "Did you mean `torch.atan`?"),
+    # not `.zero_`, which would zero the tensor itself (review4)
+    ("x.zero_grad()", "`.zero_grad()` belongs to an optimizer or a model; for a tensor's "
+                      "gradient write `x.grad.zero_()`."),
 ])
 def test_a_near_miss_names_what_was_meant(typed, hint):
     """Mutations seen failing: drop the same-letters rule in did_you_mean (`sni` and `fnu`
-    get nothing); drop the program's own `def` names (`fnu`)."""
+    get nothing); drop the program's own `def` names (`fnu`); empty MEANT (`ln` → `len()`,
+    `zero_grad` → `.zero_`)."""
     assert message(typed).endswith(hint)
 
 

@@ -130,7 +130,12 @@
     const p = event.detail.player;
     if (p.root.id !== "graph") return;
     fillChoices(p.trace);
-    if (!p.trace.inputs.length) { el("forward-toggle").checked = false; mode.answer = null; return; }
+    if (!p.trace.inputs.length) {  // nothing to seed; the embed has no forward-mode box at all
+      const toggle = el("forward-toggle");
+      if (toggle) toggle.checked = false;
+      mode.answer = null;
+      return;
+    }
     if (on() && mode.source !== p.source) setTimeout(function () { request(p); }, 0);  // a new graph: new tangents
   });
 

@@ -120,11 +120,15 @@
     function reveal(id) {
       // Scroll the graph panel only (scrollIntoView would move the whole page too), and at
       // once: a smooth scroll still running when the next key comes would fall behind.
+      // The step's box and its operation's circle both come into view.
       const t = self.nodes[id];
       if (!t || !root.classList.contains("scrolls")) return;
-      const box = t.group.getBoundingClientRect(), view = root.getBoundingClientRect();
-      root.scrollBy({ left: box.left + box.width / 2 - (view.left + view.width / 2),
-                      top: box.top + box.height / 2 - (view.top + view.height / 2), behavior: "auto" });
+      const a = t.group.getBoundingClientRect(), b = t.circle ? t.circle.getBoundingClientRect() : a;
+      const left = Math.min(a.left, b.left), right = Math.max(a.right, b.right);
+      const top = Math.min(a.top, b.top), bottom = Math.max(a.bottom, b.bottom);
+      const view = root.getBoundingClientRect();
+      root.scrollBy({ left: (left + right) / 2 - (view.left + view.width / 2),
+                      top: (top + bottom) / 2 - (view.top + view.height / 2), behavior: "auto" });
     }
 
     function fit() {
@@ -195,10 +199,16 @@
     player.setZoom = function (value) {  // 1: fitted; more: larger, scrolling, following the step
       const svg = root.querySelector("svg");
       if (!svg) return;
+      // Zoom multiplies the size the graph is drawn at now (readable text may already be
+      // twice the panel's width): each + shows at once.
+      if (self.zoom === 1) self.base = svg.getBoundingClientRect().width;
       self.zoom = Math.max(1, Math.min(6, value));
       root.classList.toggle("zoomed", self.zoom > 1);
-      svg.style.width = self.zoom > 1 ? (self.zoom * 100) + "%" : "";
-      if (self.zoom === 1) { fit(); return; }
+      if (self.zoom === 1) { svg.style.width = ""; fit(); return; }
+      svg.style.height = "";
+      svg.style.minWidth = "";
+      svg.style.maxWidth = "none";
+      svg.style.width = self.base * self.zoom + "px";
       root.classList.add("scrolls");
       if (self.index > 0) reveal(steps[self.index - 1].node);
     };

@@ -51,10 +51,10 @@
     if (p) p.setZoom(factor ? p.zoom() * factor : 1);
   }
 
-  function toggleWhole() {  // 0: the whole graph, or back to readable text
+  function toggleWhole() {  // 0: the whole graph (from a zoom too), or back to readable text
     const p = player();
-    if (p && p.zoom() > 1) { p.setZoom(1); return; }
-    document.body.dataset.fit = document.body.dataset.fit === "whole" ? "presenter" : "whole";
+    const whole = (p && p.zoom() > 1) || document.body.dataset.fit !== "whole";
+    document.body.dataset.fit = whole ? "whole" : "presenter";
     if (p) p.setZoom(1);
   }
 
@@ -74,6 +74,9 @@
   function togglePresenter(button) {
     const wanted = !on();
     showPresenter(button, wanted);
+    // The keys are the player's now: Space on the focused button would leave presenter mode.
+    const bar = document.getElementById("player");
+    if (wanted && bar) bar.focus({ preventScroll: true });
     if (wanted && document.documentElement.requestFullscreen) {
       document.documentElement.requestFullscreen().catch(function () { /* not allowed: large type only */ });
     } else if (!wanted && document.fullscreenElement) {

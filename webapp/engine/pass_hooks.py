@@ -20,9 +20,20 @@ class PassHooks:
     """Hooks on grad_fns filling `engine_order`, `upstream`, `contributions` and `locals`."""
 
     def after_backward(self):
-        """Remember where the program's pass ended: later nodes are the program's forward again."""
+        """Remember where the program's pass ended: later nodes are the program's forward again;
+        and each leaf's `.grad` as the pass left it, before later lines change it (`zero_()`,
+        a descent step): the panel's last line tells what the pass made of `.grad`."""
+        from ..limits import MAX_NODE_ELEMENTS
+        from torch.utils._python_dispatch import _get_current_dispatch_mode
         self.flush()
         self.pass_end = self.sequence
+        self.grad_after_pass = {}
+        ours = _get_current_dispatch_mode() is self.mode
+        with Copying(self.mode if ours else None):
+            for fn in self.walked[1] if self.walked else ():
+                grad = getattr(getattr(fn, "variable", None), "grad", None)
+                if grad is not None and grad.numel() <= MAX_NODE_ELEMENTS:
+                    self.grad_after_pass[id(fn.variable)] = grad.detach().clone()
 
     def before_backward(self, roots, retained: bool = False):
         """Hook every grad_fn reachable from all `roots`; the last pass is the one shown.

@@ -71,6 +71,7 @@ class GraphTracer(PassHooks, Observer):
         self.graph_of: list = []  # tensors whose graphs close() also clears (close_later)
         self.passes = 0
         self.pass_end = None  # the sequence number when the program's last backward returned
+        self.grad_after_pass: dict = {}  # id(leaf) -> its .grad as the program's last pass left it
         self._reset_pass()
         self.mode = _Dispatch(self)
 

@@ -151,6 +151,9 @@ class _Builder:
                 "label": name or "leaf", "op": None, "value": compact(value),
                 "grad": None, "accumulated": compact(tensor.grad), "shape": _shape(tensor), "seq": seq,
                 "line": None, "col": None, "origin": None, "tensor": tensor}
+        after = getattr(self.tracer, "grad_after_pass", {}).get(id(tensor))
+        if after is not None:  # `.grad` as the program's last pass left it (explain._grad_line)
+            node["after_pass"] = compact(after)
         _add_summaries(node, value, None)
         self.nodes.append(node)
         self.key_of[fn if fn is not None else id(tensor)] = node

@@ -29,16 +29,20 @@ class Budget:
         if ACTIVE_LOOPS:
             ACTIVE_LOOPS[-1][1] += 1
         if self.loop_iterations > self.limits.max_loop_iterations:
-            raise limit(f"The loops ran more than {self.limits.max_loop_iterations:,} times in all; "
-                        "is a loop missing its exit?", node)
+            raise limit(f"The loops ran more than {self.limits.max_loop_iterations:,} times in all, "
+                        "the most a function here may take: is a loop missing its exit?", node)
 
     def loop_length(self, turns: int, node=None) -> None:
         """Refuse, before its first turn, a loop that must turn `turns` times (it has no
         `break` or `return`) when that is more than the budget has left."""
-        left = self.limits.max_loop_iterations - self.loop_iterations
-        if turns > left:
-            raise limit(f"This loop would turn {turns:,} times; the loops may run "
-                        f"{self.limits.max_loop_iterations:,} times in all.", node)
+        most = self.limits.max_loop_iterations
+        if turns > most:
+            raise limit(f"This loop would turn {turns:,} times; the loops may run {most:,} "
+                        "times in all.", node)
+        if turns > most - self.loop_iterations:  # an inner loop, after its outer loop's turns
+            raise limit(f"This loop would turn {turns:,} more times after the {self.loop_iterations:,} "
+                        f"turns the loops already took: more than the {most:,} they may take in all.",
+                        node)
 
     def enter_call(self, node=None) -> None:
         self.call_depth += 1

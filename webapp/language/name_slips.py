@@ -29,9 +29,22 @@ def refuse_module_slips(tree: ast.Module, inputs: list[str]) -> None:
                               f"`{close[0]}`?", node)
 
 
+# Names from other notations and libraries, with what the language calls them: spelling
+# alone would send `ln` to `len`, and `.zero_grad()` to `.zero_` (which zeroes the tensor).
+MEANT = {"ln": ("log", "the natural logarithm is `log`"),
+         "arcsin": ("asin", ""), "arccos": ("acos", ""), "arctan": ("atan", ""),
+         "zero_grad": (None, "`.zero_grad()` belongs to an optimizer or a model; for a "
+                             "tensor's gradient write `x.grad.zero_()`")}
+
+
 def did_you_mean(name: str, known, call: bool = False, prefix: str = "") -> str:
     """The hint for a near miss of a known name (a typo, a swapped pair, a capital):
     " Did you mean `sin()`?", or "" when nothing is close."""
+    meant, why = MEANT.get(name, ("", ""))
+    if meant is None:
+        return f" {why}."
+    if meant in known:
+        return f" Did you mean `{prefix}{meant}{'()' if call else ''}`?" + (f" ({why})" if why else "")
     by_lower = {candidate.lower(): candidate for candidate in known}
     lower = name.lower()
     # Two letters swapped (`sni`, `rnage`) score under the cut-off: the same letters count.

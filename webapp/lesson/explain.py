@@ -180,19 +180,27 @@ def backward_text(trace: dict, node: dict, out_name: str, seeded: bool) -> str:
 
 def _grad_line(trace: dict, node: dict, grad: str) -> str:
     """The leaf's `.grad` after the pass shown: this pass's gradient, unless earlier passes
-    of the program had already added to it, or chainrule ran the pass itself."""
+    of the program had already added to it, or chainrule ran the pass itself; and what the
+    program's later lines made of it (`zero_()`, a descent step), when they changed it."""
     accumulated = node.get("accumulated")
     name = node["name"]
     if trace.get("extra_pass"):
         kept = "None" if accumulated is None else _fmt(accumulated, node["shape"])
         return f"{name}.grad stays {kept}, as the program left it (this pass is chainrule's own)"
-    if accumulated is None or accumulated == node.get("grad"):
-        return f"{name}.grad = {grad}"
-    total = _fmt(accumulated, node["shape"])
-    if isinstance(accumulated, (int, float)) and isinstance(node.get("grad"), (int, float)):
-        earlier = _fmt(accumulated - node["grad"], node["shape"])
-        return f"{name}.grad = {_term(earlier)} + {_term(grad)} = {total}: .grad adds this pass to the earlier ones"
-    return f"{name}.grad = {total}: .grad adds this pass's {grad} to the earlier passes'"
+    after = node.get("after_pass", accumulated)  # .grad right after the pass
+    if after is None or after == node.get("grad"):
+        line = f"{name}.grad = {grad}"
+    elif isinstance(after, (int, float)) and isinstance(node.get("grad"), (int, float)):
+        earlier = _fmt(after - node["grad"], node["shape"])
+        line = (f"{name}.grad = {_term(earlier)} + {_term(grad)} = {_fmt(after, node['shape'])}: "
+                ".grad adds this pass to the earlier ones")
+    else:
+        line = (f"{name}.grad = {_fmt(after, node['shape'])}: .grad adds this pass's {grad} to "
+                "the earlier passes'")
+    if after is not None and accumulated != after:
+        ended = "None" if accumulated is None else _fmt(accumulated, node["shape"])
+        line += f"; the program's later lines then made it {ended}"
+    return line
 
 
 def explanations(trace: dict, seeded: bool = False) -> dict:

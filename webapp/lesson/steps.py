@@ -76,7 +76,7 @@ def trace_at(trace: dict, steps: list[dict], done: int) -> dict:
             node.update(value="?", shape=[], summary=None)
         if node["id"] not in known_grad and node["kind"] != "constant":
             # nor its `.grad` at the end: that is the answer the frame has not reached yet
-            node.update(grad="not yet", grad_summary=None, accumulated=None)
+            node.update(grad="not yet", grad_summary=None, accumulated=None, after_pass=None)
             if node["id"] in known_value:
                 node["shape"] = []  # a tensor's value with its shape, its grad as words
                 node["value"] = _short(trace, node["id"])
