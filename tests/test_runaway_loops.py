@@ -115,3 +115,27 @@ def test_an_inner_loop_past_the_budget_says_the_turns_already_taken(deadline_sig
     assert error["message"] == (f"This loop would turn 1,000 more times after the {taken:,} turns "
                                 "the loops already took: more than the 200,000 they may take in all.")
     assert (error["line"], error["col"]) == (3, 5)
+
+
+def test_a_graph_too_large_to_draw_unfolded_says_what_folding_would_allow():
+    """review4 read "…more than chainrule traces unfolded; folding its repeated structure
+    (a loop body), it takes up to 20,000." as a garbled sentence. Oracle: the graph plain
+    PyTorch records for the same loop, walked from its grad_fn, has more than 3,000 nodes.
+    Mutation seen failing: the old wording back in tracing.walk."""
+    import torch
+    source = "y = x\nfor i in range(1600):\n    y = torch.sin(y) * x\ny"
+    x = torch.tensor(1.0, requires_grad=True)
+    y = x
+    for _ in range(1600):
+        y = torch.sin(y) * x
+    seen, stack = set(), [y.grad_fn]
+    while stack:
+        fn = stack.pop()
+        if fn is not None and fn not in seen:
+            seen.add(fn)
+            stack += [f for f, _ in fn.next_functions]
+    assert len(seen) > 3000
+    error = handle({"kind": "trace", "source": source, "inputs": {"x": 1.0}})["error"]
+    assert error["message"] == ("The graph has more than 3,000 operations, more than chainrule "
+                                "draws one by one; folded (a repeated loop body drawn once, "
+                                "`fold=1`) it can draw up to 20,000.")

@@ -66,9 +66,9 @@ def walk(root, max_nodes: int = MAX_GRAPH_NODES) -> list:
         order.append(fn)
         if len(order) > max_nodes:
             raise limit(f"The graph has more than {max_nodes:,} operations, more than chainrule "
-                        "traces" + (" unfolded; folding its repeated structure (a loop body), it "
-                                    f"takes up to {MAX_FOLDED_NODES:,}." if max_nodes < MAX_FOLDED_NODES
-                                    else "."))
+                        "draws" + (f" one by one; folded (a repeated loop body drawn once, `fold=1`) "
+                                   f"it can draw up to {MAX_FOLDED_NODES:,}."
+                                   if max_nodes < MAX_FOLDED_NODES else "."))
         for next_fn, _ in reversed(fn.next_functions):
             if next_fn is not None and next_fn not in seen:
                 stack.append(next_fn)
