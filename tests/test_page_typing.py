@@ -488,6 +488,17 @@ def test_hovering_a_node_tells_only_what_the_step_has_reached(page, live_server)
     assert grad in card()
 
 
+def _typed_log_sin(page, live_server):
+    """Type `log(x**2)*sin(x) + 1/x` and x = 2 with the keyboard; wait for its trace."""
+    open_blank(page, live_server)
+    type_source(page, "log(x**2)*sin(x) + 1/x")
+    wait_until(page, "!!document.querySelector('#inputs input[name=\"x\"]')")
+    page.fill('#inputs input[name="x"]', "2")
+    page.keyboard.press("Enter")
+    wait_until(page, "(() => { const t = JSON.parse(document.getElementById('graph').dataset.trace);"
+                     " return t.leaves.x && t.leaves.x.value === 2; })()")
+
+
 def test_presenter_at_1280x720_is_read_from_the_back_with_the_sum_in_view(page, live_server):
     """A teacher types `log(x**2)*sin(x) + 1/x`, x = 2, opens presenter mode and presses End
     on a 1280×720 projector (review3 saw 12 px node text and the sum below the fold).
@@ -500,13 +511,7 @@ def test_presenter_at_1280x720_is_read_from_the_back_with_the_sum_in_view(page, 
     import torch
     x = torch.tensor(2.0, requires_grad=True)
     (torch.log(x**2) * torch.sin(x) + 1 / x).backward()
-    open_blank(page, live_server)
-    type_source(page, "log(x**2)*sin(x) + 1/x")
-    wait_until(page, "!!document.querySelector('#inputs input[name=\"x\"]')")
-    page.fill('#inputs input[name="x"]', "2")
-    page.keyboard.press("Enter")
-    wait_until(page, "(() => { const t = JSON.parse(document.getElementById('graph').dataset.trace);"
-                     " return t.leaves.x && t.leaves.x.value === 2; })()")
+    _typed_log_sin(page, live_server)
     wait_until(page, "!document.querySelector('#graph.stale')")
     page.evaluate("document.activeElement.blur()")
     page.click("#presenter-toggle")
@@ -545,13 +550,7 @@ def test_presenter_keys_act_at_once_after_the_click(page, live_server):
     Mutations seen failing: drop the player-bar focus in togglePresenter (Space leaves);
     setZoom's width back to `zoom * 100 + "%"` (+ changes nothing); toggleWhole leaving the
     fit as it is when zoomed (0 returns to the readable size)."""
-    open_blank(page, live_server)
-    type_source(page, "log(x**2)*sin(x) + 1/x")
-    wait_until(page, "!!document.querySelector('#inputs input[name=\"x\"]')")
-    page.fill('#inputs input[name="x"]', "2")
-    page.keyboard.press("Enter")
-    wait_until(page, "(() => { const t = JSON.parse(document.getElementById('graph').dataset.trace);"
-                     " return t.leaves.x && t.leaves.x.value === 2; })()")
+    _typed_log_sin(page, live_server)
     page.click("#presenter-toggle")
     page.select_option('[data-action="speed"]', "400")
     page.click("#presenter-toggle")  # out and in again by click: the focus is on the button
