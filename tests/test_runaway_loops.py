@@ -91,8 +91,8 @@ def test_a_loop_stopped_at_the_deadline_is_named_with_its_turns(deadline_signal)
 
 
 def test_the_loop_named_is_the_one_running_not_one_that_finished(deadline_signal):
-    """Mutation: drop the `ACTIVE_LOOPS.pop()` in exec_For: the finished loop on line 2
-    is named."""
+    """The loop on line 5 runs when time runs out; the finished one on line 2 is not named.
+    Mutation seen failing: never set `stopped_in` in _on_deadline (no loop is named)."""
     source = ("y = x\nfor i in range(3):\n    y = y * 1.0\nk = 0\nwhile k < 10**9:\n"
               "    k = k + 1\ny")
     error = run(source, deadline=0.3)["error"]
@@ -139,3 +139,13 @@ def test_a_graph_too_large_to_draw_unfolded_says_what_folding_would_allow():
     assert error["message"] == ("The graph has more than 3,000 operations, more than chainrule "
                                 "draws one by one; folded (a repeated loop body drawn once, "
                                 "`fold=1`) it can draw up to 20,000.")
+
+
+def test_a_stop_after_every_loop_has_finished_names_no_loop(deadline_signal):
+    """Time runs out in matrix products after the loop on line 2 has finished: the
+    sentence names no loop. Mutation seen failing: drop the `ACTIVE_LOOPS.pop()` in
+    exec_For (the finished loop is named)."""
+    source = ("y = x\nfor i in range(3):\n    y = y * 1.0\na = torch.ones(1400, 1400)\n"
+              "b = a @ a\nc = b @ a\nd = c @ a\ne = d @ a\ny")
+    error = run(source, deadline=0.2)["error"]
+    assert error["message"] == "This function took longer than 0.2 seconds, so it was stopped."
