@@ -141,11 +141,14 @@ def test_a_graph_too_large_to_draw_unfolded_says_what_folding_would_allow():
                                 "`fold=1`) it can draw up to 20,000.")
 
 
-def test_a_stop_after_every_loop_has_finished_names_no_loop(deadline_signal):
-    """Time runs out in matrix products after the loop on line 2 has finished: the
-    sentence names no loop. Mutation seen failing: drop the `ACTIVE_LOOPS.pop()` in
-    exec_For (the finished loop is named)."""
-    source = ("y = x\nfor i in range(3):\n    y = y * 1.0\na = torch.ones(1400, 1400)\n"
-              "b = a @ a\nc = b @ a\nd = c @ a\ne = d @ a\ny")
-    error = run(source, deadline=0.2)["error"]
-    assert error["message"] == "This function took longer than 0.2 seconds, so it was stopped."
+def test_a_finished_loop_is_no_longer_the_one_a_stop_would_name():
+    """After the loop on line 2 has finished, a deadline firing in the lines after it must
+    name no loop: the list the deadline handler reads holds no loop then. (Read directly:
+    how long the lines after a loop take depends on the machine.) Mutation seen failing:
+    drop the `ACTIVE_LOOPS.pop()` in exec_For (the finished loop would be named)."""
+    from webapp.engine import stop_report
+    stop_report.forget()
+    answer = handle({"kind": "trace", "source": "y = x\nfor i in range(3):\n    y = y * 1.0\ny",
+                     "inputs": {"x": 1.0}})
+    assert "ok" in answer
+    assert stop_report.innermost_loop() is None
