@@ -1,7 +1,8 @@
 """A fixed pool of evaluator processes, with a deadline per job and a bounded wait.
 
-The web process never interprets user text: it hands each job to an idle worker
-(`python -m webapp.sandbox.worker`) and waits for its JSON answer. A worker that misses the
+The web process never runs user text: it hands each job to an idle worker
+(`python -m webapp.sandbox.worker`, inside bubblewrap where it can be built:
+isolation.py), which forks a confined child for it, and waits for its JSON answer. A worker that misses the
 deadline, or dies (memory, CPU), is killed and replaced in the background. When no
 worker frees up within `wait_seconds`, the caller gets a `busy` error (HTTP 429).
 """
@@ -16,6 +17,7 @@ import threading
 import time
 
 from ..errors import bad_input, busy, limit, out_of_time, unwrap
+from . import isolation
 from .protocol import encode_message, read_message
 
 
@@ -26,8 +28,11 @@ class Worker:
         path = os.pathsep.join(filter(None, [_package_parent(), os.environ.get("PYTHONPATH")]))
         env = dict(os.environ, PYTHONPATH=path, PYTHONHASHSEED="0", OMP_NUM_THREADS="1",
                    MKL_NUM_THREADS="1", **HIDDEN_ACCELERATORS, **(extra_env or {}))
+        argv = [sys.executable, "-m", "webapp.sandbox.worker"]
+        if isolation.wanted():
+            argv = isolation.command(argv, env)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "webapp.sandbox.worker"], stdin=subprocess.PIPE,
+            argv, stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, env=env, bufsize=0)  # unbuffered: select sees every message
         self.owes_ready = False  # after each answer the worker cleans up, then says "ready"
 
@@ -154,7 +159,7 @@ class WorkerPool:
 
     # The worker stops a job itself at the deadline, between two torch calls. A job stuck in one
     # long C call is killed this much later: short, so it holds a worker only briefly.
-    GRACE_SECONDS = 0.5
+    GRACE_SECONDS = 1.0  # the worker answers for a stuck child after 0.25 s (worker.py)
     # How long a dead worker may take to be reaped before its status is read.
     REAP_SECONDS = 2.0
 

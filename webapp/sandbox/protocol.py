@@ -15,13 +15,23 @@ HEADER = struct.Struct(">I")
 
 
 def read_message(stream) -> dict | None:
+    frame = read_frame(stream)
+    return None if frame is None else json.loads(frame[HEADER.size:])
+
+
+def read_frame(stream) -> bytes | None:
+    """One whole framed message (its header too), or None at the end of the stream; a
+    message cut short raises ValueError."""
     header = _read_exactly(stream, HEADER.size)
     if len(header) < HEADER.size:
         return None
     (length,) = HEADER.unpack(header)
     if length > 4 * MAX_ANSWER_BYTES:
         raise ValueError("message too large")
-    return json.loads(_read_exactly(stream, length))
+    body = _read_exactly(stream, length)
+    if len(body) < length:
+        raise ValueError("message cut short")
+    return header + body
 
 
 def _read_exactly(stream, size: int) -> bytes:

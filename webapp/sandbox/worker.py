@@ -1,23 +1,32 @@
-"""The evaluator process: imports torch once, lowers its OS limits, then answers jobs.
+"""The evaluator process: a zygote that imports torch once and forks one child per job.
 
-Run as `python -m webapp.sandbox.worker`. Jobs and answers are JSON, framed by a 4-byte
-length, over stdin and stdout; nothing is ever pickled. The parent kills this process
-when a job outlives its deadline, and starts a fresh one.
+Run as `python -m webapp.sandbox.worker` (inside bubblewrap's namespaces where they can be
+built: isolation.py). Jobs and answers are JSON, framed by a 4-byte length, over stdin
+and stdout; nothing is ever pickled. This process never runs a job: after a warm-up of
+chainrule's own code it keeps one child forked and waiting (`JobChild`). The child
+confines itself (confine.py: seccomp, rlimits), reads one job from its own pipe, answers
+and exits, so nothing a program changes (a patched `torch.sin`, a default dtype, a
+global hook) reaches the next student. A child that outlives its deadline or dies is
+answered for here, and the next child is already forked: a killed job costs no torch
+import.
 """
 from __future__ import annotations
 
 import ctypes
 import gc
+import json
 import os
-import resource
+import select
 import signal
 import sys
 import time
 
 from ..deep_graphs import raise_stack_limit
 from ..engine import stop_report, uninterrupted
+from . import confine
 from ..errors import out_of_time
-from .protocol import INTERNAL, answer_bytes, log_bug, read_message, write_message
+from .protocol import (HEADER, INTERNAL, answer_bytes, encode_message, log_bug, read_frame,
+                       read_message, write_message)
 
 
 def warm_up() -> None:
@@ -29,51 +38,15 @@ def warm_up() -> None:
         torch.set_num_interop_threads(1)
     except RuntimeError:
         pass  # already set in this process
-    handle({"kind": "trace", "source": "y = sin(x) * x.sum() @ torch.ones(1)\ny",
-            "inputs": {"x": [1.0]}})
+    warm_up_trace(handle)
     # matplotlib builds its font cache on first use: do it while files may still be written.
     handle({"kind": "plot_image", "source": "sin(x)", "inputs": {"x": 1.0}, "wrt": "x",
             "lo": -1, "hi": 1, "n": 5, "format": "svg"})
 
 
-def address_space_limit(limits) -> int:
-    """The address-space cap: the worker's footprint after warm-up plus a student's share.
-
-    An absolute cap would measure the wrong thing: a CUDA build or some BLAS libraries
-    reserve gigabytes of address space at start-up without using memory, and such a worker
-    would have nothing left for the student. Footprint plus share gives every worker the
-    same room. CHAINRULE_WORKER_HEADROOM_MB sets a smaller share (tests).
-    """
-    headroom = os.environ.get("CHAINRULE_WORKER_HEADROOM_MB")
-    share = int(headroom) * 2**20 if headroom else limits.address_space_bytes
-    with open("/proc/self/status") as status:
-        size_kb = next(int(line.split()[1]) for line in status if line.startswith("VmSize:"))
-    return size_kb * 1024 + share
-
-
-def apply_os_limits(limits) -> None:
-    """No files written, no new processes, bounded memory; CPU is set per job."""
-    def lower(which, value):
-        try:
-            resource.setrlimit(which, (value, value))
-        except (ValueError, OSError):
-            pass  # a limit the platform or our privileges do not allow lowering
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write then fails with EFBIG instead
-    lower(resource.RLIMIT_FSIZE, 0)
-    lower(resource.RLIMIT_CORE, 0)
-    lower(resource.RLIMIT_NPROC, 0)
-    lower(resource.RLIMIT_AS, address_space_limit(limits))
-    raise_stack_limit()
-
-
-def limit_cpu_for_next_job(seconds: int) -> None:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    used = int(usage.ru_utime + usage.ru_stime) + 1
-    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
-    soft = used + seconds
-    if hard != resource.RLIM_INFINITY and soft > hard:
-        soft = hard
-    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+def warm_up_trace(handle) -> None:
+    handle({"kind": "trace", "source": "y = sin(x) * x.sum() @ torch.ones(1)\ny",
+            "inputs": {"x": [1.0]}})
 
 
 class DeadlineExceeded(BaseException):
@@ -181,8 +154,7 @@ def main() -> None:
     hide_accelerators()
     from ..engine import recorder
     from ..engine.jobs import handle
-    recorder.CLOSE_AFTER_ANSWER = True  # release_memory closes them, after the answer is sent
-    from ..limits import DEFAULT_LIMITS
+    recorder.CLOSE_AFTER_ANSWER = True  # a child exits after its answer: nothing to close
     channel_in = sys.stdin.buffer
     channel_out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     sys.stdout = sys.stderr  # nothing the worker prints may corrupt the channel
@@ -192,10 +164,9 @@ def main() -> None:
     # A trace makes tens of thousands of small objects that live to the job's end: with the
     # default threshold (700) the collector ran hundreds of times per long loop, about half
     # of its time (measured: 8,000 operations 2.0 s → 1.2 s of CPU, seed 001 3.1 → 1.7 ms).
-    # It still runs, and each job ends with a full collection.
     gc.set_threshold(50_000, 20, 100)
-    apply_os_limits(DEFAULT_LIMITS)
-    install_clock_handlers()
+    raise_stack_limit()
+    install_clock_handlers()  # the children inherit them
     write_message(channel_out, {"ready": True, "pid": os.getpid()})
     try:
         serve(handle, channel_in, channel_out)
@@ -203,28 +174,121 @@ def main() -> None:
         pass  # the server closed our pipe (it is shutting down, or replaced us): just end
 
 
+# The child stops a job itself at its deadline, between two bytecodes. One stuck in a long
+# C call is killed this much later, and answered for here (the pool's own grace is longer).
+CHILD_GRACE_SECONDS = 0.25
+
+
 def serve(handle, channel_in, channel_out) -> None:
-    """Answer jobs until the server closes the pipe, or torch is left switched."""
+    """Relay each job to a fresh child until the server closes the pipe."""
+    child = JobChild(handle, (channel_in.fileno(), channel_out.fileno()))
+    try:
+        while True:
+            frame = read_frame(channel_in)
+            if frame is None:
+                return
+            deadline = float(json.loads(frame[HEADER.size:]).get("deadline", 5.0))
+            answer = child.answer(frame, deadline)
+            channel_out.write(answer)
+            channel_out.flush()
+            child.end()
+            child = JobChild(handle, (channel_in.fileno(), channel_out.fileno()))
+            # The parent reads this before the next job (the protocol of a worker that
+            # cleaned up after each job; here the next child is forked and waiting).
+            write_message(channel_out, {"ready": True})
+    finally:
+        child.end(kill=True)
+
+
+class JobChild:
+    """One child forked from this warm process, waiting on its own pipe for one job."""
+
+    def __init__(self, handle, inherited: tuple):
+        job_read, self.job_write = os.pipe()
+        self.answer_read, answer_write = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:  # the child
+            status = 70
+            try:
+                for fd in (*inherited, self.job_write, self.answer_read):
+                    os.close(fd)
+                _child_main(handle, job_read, answer_write)
+                status = 0
+            except BaseException:  # noqa: BLE001 - a child never returns into the zygote's loop
+                log_bug()
+            finally:
+                os._exit(status)
+        os.close(job_read)
+        os.close(answer_write)
+
+    def answer(self, frame: bytes, deadline: float) -> bytes:
+        """The child's framed answer, or one said for it when it ran out of time or died."""
+        try:
+            _write_all(self.job_write, frame)
+        except OSError:
+            return encode_message(DIED)
+        finally:
+            os.close(self.job_write)
+            self.job_write = None
+        readable, _, _ = select.select([self.answer_read], [], [], deadline + CHILD_GRACE_SECONDS)
+        if not readable:
+            self.end(kill=True)
+            return encode_message(out_of_time(deadline).to_dict())
+        with os.fdopen(self.answer_read, "rb", closefd=False) as stream:
+            try:
+                frame = read_frame(stream)
+            except (ValueError, OSError):
+                frame = None
+        return frame if frame else encode_message(DIED)
+
+    def end(self, kill: bool = False) -> None:
+        """Close the pipes and reap the child (killed first when `kill`)."""
+        if self.job_write is not None:
+            os.close(self.job_write)
+            self.job_write = None
+        if self.answer_read is not None:
+            os.close(self.answer_read)
+            self.answer_read = None
+        if self.pid:
+            if kill:
+                try:
+                    os.kill(self.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            try:
+                os.waitpid(self.pid, 0)
+            except ChildProcessError:
+                pass
+            self.pid = 0
+
+
+DIED = {"error": {"kind": "limit", "message": "This function used more memory or CPU time than "
+                  "a student's share, so it was stopped."}}
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _child_main(handle, job_read: int, answer_write: int) -> None:
+    """Confine, read one job, answer it. Nothing of the job runs before `confine`."""
     from ..limits import DEFAULT_LIMITS
-    while True:
-        job = read_message(channel_in)
-        if job is None:
-            return
-        limit_cpu_for_next_job(DEFAULT_LIMITS.cpu_seconds)
-        started = time.perf_counter()
-        answer = run_job(handle, job)
-        answer = {**answer, "seconds": round(time.perf_counter() - started, 6)}  # Server-Timing
-        data = answer_bytes(answer)
-        del answer, job
-        channel_out.write(data)
-        channel_out.flush()
-        del data
-        release_memory()
-        if not torch_state_is_fresh():
-            return  # a job stopped mid-way left torch switched: a fresh worker instead
-        # The parent reads this before the next job: a worker that died cleaning up is
-        # replaced, and the next student is not told that their function was to blame.
-        write_message(channel_out, {"ready": True})
+    confine.confine(DEFAULT_LIMITS)
+    # A fresh fork runs its first job 3-4 times slower (copy-on-write faults, CPython
+    # re-specialising its bytecode: 7-10 ms for seed 001 against 2.5 ms, measured). The child
+    # pays that on a tiny job of chainrule's own while it waits, off the student's path.
+    warm_up_trace(handle)
+    with os.fdopen(job_read, "rb") as jobs:
+        job = read_message(jobs)
+    if job is None:
+        return
+    started = time.perf_counter()
+    answer = run_job(handle, job)
+    answer = {**answer, "seconds": round(time.perf_counter() - started, 6)}  # Server-Timing
+    _write_all(answer_write, answer_bytes(answer))
+    os.close(answer_write)
 
 
 def torch_state_is_fresh() -> bool:
