@@ -25,9 +25,11 @@ ALLOWED = {
     "language": {"leaf"},
     "lesson": {"leaf"},
     "drawing": {"leaf", "lesson"},
-    "engine": {"leaf", "language", "lesson", "drawing"},
+    "engine": {"leaf", "language", "lesson", "drawing", "sandbox.cpython"},
     "sandbox": {"leaf"},                       # the parent side of the boundary
-    "sandbox.worker": {"leaf", "engine", "sandbox"},  # the child side: python -m webapp.sandbox.worker
+    "sandbox.worker": {"leaf", "engine", "sandbox", "sandbox.cpython"},  # the child side
+    # The one module that executes user text (as CPython), in a confined child only.
+    "sandbox.cpython": {"leaf", "language"},
     "web": {"leaf", "sandbox", "drawing", "lesson"},
 }
 # Third-party modules a part must never import (the web process runs web, sandbox and drawing).
@@ -35,6 +37,7 @@ FORBIDDEN = {
     "drawing": {"torch", "flask"},
     "lesson": {"torch", "flask", "matplotlib", "graphviz"},
     "sandbox": {"torch", "matplotlib", "numpy"},
+    "sandbox.cpython": {"flask", "matplotlib"},
     "web": {"torch", "matplotlib", "numpy"},
     "leaf": {"torch", "matplotlib", "graphviz"},
     "language": {"flask", "matplotlib", "graphviz"},
@@ -51,8 +54,8 @@ def part_of(module: str) -> str:
         return "top"
     if parts[0] in LEAVES:
         return "leaf"
-    if parts[:2] == ["sandbox", "worker"]:
-        return "sandbox.worker"
+    if parts[:2] in (["sandbox", "worker"], ["sandbox", "cpython"]):
+        return ".".join(parts[:2])
     return parts[0]
 
 

@@ -39,7 +39,18 @@ def workers_of(server_pid: int) -> list[int]:
     for task in os.listdir(f"/proc/{server_pid}/task"):
         with open(f"/proc/{server_pid}/task/{task}/children") as handle:
             children += [int(pid) for pid in handle.read().split()]
-    return [pid for pid in children if b"webapp.sandbox.worker" in _cmdline(pid)]
+    return [zygote(pid) for pid in children if b"webapp.sandbox.worker" in _cmdline(pid)]
+
+
+def zygote(pid: int) -> int:
+    """The worker's own Python process: bwrap's child where bwrap walls it in."""
+    if not _cmdline(pid).startswith(b"bwrap"):
+        return pid
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as handle:
+            for child in handle.read().split():
+                return int(child)
+    return pid
 
 
 def _cmdline(pid: int) -> bytes:

@@ -80,8 +80,8 @@ def test_worker_cannot_write_files(tmp_path):
     import subprocess
     import sys
     code = ("import resource, signal; signal.signal(signal.SIGXFSZ, signal.SIG_IGN);"
-            "from webapp.sandbox.worker import apply_os_limits; from webapp.limits import DEFAULT_LIMITS;"
-            f"apply_os_limits(DEFAULT_LIMITS); f = open({str(tmp_path / 'f')!r}, 'w');"
+            "from webapp.sandbox.confine import apply_limits; from webapp.limits import DEFAULT_LIMITS;"
+            f"apply_limits(DEFAULT_LIMITS); f = open({str(tmp_path / 'f')!r}, 'w');"
             "f.write('x' * 10); f.flush()")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode != 0 and "File too large" in result.stderr

@@ -52,9 +52,17 @@ def _progress(message: str) -> None:
 
 def _fill_inputs(source: str, inputs: dict) -> dict:
     """Inputs not given start at 1.0, as on the page; say so."""
-    from .language.frontend import choose_language, current_language, parse_source, source_language
+    from .errors import ChainruleError
+    from .language.frontend import (as_cpython, choose_language, current_language, parse_source,
+                                    source_language)
     with source_language(choose_language(current_language(), source)):
-        names = parse_source(source).inputs
+        try:
+            names = parse_source(source).inputs
+        except ChainruleError as error:
+            if error.kind != "unsupported":
+                raise
+            with as_cpython():  # read only: the worker decides how the program runs
+                names = parse_source(source).inputs
     for name in names:
         if name not in inputs:
             _progress(f"{name} not given (--at {name}=...): using 1.0")
@@ -152,6 +160,11 @@ def _short(value) -> str:
 
 def serve(args) -> int:
     from . import create_app
+    from .sandbox.isolation import NoWalls, walls_at_start
+    try:
+        walls_at_start(args.host, args.production)
+    except NoWalls as refusal:
+        raise CommandError(str(refusal)) from None
     app = create_app()
     if args.production:
         from .production import run_production

@@ -12,6 +12,7 @@ from ..errors import bad_input, runtime
 from .jsonvalues import describe
 from ..language.calls import explain_torch_error
 from ..language.interpreter import Interpreter
+from ..sandbox.cpython.runner import CPythonRunner
 from ..language.frontend import install_helpers, parse_source
 from ..lesson.annotate import add_lesson, add_names
 from ..limits import Limits
@@ -74,8 +75,11 @@ def run_program(source: str, inputs: dict, limits: Limits, observer=None,
     tensors = {name: inputs[name] if reuse_inputs else make_input(name, inputs[name], limits)
                for name in program.inputs}
     seed_cpu(RANDOM_SEED)
-    interpreter = Interpreter(limits, observer=observer)
-    install_helpers(program, interpreter)
+    if getattr(program, "engine", None) == "cpython":
+        interpreter = CPythonRunner(limits, observer=observer, loops=program.loops)
+    else:
+        interpreter = Interpreter(limits, observer=observer)
+        install_helpers(program, interpreter)
     if observer is not None and hasattr(observer, "where"):
         observer.where = interpreter.where
     with contextlib.ExitStack() as stack:

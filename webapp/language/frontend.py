@@ -95,8 +95,26 @@ def current_language():
     return _language.get()
 
 
+_open = contextvars.ContextVar("chainrule_open_python", default=False)
+
+
+@contextlib.contextmanager
+def as_cpython():
+    """Within this block, Python sources are read for CPython (open_python.py), not for
+    chainrule's interpreter: a job whose program the interpreter refused runs again so."""
+    token = _open.set(True)
+    try:
+        yield
+    finally:
+        _open.reset(token)
+
+
 def parse_source(source: str, limits: Limits = DEFAULT_LIMITS):
     """The checked program of `source` in the current job's language."""
+    if _open.get() and _language.get() != "r":
+        from .open_python import parse_open_program
+        validator._check_text(source, limits, ascii_only=False)
+        return parse_open_program(source, limits)
     if _language.get() == "r":
         return parse_r_program(source, limits)
     return validator.parse_program(source, limits)

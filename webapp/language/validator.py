@@ -91,7 +91,7 @@ def parse_program(source: str, limits: Limits = DEFAULT_LIMITS) -> Program:
     return Program(tree=tree, inputs=inputs)
 
 
-def _check_text(source: str, limits: Limits) -> None:
+def _check_text(source: str, limits: Limits, ascii_only: bool = True) -> None:
     if not source.strip():
         raise syntax("Type a function first, for example sin(x).")
     if len(source) > limits.max_source_chars:
@@ -106,6 +106,8 @@ def _check_text(source: str, limits: Limits) -> None:
         if len(text) > limits.max_line_chars:
             raise ChainruleError("limit", f"Line {number} is longer than "
                                  f"{limits.max_line_chars:,} characters.", number, 1)
+        if not ascii_only:  # CPython reads strings and names in any script
+            continue
         for col, char in enumerate(text, start=1):
             if ord(char) > 127 and not _inside_comment(text, col - 1):
                 hint = LOOKALIKES.get(char)

@@ -95,7 +95,7 @@ def filter_program() -> list[tuple]:
     program += [_jeq(CLONE3, 0, 1), _ret(RET_ERRNO | ENOSYS)]
     # prlimit64 may read limits (new_limit NULL), never set them. Loads clobber the number,
     # so each check below ends in a return either way.
-    program += [_jeq(PRLIMIT64, 0, 5), _load(_arg(2)), _jeq(0, 0, 2), _load(_arg(2, True)),
+    program += [_jeq(PRLIMIT64, 0, 6), _load(_arg(2)), _jeq(0, 0, 2), _load(_arg(2, True)),
                 _jeq(0, 1, 0), deny, _ret(RET_ALLOW)]
     # clone: threads only (torch may start one), never a new process.
     program += [_jeq(CLONE, 0, 3), _load(_arg(0)), _jset(CLONE_THREAD, 1, 0), deny,

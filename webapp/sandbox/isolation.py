@@ -44,22 +44,37 @@ def package_dir() -> str:
     return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def command(argv: list[str], env: dict) -> list[str]:
-    """`argv` wrapped in bwrap, with only the kept variables of `env`."""
-    wrapped = ["bwrap", "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534",
+def command(argv: list[str], env: dict, info_fd: int | None = None) -> list[str]:
+    """`argv` wrapped in bwrap, with only the kept variables of `env`. With `info_fd`, it
+    runs as the namespace's process 1 and bwrap writes its host process id there."""
+    wrapped = ["bwrap", *(["--as-pid-1", "--info-fd", str(info_fd)] if info_fd is not None else []),
+               "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534",
                "--new-session", "--clearenv",
                "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
     for link in ("bin", "lib", "lib64", "sbin"):
         if os.path.islink(f"/{link}"):
             wrapped += ["--symlink", os.readlink(f"/{link}"), f"/{link}"]
-    for path in [*_system_paths(), package_dir()]:
+    # The operator's PYTHONPATH (site packages of their own, a sitecustomize) is read-only too.
+    extra = [p for p in env.get("PYTHONPATH", "").split(os.pathsep)
+             if os.path.isabs(p) and os.path.isdir(p) and p not in ("/", os.path.dirname(package_dir()))]
+    for path in dict.fromkeys([*_system_paths(), package_dir(), *extra]):
         wrapped += ["--ro-bind", path, path]
     kept = {name: env[name] for name in KEPT_VARIABLES if name in env}
-    kept.update(PYTHONPATH=os.path.dirname(package_dir()), HOME="/tmp", MPLCONFIGDIR="/tmp/mpl",
-                PATH="/usr/bin:/bin", TMPDIR="/tmp")
+    kept.update(CHAINRULE_WALLS="bwrap", HOME="/tmp", MPLCONFIGDIR="/tmp/mpl", PATH="/usr/bin:/bin",
+                TMPDIR="/tmp", PYTHONPATH=os.pathsep.join([os.path.dirname(package_dir()), *extra]))
     for name, value in kept.items():
         wrapped += ["--setenv", name, value]
     return [*wrapped, "--chdir", "/tmp", *argv]
+
+
+def read_child_pid(info_read: int) -> int | None:
+    """The host process id of bwrap's command, from its --info-fd JSON (None if bwrap failed)."""
+    import json
+    try:
+        with os.fdopen(info_read, "rb") as info:
+            return int(json.loads(info.read() or b"{}")["child-pid"])
+    except (ValueError, KeyError, OSError):
+        return None
 
 
 @functools.lru_cache(maxsize=1)
@@ -86,3 +101,31 @@ def wanted() -> bool:
     """Whether workers start walled in: yes wherever they can, unless switched off for a
     trusted single user (CHAINRULE_UNCONFINED=1, which the CLI sets only on loopback)."""
     return os.environ.get("CHAINRULE_UNCONFINED", "") != "1" and problem() is None
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+class NoWalls(Exception):
+    """The sandbox cannot be built, and this server would serve others: a sentence."""
+
+
+def walls_at_start(host: str, production: bool) -> None:
+    """Say at start-up how user text will be walled in; refuse to serve others without walls.
+
+    Without namespaces, one person on loopback may run their own text in forked,
+    rlimited, seccomp-filtered children (CHAINRULE_UNCONFINED=1 is set for the workers);
+    `--production`, another host or `make serve-lan` refuse to start.
+    """
+    why = problem()
+    if why is None:
+        print("chainrule: each job runs in a forked child inside bubblewrap's namespaces "
+              "(no network, read-only files), with seccomp and rlimits.", file=sys.stderr)
+        return
+    if production or host not in LOOPBACK:
+        raise NoWalls(f"chainrule will not serve a class without its sandbox: {why}. Install "
+                      "or enable it, or serve yourself alone on 127.0.0.1 without --production.")
+    os.environ["CHAINRULE_UNCONFINED"] = "1"
+    print(f"chainrule: WARNING: no sandbox ({why}). Serving you alone on {host}: programs run "
+          "in forked children with rlimits and seccomp only, not walled off from this "
+          "machine's files.", file=sys.stderr)

@@ -29,11 +29,18 @@ class Worker:
         env = dict(os.environ, PYTHONPATH=path, PYTHONHASHSEED="0", OMP_NUM_THREADS="1",
                    MKL_NUM_THREADS="1", **HIDDEN_ACCELERATORS, **(extra_env or {}))
         argv = [sys.executable, "-m", "webapp.sandbox.worker"]
+        info_read = info_write = None
         if isolation.wanted():
-            argv = isolation.command(argv, env)
-        self.process = subprocess.Popen(
-            argv, stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, env=env, bufsize=0)  # unbuffered: select sees every message
+            info_read, info_write = os.pipe()  # bwrap says the worker's own process id there
+            argv = isolation.command(argv, env, info_fd=info_write)
+        try:
+            self.process = subprocess.Popen(
+                argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, bufsize=0,
+                pass_fds=(info_write,) if info_write is not None else ())  # unbuffered: select sees every message
+        finally:
+            if info_write is not None:
+                os.close(info_write)
+        self.pid = self.process.pid if info_read is None else isolation.read_child_pid(info_read)
         self.owes_ready = False  # after each answer the worker cleans up, then says "ready"
 
     def wait_ready(self, timeout: float) -> bool:
@@ -216,7 +223,7 @@ class WorkerPool:
         deadline = time.monotonic() + wait_seconds
         while (self.idle.qsize() < self.size or self.starting) and time.monotonic() < deadline:
             time.sleep(0.05)
-        return [worker.process.pid for worker in list(self.idle.queue)]
+        return [worker.pid for worker in list(self.idle.queue)]
 
     def close(self) -> None:
         self.closed = True

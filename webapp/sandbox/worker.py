@@ -16,7 +16,6 @@ import ctypes
 import gc
 import json
 import os
-import select
 import signal
 import sys
 import time
@@ -24,9 +23,9 @@ import time
 from ..deep_graphs import raise_stack_limit
 from ..engine import stop_report, uninterrupted
 from . import confine
+from .forked import JobChild, write_all
 from ..errors import out_of_time
-from .protocol import (HEADER, INTERNAL, answer_bytes, encode_message, log_bug, read_frame,
-                       read_message, write_message)
+from .protocol import HEADER, INTERNAL, answer_bytes, log_bug, read_frame, read_message, write_message
 
 
 def warm_up() -> None:
@@ -174,14 +173,9 @@ def main() -> None:
         pass  # the server closed our pipe (it is shutting down, or replaced us): just end
 
 
-# The child stops a job itself at its deadline, between two bytecodes. One stuck in a long
-# C call is killed this much later, and answered for here (the pool's own grace is longer).
-CHILD_GRACE_SECONDS = 0.25
-
-
 def serve(handle, channel_in, channel_out) -> None:
     """Relay each job to a fresh child until the server closes the pipe."""
-    child = JobChild(handle, (channel_in.fileno(), channel_out.fileno()))
+    child = JobChild(lambda r, w: _child_main(handle, r, w), (channel_in.fileno(), channel_out.fileno()))
     try:
         while True:
             frame = read_frame(channel_in)
@@ -192,7 +186,7 @@ def serve(handle, channel_in, channel_out) -> None:
             channel_out.write(answer)
             channel_out.flush()
             child.end()
-            child = JobChild(handle, (channel_in.fileno(), channel_out.fileno()))
+            child = JobChild(lambda r, w: _child_main(handle, r, w), (channel_in.fileno(), channel_out.fileno()))
             # The parent reads this before the next job (the protocol of a worker that
             # cleaned up after each job; here the next child is forked and waiting).
             write_message(channel_out, {"ready": True})
@@ -200,82 +194,15 @@ def serve(handle, channel_in, channel_out) -> None:
         child.end(kill=True)
 
 
-class JobChild:
-    """One child forked from this warm process, waiting on its own pipe for one job."""
-
-    def __init__(self, handle, inherited: tuple):
-        job_read, self.job_write = os.pipe()
-        self.answer_read, answer_write = os.pipe()
-        self.pid = os.fork()
-        if self.pid == 0:  # the child
-            status = 70
-            try:
-                for fd in (*inherited, self.job_write, self.answer_read):
-                    os.close(fd)
-                _child_main(handle, job_read, answer_write)
-                status = 0
-            except BaseException:  # noqa: BLE001 - a child never returns into the zygote's loop
-                log_bug()
-            finally:
-                os._exit(status)
-        os.close(job_read)
-        os.close(answer_write)
-
-    def answer(self, frame: bytes, deadline: float) -> bytes:
-        """The child's framed answer, or one said for it when it ran out of time or died."""
-        try:
-            _write_all(self.job_write, frame)
-        except OSError:
-            return encode_message(DIED)
-        finally:
-            os.close(self.job_write)
-            self.job_write = None
-        readable, _, _ = select.select([self.answer_read], [], [], deadline + CHILD_GRACE_SECONDS)
-        if not readable:
-            self.end(kill=True)
-            return encode_message(out_of_time(deadline).to_dict())
-        with os.fdopen(self.answer_read, "rb", closefd=False) as stream:
-            try:
-                frame = read_frame(stream)
-            except (ValueError, OSError):
-                frame = None
-        return frame if frame else encode_message(DIED)
-
-    def end(self, kill: bool = False) -> None:
-        """Close the pipes and reap the child (killed first when `kill`)."""
-        if self.job_write is not None:
-            os.close(self.job_write)
-            self.job_write = None
-        if self.answer_read is not None:
-            os.close(self.answer_read)
-            self.answer_read = None
-        if self.pid:
-            if kill:
-                try:
-                    os.kill(self.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            try:
-                os.waitpid(self.pid, 0)
-            except ChildProcessError:
-                pass
-            self.pid = 0
-
-
-DIED = {"error": {"kind": "limit", "message": "This function used more memory or CPU time than "
-                  "a student's share, so it was stopped."}}
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
-
-
 def _child_main(handle, job_read: int, answer_write: int) -> None:
     """Confine, read one job, answer it. Nothing of the job runs before `confine`."""
     from ..limits import DEFAULT_LIMITS
     confine.confine(DEFAULT_LIMITS)
+    from .cpython import permission
+    # This child may run a program as CPython: inside bubblewrap's walls, or outside them
+    # where the server said so at start-up (one person on loopback: isolation.py).
+    permission.CONFINED = os.environ.get("CHAINRULE_WALLS") == "bwrap" or \
+        os.environ.get("CHAINRULE_UNCONFINED") == "1"
     # A fresh fork runs its first job 3-4 times slower (copy-on-write faults, CPython
     # re-specialising its bytecode: 7-10 ms for seed 001 against 2.5 ms, measured). The child
     # pays that on a tiny job of chainrule's own while it waits, off the student's path.
@@ -287,7 +214,7 @@ def _child_main(handle, job_read: int, answer_write: int) -> None:
     started = time.perf_counter()
     answer = run_job(handle, job)
     answer = {**answer, "seconds": round(time.perf_counter() - started, 6)}  # Server-Timing
-    _write_all(answer_write, answer_bytes(answer))
+    write_all(answer_write, answer_bytes(answer))
     os.close(answer_write)
 
 

@@ -1,0 +1,279 @@
+"""Run a program as real CPython under a tracer: the one place chainrule executes user text.
+
+The program (language/open_python.py read it) is compiled and executed with `exec`, in a
+job's child process that confine.py and isolation.py wall in, or in a process whose
+owner trusts the text (`CHAINRULE_TRUSTED=1`: the CLI on loopback, a notebook). What the
+interpreter gave students comes from watching it run, as Python Tutor does:
+
+- names: at each line event of the program's own frames, the locals that now hold a
+  different tensor are reported to the tracer (`assigned`), as the interpreter did at
+  each assignment;
+- lines and columns: the innermost program frame's current instruction
+  (`co_positions`), read when PyTorch records an op;
+- loop budgets: line events at a loop's header count its turns, and the loops running
+  now are kept for the deadline's "stopped in the loop on line 3, after 41,233 turns";
+- `backward()`, `torch.autograd.backward` and `torch.autograd.grad` are wrapped while the
+  program runs, so the tracer hears of each pass (and names made inside a custom
+  Function's backward are not the forward graph's);
+- prints, and the value of the last line.
+"""
+from __future__ import annotations
+
+import ast
+import contextlib
+import difflib
+import random
+import sys
+
+import torch
+
+from ...errors import ChainruleError, limit, runtime
+from ...language.active_loops import ACTIVE_LOOPS
+from ...language.calls import explain_torch_error
+from ...language.scopes import Observer
+
+from . import permission
+from .compiled import FILENAME, OUTPUT, compiled
+from .world import FILES, program_globals, wrapped_backward
+
+
+
+class _Values:
+    """`scope.values` as the interpreter offered it (checks.py reads the program's defs)."""
+
+    def __init__(self, values: dict):
+        self.values = values
+
+
+class CPythonRunner:
+    """The interpreter's interface (`run`, `named`, `prints`, `last_value`, …), by CPython."""
+
+    def __init__(self, limits, observer: Observer | None = None, loops: dict | None = None):
+        self.limits = limits
+        self.observer = observer or Observer()
+        self.prints: list[dict] = []
+        self.named: list[tuple[str, torch.Tensor]] = []
+        self.ran_backward = False
+        self.last_value = None
+        self.last_line = None
+        self.quiet = 0
+        self.scope = _Values({})
+        self.loops = loops or {}
+        self.turns = 0
+        self.frame = None  # the innermost frame of the program's own code
+        self._seen: dict = {}  # frame -> {name: id(value)} of the tensors it held
+        self._positions: dict = {}
+        self._backward_depth = 0
+        self._names: dict = {}
+
+    # -- where --------------------------------------------------------------------
+    def where(self) -> tuple:
+        """(line, column) of the program's instruction running now."""
+        frame = self.frame
+        if frame is None:
+            return None, None
+        code = frame.f_code
+        positions = self._positions.get(code)
+        if positions is None:
+            positions = self._positions[code] = list(code.co_positions())
+        index = frame.f_lasti // 2
+        if 0 <= index < len(positions) and positions[index][0] is not None:
+            line, _, col, _ = positions[index]
+            return line, (col if col is not None else -1) + 1
+        return frame.f_lineno, None
+
+    # -- running ------------------------------------------------------------------
+    def run(self, tree: ast.Module, inputs: dict):
+        """Execute the program; the output as the interpreter chose it (see API.md)."""
+        if not permission.allowed_here():
+            raise RuntimeError("user text may run only in a confined worker")  # a bug of ours
+        code, output_of = compiled(tree)
+        names = self._names = program_globals(self)
+        for name, value in inputs.items():
+            names[name] = value
+            self.named.append((name, value))
+        random.seed(0)
+        self._base = set(names)
+        self._inputs_seen = {name: id(value) for name, value in inputs.items()
+                             if isinstance(value, torch.Tensor)}
+        try:
+            with self._watching(), wrapped_backward(self):
+                exec(code, names)  # noqa: S102 - the sandbox's one exec of user text
+        except ChainruleError as error:
+            raise error if error.line is not None else self._placed(error)
+        except (MemoryError, RecursionError):
+            raise
+        except Exception as exc:  # the program's own error, said at its line
+            raise self._said(exc) from None
+        finally:
+            self.frame = None
+            ACTIVE_LOOPS.clear()
+        self.scope = _Values({k: v for k, v in names.items() if k not in self._base
+                              or k in inputs})
+        last = tree.body[-1]
+        self.last_line = last.lineno
+        kind, target = output_of
+        if kind == "value":
+            self.last_value = names.get(OUTPUT)
+            return self.last_value
+        if kind == "root":  # `y.backward()`: the output is y
+            self.last_value = None
+            return names.get(OUTPUT)
+        if kind == "name":
+            self.last_value = names.get(target)
+            return self.last_value
+        self.last_value = None
+        return None
+
+    @contextlib.contextmanager
+    def _watching(self):
+        previous = sys.gettrace()
+        sys.settrace(self._on_call)
+        try:
+            yield
+        finally:
+            sys.settrace(previous)
+
+    def _on_call(self, frame, event, arg):
+        if frame.f_code.co_filename != FILENAME:
+            return None  # torch and the standard library run untraced
+        self.frame = frame
+        if frame.f_code.co_name == "<module>":
+            self._seen[frame] = dict(self._inputs_seen)  # the inputs are leaves, not new names
+        else:
+            self._seen[frame] = {k: id(v) for k, v in frame.f_locals.items()
+                                 if isinstance(v, torch.Tensor)}  # arguments are not new names
+        return self._on_event
+
+    def _on_event(self, frame, event, arg):
+        if event == "line":
+            self.frame = frame
+            self._report_names(frame)
+            self._count_turn(frame)
+        elif event == "return":
+            self._report_names(frame)
+            self._seen.pop(frame, None)
+            if isinstance(arg, torch.Tensor) and not self.quiet and frame.f_code.co_name != "<module>":
+                self.observer.returned(frame.f_code.co_name, arg)
+            while ACTIVE_LOOPS and ACTIVE_LOOPS[-1][0].frame is frame:
+                ACTIVE_LOOPS.pop()
+            back = frame.f_back
+            while back is not None and back.f_code.co_filename != FILENAME:
+                back = back.f_back
+            self.frame = back
+        return self._on_event
+
+    def _report_names(self, frame) -> None:
+        """Tell the tracer of each local that now holds another tensor."""
+        if self.quiet:
+            return
+        seen = self._seen.setdefault(frame, {})
+        module = frame.f_code.co_name == "<module>"
+        for name, value in (frame.f_globals if module else frame.f_locals).items():
+            if isinstance(value, torch.Tensor) and seen.get(name) != id(value):
+                seen[name] = id(value)
+                if name == OUTPUT:
+                    continue
+                self.named.append((name, value))
+                self.observer.assigned(name, value)
+            elif module and isinstance(value, torch.nn.Module) and seen.get(name) != id(value):
+                seen[name] = id(value)
+                # Parameters by their module path, as torchviz's `params=` names them.
+                for path, parameter in _parameters(value):
+                    self.named.append((f"{name}.{path}", parameter))
+                    self.observer.assigned(f"{name}.{path}", parameter)
+
+    def _count_turn(self, frame) -> None:
+        line = frame.f_lineno
+        while ACTIVE_LOOPS and ACTIVE_LOOPS[-1][0].frame is frame \
+                and not ACTIVE_LOOPS[-1][0].lineno <= line <= ACTIVE_LOOPS[-1][0].end_lineno:
+            ACTIVE_LOOPS.pop()
+        loop = self.loops.get(line)
+        if loop is None:
+            return
+        self.turns += 1
+        if self.turns > self.limits.max_loop_iterations:
+            raise limit(f"The loops ran more than {self.limits.max_loop_iterations:,} times in "
+                        "all, the most a function here may take: is a loop missing its exit?",
+                        loop)
+        top = ACTIVE_LOOPS[-1] if ACTIVE_LOOPS else None
+        if top is not None and top[0].frame is frame and top[0].lineno == line:
+            top[1] += 1
+        else:
+            ACTIVE_LOOPS.append([_Loop(loop, frame), 0])
+
+    # -- errors ---------------------------------------------------------------------
+    def _placed(self, error: ChainruleError) -> ChainruleError:
+        line, col = _program_position(error.__traceback__)
+        if line is None:
+            line, col = self.where()
+        error.line, error.col = line, col
+        return error
+
+    def _said(self, exc: Exception) -> ChainruleError:
+        """The program's exception as one sentence at the program's line it came from."""
+        line, col = _program_position(exc.__traceback__)
+        if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError)) or \
+                isinstance(exc, OSError) and exc.errno in (30, 27, 13, 2):  # EROFS, EFBIG, EACCES
+            return _at(runtime(FILES), line, col)
+        if isinstance(exc, NameError):
+            name = getattr(exc, "name", None) or ""
+            known = [*self._names, *_frame_names(exc.__traceback__)]
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.7)
+            hint = f" Did you mean `{close[0]}`?" if close else ""
+            return _at(runtime(f"`{name}` is used on this line but never given a value.{hint}"),
+                       line, col)
+        if isinstance(exc, AttributeError) and getattr(exc, "obj", 0) is None:
+            return _at(runtime(f"{exc}: the value is None here (is it a `.grad` read before "
+                               "`backward()` has run?)."), line, col)
+        if isinstance(exc, (RuntimeError, TypeError, ValueError, IndexError, ZeroDivisionError)):
+            return _at(runtime(explain_torch_error(exc)), line, col)
+        text = str(exc).strip().split("\n")[0]
+        return _at(runtime(f"{type(exc).__name__}: {text}" if text else type(exc).__name__),
+                   line, col)
+
+
+def _parameters(module) -> list:
+    """A model's named parameters; none from one its own code left half-built."""
+    try:
+        return list(module.named_parameters())
+    except Exception:  # noqa: BLE001 - the program's own class, whatever it does
+        return []
+
+
+def _at(error: ChainruleError, line, col) -> ChainruleError:
+    error.line, error.col = line, col
+    return error
+
+
+class _Loop:
+    """A loop running now, as stop_report reads it (lineno, col_offset) and by frame."""
+
+    __slots__ = ("lineno", "end_lineno", "col_offset", "frame")
+
+    def __init__(self, node, frame):
+        self.lineno, self.end_lineno = node.lineno, node.end_lineno
+        self.col_offset, self.frame = node.col_offset, frame
+
+
+def _program_position(traceback) -> tuple:
+    """(line, col) of the innermost program frame in a traceback."""
+    found = (None, None)
+    while traceback is not None:
+        frame = traceback.tb_frame
+        if frame.f_code.co_filename == FILENAME:
+            positions = list(frame.f_code.co_positions())
+            index = traceback.tb_lasti // 2
+            if 0 <= index < len(positions) and positions[index][0] is not None:
+                found = positions[index][0], (positions[index][2] or 0) + 1
+            else:
+                found = traceback.tb_lineno, None
+        traceback = traceback.tb_next
+    return found
+
+
+def _frame_names(traceback):
+    while traceback is not None:
+        if traceback.tb_frame.f_code.co_filename == FILENAME:
+            yield from traceback.tb_frame.f_locals
+        traceback = traceback.tb_next
