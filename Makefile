@@ -33,8 +33,11 @@ install: system-deps $(VENV)/.installed-app
 
 install-test: system-deps-test $(VENV)/.installed-test
 
+# bubblewrap walls each worker in (webapp/sandbox/isolation.py); without it chainrule
+# serves only one person on loopback.
 system-deps: .apt-updated
 	@command -v dot >/dev/null || $(APT_INSTALL) graphviz
+	@command -v bwrap >/dev/null || $(APT_INSTALL) bubblewrap
 
 system-deps-test: system-deps
 	@command -v chromium >/dev/null || $(APT_INSTALL) chromium fonts-dejavu-core
@@ -42,7 +45,7 @@ system-deps-test: system-deps
 
 # apt-get update once, and only when something is missing.
 .apt-updated:
-	@if ! command -v dot >/dev/null || ! command -v chromium >/dev/null \
+	@if ! command -v dot >/dev/null || ! command -v chromium >/dev/null || ! command -v bwrap >/dev/null \
 	    || ! command -v redis-server >/dev/null \
 	    || ! $(PYTHON) -c 'import ensurepip' 2>/dev/null; then $(SUDO) apt-get update -q; fi
 	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || $(APT_INSTALL) python3-venv

@@ -84,7 +84,7 @@ def test_check_prints_output_and_gradients(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["check", "import os"], "`import os` is not part of the function language"),
+    (["check", "import os"], "`import os` is not available here"),
     (["render", "x +", "-o", "g.svg"], "Python cannot read"),
     (["render", "x", "--at", "x", "-o", "g.svg"], "--at takes name=value"),
     (["render", "x", "--at", "x=2", "-o", "g.jpg"], "unknown format"),

@@ -66,6 +66,14 @@ def unsupported(message, node=None):
     return ChainruleError("unsupported", message).at(node)
 
 
+def slip(message, node=None):
+    """A refusal that names the student's slip (`x^2`, `sni(x)`, `tourch`): final, where
+    another refusal of the interpreter's language lets the program run as CPython."""
+    error = unsupported(message, node)
+    error.final = True
+    return error
+
+
 def limit(message, node=None):
     return ChainruleError("limit", message).at(node)
 

@@ -1,4 +1,4 @@
-# source: pytorch/tutorials beginner_source/examples_nn/dynamic_net.py (what was changed: module docstring dropped, torch.manual_seed(0) and random.seed(0) added, loop cut from 30000 to 20 iterations, final expression `loss` appended)
+# source: pytorch/tutorials beginner_source/examples_nn/dynamic_net.py @1d189709 (what was changed: module docstring dropped, torch.manual_seed(0) and random.seed(0) added, loop cut from 30000 to 20 iterations, final expression `loss` appended)
 import random
 import torch
 import math

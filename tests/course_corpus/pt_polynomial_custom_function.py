@@ -1,4 +1,4 @@
-# source: pytorch/tutorials beginner_source/examples_autograd/polynomial_custom_function.py (what was changed: docstrings/comments trimmed, torch.manual_seed(0) added, loop cut from 2000 to 20 iterations, final expression `loss` appended)
+# source: pytorch/tutorials beginner_source/examples_autograd/polynomial_custom_function.py @02ed6c5c (what was changed: docstrings/comments trimmed, torch.manual_seed(0) added, loop cut from 2000 to 20 iterations, final expression `loss` appended)
 import torch
 import math
 

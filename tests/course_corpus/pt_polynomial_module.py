@@ -1,4 +1,4 @@
-# source: pytorch/tutorials beginner_source/examples_nn/polynomial_module.py (what was changed: module docstring dropped, torch.manual_seed(0) added, loop cut from 2000 to 20 iterations, final expression `loss` appended)
+# source: pytorch/tutorials beginner_source/examples_nn/polynomial_module.py @1d189709 (what was changed: module docstring dropped, torch.manual_seed(0) added, loop cut from 2000 to 20 iterations, final expression `loss` appended)
 import torch
 import math
 

@@ -1,4 +1,4 @@
-# source: pytorch/tutorials beginner_source/examples_nn/polynomial_optim.py (what was changed: docstring/comments trimmed, torch.manual_seed(0) added, loop cut from 2000 to 20 iterations, final expression `loss` appended)
+# source: pytorch/tutorials beginner_source/examples_nn/polynomial_optim.py @02d76941 (what was changed: docstring/comments trimmed, torch.manual_seed(0) added, loop cut from 2000 to 20 iterations, final expression `loss` appended)
 import torch
 import math
 

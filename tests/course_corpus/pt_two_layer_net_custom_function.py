@@ -1,4 +1,4 @@
-# source: pytorch/tutorials beginner_source/examples_autograd/two_layer_net_custom_function.py (what was changed: docstrings/comments trimmed, torch.manual_seed(0) added, loop cut from 500 to 20 iterations, final expression `loss` appended)
+# source: pytorch/tutorials beginner_source/examples_autograd/two_layer_net_custom_function.py @4ba12621 (what was changed: docstrings/comments trimmed, torch.manual_seed(0) added, loop cut from 500 to 20 iterations, final expression `loss` appended)
 import torch
 
 

@@ -141,7 +141,8 @@ def handle(job: dict) -> dict:
         except ChainruleError as error:
             # A construct chainrule's interpreter does not speak: the program runs as real
             # CPython instead, where that is allowed (a confined worker, a trusted owner).
-            if error.kind != "unsupported" or language != "python" or not allowed_here():
+            if error.kind != "unsupported" or getattr(error, "final", False) \
+                    or language != "python" or not allowed_here():
                 raise
         with as_cpython():
             return _run(handler, job, language)

@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import ast
+import builtins
 import difflib
 
-from ..errors import unsupported
+from ..errors import slip, unsupported
 from .names import BARE_MATH, BUILTINS
 
 NUMPY = ("np", "numpy", "scipy", "jnp")
+PYTHON_BUILTINS = frozenset(dir(builtins))
 MODULES = ("torch", "math")
 
 
@@ -21,11 +23,11 @@ def refuse_module_slips(tree: ast.Module, inputs: list[str]) -> None:
             continue
         name = node.value.id
         if name in NUMPY:
-            raise unsupported(f"NumPy (`{name}`) is not part of the function language: use torch "
+            raise slip(f"NumPy (`{name}`) is not part of the function language: use torch "
                               f"(`torch.{node.attr}` where it exists) and `math.pi`.", node)
         close = difflib.get_close_matches(name, MODULES, n=1, cutoff=0.8) if len(name) > 3 else []
         if close:
-            raise unsupported(f"`{name}` is not a name the language knows: did you mean "
+            raise slip(f"`{name}` is not a name the language knows: did you mean "
                               f"`{close[0]}`?", node)
 
 
@@ -65,6 +67,9 @@ def refuse_unknown_functions(tree: ast.Module, inputs: list[str]) -> None:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
                 and node.func.id in inputs:
             defined = [n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]
-            raise unsupported(f"`{node.func.id}()` is not a function of the language."
+            # Python's own builtins (`sorted`, `isinstance`) run as CPython; any other name
+            # is a slip that CPython too would answer with a NameError.
+            refusal = unsupported if node.func.id in PYTHON_BUILTINS else slip
+            raise refusal(f"`{node.func.id}()` is not a function of the language."
                               + did_you_mean(node.func.id, CALLABLE + tuple(defined), call=True),
                               node)

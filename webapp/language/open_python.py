@@ -135,11 +135,11 @@ OBJECT_ATTRIBUTES = frozenset({"backward", "zero_grad", "step", "parameters", "n
 
 def _used_as_objects(tree: ast.Module) -> set[int]:
     """ids of Name nodes used as an object: called (`n(...)`), or with an attribute that
-    only a module, a model or an optimizer has (`n.Linear`, `n.backward()`)."""
+    only a module, a model or an optimizer has (`n.Linear`, `n.backward()`; not `W.T`)."""
     found = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and \
-                (node.attr in OBJECT_ATTRIBUTES or node.attr[:1].isupper()):
+                (node.attr in OBJECT_ATTRIBUTES or node.attr[:1].isupper() and len(node.attr) > 2):
             found.add(id(node.value))
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             found.add(id(node.func))

@@ -11,7 +11,7 @@ import re
 import warnings
 from dataclasses import dataclass
 
-from ..errors import ChainruleError, syntax, unsupported, limit
+from ..errors import ChainruleError, limit, slip, syntax, unsupported
 from ..limits import DEFAULT_LIMITS, Limits
 from .free_names import find_inputs
 from .loop_exits import never_ends
@@ -152,7 +152,8 @@ class _Checker(ast.NodeVisitor):
             if self.depth > self.limits.max_ast_depth:
                 raise limit("This function is nested too deeply.", self.placed)
             if type(node) in REFUSED:
-                raise unsupported(f"{REFUSED[type(node)]} not part of the function language."
+                refusal = slip if type(node) in HINTS else unsupported  # `x^2`: said, not run
+                raise refusal(f"{REFUSED[type(node)]} not part of the function language."
                                   + HINTS.get(type(node), ""), self.placed)
             if not isinstance(node, ALLOWED_NODES):
                 raise unsupported(f"`{type(node).__name__}` is not part of the function language.", self.placed)

@@ -27,7 +27,9 @@ def format_value(value, shape, summary=None) -> str:
 
 INFIX = {"+": "+", "−": "−", "×": "·", "÷": "/", "@": "@", "mm": "@", "matmul": "@"}
 FUNCTION_NAMES = {"log": "ln"}
-_USER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
+# A program's own names; CPython runs also name a parameter by its module path
+# (`net.lin.weight`) and a rebound leaf by its binding (`x₁`).
+_USER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.₀-₉]*$")
 
 
 def assign_names(trace: dict) -> None:

@@ -26,6 +26,23 @@ def compiled(tree: ast.Module):
     if isinstance(last, ast.Expr):
         call = last.value
         if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) \
+                and call.func.attr == "backward" and _autograd(call.func.value) and call.args:
+            # `torch.autograd.backward(y)`: the output is y, not the autograd module
+            root = call.args[0]
+            if isinstance(root, (ast.List, ast.Tuple)) and len(root.elts) == 1:
+                root = root.elts[0]  # `backward([y])`: one root, shown as y
+            keep = ast.copy_location(ast.Assign(targets=[ast.Name(OUTPUT, ast.Store())],
+                                                value=root), last)
+            # The call as written, its root read back from the output (computed once).
+            output = ast.copy_location(ast.Name(OUTPUT, ast.Load()), root)
+            first = call.args[0]
+            first = ast.copy_location(type(first)(elts=[output], ctx=ast.Load()), first) \
+                if isinstance(first, (ast.List, ast.Tuple)) else output
+            again = ast.copy_location(ast.Expr(ast.copy_location(ast.Call(
+                func=call.func, args=[first, *call.args[1:]], keywords=call.keywords), call)), last)
+            body[-1:] = [keep, again]
+            output_of = ("root", None)
+        elif isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) \
                 and call.func.attr == "backward":
             keep = ast.copy_location(ast.Assign(targets=[ast.Name(OUTPUT, ast.Store())],
                                                 value=call.func.value), last)
@@ -51,3 +68,9 @@ def compiled(tree: ast.Module):
     return code, output_of
 
 
+
+
+def _autograd(node) -> bool:
+    """`torch.autograd` or `autograd` (the module whose `backward` takes the roots)."""
+    return isinstance(node, ast.Attribute) and node.attr == "autograd" or \
+        isinstance(node, ast.Name) and node.id == "autograd"

@@ -65,6 +65,7 @@ class CPythonRunner:
         self._positions: dict = {}
         self._backward_depth = 0
         self._names: dict = {}
+        self._local_named: list = []  # names inside the program's own functions: a fallback
 
     # -- where --------------------------------------------------------------------
     def where(self) -> tuple:
@@ -94,7 +95,7 @@ class CPythonRunner:
             self.named.append((name, value))
         random.seed(0)
         self._base = set(names)
-        self._inputs_seen = {name: id(value) for name, value in inputs.items()
+        self._inputs_seen = {name: (id(value), value.grad_fn) for name, value in inputs.items()
                              if isinstance(value, torch.Tensor)}
         try:
             with self._watching(), wrapped_backward(self):
@@ -108,8 +109,12 @@ class CPythonRunner:
         finally:
             self.frame = None
             ACTIVE_LOOPS.clear()
+            self.named = leaf_names(self.named, len(inputs)) + self._local_named
         self.scope = _Values({k: v for k, v in names.items() if k not in self._base
                               or k in inputs})
+        _check_showable(names.get(OUTPUT), tree.body[-1])
+        for name, value in self.named:
+            _check_showable(value, None, name)
         last = tree.body[-1]
         self.last_line = last.lineno
         kind, target = output_of
@@ -141,7 +146,7 @@ class CPythonRunner:
         if frame.f_code.co_name == "<module>":
             self._seen[frame] = dict(self._inputs_seen)  # the inputs are leaves, not new names
         else:
-            self._seen[frame] = {k: id(v) for k, v in frame.f_locals.items()
+            self._seen[frame] = {k: (id(v), v.grad_fn) for k, v in frame.f_locals.items()
                                  if isinstance(v, torch.Tensor)}  # arguments are not new names
         return self._on_event
 
@@ -170,17 +175,18 @@ class CPythonRunner:
         seen = self._seen.setdefault(frame, {})
         module = frame.f_code.co_name == "<module>"
         for name, value in (frame.f_globals if module else frame.f_locals).items():
-            if isinstance(value, torch.Tensor) and seen.get(name) != id(value):
-                seen[name] = id(value)
+            # A tensor, or the same tensor changed in place (`y += 1`: a new grad_fn).
+            if isinstance(value, torch.Tensor) and seen.get(name) != (id(value), value.grad_fn):
+                seen[name] = (id(value), value.grad_fn)
                 if name == OUTPUT:
                     continue
-                self.named.append((name, value))
+                (self.named if module else self._local_named).append((name, value))
                 self.observer.assigned(name, value)
-            elif module and isinstance(value, torch.nn.Module) and seen.get(name) != id(value):
-                seen[name] = id(value)
+            elif module and isinstance(value, torch.nn.Module) and seen.get(name) != (id(value), None):
+                seen[name] = (id(value), None)
                 # Parameters by their module path, as torchviz's `params=` names them.
                 for path, parameter in _parameters(value):
-                    self.named.append((f"{name}.{path}", parameter))
+                    self.named.append((f"{name}.{path}", parameter))  # noqa: the module's path
                     self.observer.assigned(f"{name}.{path}", parameter)
 
     def _count_turn(self, frame) -> None:
@@ -214,7 +220,8 @@ class CPythonRunner:
         """The program's exception as one sentence at the program's line it came from."""
         line, col = _program_position(exc.__traceback__)
         if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError)) or \
-                isinstance(exc, OSError) and exc.errno in (30, 27, 13, 2):  # EROFS, EFBIG, EACCES
+                isinstance(exc, OSError) and exc.errno in (30, 27, 13, 2) or \
+                any(sign in str(exc) for sign in FILE_SIGNS):  # EROFS, EFBIG, EACCES, ENOENT
             return _at(runtime(FILES), line, col)
         if isinstance(exc, NameError):
             name = getattr(exc, "name", None) or ""
@@ -233,6 +240,41 @@ class CPythonRunner:
                    line, col)
 
 
+def leaf_names(named: list, kept: int) -> list:
+    """The module's bindings, leaves named by the tensor: a name bound to several leaves
+    (`x = torch.tensor(1.0, requires_grad=True)` twice) names each, x₁, x₂, in binding
+    order, as rebound results are numbered; the first `kept` (the inputs) stay as they are."""
+    leaves_of: dict = {}
+    for name, tensor in named[kept:]:
+        if tensor.is_leaf and tensor.requires_grad:
+            ids = leaves_of.setdefault(name, [])
+            if id(tensor) not in ids:
+                ids.append(id(tensor))
+    renamed = list(named[:kept])
+    for name, tensor in named[kept:]:
+        ids = leaves_of.get(name, [])
+        if len(ids) > 1 and id(tensor) in ids:
+            name = f"{name}{str(ids.index(id(tensor)) + 1).translate(SUBSCRIPTS)}"
+        renamed.append((name, tensor))
+    return renamed
+
+
+SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def _check_showable(value, node, name: str | None = None, depth: int = 0) -> None:
+    """What the page shows must be readable: a tensor with data on the CPU, an integer
+    JSON can carry. Said here, rather than failing in chainrule's own code later."""
+    if isinstance(value, torch.Tensor) and value.device.type != "cpu":
+        raise runtime(f"chainrule shows tensors on the CPU; {name or 'this value'} is on "
+                      f"`{value.device.type}`.", node)
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 4000:
+        raise limit("This integer has more digits than chainrule shows.", node)
+    if isinstance(value, (list, tuple)) and depth < 4:
+        for item in value[:1000]:
+            _check_showable(item, node, name, depth + 1)
+
+
 def _parameters(module) -> list:
     """A model's named parameters; none from one its own code left half-built."""
     try:
@@ -244,6 +286,11 @@ def _parameters(module) -> list:
 def _at(error: ChainruleError, line, col) -> ChainruleError:
     error.line, error.col = line, col
     return error
+
+
+# PyTorch's C++ words for a file it could not write or read (torch.save, torch.load).
+FILE_SIGNS = ("iostream error", "PytorchStreamWriter failed", "PytorchStreamReader failed",
+              "open file failed")
 
 
 class _Loop:

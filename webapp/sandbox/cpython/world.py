@@ -106,6 +106,20 @@ def wrapped_backward(runner):
         wrapper.__name__ = function.__name__
         return wrapper
 
+    function_apply = torch.autograd.Function.__dict__["apply"]
+
+    def apply(cls, *args, **kwargs):
+        """A custom Function's outputs are stamped when apply returns, as the interpreter
+        did (no aten op records their grad_fn)."""
+        result = function_apply.__func__(cls, *args, **kwargs)
+        if not runner.quiet:
+            outputs = result if isinstance(result, (tuple, list)) else (result,)
+            for output in outputs:
+                if isinstance(output, torch.Tensor):
+                    runner.observer.result(output, None, [*args, *kwargs.values()])
+        return result
+
+    torch.autograd.Function.apply = classmethod(apply)
     torch.Tensor.backward = around(originals[0], lambda a, k: a[0] if a else None)
     torch.autograd.backward = around(originals[1], lambda a, k: a[0] if a else k.get("tensors"))
     torch.autograd.grad = around(originals[2], lambda a, k: a[0] if a else k.get("outputs"))
@@ -113,3 +127,4 @@ def wrapped_backward(runner):
         yield
     finally:
         torch.Tensor.backward, torch.autograd.backward, torch.autograd.grad = originals
+        torch.autograd.Function.apply = function_apply
