@@ -1,4 +1,4 @@
-# source: cs231n/cs231n.github.io assignments/2019/spring1819_assignment2.zip @3d84654 -> assignment2/PyTorch.ipynb (Part II "Barebones PyTorch", course-provided cells only) (what was changed: torchvision CIFAR-10 loading replaced by synthetic 3x32x32 TensorDatasets with a `.train` flag (torch.manual_seed(0); 20 train batches of 64), USE_GPU/print_every cell kept, docstrings/comments trimmed, TODO (student) cells skipped, final lines taking a validation batch and evaluating `F.cross_entropy(two_layer_fc(x, [w1, w2]), y)` appended)
+# source: cs231n/cs231n.github.io assignments/2019/spring1819_assignment2.zip @3d84654 -> assignment2/PyTorch.ipynb (Part II "Barebones PyTorch", course-provided cells only) (what was changed: torchvision CIFAR-10 loading replaced by synthetic 3x32x32 TensorDatasets with a `.train` flag (torch.manual_seed(0); 10 train batches of 64, under chainrule's 2,000,000-element tensor cap), USE_GPU/print_every cell kept, docstrings/comments trimmed, TODO (student) cells skipped, final lines taking a validation batch and evaluating `F.cross_entropy(two_layer_fc(x, [w1, w2]), y)` appended)
 import torch
 import torch.nn as nn
 import torch.optim as optim
@@ -6,7 +6,7 @@ from torch.utils.data import DataLoader, TensorDataset
 import numpy as np
 
 torch.manual_seed(0)
-cifar10_train = TensorDataset(torch.randn(1280, 3, 32, 32), torch.randint(0, 10, (1280,)))
+cifar10_train = TensorDataset(torch.randn(640, 3, 32, 32), torch.randint(0, 10, (640,)))
 cifar10_val = TensorDataset(torch.randn(128, 3, 32, 32), torch.randint(0, 10, (128,)))
 cifar10_train.train, cifar10_val.train = True, True
 loader_train = DataLoader(cifar10_train, batch_size=64)

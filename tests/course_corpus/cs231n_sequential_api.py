@@ -1,4 +1,4 @@
-# source: cs231n/cs231n.github.io assignments/2019/spring1819_assignment2.zip @3d84654 -> assignment2/PyTorch.ipynb (Part IV "PyTorch Sequential API" two-layer network, plus the course-provided flatten/check_accuracy_part34/train_part34 cells it uses) (what was changed: torchvision CIFAR-10 loading replaced by synthetic 3x32x32 TensorDatasets with a `.train` flag (torch.manual_seed(0); 20 train batches of 64), Module-API TwoLayerFC, test_* shape cells and TODO (student) cells skipped, docstrings trimmed, final lines taking a validation batch and evaluating the loss appended)
+# source: cs231n/cs231n.github.io assignments/2019/spring1819_assignment2.zip @3d84654 -> assignment2/PyTorch.ipynb (Part IV "PyTorch Sequential API" two-layer network, plus the course-provided flatten/check_accuracy_part34/train_part34 cells it uses) (what was changed: torchvision CIFAR-10 loading replaced by synthetic 3x32x32 TensorDatasets with a `.train` flag (torch.manual_seed(0); 10 train batches of 64, under chainrule's 2,000,000-element tensor cap), Module-API TwoLayerFC, test_* shape cells and TODO (student) cells skipped, docstrings trimmed, final lines taking a validation batch and evaluating the loss appended)
 import torch
 import torch.nn as nn
 import torch.optim as optim
@@ -6,7 +6,7 @@ from torch.utils.data import DataLoader, TensorDataset
 import torch.nn.functional as F  # useful stateless functions
 
 torch.manual_seed(0)
-cifar10_train = TensorDataset(torch.randn(1280, 3, 32, 32), torch.randint(0, 10, (1280,)))
+cifar10_train = TensorDataset(torch.randn(640, 3, 32, 32), torch.randint(0, 10, (640,)))
 cifar10_val = TensorDataset(torch.randn(128, 3, 32, 32), torch.randint(0, 10, (128,)))
 cifar10_train.train, cifar10_val.train = True, True
 loader_train = DataLoader(cifar10_train, batch_size=64)

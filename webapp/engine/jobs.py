@@ -141,8 +141,9 @@ def handle(job: dict) -> dict:
         except ChainruleError as error:
             # A construct chainrule's interpreter does not speak: the program runs as real
             # CPython instead, where that is allowed (a confined worker, a trusted owner).
-            if error.kind != "unsupported" or getattr(error, "final", False) \
-                    or language != "python" or not allowed_here():
+            outside = error.kind == "unsupported" and not getattr(error, "final", False) \
+                or getattr(error, "interpreter_only", False)
+            if not outside or language != "python" or not allowed_here():
                 raise
         with as_cpython():
             return _run(handler, job, language)

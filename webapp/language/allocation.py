@@ -91,14 +91,16 @@ class AllocationGuard(TorchFunctionMode):
             name = self.names[func] = short_name(func)
         if name in NO_STORAGE:
             return None
+        shapes = None
         if name in BROADCAST:
             shapes = [v.shape for v in args if isinstance(v, torch.Tensor)]
             if kwargs:
                 shapes += [v.shape for v in kwargs.values() if isinstance(v, torch.Tensor)]
+        if shapes:  # no tensor among them (`torch.normal(0, 1, (n, k))`): sized on meta below
             if len(shapes) == 1 or all(shape == shapes[0] for shape in shapes):
                 return math.prod(shapes[0])  # one shape (or an expanded view made contiguous)
             try:
-                return math.prod(torch.broadcast_shapes(*shapes)) if shapes else None
+                return math.prod(torch.broadcast_shapes(*shapes))
             except RuntimeError:
                 return None  # torch refuses the shapes itself, with its own message
         if name == "getitem" and _basic_index(args[1] if len(args) > 1 else None):

@@ -199,7 +199,9 @@ class _Checker(ast.NodeVisitor):
             return
         elif isinstance(value, str):
             if len(value) > self.limits.max_string_chars:
-                raise limit(f"Strings are limited to {self.limits.max_string_chars} characters.", node)
+                refusal = limit(f"Strings are limited to {self.limits.max_string_chars} characters.", node)
+                refusal.interpreter_only = True  # a docstring runs as CPython (jobs.handle)
+                raise refusal
         else:
             raise unsupported(f"{type(value).__name__} values are not part of the function language.", node)
 

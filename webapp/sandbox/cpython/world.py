@@ -8,6 +8,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import math
+import re
 import sys
 
 import torch
@@ -17,6 +18,7 @@ from ...language.names import BARE_MATH
 from ...language.open_python import import_refusal, module_allowed
 from ...language.pybuiltins import shown
 
+ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 FILES = ("chainrule runs a program without files: reading or writing one (open, torch.save, "
          "torch.load) is not possible here.")
 
@@ -55,6 +57,9 @@ def _printer(runner):
         if len(runner.prints) < runner.limits.max_prints:
             text = (sep if isinstance(sep, str) else " ").join(shown(a) if isinstance(a, (list, tuple))
                                                                  else str(a) for a in args)
+            # Never an address (`<AddBackward0 object at 0x7f…>`): it differs each run and
+            # says nothing to a student (the interpreter's print shows none either).
+            text = ADDRESS.sub("", text[:600])
             runner.prints.append({"line": runner.where()[0], "text": text[:500]})
     return program_print
 

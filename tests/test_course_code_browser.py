@@ -1,0 +1,94 @@
+"""A lecturer pastes a course's cell as published, and steps through it with the keys.
+
+These programs are outside chainrule's own interpreter (f-strings, `nn.Module`, `optim`),
+so they run as real CPython in the sandbox. Typed into the editor, the graph loads, every
+node fills in as the server's trace says after stepping to the end (test_page_typing's
+check), parameters are named by their module path, and the prints are shown.
+
+Mutation seen failing: jobs.handle without the CPython retry (the page shows the
+interpreter's refusal, no graph loads).
+"""
+from __future__ import annotations
+
+import pytest
+
+from .test_page_typing import loads, open_blank, step_and_check, type_source, wait_until
+
+pytestmark = pytest.mark.browser
+
+# pytorch/tutorials beginner_source/basics/autogradqs_tutorial.py, as published (its cells
+# joined; the last line added, since chainrule draws the last line's value).
+AUTOGRADQS = '''import torch
+
+x = torch.ones(5)  # input tensor
+y = torch.zeros(3)  # expected output
+w = torch.randn(5, 3, requires_grad=True)
+b = torch.randn(3, requires_grad=True)
+z = torch.matmul(x, w)+b
+loss = torch.nn.functional.binary_cross_entropy_with_logits(z, y)
+print(f"Gradient function for z = {z.grad_fn}")
+print(f"Gradient function for loss = {loss.grad_fn}")
+loss.backward()
+print(w.grad)
+print(b.grad)
+loss'''
+
+# A training cell in the shape every course teaches: a Module subclass, SGD, f-strings.
+TRAINING = '''import torch
+from torch import nn
+
+torch.manual_seed(0)
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.hidden = nn.Linear(2, 3)
+        self.out = nn.Linear(3, 1)
+
+    def forward(self, x):
+        return self.out(torch.tanh(self.hidden(x)))
+
+model = Net()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+X = torch.tensor([[0.0, 1.0], [1.0, 0.0]])
+y = torch.tensor([[1.0], [0.0]])
+for epoch in range(3):
+    optimizer.zero_grad()
+    loss = nn.functional.mse_loss(model(X), y)
+    loss.backward()
+    optimizer.step()
+    print(f"epoch {epoch}: loss {loss.item():.4f}")
+loss'''
+
+
+def settled(page, quiet=1.5, timeout=30.0):
+    """Wait until no graph has loaded for `quiet` seconds (typing a long cell may load twice:
+    the editor's input event fires for the pasted body and again for the typed end)."""
+    import time
+    deadline = time.monotonic() + timeout
+    last, since = loads(page), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        now = loads(page)
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return
+
+
+@pytest.mark.parametrize("source, names", [(AUTOGRADQS, {"w", "b", "loss"}),
+                                           (TRAINING, {"model.hidden.weight", "model.out.bias"})],
+                         ids=["pytorch-tutorials-autogradqs", "module-and-sgd"])
+def test_a_course_cell_typed_as_published_fills_in(page, live_server, artifacts, source, names):
+    open_blank(page, live_server)
+    before = loads(page)
+    type_source(page, source)
+    wait_until(page, f"window.chainrule.state().loads > {before}", timeout=60)
+    settled(page)
+    assert page.locator("#error .error").count() == 0
+    page.click("#graph")  # leave the editor, as the lecturer does, to use the keys
+    step_and_check(page, live_server, source)
+    labels = set(page.eval_on_selector_all("#graph g.node text:first-of-type",
+                                           "ts => ts.map(t => t.textContent)"))
+    assert names <= labels, labels
+    page.screenshot(path=str(artifacts / f"course-{len(source)}.png"))
