@@ -10,28 +10,17 @@ interpreter's refusal, no graph loads).
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from .test_page_typing import loads, open_blank, step_and_check, type_source, wait_until
 
 pytestmark = pytest.mark.browser
 
-# pytorch/tutorials beginner_source/basics/autogradqs_tutorial.py, as published (its cells
-# joined; the last line added, since chainrule draws the last line's value).
-AUTOGRADQS = '''import torch
-
-x = torch.ones(5)  # input tensor
-y = torch.zeros(3)  # expected output
-w = torch.randn(5, 3, requires_grad=True)
-b = torch.randn(3, requires_grad=True)
-z = torch.matmul(x, w)+b
-loss = torch.nn.functional.binary_cross_entropy_with_logits(z, y)
-print(f"Gradient function for z = {z.grad_fn}")
-print(f"Gradient function for loss = {loss.grad_fn}")
-loss.backward()
-print(w.grad)
-print(b.grad)
-loss'''
+# pytorch/tutorials beginner_source/basics/autogradqs_tutorial.py, the whole tutorial as
+# published (tests/course_corpus/, whose first line says what was changed).
+AUTOGRADQS = (Path(__file__).parent / "course_corpus" / "pt_basics_autogradqs.py").read_text()
 
 # A training cell in the shape every course teaches: a Module subclass, SGD, f-strings.
 TRAINING = '''import torch
@@ -76,7 +65,7 @@ def settled(page, quiet=1.5, timeout=30.0):
             return
 
 
-@pytest.mark.parametrize("source, names", [(AUTOGRADQS, {"w", "b", "loss"}),
+@pytest.mark.parametrize("source, names", [(AUTOGRADQS, {"inp", "out"}),
                                            (TRAINING, {"model.hidden.weight", "model.out.bias"})],
                          ids=["pytorch-tutorials-autogradqs", "module-and-sgd"])
 def test_a_course_cell_typed_as_published_fills_in(page, live_server, artifacts, source, names):

@@ -74,6 +74,14 @@ def slip(message, node=None):
     return error
 
 
+def interpreter_only(message, node=None):
+    """A bound of chainrule's interpreter alone (a long string): the program then runs as
+    CPython instead (engine/jobs.py)."""
+    error = limit(message, node)
+    error.interpreter_only = True
+    return error
+
+
 def limit(message, node=None):
     return ChainruleError("limit", message).at(node)
 

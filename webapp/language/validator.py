@@ -11,7 +11,7 @@ import re
 import warnings
 from dataclasses import dataclass
 
-from ..errors import ChainruleError, limit, slip, syntax, unsupported
+from ..errors import ChainruleError, interpreter_only, limit, slip, syntax, unsupported
 from ..limits import DEFAULT_LIMITS, Limits
 from .free_names import find_inputs
 from .loop_exits import never_ends
@@ -82,8 +82,7 @@ def parse_program(source: str, limits: Limits = DEFAULT_LIMITS) -> Program:
         raise _syntax_error(exc) from None
     except (RecursionError, MemoryError, ValueError):
         raise limit("This function is nested too deeply to read.") from None
-    checker = _Checker(limits)
-    checker.visit(tree)
+    _Checker(limits).visit(tree)
     if not tree.body:
         raise syntax("Type a function first, for example sin(x).")
     inputs = find_inputs(tree)
@@ -106,9 +105,8 @@ def _check_text(source: str, limits: Limits, ascii_only: bool = True) -> None:
         if len(text) > limits.max_line_chars:
             raise ChainruleError("limit", f"Line {number} is longer than "
                                  f"{limits.max_line_chars:,} characters.", number, 1)
-        if not ascii_only:  # CPython reads strings and names in any script
-            continue
-        for col, char in enumerate(text, start=1):
+        # CPython (ascii_only=False) reads strings and names in any script.
+        for col, char in enumerate(text if ascii_only else "", start=1):
             if ord(char) > 127 and not _inside_comment(text, col - 1):
                 hint = LOOKALIKES.get(char)
                 message = f"The character '{char}' (U+{ord(char):04X}) is not plain ASCII"
@@ -154,7 +152,7 @@ class _Checker(ast.NodeVisitor):
             if type(node) in REFUSED:
                 refusal = slip if type(node) in HINTS else unsupported  # `x^2`: said, not run
                 raise refusal(f"{REFUSED[type(node)]} not part of the function language."
-                                  + HINTS.get(type(node), ""), self.placed)
+                              f"{HINTS.get(type(node), '')}", self.placed)
             if not isinstance(node, ALLOWED_NODES):
                 raise unsupported(f"`{type(node).__name__}` is not part of the function language.", self.placed)
             method = getattr(self, "check_" + type(node).__name__, None)
@@ -199,9 +197,8 @@ class _Checker(ast.NodeVisitor):
             return
         elif isinstance(value, str):
             if len(value) > self.limits.max_string_chars:
-                refusal = limit(f"Strings are limited to {self.limits.max_string_chars} characters.", node)
-                refusal.interpreter_only = True  # a docstring runs as CPython (jobs.handle)
-                raise refusal
+                raise interpreter_only(f"Strings are limited to {self.limits.max_string_chars} "
+                                       "characters.", node)
         else:
             raise unsupported(f"{type(value).__name__} values are not part of the function language.", node)
 

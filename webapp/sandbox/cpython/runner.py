@@ -21,20 +21,19 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import difflib
 import random
 import sys
 
 import torch
 
-from ...errors import ChainruleError, limit, runtime
+from ...errors import ChainruleError, limit
 from ...language.active_loops import ACTIVE_LOOPS
-from ...language.calls import explain_torch_error
 from ...language.scopes import Observer
 
 from . import permission
 from .compiled import FILENAME, OUTPUT, compiled
-from .world import FILES, program_globals, wrapped_backward
+from .said import check_showable, placed, said
+from .world import program_globals, wrapped_backward
 
 
 
@@ -101,20 +100,20 @@ class CPythonRunner:
             with self._watching(), wrapped_backward(self):
                 exec(code, names)  # noqa: S102 - the sandbox's one exec of user text
         except ChainruleError as error:
-            raise error if error.line is not None else self._placed(error)
+            raise error if error.line is not None else placed(error, self.where())
         except (MemoryError, RecursionError):
             raise
         except Exception as exc:  # the program's own error, said at its line
-            raise self._said(exc) from None
+            raise said(exc, [*self._names]) from None
         finally:
             self.frame = None
             ACTIVE_LOOPS.clear()
             self.named = leaf_names(self.named, len(inputs)) + self._local_named
         self.scope = _Values({k: v for k, v in names.items() if k not in self._base
                               or k in inputs})
-        _check_showable(names.get(OUTPUT), tree.body[-1])
+        check_showable(names.get(OUTPUT), tree.body[-1])
         for name, value in self.named:
-            _check_showable(value, None, name)
+            check_showable(value, None, name)
         last = tree.body[-1]
         self.last_line = last.lineno
         kind, target = output_of
@@ -209,35 +208,6 @@ class CPythonRunner:
             ACTIVE_LOOPS.append([_Loop(loop, frame), 0])
 
     # -- errors ---------------------------------------------------------------------
-    def _placed(self, error: ChainruleError) -> ChainruleError:
-        line, col = _program_position(error.__traceback__)
-        if line is None:
-            line, col = self.where()
-        error.line, error.col = line, col
-        return error
-
-    def _said(self, exc: Exception) -> ChainruleError:
-        """The program's exception as one sentence at the program's line it came from."""
-        line, col = _program_position(exc.__traceback__)
-        if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError)) or \
-                isinstance(exc, OSError) and exc.errno in (30, 27, 13, 2) or \
-                any(sign in str(exc) for sign in FILE_SIGNS):  # EROFS, EFBIG, EACCES, ENOENT
-            return _at(runtime(FILES), line, col)
-        if isinstance(exc, NameError):
-            name = getattr(exc, "name", None) or ""
-            known = [*self._names, *_frame_names(exc.__traceback__)]
-            close = difflib.get_close_matches(name, known, n=1, cutoff=0.7)
-            hint = f" Did you mean `{close[0]}`?" if close else ""
-            return _at(runtime(f"`{name}` is used on this line but never given a value.{hint}"),
-                       line, col)
-        if isinstance(exc, AttributeError) and getattr(exc, "obj", 0) is None:
-            return _at(runtime(f"{exc}: the value is None here (is it a `.grad` read before "
-                               "`backward()` has run?)."), line, col)
-        if isinstance(exc, (RuntimeError, TypeError, ValueError, IndexError, ZeroDivisionError)):
-            return _at(runtime(explain_torch_error(exc)), line, col)
-        text = str(exc).strip().split("\n")[0]
-        return _at(runtime(f"{type(exc).__name__}: {text}" if text else type(exc).__name__),
-                   line, col)
 
 
 def leaf_names(named: list, kept: int) -> list:
@@ -262,37 +232,6 @@ def leaf_names(named: list, kept: int) -> list:
 SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
-def _check_showable(value, node, name: str | None = None, depth: int = 0) -> None:
-    """What the page shows must be readable: a tensor with data on the CPU, an integer
-    JSON can carry. Said here, rather than failing in chainrule's own code later."""
-    if isinstance(value, torch.Tensor) and value.device.type != "cpu":
-        raise runtime(f"chainrule shows tensors on the CPU; {name or 'this value'} is on "
-                      f"`{value.device.type}`.", node)
-    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 4000:
-        raise limit("This integer has more digits than chainrule shows.", node)
-    if isinstance(value, (list, tuple)) and depth < 4:
-        for item in value[:1000]:
-            _check_showable(item, node, name, depth + 1)
-
-
-def _parameters(module) -> list:
-    """A model's named parameters; none from one its own code left half-built."""
-    try:
-        return list(module.named_parameters())
-    except Exception:  # noqa: BLE001 - the program's own class, whatever it does
-        return []
-
-
-def _at(error: ChainruleError, line, col) -> ChainruleError:
-    error.line, error.col = line, col
-    return error
-
-
-# PyTorch's C++ words for a file it could not write or read (torch.save, torch.load).
-FILE_SIGNS = ("iostream error", "PytorchStreamWriter failed", "PytorchStreamReader failed",
-              "open file failed")
-
-
 class _Loop:
     """A loop running now, as stop_report reads it (lineno, col_offset) and by frame."""
 
@@ -303,24 +242,9 @@ class _Loop:
         self.col_offset, self.frame = node.col_offset, frame
 
 
-def _program_position(traceback) -> tuple:
-    """(line, col) of the innermost program frame in a traceback."""
-    found = (None, None)
-    while traceback is not None:
-        frame = traceback.tb_frame
-        if frame.f_code.co_filename == FILENAME:
-            positions = list(frame.f_code.co_positions())
-            index = traceback.tb_lasti // 2
-            if 0 <= index < len(positions) and positions[index][0] is not None:
-                found = positions[index][0], (positions[index][2] or 0) + 1
-            else:
-                found = traceback.tb_lineno, None
-        traceback = traceback.tb_next
-    return found
-
-
-def _frame_names(traceback):
-    while traceback is not None:
-        if traceback.tb_frame.f_code.co_filename == FILENAME:
-            yield from traceback.tb_frame.f_locals
-        traceback = traceback.tb_next
+def _parameters(module) -> list:
+    """A model's named parameters; none from one its own code left half-built."""
+    try:
+        return list(module.named_parameters())
+    except Exception:  # noqa: BLE001 - the program's own class, whatever it does
+        return []
