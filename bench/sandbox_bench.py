@@ -35,6 +35,7 @@ COURSE = {"kind": "trace", "inputs": {}, "source": (
     "X = torch.randn(8, 2)\ny = X.sum(dim=1, keepdim=True)\n"
     "for epoch in range(3):\n    opt.zero_grad()\n    loss = ((net(X) - y) ** 2).mean()\n"
     "    loss.backward()\n    opt.step()\n    print(f'{epoch}: {loss.item():.4f}')\nloss")}
+GAP = 0.1  # seconds between two jobs
 STUCK = {"kind": "trace", "inputs": {}, "source": "[sum(range(10 ** 12)) for _ in range(1)]"}
 
 
@@ -66,7 +67,7 @@ def timed(pool, job, repeat) -> tuple[list[float], list[float]]:
         pool.run(dict(job), timings)
         trips.append(time.perf_counter() - started)
         own.append(timings["job"])
-        time.sleep(0.02)  # the next child forks and warms up, as between two students' jobs
+        time.sleep(GAP)  # the next child forks and warms up, as between two students' jobs
     return trips, own
 
 
@@ -121,7 +122,7 @@ def main() -> None:
         replaced = pool.replaced
     finally:
         pool.close()
-    print(f"one worker, {walls}; {args.repeat} jobs per row, 20 ms apart; medians (p95) in ms\n")
+    print(f"one worker, {walls}; {args.repeat} jobs per row, {GAP * 1000:.0f} ms apart; medians (p95) in ms\n")
     print("| job | round trip through the pool | the child's own time | in this process, unconfined |")
     print("|---|---|---|---|")
     for name, trips, own, local in rows:

@@ -130,10 +130,11 @@ class WorkerPool:
         self.deadline_seconds = deadline_seconds
         self.wait_seconds = wait_seconds
         self.startup_seconds = startup_seconds
-        # Last in, first out: the worker that just answered is the warm one (its caches hold
-        # torch and the interpreter); a point change ran 1 ms faster on it than on the
-        # longest-idle worker (bench/benchmark.py, measured 2026-11-23).
-        self.idle: queue.LifoQueue[Worker] = queue.LifoQueue()
+        # First in, first out: each job runs in a fresh child, so no worker's caches are
+        # warmer than another's; the worker idle longest has its next child forked and warmed
+        # up, while the one that just answered may still be forking (bench/sandbox_bench.py:
+        # seed 001 14.2 ms with jobs 20 ms apart on one worker, 6.9 ms 100 ms apart).
+        self.idle: queue.Queue[Worker] = queue.Queue()
         self.lock = threading.Lock()
         self.starting = 0
         self.replaced = 0
