@@ -221,10 +221,12 @@ def _child_main(handle, job_read: int, answer_write: int) -> None:
     # where the server said so at start-up (one person on loopback: isolation.py).
     permission.CONFINED = os.environ.get("CHAINRULE_WALLS") == "bwrap" or \
         os.environ.get("CHAINRULE_UNCONFINED") == "1"
-    # A fresh fork runs its first job 3-4 times slower (copy-on-write faults, CPython
-    # re-specialising its bytecode: 7-10 ms for seed 001 against 2.5 ms, measured). The child
-    # pays that on a tiny job of chainrule's own while it waits, off the student's path.
-    warm_up_trace(handle)
+    # A fresh fork runs its first job 2-3 times slower (copy-on-write faults, CPython
+    # re-specialising its bytecode: seed 001 7.5 ms against 3.5 ms, measured). On a machine
+    # with a core to spare the child pays that on a tiny job of its own while it waits, off
+    # the student's path; on a busy one it would only add CPU (7 ms a job, a third more).
+    if os.getloadavg()[0] < (os.cpu_count() or 1):
+        warm_up_trace(handle)
     with os.fdopen(job_read, "rb") as jobs:
         job = read_message(jobs)
     if job is None:
