@@ -146,3 +146,36 @@ def test_a_job_killed_at_its_deadline_keeps_the_worker(pool):
     assert answer["output"]["value"] == 2.0
     assert pool.idle_pids() == before and pool.replaced == 0
     assert time.perf_counter() - started < 2.0  # a new worker would import torch for seconds
+
+
+def test_killing_a_worker_leaves_no_process_of_the_sandbox():
+    """The worker is its namespace's process 1: killing it ends the job's child at once,
+    even one stuck in a C call. Mutation seen failing: Worker.kill without `os.kill(self.pid,
+    SIGKILL)` (bwrap's own process dies; the worker and its child run on to the deadline)."""
+    import threading
+    import time
+    from webapp.sandbox.pool import Worker
+    from webapp.sandbox.protocol import encode_message
+    worker = Worker()
+    assert worker.wait_ready(60)
+    job = encode_message({"kind": "trace", "inputs": {}, "deadline": 30,
+                          "source": "[sum(range(10 ** 12)) for _ in range(1)]"})
+    threading.Thread(target=worker.ask, args=(job, 60), daemon=True).start()
+    time.sleep(1.0)
+    with open(f"/proc/{worker.pid}/task/{worker.pid}/children") as handle:
+        children = [int(pid) for pid in handle.read().split()]
+    assert children  # the job's child, busy
+    worker.kill()
+    alive, deadline = [worker.pid, *children], time.monotonic() + 3
+    while alive and time.monotonic() < deadline:
+        alive = [pid for pid in alive if not _gone(pid)]
+        time.sleep(0.1)
+    assert alive == []
+
+
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except OSError:
+        return True

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import queue
 import select
+import signal
 import subprocess
 import sys
 import threading
@@ -97,6 +98,13 @@ class Worker:
             return False
 
     def kill(self) -> None:
+        if self.pid and self.pid != self.process.pid:
+            # The worker is its namespace's process 1: when it dies the kernel kills every
+            # process left in the sandbox (bwrap's own process would not take them along).
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except OSError:
+                pass
         try:
             self.process.kill()
             self.process.wait(timeout=5)
