@@ -139,3 +139,27 @@ total'''
     trace = run(source)
     assert trace["output"]["value"] == 6.0
     assert trace["prints"] == [{"line": 13, "text": "6.00"}]
+
+
+@pytest.mark.parametrize("cpython", [False, True], ids=["interpreter", "cpython"])
+def test_a_gradient_made_with_create_graph_shows_its_own_graph(cpython):
+    """Seed 003's second-derivative question: `dy` is drawn as the backward ops PyTorch
+    recorded, each marked as part of the derivative, and chainrule's pass from it gives
+    d²y/dx² (it drew y = x³'s graph before). Oracle: torch.autograd.grad, twice.
+
+    Mutations seen failing: differentiate back to `pass_end` (the graph of y again); the
+    `in_pass` stamp dropped (no node is marked)."""
+    import torch
+    x = torch.tensor(2.0, requires_grad=True)
+    (dy,) = torch.autograd.grad(x ** 3, x, create_graph=True)
+    (d2y,) = torch.autograd.grad(dy, x)
+    source = "y = x ** 3\n(dy,) = torch.autograd.grad(y, x, create_graph=True)\ndy"
+    trace = json.loads(traced(source, {"x": 2.0}, None, cpython))
+    output = next(n for n in trace["nodes"] if n["kind"] == "output")
+    assert output["label"] == "dy" and output["value"] == dy.item()
+    assert trace["leaves"]["x"]["grad"] == d2y.item() and trace["extra_pass"] is True
+    recorded = [n for n in trace["nodes"] if n.get("derivative")]
+    assert output in recorded and {n["op"] for n in recorded} >= {"MulBackward0", "PowBackward0"}
+    assert "part of the derivative" in trace["explain"]["forward"][output["id"]]
+    plain = json.loads(traced("y = x ** 3\ny", {"x": 2.0}, None, cpython))
+    assert not any(n.get("derivative") for n in plain["nodes"])

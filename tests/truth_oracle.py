@@ -135,28 +135,25 @@ def run(source: str, inputs: dict, grad_output=None):
     names = namespace(inputs)
     oracle = Oracle()
     real = (torch.Tensor.backward, torch.autograd.backward, torch.autograd.grad)
-    ran, ended = [], []  # ended: how many grad_fns existed when each pass returned
+    ran, started = [], []  # started: how many grad_fns existed when each pass began
 
     def tensor_backward(self, *args, **kwargs):
         oracle.hook(self)
         ran.append(self)
-        answer = real[0](self, *args, **kwargs)
-        ended.append(oracle.settled_count())
-        return answer
+        started.append(oracle.settled_count())
+        return real[0](self, *args, **kwargs)
 
     def autograd_backward(tensors, *args, **kwargs):
         oracle.hook(tensors)
         ran.append(tensors)
-        answer = real[1](tensors, *args, **kwargs)
-        ended.append(oracle.settled_count())
-        return answer
+        started.append(oracle.settled_count())
+        return real[1](tensors, *args, **kwargs)
 
     def autograd_grad(outputs, *args, **kwargs):
         oracle.hook(outputs)
         ran.append(outputs)
-        answer = real[2](outputs, *args, **kwargs)
-        ended.append(oracle.settled_count())
-        return answer
+        started.append(oracle.settled_count())
+        return real[2](outputs, *args, **kwargs)
 
     torch.random.default_generator.manual_seed(0)
     last = None
@@ -178,10 +175,10 @@ def run(source: str, inputs: dict, grad_output=None):
     finally:
         torch.Tensor.backward, torch.autograd.backward, torch.autograd.grad = real
     after_pass = ran and isinstance(last, torch.Tensor) and last.grad_fn is not None \
-        and oracle.order.get(last.grad_fn, -1) >= ended[-1]
+        and oracle.order.get(last.grad_fn, -1) >= started[-1]
     if (not ran and isinstance(last, torch.Tensor) and last.requires_grad) or after_pass:
-        # No backward in the program, or an output computed after its last pass returned
-        # (API.md: an output with no backward in the program): chainrule runs one from it.
+        # No backward in the program, or an output computed after its last pass began, by it
+        # (create_graph) or after it (API.md): chainrule runs one from it.
         gradient = None if last.numel() == 1 and grad_output is None else (
             torch.ones_like(last) if grad_output == "ones" else torch.tensor(grad_output))
         # After the program's own pass, .grad stays as the program left it (API.md's

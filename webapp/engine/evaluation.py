@@ -141,16 +141,17 @@ def output_gradient(output: torch.Tensor, grad_output):
     return gradient
 
 
-def differentiate(evaluation: Evaluation, grad_output, before=None, pass_end=None) -> None:
+def differentiate(evaluation: Evaluation, grad_output, before=None, pass_start=None) -> None:
     """Run backward() from the output unless the program's own pass already covers it.
 
-    The program's last pass is shown unless the output was computed after that pass
-    returned (`y.backward(); z = y * 2; z`): such an output gets chainrule's own pass, as
-    API.md says. A leaf (`x` after a descent loop), `x1.grad`, or a gradient built by
-    `create_graph` keeps the program's pass.
+    The program's last pass is shown unless the output was computed after that pass began:
+    after it returned (`y.backward(); z = y * 2; z`), or by it (`dy` of
+    `torch.autograd.grad(y, x, create_graph=True)`, whose graph is the backward ops PyTorch
+    recorded). Such an output gets chainrule's own pass, as API.md says. A leaf (`x` after a
+    descent loop) or `x1.grad` keeps the program's pass.
     """
     output = evaluation.output
-    if evaluation.interpreter.ran_backward and not _computed_after(output, pass_end):
+    if evaluation.interpreter.ran_backward and not _computed_after(output, pass_start):
         return
     if not isinstance(output, torch.Tensor) or not output.requires_grad:
         return
@@ -178,11 +179,11 @@ def _grads(leaves: dict) -> list:
                 for leaf in leaves.values()]
 
 
-def _computed_after(output, pass_end) -> bool:
-    if pass_end is None or not isinstance(output, torch.Tensor) or output.grad_fn is None:
+def _computed_after(output, pass_start) -> bool:
+    if pass_start is None or not isinstance(output, torch.Tensor) or output.grad_fn is None:
         return False
     record = output.grad_fn.metadata.get(KEY)
-    return record is not None and record.get("seq", 0) > pass_end
+    return record is not None and record.get("seq", 0) > pass_start
 
 
 def find_leaves(evaluation: Evaluation) -> dict:
@@ -215,7 +216,7 @@ def trace_program(source: str, inputs: dict, grad_output, limits: Limits, tangen
         evaluation = run_program(source, inputs, limits, observer=tracer, tangent=tangent)
         differentiate(evaluation, grad_output,  # its backward retains the graph
                       before=lambda roots: tracer.before_backward(roots, retained=True),
-                      pass_end=tracer.pass_end)
+                      pass_start=tracer.pass_start)
         # From here on only chainrule reads tensors that exist (copies, JSON): the allocation
         # guard's sizing of each such call was about half of a small trace's time (profiled).
         after_run.enter_context(torch._C.DisableTorchFunction())

@@ -26,6 +26,7 @@ class PassHooks:
         from ..limits import MAX_NODE_ELEMENTS
         from torch.utils._python_dispatch import _get_current_dispatch_mode
         self.flush()
+        self.in_pass = False
         self.pass_end = self.sequence
         self.grad_after_pass = {}
         ours = _get_current_dispatch_mode() is self.mode
@@ -41,6 +42,8 @@ class PassHooks:
         from ..limits import MAX_GRAPH_NODES
         from .tracing import walk
         self.flush()
+        self.pass_start = self.sequence  # what is stamped after this was made by or after the pass
+        self.in_pass = not retained  # chainrule's own pass (retained) records nothing new
         roots = [roots] if isinstance(roots, torch.Tensor) else \
             [t for t in tree_leaves(roots) if isinstance(t, torch.Tensor) and t.requires_grad]
         for handle in self.hooks:

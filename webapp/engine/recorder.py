@@ -71,6 +71,8 @@ class GraphTracer(PassHooks, Observer):
         self.graph_of: list = []  # tensors whose graphs close() also clears (close_later)
         self.passes = 0
         self.pass_end = None  # the sequence number when the program's last backward returned
+        self.pass_start = None  # … and when it began
+        self.in_pass = False  # inside one of the program's backward passes
         self.grad_after_pass: dict = {}  # id(leaf) -> its .grad as the program's last pass left it
         self._reset_pass()
         self.mode = _Dispatch(self)
@@ -199,6 +201,8 @@ class GraphTracer(PassHooks, Observer):
                 "leaf_versions": versions,
                 "value": value,
             }
+            if self.in_pass:  # recorded by a backward pass run with create_graph=True
+                record["derivative"] = True
             if self.tangents:
                 self.tangent_pending.append((record["tangents"], tensors))
         return True

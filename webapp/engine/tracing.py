@@ -171,6 +171,8 @@ class _Builder:
                 "op": fn_name, "symbol": symbol, "seq": record.get("seq", 10**9),
                 "line": record.get("line"), "col": record.get("col"),
                 "origin": record.get("origin"), "named": record.get("name") is not None}
+        if record.get("derivative"):  # a backward op PyTorch recorded (create_graph=True)
+            node["derivative"] = True
         if count > 1:  # split, unbind: one node, every output's value and gradient
             node["outputs"] = count
             node["value"] = [compact(values.get(i)) for i in range(count)]

@@ -34,7 +34,16 @@ def _fmt(value, shape) -> str:
 
 
 def forward_text(trace: dict, node: dict) -> str:
-    """What the forward pass computed at this node, with names and with numbers."""
+    """What the forward pass computed at this node, with names and with numbers; a node
+    the backward pass recorded (create_graph=True) says it is part of a derivative."""
+    text = _forward_text(trace, node)
+    if node.get("derivative"):
+        text += ("   (recorded by the backward pass, create_graph=True: this step computes "
+                 "part of the derivative)")
+    return text
+
+
+def _forward_text(trace: dict, node: dict) -> str:
     if node["kind"] in ("input", "leaf"):
         return (f"{node['name']} = {_fmt(node['value'], node['shape'])}   "
                 "(a leaf: created with requires_grad=True)")
