@@ -240,15 +240,18 @@ class GraphTracer(PassHooks, Observer):
     # -- interpreter callbacks -------------------------------------------------------
     @_unguarded  # the callbacks read and copy what exists: nothing for the guard to size
     def result(self, value, node, operands):
-        """A value the interpreter produced: stamp its node if no op output carried it
-        (a custom Function's forward returning a tensor it computed earlier)."""
+        """A value the interpreter produced (a tensor, or a custom Function's outputs): stamp
+        its node if no op output carried it (a custom Function's forward returning tensors
+        it computed earlier), every output's value at once."""
         self.flush()
-        fn = value.grad_fn
-        if fn is not None and KEY not in fn.metadata:
+        values = list(value) if isinstance(value, (tuple, list)) else [value]
+        fresh = [v for v in values if isinstance(v, torch.Tensor) and v.grad_fn is not None
+                 and KEY not in v.grad_fn.metadata]
+        if fresh:
             self.paused += 1
             try:
                 with Copying():
-                    self._stamp([value], None, tuple(operands), {}, self.where())
+                    self._stamp(fresh, None, tuple(operands), {}, self.where())
             finally:
                 self.paused -= 1
 

@@ -128,8 +128,13 @@ class Interpreter(Statements, Expressions):
             if kwargs:
                 raise unsupported("Functions take positional arguments only.", node)
             return self.call_user(function, args, node)
-        if isinstance(function, CustomFunction):
-            return self.produced(function.apply(args, kwargs, node), node, args)
+        if isinstance(function, CustomFunction):  # every output stamped, several at once
+            result = function.apply(args, kwargs, node)
+            if isinstance(result, tuple) and not self.quiet and \
+                    all(isinstance(r, torch.Tensor) for r in result):
+                self.observer.result(result, node, args)
+                return result
+            return self.produced(result, node, args)
         if isinstance(function, CtxProxy.Method):
             return function(*args, **kwargs)
         raise runtime(f"{_describe(function)} is not a function.", node)

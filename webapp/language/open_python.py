@@ -108,6 +108,7 @@ def free_values(tree: ast.Module, table: symtable.SymbolTable) -> list[str]:
             if symbol.is_referenced() and (scope is table or symbol.is_global()) \
                     and name not in bound:
                 free.add(name)
+    free |= _read_before_assigned(tree, table)
     free -= PYTHON_NAMES | LANGUAGE_NAMES
     objects = _used_as_objects(tree)
     found = []
@@ -120,6 +121,19 @@ def free_values(tree: ast.Module, table: symtable.SymbolTable) -> list[str]:
         if name not in ordered:
             ordered.append(name)
     return ordered
+
+
+def _read_before_assigned(tree: ast.Module, table: symtable.SymbolTable) -> set[str]:
+    """Module names whose first appearance reads them (`y = (x - 3) ** 2` … `x -= lr *
+    x.grad`): the program updates an input, as gradient descent on an input does."""
+    assigned = {s.get_name() for s in table.get_symbols() if s.is_assigned()}
+    first: dict = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id in assigned:
+            where = (node.lineno, node.col_offset)
+            if node.id not in first or where < first[node.id][0]:
+                first[node.id] = (where, isinstance(node.ctx, ast.Load))
+    return {name for name, (_, read) in first.items() if read}
 
 
 def _module_bound(table: symtable.SymbolTable) -> set[str]:

@@ -117,11 +117,8 @@ def wrapped_backward(runner):
         """A custom Function's outputs are stamped when apply returns, as the interpreter
         did (no aten op records their grad_fn)."""
         result = function_apply.__func__(cls, *args, **kwargs)
-        if not runner.quiet:
-            outputs = result if isinstance(result, (tuple, list)) else (result,)
-            for output in outputs:
-                if isinstance(output, torch.Tensor):
-                    runner.observer.result(output, None, [*args, *kwargs.values()])
+        if not runner.quiet:  # all outputs at once: each output's value on one node
+            runner.observer.result(result, None, [*args, *kwargs.values()])
         return result
 
     torch.autograd.Function.apply = classmethod(apply)
