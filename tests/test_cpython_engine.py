@@ -197,3 +197,26 @@ def test_a_custom_function_with_two_outputs_has_both_values(cpython):
     two = next(n for n in trace["nodes"] if n["op"] == "TwoBackward")
     assert two["value"] == [3.0, 4.5] and two["grad"] == [1.0, 1.0]
     assert trace["leaves"]["x"]["grad"] == 5.0
+
+
+@pytest.mark.parametrize("cpython", [False, True], ids=["interpreter", "cpython"])
+def test_a_leaf_changed_through_data_shows_the_value_its_pass_used(cpython):
+    """`w.data -= lr * w.grad` changes w without a new version: the leaf was drawn with
+    its first value (1.0) under a pass that used 1.36. Oracle: the loop in plain PyTorch,
+    w read right before its last forward. Mutation seen failing: the `_unchanged` check
+    dropped from recorder._stamp (one snapshot per version again)."""
+    import torch
+    w, x = torch.tensor(1.0, requires_grad=True), torch.tensor(1.0)
+    for _ in range(3):
+        used = w.item()
+        loss = (w * x - 2) ** 2
+        loss.backward()
+        w.data -= 0.1 * w.grad
+        w.grad.zero_()
+    source = ("w = torch.tensor(1.0, requires_grad=True)\nfor i in range(3):\n"
+              "    loss = (w * x - 2) ** 2\n    loss.backward()\n    w.data -= 0.1 * w.grad\n"
+              "    w.grad.zero_()\nloss")
+    trace = json.loads(traced(source, {"x": 1.0}, None, cpython))
+    leaf = next(n for n in trace["nodes"] if n["label"] == "w")
+    assert leaf["value"] == pytest.approx(used) and used != 1.0
+    assert trace["leaves"]["w"]["value"] == pytest.approx(w.item())  # .grad and value at the end

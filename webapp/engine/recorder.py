@@ -53,6 +53,14 @@ def close_open_tracers() -> None:
     _CLOSE_LATER.clear()
 
 
+def _unchanged(known, tensor) -> bool:
+    """Whether a leaf still holds the snapshot taken of it (a summary of a large one is
+    taken as unchanged: comparing it would cost a copy)."""
+    if not isinstance(known, torch.Tensor):
+        return True
+    return known.shape == tensor.shape and bool(torch.equal(known, tensor.detach()))
+
+
 class GraphTracer(PassHooks, Observer):
     """Listens to PyTorch (dispatch mode, hooks) and to the interpreter (names)."""
 
@@ -65,7 +73,8 @@ class GraphTracer(PassHooks, Observer):
         self.pending: list = []
         self.tangent_pending: list = []
         self.leaf_order: dict[int, tuple[int, torch.Tensor]] = {}
-        self.leaf_values: dict[tuple[int, int], object] = {}  # (id, version) -> snapshot
+        self.leaf_values: dict[tuple, object] = {}  # (id, version, state) -> snapshot
+        self.leaf_keys: dict[int, tuple] = {}  # id -> the key of the leaf's latest state
         self.constant_names: dict[int, tuple[str, torch.Tensor]] = {}
         self.roots: list | None = None
         self.graph_of: list = []  # tensors whose graphs close() also clears (close_later)
@@ -117,6 +126,7 @@ class GraphTracer(PassHooks, Observer):
         self._reset_pass()
         self.pending, self.tangent_pending, self.roots, self.graph_of = [], [], None, []
         self.leaf_order, self.leaf_values, self.constant_names = {}, {}, {}
+        self.leaf_keys = {}
 
     def _next(self) -> int:
         self.sequence += 1
@@ -177,10 +187,15 @@ class GraphTracer(PassHooks, Observer):
             if tensor.requires_grad and tensor.grad_fn is None:  # a leaf (note_leaf, inline)
                 if id(tensor) not in leaf_order:
                     leaf_order[id(tensor)] = (self._next(), tensor)
-                key = (id(tensor), tensor._version)
-                if key not in leaf_values:
+                key = self.leaf_keys.get(id(tensor))
+                if key is None or key[1] != tensor._version or \
+                        not _unchanged(leaf_values[key], tensor):
+                    # A new state of the leaf: a new version, or `w.data -= …`, which changes
+                    # it without one (a descent loop's leaf was drawn with its first value).
+                    key = (id(tensor), tensor._version, len(leaf_values))
                     leaf_values[key] = snapshot(tensor)
-                versions[id(tensor)] = tensor._version
+                    self.leaf_keys[id(tensor)] = key
+                versions[id(tensor)] = key
         op = op_facts(func) if func is not None else None
         for fn, tensors in fresh:
             custom = isinstance(fn, torch.autograd.function.BackwardCFunction)

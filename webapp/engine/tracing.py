@@ -146,7 +146,7 @@ class _Builder:
         if name in self.inputs:
             seq = -len(self.inputs) + self.inputs.index(name)
         # The leaf as the graph used it (a descent loop changes it afterwards).
-        value = self.tracer.leaf_values.get((id(tensor), self.versions.get(id(tensor))), tensor)
+        value = self.tracer.leaf_values.get(self.versions.get(id(tensor)), tensor)
         node = {"id": None, "kind": "input" if name in self.inputs else "leaf",
                 "label": name or "leaf", "op": None, "value": compact(value),
                 "grad": None, "accumulated": compact(tensor.grad), "shape": _shape(tensor), "seq": seq,
