@@ -144,6 +144,7 @@ def test_builtins_run_as_python_runs_them(limits):
     ("torch.clip(x, -1, 1)", {"x": 2.0}),
     ("torch.einsum('i,i->', x, x)", {"x": [1.0, 2.0]}),
     ("torch.linalg.norm(x)", {"x": [3.0, 4.0]}),
+    ("y = x\nx = y * 2\nx", {"x": 1.0}),  # x read, then rebound: an input (issue 25)
 ])
 def test_what_students_write_is_accepted(source, inputs, limits):
     """Mutation: remove "clip" from vocabulary.TORCH_FUNCTIONS → refused."""
@@ -151,12 +152,15 @@ def test_what_students_write_is_accepted(source, inputs, limits):
 
 
 @pytest.mark.parametrize("source, message", [
-    ("x -= 0.1 * x.grad\nx", "Line 1 reads `x` before giving it a value, so `x` is not an input"),
-    ("y = x\nx = y * 2\nx", "`x` is assigned on line 2, after its first use on line 1, so `x` is not an input"),
+    # x is the input the program updates (issue 25: it was refused as "not an input");
+    # before any backward its .grad is None (issue 28 is to say so in the student's terms).
+    ("x -= 0.1 * x.grad\nx", "`float * NoneType`"),
+    ("def f():\n    z = y + 1\n    y = 2\n    return z\nf()", "`y` is assigned on line 3"),
     ("v = x.grad.item()\nv", "x.grad is None until backward runs."),
 ])
 def test_refusals_say_what_happened(source, message, limits):
-    """Mutation: `later >= lineno` → `later > lineno` in load_name → the generic message."""
+    """Mutation: `later >= lineno` → `later > lineno` in load_name → the generic message
+    (inside a def: at module level a name read before it is bound is an input)."""
     with pytest.raises(ChainruleError) as error:
         trace_values(source, {"x": 1.0}, None, limits)
     assert error.value.message.startswith(message)

@@ -14,10 +14,11 @@ def find_inputs(tree: ast.Module) -> list[str]:
     """Free names of the program, in order of first use: the function's inputs.
 
     A name is free when no enclosing scope (the def it is used in, the defs around
-    that, or the module) assigns it, and the language does not define it.
+    that, or the module) assigns it, and the language does not define it; or when the
+    module reads it before it first binds it (`x -= lr * x.grad` on an input).
     """
     found: list[tuple[int, int, str]] = []
-    _collect_free(tree.body, [], found)
+    _collect_free(tree.body, [], found, read_before_bound(tree, _bound_in(tree.body)))
     ordered: list[str] = []
     for _, _, name in sorted(found):
         if name not in LANGUAGE_NAMES and name not in ordered:
@@ -25,8 +26,8 @@ def find_inputs(tree: ast.Module) -> list[str]:
     return ordered
 
 
-def _collect_free(body, enclosing: list[set], found: list) -> None:
-    bound = _bound_in(body)
+def _collect_free(body, enclosing: list[set], found: list, unbound: set = frozenset()) -> None:
+    bound = _bound_in(body) - unbound
     if isinstance(body, ast.FunctionDef):
         bound |= {a.arg for a in body.args.args}
         body = body.body
@@ -69,3 +70,60 @@ def _walk_scope(statements):
                 stack.extend(reversed(node.bases))
             continue
         stack.extend(reversed(list(ast.iter_child_nodes(node))))
+
+
+def read_before_bound(tree: ast.Module, assigned: set) -> set[str]:
+    """Module names the program reads before it first binds them (`y = (x - 3) ** 2` …
+    `x -= lr * x.grad`): the program updates an input, as gradient descent on an input does.
+    Events in the order Python runs them: an assignment's value before its targets, an
+    augmented assignment as a read; nested functions, classes and comprehensions are
+    scopes of their own. Only names in `assigned` (bound somewhere in the module) count."""
+    events: list = []  # (line, col, order, name, is_read)
+
+    def bind(name, node, at=None):
+        line, col = at or (node.lineno, node.col_offset)
+        events.append((line, col, len(events), name, False))
+
+    def visit(node, at=None):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            for child in [*node.decorator_list, *getattr(node, "bases", [])]:
+                visit(child)
+            bind(node.name, node)
+        elif isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            return
+        elif isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Load):
+                events.append((node.lineno, node.col_offset, len(events), node.id, True))
+            else:
+                bind(node.id, node, at)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.For, ast.AsyncFor)):
+            end = (node.end_lineno, node.end_col_offset)
+            source = node.iter if isinstance(node, (ast.For, ast.AsyncFor)) else node.value
+            if source is not None:
+                visit(source)
+            for target in getattr(node, "targets", None) or [node.target]:
+                visit(target, end if not isinstance(node, (ast.For, ast.AsyncFor)) else None)
+            for child in [*getattr(node, "body", []), *getattr(node, "orelse", [])]:
+                visit(child)
+        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+            events.append((node.lineno, node.col_offset, len(events), node.target.id, True))
+            visit(node.value)
+        elif isinstance(node, ast.ExceptHandler):
+            if node.type is not None:
+                visit(node.type)
+            if node.name:
+                bind(node.name, node)
+            for child in node.body:
+                visit(child)
+        elif isinstance(node, ast.alias):
+            bind((node.asname or node.name).split(".")[0], node)
+        else:
+            for child in ast.iter_child_nodes(node):
+                visit(child, at)
+
+    for statement in tree.body:
+        visit(statement)
+    first: dict = {}
+    for _, _, _, name, read in sorted(events):
+        first.setdefault(name, read)
+    return {name for name, read in first.items() if read and name in assigned}

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from ..errors import limit, syntax, unsupported
 from ..limits import Limits
+from .free_names import read_before_bound
 from .loop_exits import never_ends
 from .names import LANGUAGE_NAMES
 
@@ -108,7 +109,7 @@ def free_values(tree: ast.Module, table: symtable.SymbolTable) -> list[str]:
             if symbol.is_referenced() and (scope is table or symbol.is_global()) \
                     and name not in bound:
                 free.add(name)
-    free |= _read_before_assigned(tree, table)
+    free |= read_before_bound(tree, {s.get_name() for s in table.get_symbols() if s.is_assigned()})
     free -= PYTHON_NAMES | LANGUAGE_NAMES
     objects = _used_as_objects(tree)
     found = []
@@ -121,64 +122,6 @@ def free_values(tree: ast.Module, table: symtable.SymbolTable) -> list[str]:
         if name not in ordered:
             ordered.append(name)
     return ordered
-
-
-def _read_before_assigned(tree: ast.Module, table: symtable.SymbolTable) -> set[str]:
-    """Module names the program reads before it first binds them (`y = (x - 3) ** 2` …
-    `x -= lr * x.grad`): the program updates an input, as gradient descent on an input does.
-    Events in the order Python runs them: an assignment's value before its targets, an
-    augmented assignment as a read; nested functions, classes and comprehensions are
-    scopes of their own."""
-    assigned = {s.get_name() for s in table.get_symbols() if s.is_assigned()}
-    events: list = []  # (line, col, order, name, is_read)
-
-    def bind(name, node, at=None):
-        line, col = at or (node.lineno, node.col_offset)
-        events.append((line, col, len(events), name, False))
-
-    def visit(node, at=None):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            for child in [*node.decorator_list, *getattr(node, "bases", [])]:
-                visit(child)
-            bind(node.name, node)
-        elif isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
-            return
-        elif isinstance(node, ast.Name):
-            if isinstance(node.ctx, ast.Load):
-                events.append((node.lineno, node.col_offset, len(events), node.id, True))
-            else:
-                bind(node.id, node, at)
-        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.For, ast.AsyncFor)):
-            end = (node.end_lineno, node.end_col_offset)
-            source = node.iter if isinstance(node, (ast.For, ast.AsyncFor)) else node.value
-            if source is not None:
-                visit(source)
-            for target in getattr(node, "targets", None) or [node.target]:
-                visit(target, end if not isinstance(node, (ast.For, ast.AsyncFor)) else None)
-            for child in [*getattr(node, "body", []), *getattr(node, "orelse", [])]:
-                visit(child)
-        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
-            events.append((node.lineno, node.col_offset, len(events), node.target.id, True))
-            visit(node.value)
-        elif isinstance(node, ast.ExceptHandler):
-            if node.type is not None:
-                visit(node.type)
-            if node.name:
-                bind(node.name, node)
-            for child in node.body:
-                visit(child)
-        elif isinstance(node, ast.alias):
-            bind((node.asname or node.name).split(".")[0], node)
-        else:
-            for child in ast.iter_child_nodes(node):
-                visit(child, at)
-
-    for statement in tree.body:
-        visit(statement)
-    first: dict = {}
-    for _, _, _, name, read in sorted(events):
-        first.setdefault(name, read)
-    return {name for name, read in first.items() if read and name in assigned}
 
 
 def _module_bound(table: symtable.SymbolTable) -> set[str]:
