@@ -244,8 +244,9 @@ def torch_state_is_fresh() -> bool:
     A deadline lands between any two bytecodes: in the middle of a context manager's enter
     or exit (the tracer's copy step, `no_grad`, a dual level) it can leave a mode on the
     stack, the allocation guard off, autograd off or a forward-AD level open, for every
-    later job of this process. Restoring each by hand would miss the next one torch adds:
-    the worker ends and a fresh one takes its place."""
+    later job of the process. Restoring each by hand would miss the next one torch adds.
+    Each job now runs in its own forked child, which exits after answering, so no job
+    inherits another's switches; the tests use this check to show what a stop leaves."""
     import torch
     import torch.autograd.forward_ad as forward_ad
     from torch.overrides import _get_current_function_mode_stack
