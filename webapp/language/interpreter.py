@@ -151,6 +151,9 @@ class Interpreter(Statements, Expressions):
         if function.kind == "autograd":  # backward(tensors, …) and grad(outputs, …): every root
             roots = args[0] if args else kwargs.get("tensors", kwargs.get("outputs"))
             self._before_backward(roots, node)
+            if function.name.endswith("backward"):  # the last line's output is its root
+                self.backward_of[node] = roots[0] if isinstance(roots, (list, tuple)) \
+                    and len(roots) == 1 else roots
         result = call_torch(function.name, function.function, args, kwargs, self.budget, node,
                             numbers_as_tensors=self.numbers_as_tensors)
         if function.kind == "autograd" and not self.quiet:
