@@ -55,14 +55,13 @@ class CPythonRunner:
         self.ran_backward = False
         self.last_value = None
         self.last_line = None
-        self.quiet = 0
+        self.quiet = 0  # > 0 inside a backward pass the program runs (world.wrapped_backward)
         self.scope = _Values({})
         self.loops = loops or {}
         self.turns = 0
         self.frame = None  # the innermost frame of the program's own code
-        self._seen: dict = {}  # frame -> {name: id(value)} of the tensors it held
+        self._seen: dict = {}  # frame -> {name: (id, grad_fn)} of the tensors it held
         self._positions: dict = {}
-        self._backward_depth = 0
         self._names: dict = {}
         self._local_named: list = []  # names inside the program's own functions: a fallback
 

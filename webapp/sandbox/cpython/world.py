@@ -92,19 +92,17 @@ def wrapped_backward(runner):
 
     def around(function, roots_of):
         def wrapper(*args, **kwargs):
-            outer = runner._backward_depth == 0
+            outer = runner.quiet == 0  # not a pass inside a pass (gradcheck, a Function)
             if outer:
                 runner.ran_backward = True
                 roots = roots_of(args, kwargs)
                 if isinstance(roots, (torch.Tensor, list, tuple)):
                     runner.observer.before_backward(roots)
-            runner._backward_depth += 1
             runner.quiet += 1  # a custom Function's backward names nothing of the forward graph
             try:
                 return function(*args, **kwargs)
             finally:
                 runner.quiet -= 1
-                runner._backward_depth -= 1
                 if outer:
                     runner.observer.after_backward()
         wrapper.__wrapped__ = function
