@@ -127,6 +127,107 @@ def test_print_shows_no_address_or_module(client):
     assert "0x" not in printed and "webapp" not in printed and "GradMode" not in printed
 
 
+# Issue 26: inputs that answered 500 ("this is a bug"); each is now a sentence, a 4xx.
+NO_GRAD = "element 0 of tensors does not require grad and does not have a grad_fn"
+CPYTHON = 'print(f"{1}")\n'  # an f-string is outside the interpreter's language: CPython runs it
+KEPT_CTX = """kept = [0]
+class Twice(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, a):
+        kept[0] = ctx
+        return a * 2
+    @staticmethod
+    def backward(ctx, g):
+        return g * 2
+y = Twice.apply(x)
+kept[0].save_for_backward(a=x)
+y"""
+
+ISSUE_26_ROWS = [  # (source, language, the sentence's words, line)
+    ("y = torch.tensor(1.0)\ny.backward()\ny", None, NO_GRAD, 2),
+    (CPYTHON + "y = torch.tensor(1.0)\ny.backward()\ny", None, NO_GRAD, 3),
+    ("(x > 0).backward()\nx", None, NO_GRAD, 1),
+    (CPYTHON + "(x > 0).backward()\nx", None, NO_GRAD, 2),
+    ("y <- torch_tensor(1)\ny$backward()\ny", "r", NO_GRAD, 2),
+    ("torch.autograd.backward([0])", None, "backward() goes back from tensors", 1),
+    (CPYTHON + "torch.autograd.backward([0])", None, "backward() goes back from tensors", 2),
+    ('s <- "a #"; é <- 1\nx', "r", "R cannot read the character 'é'", 1),
+    ('s <- "a # é"; é <- 1\nx', "r", "R cannot read the character 'é'", 1),
+    (KEPT_CTX, None, "save_for_backward() got an unexpected keyword argument 'a'", 11),
+]
+
+
+@pytest.mark.parametrize("source, language, words, line", ISSUE_26_ROWS,
+                         ids=[r[0][-36:] for r in ISSUE_26_ROWS])
+def test_what_answered_500_is_a_sentence_at_the_line(client, app, source, language, words, line):
+    """Mutations: before_backward hooks every root again (the first five rows 500 or say
+    "cannot register a hook"); AssertionError out of calls.TORCH_ERRORS (backward([0]) 500s);
+    the R lexer's name branch takes any letter again (é 500s); the ctx method called
+    unguarded, `_save(*tensors)` again (the kept ctx 500s)."""
+    started = time.monotonic()
+    body = {"source": source, "inputs": {"x": 1.0}, **({"language": language} if language else {})}
+    response = client.post("/api/trace", json=body)
+    _check_refusal(response, started, app)
+    error = response.get_json()["error"]
+    assert words in error["message"] and error["line"] == line, error
+
+
+def test_a_backward_without_grad_says_why_and_what_to_write(client):
+    """The teaching moment: PyTorch's words, why (nothing requiring grad reached it, or a
+    comparison) and the fix, in R's spelling for R. Mutation: the former sentence ("the
+    output does not depend on any tensor created with requires_grad=True")."""
+    python = client.post("/api/trace", json={"source": "(x > 0).backward()\nx",
+                                             "inputs": {"x": 1.0}}).get_json()["error"]["message"]
+    assert python.startswith(NO_GRAD) and "comparison" in python
+    assert "create the input with requires_grad=True" in python
+    r = client.post("/api/trace", json={"source": "y <- torch_tensor(1)\ny$backward()\ny",
+                                        "language": "r"}).get_json()["error"]["message"]
+    assert "requires_grad = TRUE" in r and "requires_grad=True" not in r
+
+
+@pytest.mark.parametrize("url", ["/graph.svg", "/graph.png"])
+@pytest.mark.parametrize("source", ["y = torch.tensor(1.0)\ny.backward()\ny",
+                                    "(x > 0).backward()\nx"])
+def test_a_backward_without_grad_is_a_picture_of_the_sentence(client, url, source):
+    """Mutation: before_backward hooks every root again (a 500)."""
+    response = client.get(url + "?x=1&f=" + quote(source))
+    assert response.status_code == 400 and response.mimetype.startswith("image/")
+    if url.endswith(".svg"):
+        assert "does not require grad" in response.get_data(as_text=True)
+
+
+DEEPLY_NESTED = "[" * 20000 + "]" * 20000  # under the 64 KiB cap, deeper than json can read
+
+
+@pytest.mark.parametrize("method, url", [("GET", "/?f=x&x=1"), ("GET", "/graph.svg?f=x&x=1"),
+                                         ("GET", "/embed?f=x&x=1"), ("POST", "/partials/graph")])
+def test_a_deeply_nested_json_body_is_no_500(client, method, url):
+    """A GET or form POST labelled application/json: the language is read from the body
+    when it is JSON; too deep to read is malformed, ignored. Mutation: create_app without
+    `app.json = RequestJSON(app)` (RecursionError, 500)."""
+    response = client.open(url, method=method, data=DEEPLY_NESTED, content_type="application/json")
+    assert response.status_code < 500, response.get_data(as_text=True)[:300]
+
+
+def test_a_torch_error_no_guard_wrapped_is_said_at_its_line():
+    """The general rule under every guard (Interpreter.execute): PyTorch's refusal of the
+    program's call is a sentence; PyTorch refusing chainrule's engine (a hook on a tensor
+    without grad) stays a bug. Mutation: raised_for_the_program returns True."""
+    import torch
+
+    from webapp.engine import pass_hooks
+    from webapp.language.calls import raised_for_the_program
+    with pytest.raises(AssertionError) as program:
+        torch.autograd.backward([0])
+    assert raised_for_the_program(program.value)
+    engine = {"torch": torch}  # a function of the engine's, by its file
+    exec(compile("def hook():\n    torch.tensor(1.0).register_hook(print)\n",
+                 pass_hooks.__file__, "exec"), engine)
+    with pytest.raises(RuntimeError) as ours:
+        engine["hook"]()
+    assert not raised_for_the_program(ours.value)
+
+
 def test_after_the_table_every_worker_is_there_and_an_honest_request_is_quick(client, app):
     pool = app.extensions["chainrule_pool"]
     deadline = time.monotonic() + 60

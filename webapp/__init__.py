@@ -38,6 +38,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         LAYOUT_PROCESSES=int(os.environ.get("CHAINRULE_LAYOUT_PROCESSES", 2)),
         LAYOUT_DEADLINE_SECONDS=float(os.environ.get("CHAINRULE_LAYOUT_DEADLINE", 20.0)),
     )
+    from .web.query import RequestJSON
+    app.json = RequestJSON(app)  # a body nested too deeply is malformed JSON, not a 500
     app.json.sort_keys = False  # keep the order of API.md (output, leaves, nodes, ...)
     if test_config:
         app.config.from_mapping(test_config)

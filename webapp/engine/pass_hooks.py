@@ -44,8 +44,9 @@ class PassHooks:
         self.flush()
         self.pass_start = self.sequence  # what is stamped after this was made by or after the pass
         self.in_pass = not retained  # chainrule's own pass (retained) records nothing new
-        roots = [roots] if isinstance(roots, torch.Tensor) else \
-            [t for t in tree_leaves(roots) if isinstance(t, torch.Tensor) and t.requires_grad]
+        # Only roots that require grad: the others leave PyTorch's own refusal ("element 0
+        # of tensors does not require grad") to the student, not a failed hook of chainrule's.
+        roots = [t for t in tree_leaves(roots) if isinstance(t, torch.Tensor) and t.requires_grad]
         for handle in self.hooks:
             handle.remove()
         self._reset_pass()

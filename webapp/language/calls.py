@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import os
 
 import torch
 
@@ -168,6 +169,28 @@ def call_torch(name: str, function, args: list, kwargs: dict, budget: Budget, no
     return result
 
 
+# What PyTorch raises when a call it was given is wrong (its Python half checks with `assert`
+# too: torch.autograd.backward([0])).
+TORCH_ERRORS = (RuntimeError, TypeError, ValueError, IndexError, ZeroDivisionError,
+                AssertionError, NotImplementedError)
+_TORCH_FOLDER = os.path.dirname(torch.__file__) + os.sep
+_ENGINE_FOLDER = os.path.join(os.path.dirname(os.path.dirname(__file__)), "engine") + os.sep
+
+
+def raised_for_the_program(exc: BaseException) -> bool:
+    """True when PyTorch raised `exc` for what the program asked: raised inside torch (or a
+    RuntimeError, PyTorch's C++ errors), with no frame of chainrule's engine (the recorder,
+    its hooks) on the way, whose failures stay chainrule's bugs."""
+    files = []
+    traceback = exc.__traceback__
+    while traceback is not None:
+        files.append(traceback.tb_frame.f_code.co_filename)
+        traceback = traceback.tb_next
+    if not files or any(name.startswith(_ENGINE_FOLDER) for name in files):
+        return False
+    return isinstance(exc, RuntimeError) or files[-1].startswith(_TORCH_FOLDER)
+
+
 def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -184,7 +207,7 @@ def guarded(thunk, node=None):
         raise limit("A number grew too large to represent.", node) from None
     except RecursionError:
         raise limit("This function is nested too deeply.", node) from None
-    except (RuntimeError, TypeError, ValueError, IndexError, ZeroDivisionError) as exc:
+    except TORCH_ERRORS as exc:
         message = explain_torch_error(exc)
         if message == OUT_OF_MEMORY:
             raise limit(message, node) from None
@@ -222,7 +245,13 @@ def explain_torch_error(exc: Exception) -> str:
                 "in `with torch.no_grad():`.")
     if "does not require grad and does not have a grad_fn" in text:
         return ("element 0 of tensors does not require grad and does not have a grad_fn: "
-                "the output does not depend on any tensor created with requires_grad=True.")
+                "no tensor with requires_grad=True reached this one (a comparison such as "
+                "x > 0 has no gradient either), so PyTorch recorded no graph to go back "
+                "through; create the input with requires_grad=True and call backward() on "
+                "a result computed from it.")
+    if text == "Expected output to be a torch.Tensor":  # torch.autograd.backward([0])
+        return ("backward() goes back from tensors, and it was given something else (a plain "
+                "number?): pass the output tensor, as in torch.autograd.backward([y]).")
     if "modified by an inplace operation" in text:
         return _changed_in_place(text)
     if type(exc) is ZeroDivisionError:

@@ -45,7 +45,11 @@ class CtxProxy:
             raise unsupported("Only values can be stored on ctx.", node)
         self._ctx.chainrule_values[name] = value
 
-    def _save(self, *tensors):
+    def _save(self, *tensors, **named):
+        if named:  # R's ctx$save_for_backward(input = input) is translated to positions
+            name = next(iter(named))
+            raise runtime(f"save_for_backward() got an unexpected keyword argument '{name}': "
+                          f"it takes tensors by position, ctx.save_for_backward({name}).")
         if not all(isinstance(t, torch.Tensor) or t is None for t in tensors):
             raise runtime("save_for_backward takes tensors only.")
         self._ctx.save_for_backward(*tensors)

@@ -18,7 +18,8 @@ from .scopes import (BreakLoop, ContinueLoop, Observer, ReturnValue, Scope,  # n
 from .statements import Statements
 from ..limits import Limits
 from .budget import Budget
-from .calls import call_torch, guarded
+from .calls import (TORCH_ERRORS, call_torch, explain_torch_error, guarded,
+                    raised_for_the_program)
 from .custom_function import CtxProxy, CustomFunction
 from .pybuiltins import make_builtins
 from .vocabulary import (SafeFunction, bare_math, TORCH_NAMESPACE, MATH_NAMESPACE,
@@ -88,6 +89,10 @@ class Interpreter(Statements, Expressions):
         previous, self.at = self.at, node
         try:
             return method(node, scope)
+        except TORCH_ERRORS as exc:  # PyTorch's refusal on a path no guard wrapped: at the line
+            if not raised_for_the_program(exc):
+                raise
+            raise runtime(explain_torch_error(exc), node) from None
         finally:
             self.at = previous
 
@@ -135,8 +140,8 @@ class Interpreter(Statements, Expressions):
                 self.observer.result(result, node, args)
                 return result
             return self.produced(result, node, args)
-        if isinstance(function, CtxProxy.Method):
-            return function(*args, **kwargs)
+        if isinstance(function, CtxProxy.Method):  # also on a ctx kept after forward ended
+            return guarded(lambda: function(*args, **kwargs), node)
         raise runtime(f"{_describe(function)} is not a function.", node)
 
     def call_safe(self, function: SafeFunction, args, kwargs, node):

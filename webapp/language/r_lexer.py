@@ -53,7 +53,7 @@ def tokenize(source: str) -> list[Token]:
                 raise error("unsupported", "Complex numbers are not part of the language.", line, col)
             tokens.append(Token("num", match.group(0), line, col))
             i = match.end()
-        elif char.isalpha() or char == ".":
+        elif char.isascii() and char.isalpha() or char == ".":  # NAME reads ASCII only
             match = NAME.match(source, i)
             tokens.append(Token("name", match.group(0), line, col))
             i = match.end()

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import math
 
+from flask.json.provider import DefaultJSONProvider
+
 from ..errors import bad_input
 from ..limits import MAX_RANGE
 from ..sandbox.values import check_value
@@ -197,3 +199,14 @@ def fold_from_query(args) -> str | bool:
     if text in ("0", "false", "no", "off"):
         return False
     return True if text in ("1", "true", "yes", "on") else "auto"
+
+
+class RequestJSON(DefaultJSONProvider):
+    """Flask's JSON, where a body nested too deeply to read is malformed like any other:
+    `request.get_json(silent=True)` is then None, never a RecursionError (a 500)."""
+
+    def loads(self, s, **kwargs):
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("The JSON is nested too deeply.") from None

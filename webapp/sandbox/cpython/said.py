@@ -6,7 +6,7 @@ import difflib
 import torch
 
 from ...errors import ChainruleError, limit, runtime
-from ...language.calls import explain_torch_error
+from ...language.calls import TORCH_ERRORS, explain_torch_error, raised_for_the_program
 from .compiled import FILENAME
 from .world import FILES
 
@@ -37,7 +37,8 @@ def said(exc: Exception, known: list) -> ChainruleError:
     if isinstance(exc, AttributeError) and getattr(exc, "obj", 0) is None:
         return _at(runtime(f"{exc}: the value is None here (is it a `.grad` read before "
                            "`backward()` has run?)."), line, col)
-    if isinstance(exc, (RuntimeError, TypeError, ValueError, IndexError, ZeroDivisionError)):
+    if isinstance(exc, (RuntimeError, TypeError, ValueError, IndexError, ZeroDivisionError)) or \
+            isinstance(exc, TORCH_ERRORS) and raised_for_the_program(exc):  # torch's own asserts
         return _at(runtime(explain_torch_error(exc)), line, col)
     text = str(exc).strip().split("\n")[0]
     return _at(runtime(f"{type(exc).__name__}: {text}" if text else type(exc).__name__),
