@@ -13,7 +13,9 @@ from webapp.limits import DEFAULT_LIMITS
 @pytest.fixture(scope="session")
 def app():
     # No cool-down here: the hostile table sends one bomb after another from one address.
-    app = create_app({"TESTING": True, "WORKERS": 2, "BUSY_WAIT_SECONDS": 10.0, "COOL_DOWN_SECONDS": 0.0})
+    # DEBUG_HEADERS: the tests read X-Chainrule-Cache and X-Chainrule-Layouts.
+    app = create_app({"TESTING": True, "WORKERS": 2, "BUSY_WAIT_SECONDS": 10.0, "COOL_DOWN_SECONDS": 0.0,
+                      "DEBUG_HEADERS": True})
     yield app
     pool = app.extensions.get("chainrule_pool")
     if pool is not None:

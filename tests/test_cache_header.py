@@ -32,3 +32,24 @@ def test_a_page_is_a_miss_then_a_hit(client):
 def test_a_response_that_looks_in_no_cache_has_no_header(client):
     """Mutation: `if state:` -> `if True:` in cache.init_app: /healthz says `None`."""
     assert "X-Chainrule-Cache" not in client.get("/healthz").headers
+
+
+def test_the_cache_and_layout_headers_are_for_operators_who_ask(monkeypatch):
+    """`hit` told a student that someone else had opened exactly this function, and /healthz
+    counted everyone's layouts. Mutation: DEBUG_HEADERS on by default in cache.init_app."""
+    from webapp import create_app
+    from webapp.cache import note
+
+    def app_with_a_cache_lookup():
+        app = create_app({"TESTING": True})
+        app.add_url_rule("/looked", "looked", lambda: note(True) or "")
+        return app.test_client()
+
+    monkeypatch.delenv("CHAINRULE_DEBUG_HEADERS", raising=False)
+    student = app_with_a_cache_lookup()
+    assert "X-Chainrule-Cache" not in student.get("/looked").headers
+    assert "X-Chainrule-Layouts" not in student.get("/healthz").headers
+    monkeypatch.setenv("CHAINRULE_DEBUG_HEADERS", "1")
+    operator = app_with_a_cache_lookup()
+    assert operator.get("/looked").headers["X-Chainrule-Cache"] == "hit"
+    assert operator.get("/healthz").headers["X-Chainrule-Layouts"] == "0"

@@ -14,6 +14,8 @@ from werkzeug.serving import make_server
 from webapp import create_app
 from webapp.errors import ChainruleError
 from webapp.sandbox.fairness import Clients
+from webapp.limits import MINT_PER_MINUTE, NEWCOMER_MAX_COOL_DOWN
+from webapp.sandbox import identity
 from webapp.sandbox.identity import Identity
 
 
@@ -83,10 +85,84 @@ def test_forged_cookie_is_a_newcomer(client):
     minted cookies for 127.0.0.1 all along, and past MINT_PER_MINUTE it mints no more (the
     test failed in CI when the suite ran fast). Mutation: _verify accepting any cookie."""
     address = {"REMOTE_ADDR": "10.77.0.1"}
-    client.get("/healthz", environ_base=address)
     client.set_cookie("chainrule_id", "abc.1.0123456789abcdef0123456789abcdef")
-    response = client.get("/healthz", environ_base=address)
+    response = client.post("/api/trace", data="not JSON", environ_base=address)
     assert "chainrule_id=" in response.headers.get("Set-Cookie", "")  # a real one is issued
+
+
+def test_healthz_and_static_files_neither_give_cookies_nor_spend_the_budget(client):
+    """The red team spent an address's fresh cookies (MINT_PER_MINUTE) with cookie-less
+    GET /healthz, so a browser arriving there got none. Mutation: give_cookie without its
+    NO_COOKIE check: /healthz sets a cookie, and the API's request finds the budget spent."""
+    address = {"REMOTE_ADDR": "10.77.0.2"}
+    for _ in range(MINT_PER_MINUTE + 5):
+        assert "Set-Cookie" not in client.get("/healthz", environ_base=address).headers
+    assert "Set-Cookie" not in client.get("/static/css/chainrule.css", environ_base=address).headers
+    response = client.post("/api/trace", data="not JSON", environ_base=address)
+    assert "chainrule_id=" in response.headers.get("Set-Cookie", "")
+
+
+@pytest.mark.parametrize("source, ran", [
+    ("while True:\n    pass", False),                  # refused on reading: a loop that never ends
+    ("x = 1\nx + 18014398509481984", False),           # refused on reading: a number too large
+    ("y = 2\ntorch.zeros(100000000)", True),           # ran, and was stopped at a limit
+])
+def test_only_work_that_ran_counts_against_the_newcomer_bucket(client, source, ran):
+    """`while True: pass` is refused in 2 ms before it runs, yet it cooled the address's
+    newcomers down (10 s, doubling). Mutation: gate.evaluate penalising every `limit`
+    (without `not refused_before_running(...)`): the two refusals on reading count."""
+    address = {"REMOTE_ADDR": f"10.66.0.{1 + ran}"}
+    counters = client.application.extensions["chainrule_clients"].counters
+    before = counters.get(f"off:10.66.0.{1 + ran}|newcomer")
+    response = client.post("/api/trace", json={"source": source, "inputs": {}}, environ_base=address)
+    assert response.status_code == 400 and response.get_json()["error"]["kind"] == "limit"
+    assert counters.get(f"off:10.66.0.{1 + ran}|newcomer") - before == (1 if ran else 0)
+
+
+def test_the_shared_newcomer_bucket_cools_down_briefly_and_each_offender_long():
+    """One offender behind a school's address cooled every newcomer there down for up to
+    300 s. Mutation: `longest = MAX_COOL_DOWN` for every bucket: the newcomers wait 300 s."""
+    clients = Clients(10.0)
+    newcomer = Identity("10.0.0.9|newcomer", "10.0.0.9|newcomer", False)
+    for _ in range(6):
+        clients.penalise(newcomer)
+        clients.penalise(who("10.0.0.9|old"))
+    assert clients.counters.get("cool:10.0.0.9|newcomer") - time.time() <= NEWCOMER_MAX_COOL_DOWN
+    assert clients.counters.get("cool:10.0.0.9|old") - time.time() > NEWCOMER_MAX_COOL_DOWN * 10
+
+
+@pytest.mark.parametrize("peer, forwarded, seen", [
+    ("10.0.0.2", "192.168.1.7", "192.168.1.7"),
+    ("10.0.0.2", "6.6.6.6, 192.168.1.7", "192.168.1.7"),   # what lies left is the client's claim
+    ("10.0.0.2", "192.168.1.7, 10.0.0.3", "192.168.1.7"),  # through two trusted proxies
+    ("10.9.9.9", "192.168.1.7", "10.9.9.9"),               # not a named proxy: ignored
+    ("10.0.0.2", "not-an-address", "10.0.0.2"),
+    ("10.0.0.2", "", "10.0.0.2"),
+])
+def test_x_forwarded_for_counts_only_from_the_proxies_the_operator_names(peer, forwarded, seen):
+    """Behind the README's load balancer the whole school was one address. Mutations seen
+    failing: TrustedProxies trusting every peer (`if True:`): 10.9.9.9's claim is believed;
+    the middleware not installed: every student is the proxy."""
+    app = create_app({"TESTING": True, "TRUSTED_PROXIES": ["10.0.0.2", "10.0.0.3/32"]})
+    app.add_url_rule("/whoami", "whoami", lambda: identity.current_identity().newcomer_key)
+    response = app.test_client().get("/whoami", environ_base={"REMOTE_ADDR": peer},
+                                     headers={"X-Forwarded-For": forwarded})
+    assert response.get_data(as_text=True) == f"{seen}|newcomer"
+
+
+def test_without_named_proxies_x_forwarded_for_is_ignored(monkeypatch):
+    monkeypatch.delenv("CHAINRULE_TRUSTED_PROXIES", raising=False)
+    app = create_app({"TESTING": True})
+    app.add_url_rule("/whoami", "whoami", lambda: identity.current_identity().newcomer_key)
+    response = app.test_client().get("/whoami", environ_base={"REMOTE_ADDR": "10.0.0.2"},
+                                     headers={"X-Forwarded-For": "192.168.1.7"})
+    assert response.get_data(as_text=True) == "10.0.0.2|newcomer"
+    monkeypatch.setenv("CHAINRULE_TRUSTED_PROXIES", "10.0.0.2, 10.0.0.5")
+    app = create_app({"TESTING": True})
+    app.add_url_rule("/whoami", "whoami", lambda: identity.current_identity().newcomer_key)
+    response = app.test_client().get("/whoami", environ_base={"REMOTE_ADDR": "10.0.0.5"},
+                                     headers={"X-Forwarded-For": "192.168.1.7"})
+    assert response.get_data(as_text=True) == "192.168.1.7|newcomer"
 
 
 class Browser:

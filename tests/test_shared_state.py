@@ -39,7 +39,7 @@ def redis_url():
 @pytest.fixture(scope="module")
 def two_servers(redis_url):
     env = {"CHAINRULE_CACHE_URL": redis_url, "CHAINRULE_SECRET": "shared-secret-for-the-test",
-           "CHAINRULE_COOL_DOWN": "30"}
+           "CHAINRULE_COOL_DOWN": "30", "CHAINRULE_DEBUG_HEADERS": "1"}
     first, first_base, _ = start_server(env, workers=1)
     second, second_base, _ = start_server(env, workers=1)
     yield first_base, second_base
@@ -80,7 +80,7 @@ def test_a_cool_down_earned_on_one_process_holds_on_the_other(two_servers):
     first, second = two_servers
     # A classmate with a cookie minted by the first process, accepted by the second
     # (same CHAINRULE_SECRET: no new cookie); it makes the server contended.
-    _, headers, _ = call(first, "/healthz")
+    _, headers, _ = call(first, "/api/trace", {"source": "x + 2", "inputs": {"x": 1}})
     cookie = headers["Set-Cookie"].split(";")[0]
     status, headers, _ = call(second, "/api/trace", {"source": "x + 1", "inputs": {"x": 1}}, cookie)
     assert status == 200 and "Set-Cookie" not in headers
@@ -115,14 +115,15 @@ def test_redis_counters_behave_like_the_in_process_ones(kind, redis_url):
     assert counters.seen("alice", 10) == 1
 
 
-def test_an_unreachable_redis_makes_a_cache_miss_not_an_error():
-    """Mutation: `except self._errors:` -> `except KeyError:` in RedisCache.get: a 500."""
+def test_an_unreachable_redis_makes_a_local_cache_not_an_error():
+    """Mutation: `except self.errors:` -> `except KeyError:` in RedisLink.call: a 500.
+    Mutation: RedisCache.put's fallback `lambda: None`: the entry is not kept at all."""
     import redis
 
     from webapp.sandbox.shared_state import RedisCache
     cache = RedisCache(redis.Redis(port=free_port(), socket_connect_timeout=0.5), "test")
     cache.put("key", b"value", 5)
-    assert cache.get("key") is None
+    assert cache.get("key") == b"value" and cache.get("other") is None  # this process's own
 
 
 def test_in_flight_is_per_process_and_the_rest_is_shared(redis_url):

@@ -7,6 +7,7 @@ one 1,000-node SVG weighs as much as a thousand small ones.
 """
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 
@@ -77,12 +78,15 @@ def in_this_context(function):
 def init_app(app: Flask) -> None:
     for name, value in _new_state(app.config).items():
         app.extensions[f"chainrule_{name}"] = value
+    # A hit would tell a student that someone else opened exactly this function, so the
+    # header (and /healthz's layout count) is for operators who ask: CHAINRULE_DEBUG_HEADERS=1.
+    app.config.setdefault("DEBUG_HEADERS", os.environ.get("CHAINRULE_DEBUG_HEADERS") == "1")
 
     @app.after_request
     def say_where_from(response):
-        """`X-Chainrule-Cache: hit|miss` on every response that looked in a cache."""
+        """`X-Chainrule-Cache: hit|miss` on every response that looked in a cache (debug only)."""
         state = g.get("chainrule_cache")
-        if state:
+        if state and app.config["DEBUG_HEADERS"]:
             response.headers[HEADER] = state
         return response
 

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 EXAMPLES = {
-    "serve": "examples:\n  chainrule serve\n  chainrule serve --production --host 0.0.0.0 --port 8000",
+    "serve": ("examples:\n  chainrule serve\n  chainrule serve --production --host 0.0.0.0 --port 8000\n"
+              "  chainrule serve --production --host 0.0.0.0 --trusted-proxy 10.0.0.2   (behind nginx at 10.0.0.2)"),
     "render": ('examples:\n  chainrule render "0.2*x1**2 + 0.2*x2**2 - 5" --at x1=2 --at x2=2 -o graph.svg\n'
                '  chainrule render "sin(x) * x" --at x=1 -o graph.png --view autograd\n'
                '  chainrule render lesson.py -o lesson.dot\n'
@@ -165,7 +166,14 @@ def serve(args) -> int:
         walls_at_start(args.host, args.production)
     except NoWalls as refusal:
         raise CommandError(str(refusal)) from None
-    app = create_app()
+    from .sandbox.shared_state import RedisUnavailable
+    config = {"TRUSTED_PROXIES": args.trusted_proxy} if args.trusted_proxy else None
+    try:
+        app = create_app(config)
+    except RedisUnavailable as refusal:
+        raise CommandError(str(refusal)) from None
+    except ValueError as refusal:  # ipaddress's own sentence names the address
+        raise CommandError(f"--trusted-proxy / CHAINRULE_TRUSTED_PROXIES: {refusal}") from None
     if args.production:
         from .production import run_production
         run_production(app, args.host, args.port, threads=args.threads)
@@ -193,6 +201,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--production", action="store_true",
                    help="serve with waitress (slow clients hold no thread), not Flask's dev server")
     p.add_argument("--threads", type=int, default=32, help="app threads of the waitress server (--production)")
+    p.add_argument("--trusted-proxy", action="append", metavar="ADDRESS",
+                   help="a proxy or load balancer (address or network, e.g. 10.0.0.2 or 10.0.0.0/24) "
+                        "whose X-Forwarded-For names the student's address (repeatable; also "
+                        "CHAINRULE_TRUSTED_PROXIES, comma-separated); from anyone else it is ignored")
 
     p = command("render", "draw a function's autograd graph to .svg, .png or .dot", render_command)
     p.add_argument("function", help="an expression, a snippet, or a .py file holding one")

@@ -71,5 +71,6 @@ MAX_DIMENSIONS = 16  # dimensions of a tensor (numpy, which turns answers into J
 MAX_IN_FLIGHT = 3  # jobs one identity may have running under contention
 NEWCOMER_IN_FLIGHT = 2  # the stricter cap of an address's shared newcomer bucket
 MAX_COOL_DOWN = 300.0  # seconds, the longest cool-down after repeated limits
+NEWCOMER_MAX_COOL_DOWN = 20.0  # seconds, the longest of an address's shared newcomer bucket
 MINT_PER_MINUTE = 120  # fresh cookies per address per minute (a whole class arriving at once, twice over)
 REMEMBERED_TIMEOUTS = 10_000  # DOT sources remembered as too slow to lay out

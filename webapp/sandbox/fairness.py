@@ -5,8 +5,13 @@ CONTENTION_SECONDS) or every worker is busy, each identity (see identity.py) may
 few evaluations in flight, and one whose function was just stopped at a limit waits out
 a cool-down (10 s, doubling per offence in a row, at most 300 s).
 
-All state sits behind `Counters` (get / put / increment / expire / seen), kept in this
-process; a shared store such as Redis can stand in for it with the same five methods.
+An address's newcomers share one record (identity.py), so its cool-down is cut short at
+NEWCOMER_MAX_COOL_DOWN: one offender behind a school's address costs the students arriving
+there seconds, not minutes, and each further stop costs the offender a function that ran.
+
+All state sits behind `Counters` (get / put / increment / expire / seen, and flight slots:
+slots / take_slot / give_slot), kept in this process; a shared store such as Redis
+(shared_state.py) stands in for it with the same methods.
 """
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ from ..limits import MAX_IN_FLIGHT
 from ..limits import NEWCOMER_IN_FLIGHT
 CONTENTION_SECONDS = 10.0
 from ..limits import MAX_COOL_DOWN
+from ..limits import NEWCOMER_MAX_COOL_DOWN
 
 
 class Counters:
@@ -65,6 +71,18 @@ class Counters:
                 self.last_seen = {k: t for k, t in self.last_seen.items() if now - t < window}
             return sum(1 for k, t in self.last_seen.items() if k != key and now - t < window)
 
+    def slots(self, key: str) -> int:
+        """Slots of `key` taken and not given back."""
+        return int(self.get(key))
+
+    def take_slot(self, key: str):
+        """Take one slot of `key`; the token returned gives it back."""
+        self.increment(key)
+        return key
+
+    def give_slot(self, key: str, token) -> None:
+        self.increment(key, -1)
+
     def _drop_expired(self) -> None:
         now = time.time()
         self.values = {k: v for k, v in self.values.items() if not v[1] or v[1] > now}
@@ -86,7 +104,8 @@ class Clients:
         """Cool down after a limit, doubling for each further one in a row."""
         for bucket in self._buckets(who):
             count = self.counters.increment(f"off:{bucket}", 1, ttl=2 * MAX_COOL_DOWN)
-            wait = min(MAX_COOL_DOWN, self.cool_down_seconds * 2 ** (count - 1))
+            longest = NEWCOMER_MAX_COOL_DOWN if bucket == who.newcomer_key else MAX_COOL_DOWN
+            wait = min(longest, self.cool_down_seconds * 2 ** (count - 1))
             if wait > 0:
                 self.counters.put(f"cool:{bucket}", time.time() + wait, ttl=wait)
 
@@ -117,13 +136,13 @@ class _Slot:
                                      "just stopped at one of the limits, so new visitors from it "
                                      "wait a few seconds; try again in a moment.")
             cap = NEWCOMER_IN_FLIGHT if key == self.who.newcomer_key else MAX_IN_FLIGHT
-            if counters.get(f"flight:{key}") >= cap:
+            if counters.slots(f"flight:{key}") >= cap:
                 raise ChainruleError("busy", "Too many of your functions are running at "
                                      "once; try again in a moment.")
-        counters.increment(f"flight:{key}")
+        self.token = counters.take_slot(f"flight:{key}")
         counters.increment("in_flight")
         return self
 
     def __exit__(self, *exc):
-        self.counters.increment(f"flight:{self.who.key}", -1)
+        self.counters.give_slot(f"flight:{self.who.key}", self.token)
         self.counters.increment("in_flight", -1)

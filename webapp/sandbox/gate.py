@@ -55,6 +55,21 @@ def pool() -> WorkerPool:
     return existing
 
 
+def workers_unready(app: Flask) -> str | None:
+    """Why this app's pool cannot take a job now (for /healthz), or None when it can.
+
+    Not started (a dev server starts it on first use) or replacing a worker is ready
+    enough; booting for the first time (torch imports for seconds) or closed is not."""
+    existing = app.extensions.get("chainrule_pool")
+    if existing is None:
+        return None
+    if existing.closed:
+        return "the evaluator workers were stopped"
+    if existing.replaced == 0 and existing.starting >= existing.size:
+        return "the evaluator workers are starting"
+    return None
+
+
 def evaluate(kind: str, **job) -> dict:
     """Run one job (see engine/jobs.py) in a worker and return its JSON answer."""
     job = {"kind": kind, **job}
@@ -85,9 +100,37 @@ def evaluate(kind: str, **job) -> dict:
             clients.forgive(client)
             return answer
         except ChainruleError as error:
-            if error.kind == "limit":
+            if error.kind == "limit" and not refused_before_running(job, error):
                 clients.penalise(client)  # a bomb, or a runaway loop: cool down before the next
             raise
+
+
+def refused_before_running(job: dict, error: ChainruleError) -> bool:
+    """Whether a worker's `limit` came from reading the source alone (a loop that could never
+    end, a number too large): it cost no one anything, so it costs its sender nothing shared.
+    Reading it again here takes milliseconds and no torch, and is done only after a refusal."""
+    from ..language.frontend import as_cpython, choose_language, current_language, parse_source, \
+        source_language
+    source = job.get("source")
+    if not isinstance(source, str):
+        return False
+    try:
+        language = choose_language(job.get("language") or current_language(), source)
+        with source_language(language):
+            try:
+                parse_source(source)
+            except ChainruleError as refusal:
+                outside = refusal.kind == "unsupported" and not getattr(refusal, "final", False) \
+                    or getattr(refusal, "interpreter_only", False)
+                if not outside:
+                    raise
+                with as_cpython():  # as the worker runs it (engine/jobs.py)
+                    parse_source(source)
+    except ChainruleError as refusal:
+        return refusal.kind == "limit" and refusal.message == error.message
+    except Exception:  # noqa: BLE001 - whatever reading it again did, the worker's refusal stands
+        return False
+    return False
 
 
 def check_job(job: dict) -> None:

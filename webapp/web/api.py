@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 
-from ..sandbox import gate as evaluator
+from ..sandbox import gate as evaluator, shared_state
 from ..cache import app_state
 from ..errors import ChainruleError, bad_input
 from ..lesson.error_guards import guards_for_error
@@ -41,9 +41,20 @@ def _inputs(body: dict) -> dict:
 
 @bp.get("/healthz")
 def healthz():
-    response = jsonify(status="ok")
-    # How many layouts `dot` has made: the benchmark checks its cold cases were really cold.
-    response.headers["X-Chainrule-Layouts"] = str(app_state("dot_runs")["count"])
+    """200 while this process can serve, else 503 (a load balancer takes it out); with
+    Redis, its state: "unreachable" still serves, from this process's own caches."""
+    app = current_app._get_current_object()
+    unready = evaluator.workers_unready(app)
+    body = {"status": "ok"} if unready is None else {"status": "unavailable", "reason": unready}
+    if app.extensions.get("chainrule_redis_link") is not None:
+        body["redis"] = shared_state.redis_state(app)
+    response = jsonify(body)
+    if unready is not None:
+        response.status_code = 503
+        response.headers["Retry-After"] = "5"
+    if app.config["DEBUG_HEADERS"]:
+        # How many layouts `dot` has made: the benchmark checks its cold cases were really cold.
+        response.headers["X-Chainrule-Layouts"] = str(app_state("dot_runs")["count"])
     return response
 
 
