@@ -5,8 +5,9 @@ so they run as real CPython in the sandbox. Typed into the editor, the graph loa
 node fills in as the server's trace says after stepping to the end (test_page_typing's
 check), parameters are named by their module path, and the prints are shown.
 
-Mutation seen failing: jobs.handle without the CPython retry (the page shows the
-interpreter's refusal, no graph loads).
+Mutations seen failing: jobs.handle without the CPython retry (the page shows the
+interpreter's refusal, no graph loads); render.values_dot without module boxes (the
+training cell's boxes are missing).
 """
 from __future__ import annotations
 
@@ -80,4 +81,12 @@ def test_a_course_cell_typed_as_published_fills_in(page, live_server, artifacts,
     labels = set(page.eval_on_selector_all("#graph g.node text:first-of-type",
                                            "ts => ts.map(t => t.textContent)"))
     assert names <= labels, labels
-    page.screenshot(path=str(artifacts / f"course-{len(source)}.png"))
+    if source is TRAINING:  # the model boxed by module, and each optimizer.step() said
+        boxes = page.eval_on_selector_all("#graph g.cr-module text",
+                                          "ts => ts.map(t => t.textContent)")
+        assert boxes == ["model (Net)", "model.hidden (Linear)", "model.out (Linear)"], boxes
+        steps = page.locator("section[aria-label='Optimizer steps'] ol.updates > li")
+        assert steps.count() == 3
+        assert steps.nth(0).is_visible()
+        assert "optimizer.step() (SGD) changed 4 parameters" in steps.nth(0).inner_text()
+    page.screenshot(path=str(artifacts / f"course-{len(source)}.png"), full_page=True)

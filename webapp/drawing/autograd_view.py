@@ -2,7 +2,7 @@
 output tensor (torchviz's node set), each box named as the values view names it."""
 from __future__ import annotations
 
-from . import dot_statements, svg_fill
+from . import dot_statements, module_boxes, svg_fill
 from ..limits import MAX_DRAWN_NODES, MAX_LAYOUT_COST
 from .layout_cost import estimate_autograd
 from .render import _new_graph, _too_large, too_far_reaching
@@ -29,6 +29,10 @@ def autograd_dot(trace: dict, title: str | None = None) -> str:
     for index, edge in enumerate(view["edges"]):
         dot_statements.edge(graph, edge["source"], edge["target"], id=f"a{index}-{edge['source']}-{edge['target']}",
                    arrowsize="0.6", **{"class": "cr-edge"})
+    drawn = {node["id"] for node in view["nodes"]}
+    graph.body += module_boxes.cluster_lines(module_boxes.members(
+        trace, lambda n: [i for i in (n["id"], f"{n['id']}-acc") if i in drawn]),
+        trace.get("modules") or {})
     return graph.source
 
 

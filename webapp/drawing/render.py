@@ -11,7 +11,7 @@ import subprocess
 
 import graphviz
 
-from . import dot_statements, layout, svg_fill
+from . import dot_statements, layout, module_boxes, svg_fill
 from ..cache import app_state, note
 from ..errors import ChainruleError, limit
 from ..formatting import format_value
@@ -118,6 +118,9 @@ def values_dot(trace: dict, title: str | None = None, legend: bool = True,
             if edge.get("carried") else {}
         dot_statements.edge(graph, edge["source"], target, id=f"e{index}-{edge['source']}-{edge['target']}",
                    arrowsize="0.6", **{"class": "cr-edge"}, **carried)
+    graph.body += module_boxes.cluster_lines(module_boxes.members(
+        trace, lambda n: [n["id"], f"{n['id']}-op"] if n["id"] in op_nodes else [n["id"]]),
+        trace.get("modules") or {})
     if legend:
         graph.body += _legend_lines()
     return graph.source

@@ -16,7 +16,7 @@ from ..sandbox.cpython.runner import CPythonRunner
 from ..language.frontend import install_helpers, parse_source
 from ..lesson.annotate import add_lesson, add_names
 from ..limits import Limits
-from .results import describe_result
+from .results import describe_modules, describe_result, describe_updates
 from .node_values import resolve
 from .recorder import KEY, close_later
 from ..lesson import folding
@@ -81,7 +81,8 @@ def run_program(source: str, inputs: dict, limits: Limits, observer=None,
         interpreter = Interpreter(limits, observer=observer)
         install_helpers(program, interpreter)
     if observer is not None and hasattr(observer, "where"):
-        observer.where = interpreter.where
+        # CPython also says which named module's forward is running (the drawing's boxes).
+        observer.where = getattr(interpreter, "where_and_module", interpreter.where)
     with contextlib.ExitStack() as stack:
         stack.enter_context(torch.enable_grad())
         if tangent is not None:
@@ -288,4 +289,6 @@ def summarize(evaluation: Evaluation, leaves: dict, limits: Limits, delivered: d
         "leaves": described,
         "prints": interpreter.prints,
         "result": describe_result(interpreter.last_value, interpreter.last_line, limits),
+        **describe_modules(interpreter),
+        **describe_updates(interpreter),
     }

@@ -218,6 +218,8 @@ class GraphTracer(PassHooks, Observer):
             }
             if self.in_pass:  # recorded by a backward pass run with create_graph=True
                 record["derivative"] = True
+            elif len(where) > 2 and where[2] is not None:  # inside a named module's forward
+                record["module"] = where[2]
             if self.tangents:
                 self.tangent_pending.append((record["tangents"], tensors))
         return True

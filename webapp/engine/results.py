@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from .jsonvalues import plain
+from .jsonvalues import number, plain, tensor_value
 
 from ..limits import MAX_RESULT_TEXT as MAX_TEXT
 
@@ -15,6 +15,36 @@ def describe_result(value, line, limits) -> dict:
     if isinstance(value, torch.Tensor):  # its "value" is plain's tensor_value already
         result["shape"] = list(value.shape)
     return result
+
+
+def describe_modules(interpreter) -> dict:
+    """`modules`: path -> class name of each named module (CPython runs; the boxes)."""
+    kinds = getattr(interpreter, "module_kinds", None)
+    return {"modules": dict(kinds)} if kinds else {}
+
+
+def describe_updates(interpreter) -> dict:
+    """`updates`: each `optimizer.step()` the program ran (cpython/modules.watched_steps),
+    its copies as JSON; `updates_total` counts the steps when some were left out."""
+    updates = getattr(interpreter, "updates", None)
+    if not updates:
+        return {}
+    described = [{**update, "parameters": [
+        {**p, **{key: _kept_value(p[key]) for key in ("before", "grad", "after")}}
+        for p in update["parameters"]]} for update in updates]
+    kept = {"updates": described}
+    if interpreter.updates_total > len(updates):
+        kept["updates_total"] = interpreter.updates_total
+    return kept
+
+
+def _kept_value(value):
+    """A copy's numbers; a large tensor's summary ({"min", "max", "mean"}) stays a dict."""
+    if isinstance(value, torch.Tensor):
+        return tensor_value(value, value.numel())
+    if isinstance(value, dict):
+        return {key: number(v) for key, v in value.items()}
+    return None
 
 
 def _kind(value) -> str:

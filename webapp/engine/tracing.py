@@ -173,6 +173,8 @@ class _Builder:
                 "origin": record.get("origin"), "named": record.get("name") is not None}
         if record.get("derivative"):  # a backward op PyTorch recorded (create_graph=True)
             node["derivative"] = True
+        if record.get("module"):  # made inside this named module's forward (CPython runs)
+            node["module"] = record["module"]
         if count > 1:  # split, unbind: one node, every output's value and gradient
             node["outputs"] = count
             node["value"] = [compact(values.get(i)) for i in range(count)]

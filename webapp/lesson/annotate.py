@@ -6,6 +6,8 @@ from .guards import find_guards
 from .naming import assign_names
 from .tape import tape_rows
 from .tangent_text import tangent_explanations
+from .updates import add_update_texts
+
 
 
 def add_names(trace: dict) -> dict:
@@ -18,6 +20,7 @@ def add_names(trace: dict) -> dict:
 
 def add_lesson(trace: dict, seeded: bool = False, source: str | None = None) -> dict:
     """Fill `name` on every node, `tape`, `explain` and `guards` (in place); returns the trace."""
+    add_update_texts(trace)
     if not trace.get("nodes"):
         trace.update(tape=[], explain={"forward": {}, "backward": {}},
                      guards=find_guards(source) if source else [])

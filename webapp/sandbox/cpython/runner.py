@@ -33,6 +33,7 @@ from ...language.scopes import Observer
 from . import permission
 from .compiled import FILENAME, OUTPUT, compiled
 from .said import check_showable, placed, said
+from .modules import MAX_MODULES, parameters_of, submodules_of, watched_modules, watched_steps
 from .world import program_globals, wrapped_backward
 
 
@@ -64,6 +65,11 @@ class CPythonRunner:
         self._positions: dict = {}
         self._names: dict = {}
         self._local_named: list = []  # names inside the program's own functions: a fallback
+        self.module_paths: dict = {}  # id(module) -> its path from a module-level name
+        self.module_kinds: dict = {}  # path -> the module's class name (the drawing's boxes)
+        self._modules_now: list = []  # the modules whose forward is running, innermost last
+        self.updates: list[dict] = []  # each optimizer.step() (modules.watched_steps)
+        self.updates_total = 0
 
     # -- where --------------------------------------------------------------------
     def where(self) -> tuple:
@@ -81,6 +87,12 @@ class CPythonRunner:
             return line, (col if col is not None else -1) + 1
         return frame.f_lineno, None
 
+    def where_and_module(self) -> tuple:
+        """(line, column, module path): the recorder's stamp for the op running now; the
+        module is the innermost named one whose forward is running (None: outside any)."""
+        line, col = self.where()
+        return line, col, self._modules_now[-1] if self._modules_now else None
+
     # -- running ------------------------------------------------------------------
     def run(self, tree: ast.Module, inputs: dict):
         """Execute the program; the output as the interpreter chose it (see API.md)."""
@@ -96,7 +108,8 @@ class CPythonRunner:
         self._inputs_seen = {name: (id(value), value.grad_fn) for name, value in inputs.items()
                              if isinstance(value, torch.Tensor)}
         try:
-            with self._watching(), wrapped_backward(self):
+            with self._watching(), wrapped_backward(self), watched_modules(self), \
+                    watched_steps(self):
                 exec(code, names)  # noqa: S102 - the sandbox's one exec of user text
         except ChainruleError as error:
             raise error if error.line is not None else placed(error, self.where())
@@ -183,7 +196,11 @@ class CPythonRunner:
             elif module and isinstance(value, torch.nn.Module) and seen.get(name) != (id(value), None):
                 seen[name] = (id(value), None)
                 # Parameters by their module path, as torchviz's `params=` names them.
-                for path, parameter in _parameters(value):
+                for path, module in submodules_of(value)[:MAX_MODULES]:
+                    path = f"{name}.{path}" if path else name
+                    self.module_paths.setdefault(id(module), path)
+                    self.module_kinds.setdefault(path, type(module).__name__)
+                for path, parameter in parameters_of(value):
                     self.named.append((f"{name}.{path}", parameter))  # noqa: the module's path
                     self.observer.assigned(f"{name}.{path}", parameter)
 
@@ -239,11 +256,3 @@ class _Loop:
     def __init__(self, node, frame):
         self.lineno, self.end_lineno = node.lineno, node.end_lineno
         self.col_offset, self.frame = node.col_offset, frame
-
-
-def _parameters(module) -> list:
-    """A model's named parameters; none from one its own code left half-built."""
-    try:
-        return list(module.named_parameters())
-    except Exception:  # noqa: BLE001 - the program's own class, whatever it does
-        return []
