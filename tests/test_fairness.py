@@ -109,8 +109,9 @@ def test_healthz_and_static_files_neither_give_cookies_nor_spend_the_budget(clie
 ])
 def test_only_work_that_ran_counts_against_the_newcomer_bucket(client, source, ran):
     """`while True: pass` is refused in 2 ms before it runs, yet it cooled the address's
-    newcomers down (10 s, doubling). Mutation: gate.evaluate penalising every `limit`
-    (without `not refused_before_running(...)`): the two refusals on reading count."""
+    newcomers down (10 s, doubling). Mutation: create_app not registering
+    `chainrule_refused_on_reading` (gate.evaluate penalises every `limit`): the two
+    refusals on reading count."""
     address = {"REMOTE_ADDR": f"10.66.0.{1 + ran}"}
     counters = client.application.extensions["chainrule_clients"].counters
     before = counters.get(f"off:10.66.0.{1 + ran}|newcomer")

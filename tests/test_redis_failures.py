@@ -113,7 +113,8 @@ def test_a_paused_redis_costs_one_timeout_then_is_left_alone():
     call of the request goes to the silent Redis (10 timeouts, not 1)."""
     from webapp.sandbox.fairness import Clients
     from webapp.sandbox.identity import Identity
-    from webapp.sandbox.shared_state import RETRY_SECONDS, RedisCache, RedisCounters, RedisLink
+    from webapp.sandbox.redis_counters import RedisCounters
+    from webapp.sandbox.shared_state import RETRY_SECONDS, RedisCache, RedisLink
     now = [1000.0]
     silent = SilentRedis()
     link = RedisLink(silent, clock=lambda: now[0])
@@ -141,7 +142,7 @@ def test_a_dead_process_slots_free_themselves_and_a_live_one_keeps_them(redis_ur
     stay; `renew` doing nothing: the live process's slot is lost."""
     import redis
 
-    from webapp.sandbox.shared_state import LEASE_SECONDS, RedisCounters
+    from webapp.sandbox.redis_counters import LEASE_SECONDS, RedisCounters
     now = [time.time()]
     client, prefix = redis.Redis.from_url(redis_url), f"test:{time.time()}:"
     dead, live, other = (RedisCounters(client, prefix, clock=lambda: now[0]) for _ in range(3))

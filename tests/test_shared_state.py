@@ -99,7 +99,7 @@ def test_redis_counters_behave_like_the_in_process_ones(kind, redis_url):
     import redis
 
     from webapp.sandbox.fairness import Counters
-    from webapp.sandbox.shared_state import RedisCounters
+    from webapp.sandbox.redis_counters import RedisCounters
     counters = Counters() if kind == "memory" else RedisCounters(
         redis.Redis.from_url(redis_url), prefix=f"test:{time.time()}:")
     assert counters.get("a") == 0
@@ -131,7 +131,7 @@ def test_in_flight_is_per_process_and_the_rest_is_shared(redis_url):
     in flight would count against another's workers."""
     import redis
 
-    from webapp.sandbox.shared_state import RedisCounters
+    from webapp.sandbox.redis_counters import RedisCounters
     client, prefix = redis.Redis.from_url(redis_url), f"test:{time.time()}:"
     one, other = RedisCounters(client, prefix), RedisCounters(client, prefix)
     one.increment("in_flight")

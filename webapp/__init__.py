@@ -50,6 +50,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     cache.init_app(app)
     timing.init_app(app)
     evaluator.init_app(app)
+    app.extensions["chainrule_refused_on_reading"] = _refused_on_reading
     shared_state.configure(app)  # Redis for caches and fairness, when CHAINRULE_CACHE_URL asks
     assets.init_app(app)
     security.init_app(app)
@@ -59,6 +60,32 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     _register_error_handlers(app)
     return app
+
+
+def _refused_on_reading(job: dict, error: ChainruleError) -> bool:
+    """Whether a worker's `limit` came from reading the source alone (a loop that could never
+    end, a number too large), before anything ran; fairness then charges no one (gate.py).
+    Reading again takes milliseconds and no torch, and happens only after such a refusal."""
+    from .language.frontend import as_cpython, choose_language, current_language, parse_source, \
+        source_language
+    source = job.get("source")
+    if not isinstance(source, str):
+        return False
+    try:
+        with source_language(choose_language(job.get("language") or current_language(), source)):
+            try:
+                parse_source(source)
+            except ChainruleError as refusal:  # as engine/jobs.py: CPython reads it instead
+                if not (refusal.kind == "unsupported" and not getattr(refusal, "final", False)
+                        or getattr(refusal, "interpreter_only", False)):
+                    raise
+                with as_cpython():
+                    parse_source(source)
+    except ChainruleError as refusal:
+        return refusal.kind == "limit" and refusal.message == error.message
+    except Exception:  # noqa: BLE001 - whatever reading again did, the worker's refusal stands
+        return False
+    return False
 
 
 # Whole pages a browser shows (also in an iframe): busy is a page that reloads itself.

@@ -100,37 +100,13 @@ def evaluate(kind: str, **job) -> dict:
             clients.forgive(client)
             return answer
         except ChainruleError as error:
-            if error.kind == "limit" and not refused_before_running(job, error):
+            # A refusal on reading (a loop that could never end) cost no one anything, so it
+            # costs its sender nothing shared; checked by create_app's reader, which knows
+            # the languages (this side of the boundary does not).
+            read = current_app.extensions.get("chainrule_refused_on_reading")
+            if error.kind == "limit" and not (read and read(job, error)):
                 clients.penalise(client)  # a bomb, or a runaway loop: cool down before the next
             raise
-
-
-def refused_before_running(job: dict, error: ChainruleError) -> bool:
-    """Whether a worker's `limit` came from reading the source alone (a loop that could never
-    end, a number too large): it cost no one anything, so it costs its sender nothing shared.
-    Reading it again here takes milliseconds and no torch, and is done only after a refusal."""
-    from ..language.frontend import as_cpython, choose_language, current_language, parse_source, \
-        source_language
-    source = job.get("source")
-    if not isinstance(source, str):
-        return False
-    try:
-        language = choose_language(job.get("language") or current_language(), source)
-        with source_language(language):
-            try:
-                parse_source(source)
-            except ChainruleError as refusal:
-                outside = refusal.kind == "unsupported" and not getattr(refusal, "final", False) \
-                    or getattr(refusal, "interpreter_only", False)
-                if not outside:
-                    raise
-                with as_cpython():  # as the worker runs it (engine/jobs.py)
-                    parse_source(source)
-    except ChainruleError as refusal:
-        return refusal.kind == "limit" and refusal.message == error.message
-    except Exception:  # noqa: BLE001 - whatever reading it again did, the worker's refusal stands
-        return False
-    return False
 
 
 def check_job(job: dict) -> None:

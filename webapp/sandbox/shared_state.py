@@ -12,9 +12,8 @@ and counters then answer from this process's own, so a student gets an answer (m
 computed again, with this process's fairness), never a 500, and a paused Redis costs one
 request one timeout, not every call of every request.
 
-Flight slots are leases: each names its process and expires LEASE_SECONDS after the
-owner last renewed it (a thread renews them every LEASE_SECONDS / 3), so the slots of a
-process that died free themselves within seconds.
+The fairness counters are redis_counters.py's; a thread here renews this process's
+flight slots (leases) and keeps the school's agreed secret in Redis.
 
 Values are stored as JSON (bytes as base64), never pickled: a value read from Redis is
 data, whoever wrote it. Entries expire after a day; bound Redis's memory with its own
@@ -27,39 +26,22 @@ import hashlib
 import json
 import os
 import secrets
-import socket
 import threading
 import time
-import uuid
 
 from flask import Flask, jsonify
 
 from ..cache import BoundedCache
-from .fairness import Counters
 
 ENTRY_SECONDS = 86_400
-# A counter without expiry still expires after this long without a change.
-IDLE_COUNTER_SECONDS = 600
 # The longest one Redis call may take (connect or answer): Redis on a school's network
 # answers in a millisecond; past this it is down or paused, and this process goes on alone.
 REDIS_TIMEOUT_SECONDS = 0.5
 # After a failed call, Redis is left alone this long (then one call tries it again).
 RETRY_SECONDS = 5.0
-# A flight slot not renewed for this long belongs to a process that died: it frees itself.
-LEASE_SECONDS = 9.0
 # Where processes without CHAINRULE_SECRET agree on one (SET NX: the first one wins).
 SECRET_KEY = "chainrule:secret"
 
-_INCREMENT = """
-local value = redis.call('INCRBYFLOAT', KEYS[1], ARGV[1])
-local ttl = tonumber(ARGV[2])
-if ttl > 0 then
-  if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
-else
-  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]))
-end
-return value
-"""
 
 
 class RedisUnavailable(RuntimeError):
@@ -152,130 +134,16 @@ class RedisCache:
             lambda: len(self.local))
 
 
-class RedisCounters:
-    """fairness.Counters in Redis; while Redis is unreachable, in this process's own Counters.
-
-    `in_flight` is compared with this process's own number of workers, so it is never
-    shared: it stays in the process. Flight slots are leases (a sorted set per key, each
-    member naming its process, scored by when its lease ends), renewed by `renew`.
-    """
-
-    LOCAL = ("in_flight",)
-
-    def __init__(self, link, prefix: str = "chainrule:counter:", clock=time.time):
-        self.link, self.prefix, self.clock = _link(link), prefix, clock
-        self.local = Counters()
-        self._increment = self.link.client.register_script(_INCREMENT)
-        self.process = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.held: dict[str, str] = {}  # lease member -> Redis key, this process's slots
-        self.lock = threading.Lock()
-
-    def _key(self, key: str) -> str:
-        return self.prefix + key
-
-    def get(self, key: str) -> float:
-        if key in self.LOCAL:
-            return self.local.get(key)
-
-        def read(client):
-            value = client.get(self._key(key))
-            return float(value) if value is not None else 0.0
-        return self.link.call(read, lambda: self.local.get(key))
-
-    def put(self, key: str, value: float, ttl: float | None = None) -> None:
-        if key in self.LOCAL:
-            return self.local.put(key, value, ttl)
-        self.link.call(lambda client: client.set(self._key(key), repr(float(value)),
-                                                 px=max(1, int(ttl * 1000)) if ttl else None),
-                       lambda: self.local.put(key, value, ttl))
-
-    def increment(self, key: str, amount: float = 1.0, ttl: float | None = None) -> float:
-        if key in self.LOCAL:
-            return self.local.increment(key, amount, ttl)
-        ttl_ms = max(1, int(ttl * 1000)) if ttl else 0
-        return self.link.call(
-            lambda client: float(self._increment(
-                keys=[self._key(key)], args=[repr(float(amount)), ttl_ms, IDLE_COUNTER_SECONDS * 1000],
-                client=client)),
-            lambda: self.local.increment(key, amount, ttl))
-
-    def expire(self, key: str, ttl: float = 0.0) -> None:
-        if key in self.LOCAL:
-            return self.local.expire(key, ttl)
-        self.local.expire(key, ttl)  # what was counted here while Redis was away goes too
-        self.link.call(lambda client: client.delete(self._key(key)) if ttl <= 0 else
-                       client.pexpire(self._key(key), max(1, int(ttl * 1000))), lambda: None)
-
-    def seen(self, key: str, window: float) -> int:
-        """Mark `key` active now; how many other keys were active within `window` seconds."""
-        def mark(client):
-            now, name = time.time(), self.prefix + "last_seen"
-            pipe = client.pipeline()
-            pipe.zadd(name, {key: now})
-            pipe.zremrangebyscore(name, "-inf", now - window)
-            pipe.zcard(name)
-            pipe.expire(name, int(window) + 1)
-            return int(pipe.execute()[2]) - 1
-        return self.link.call(mark, lambda: self.local.seen(key, window))
-
-    def slots(self, key: str) -> int:
-        """Leases of `key` not yet ended, every process's."""
-        def count(client):
-            name = self._key(key)
-            pipe = client.pipeline()
-            pipe.zremrangebyscore(name, "-inf", self.clock())
-            pipe.zcard(name)
-            return int(pipe.execute()[1])
-        return self.link.call(count, lambda: self.local.slots(key))
-
-    def take_slot(self, key: str):
-        """A lease on one slot of `key` for this process; the token gives it back."""
-        member, name = f"{self.process}:{uuid.uuid4().hex[:12]}", self._key(key)
-
-        def take(client):
-            pipe = client.pipeline()
-            pipe.zadd(name, {member: self.clock() + LEASE_SECONDS})
-            pipe.pexpire(name, int(2 * LEASE_SECONDS * 1000))
-            pipe.execute()
-            with self.lock:
-                self.held[member] = name
-            return ("redis", member)
-        return self.link.call(take, lambda: ("local", self.local.take_slot(key)))
-
-    def give_slot(self, key: str, token) -> None:
-        where, member = token
-        if where == "local":
-            return self.local.give_slot(key, member)
-        with self.lock:
-            self.held.pop(member, None)  # unrenewed, the lease ends even if Redis is away now
-        self.link.call(lambda client: client.zrem(self._key(key), member), lambda: None)
-
-    def renew(self) -> None:
-        """Extend the leases this process holds by LEASE_SECONDS from now."""
-        with self.lock:
-            held = dict(self.held)
-        if not held:
-            return
-        until = self.clock() + LEASE_SECONDS
-
-        def extend(client):
-            pipe = client.pipeline()
-            for member, name in held.items():
-                pipe.zadd(name, {member: until}, xx=True)
-                pipe.pexpire(name, int(2 * LEASE_SECONDS * 1000))
-            pipe.execute()
-        self.link.call(extend, lambda: None)
-
-
 def agree_on_secret(client) -> str:
     """The school's cookie secret: the one in Redis, or a new one put there (SET NX)."""
     client.set(SECRET_KEY, secrets.token_hex(32), nx=True)
     return client.get(SECRET_KEY).decode()
 
 
-def _keep_alive(link: RedisLink, counters: RedisCounters, secret: str | None) -> None:
+def _keep_alive(link: RedisLink, counters, secret: str | None) -> None:
     """Renew this process's leases; put the agreed secret back if Redis lost it (a flush, an
     eviction), so a process started later agrees with the running ones."""
+    from .redis_counters import LEASE_SECONDS
     while True:
         time.sleep(LEASE_SECONDS / 3)
         counters.renew()
@@ -315,6 +183,7 @@ def configure(app: Flask) -> None:
 
     from ..cache import SIZED_BY
     from .fairness import Clients
+    from .redis_counters import RedisCounters
 
     client = redis.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT_SECONDS,
                                   socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
