@@ -200,11 +200,13 @@ def find_leaves(evaluation: Evaluation) -> dict:
 
 
 def trace_program(source: str, inputs: dict, grad_output, limits: Limits, tangent=None, fold=None,
-                  lesson: bool = True):
+                  lesson: bool = True, of_pass: bool = False):
     """Run, differentiate and trace; returns the live Evaluation and the JSON trace.
 
     With `fold` (folding.wanted), repeated structure is folded before the lesson is added.
     Without `lesson`, nodes get their names only (an image shows no explanations).
+    With `of_pass`, a program that ran backward() itself shows that pass's graph even when
+    its output was made by or after it (f's graph, beside a create_graph gradient's).
 
     The tracer's hooks and references are dropped when this returns, whatever happens (in a
     worker, once the answer is written: recorder.close_later).
@@ -215,9 +217,10 @@ def trace_program(source: str, inputs: dict, grad_output, limits: Limits, tangen
     after_run = contextlib.ExitStack()
     try:
         evaluation = run_program(source, inputs, limits, observer=tracer, tangent=tangent)
-        differentiate(evaluation, grad_output,  # its backward retains the graph
-                      before=lambda roots: tracer.before_backward(roots, retained=True),
-                      pass_start=tracer.pass_start)
+        if not (of_pass and evaluation.interpreter.ran_backward):
+            differentiate(evaluation, grad_output,  # its backward retains the graph
+                          before=lambda roots: tracer.before_backward(roots, retained=True),
+                          pass_start=tracer.pass_start)
         # From here on only chainrule reads tensors that exist (copies, JSON): the allocation
         # guard's sizing of each such call was about half of a small trace's time (profiled).
         after_run.enter_context(torch._C.DisableTorchFunction())
@@ -265,9 +268,9 @@ def _output_tangent(graph: dict, output):
 
 
 def trace_values(source: str, inputs: dict, grad_output, limits: Limits, tangent=None,
-                 fold=None, lesson: bool = True) -> dict:
+                 fold=None, lesson: bool = True, of_pass: bool = False) -> dict:
     """The whole of POST /api/trace as JSON data: output, leaves and the graph."""
-    return trace_program(source, inputs, grad_output, limits, tangent, fold, lesson)[1]
+    return trace_program(source, inputs, grad_output, limits, tangent, fold, lesson, of_pass)[1]
 
 
 def summarize(evaluation: Evaluation, leaves: dict, limits: Limits, delivered: dict | None = None) -> dict:

@@ -5,7 +5,6 @@ A job crosses the pipe as {"kind", ...fields}; `handle` binds the fields to the 
 """
 from __future__ import annotations
 
-import functools
 import inspect
 
 from ..errors import OUT_OF_MEMORY, ChainruleError, bad_input, limit
@@ -18,6 +17,7 @@ from ..language.frontend import (as_cpython, choose_language, current_language, 
                                  parse_source, source_language)
 from ..sandbox.cpython import allowed_here
 from ..limits import DEFAULT_LIMITS
+from ..memo import MiB, bytes_bounded
 
 
 def job_inputs(source: str) -> dict:
@@ -26,16 +26,17 @@ def job_inputs(source: str) -> dict:
 
 
 def job_trace(source: str, inputs: dict | None = None, grad_output=None, tangent=None,
-              fill_missing=None, fold=None, lesson: bool = True) -> dict:
+              fill_missing=None, fold=None, lesson: bool = True, of_pass: bool = False) -> dict:
     """The trace of API.md; `fill_missing` gives new names a starting value (the page);
     `fold` (lesson/folding.py: True, False or "auto") folds repeated structure; without
-    `lesson`, no tape, explanations or guards (an image: a quarter of a small trace's time)."""
+    `lesson`, no tape, explanations or guards (an image: a quarter of a small trace's time);
+    `of_pass`: the graph the program's own backward pass ran on, not the output's."""
     inputs = dict(inputs or {})
     if fill_missing is not None:
         for name in parse_source(source, DEFAULT_LIMITS).inputs:
             inputs.setdefault(name, fill_missing)
     result = trace_values(source, inputs, grad_output, DEFAULT_LIMITS, tangent=tangent, fold=fold,
-                          lesson=bool(lesson))
+                          lesson=bool(lesson), of_pass=bool(of_pass))
     program = parse_source(source, DEFAULT_LIMITS)
     if getattr(program, "language", "python") == "r":  # the Python it became, for the page
         result.update(language="r", python=program.python)
@@ -104,7 +105,7 @@ HANDLERS = {"inputs": job_inputs, "trace": job_trace, "plot": job_plot, "contour
 ENVELOPE = ("kind", "language", "deadline")
 
 
-@functools.lru_cache(maxsize=None)  # the handlers are fixed; reading one took ~20 µs a job
+@bytes_bounded(1 * MiB)  # the handlers are fixed; reading one took ~20 µs a job
 def _signature(handler) -> inspect.Signature:
     return inspect.signature(handler)
 
@@ -143,7 +144,7 @@ def handle(job: dict) -> dict:
             # CPython instead, where that is allowed (a confined worker, a trusted owner).
             outside = error.kind == "unsupported" and not getattr(error, "final", False) \
                 or getattr(error, "interpreter_only", False)
-            if not outside or language != "python" or not allowed_here():
+            if not outside or language not in ("python", "r") or not allowed_here():
                 raise
         with as_cpython():
             return _run(handler, job, language)

@@ -68,6 +68,10 @@ def trace():
     if body.get("fold") is not None:  # folding.py: false, true or "auto"; unfolded when absent
         job["fold"] = body["fold"] if body["fold"] in (True, False, "auto") else \
             _bad_fold()
+    if body.get("graph_of") is not None:  # "function": the program's own pass's graph (f's)
+        if body["graph_of"] not in ("output", "function"):
+            raise bad_input("graph_of must be output or function.")
+        job["of_pass"] = body["graph_of"] == "function"
     if body.get("tangent") is not None:
         tangent = body["tangent"]
         if not isinstance(tangent, dict):

@@ -11,7 +11,7 @@ from ..drawing import render, themes
 from ..drawing.refusal_image import error_image
 from ..cache import app_state, note
 from ..errors import ChainruleError
-from .query import (fold_from_query, function_from_query, grad_output_from_query, plot_job, plot_request,
+from .query import (fold_from_query, function_from_query, graph_of_from_query, grad_output_from_query, plot_job, plot_request,
                     view_from_query)
 
 bp = Blueprint("images", __name__)
@@ -24,7 +24,8 @@ def _graph_body(fmt: str) -> bytes:
     view = view_from_query(request.args)
     trace = evaluator.evaluate("trace", source=source, inputs=inputs,
                                grad_output=grad_output_from_query(request.args),
-                               fold=fold_from_query(request.args), lesson=False)
+                               fold=fold_from_query(request.args), lesson=False,
+                               of_pass=graph_of_from_query(request.args))
     if fmt == "dot":
         return render.dot_source(trace, view).encode()
     if themes.theme_from(request.args) == "dark":  # the fill-in template is light only

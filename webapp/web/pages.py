@@ -89,6 +89,9 @@ def build_view(state: PageState) -> dict:
         folded=folding.notice(context["trace"]), fold_urls=fold_links(state, context["inputs"], context["trace"]),
     )
     context["embed_code"] = snippet(context["embed_url"], context["image_url"], state.source)
+    if context["trace"] and any(n.get("derivative") for n in context["trace"]["nodes"]):
+        # A gradient drawn as the graph PyTorch recorded for it: f's graph can be shown beside.
+        context["function_graph_url"] = f"{url_for('images.graph_svg')}?{query}&graph_of=function"
     frames = len(export_steps(context["trace"])) if context["trace"] else 0
     context["animation_refused"] = (f"{frames:,} steps, more than the {MAX_ANIMATION_STEPS} an "
                                     "animation holds") if frames > MAX_ANIMATION_STEPS else None

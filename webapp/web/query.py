@@ -18,7 +18,7 @@ from ..sandbox.values import check_value
 # and language ("python" or "r"; detected when absent); /embed's options (embed_options);
 # practice=1 opens the page in practice mode (issue 15): a switch, never an input.
 RESERVED = frozenset("f view wrt lo hi n step theme format lr steps grad_output language "
-                     "autoplay controls code practice fold fit".split())  # fold: folding.py's option
+                     "autoplay controls code practice fold fit graph_of".split())  # fold: folding.py's option
 VIEWS = ("values", "autograd")
 
 
@@ -191,6 +191,15 @@ def page_theme(args) -> str | None:
     """"light" or "dark" from `?theme=`; None when absent (the page follows the system's)."""
     from ..drawing.themes import theme_from
     return theme_from(args) if args.get("theme") else None
+
+
+def graph_of_from_query(args) -> bool:
+    """`graph_of=function`: the graph the program's own backward pass ran on (f's, beside
+    the graph PyTorch recorded for a gradient made with create_graph=True), not the output's."""
+    text = (args.get("graph_of") or "output").strip().lower()
+    if text not in ("output", "function"):
+        raise bad_input("graph_of must be output or function.")
+    return text == "function"
 
 
 def fold_from_query(args) -> str | bool:
