@@ -15,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "webapp"
-LEAVES = {"errors", "limits", "formatting", "cache", "timing", "deep_graphs"}
+LEAVES = {"errors", "limits", "formatting", "cache", "timing", "deep_graphs", "memo"}
 TOP = {"__init__", "__main__", "cli", "python_api", "own_tensors", "bounded", "production", "widget"}
 
 # What each part may import of the package (itself always). drawing and lesson are plain

@@ -8,12 +8,16 @@ quoted form is remembered. The lines are byte for byte what `node` and `edge` ap
 """
 from __future__ import annotations
 
-import functools
-
 from graphviz import quoting
 
+from ..memo import MiB, bytes_bounded
 
-@functools.lru_cache(maxsize=8192)
+
+def _text_bytes(key, quoted: str) -> int:
+    return 2 * (49 + len(quoted)) + 120  # the text, its quoted copy, the key tuple
+
+
+@bytes_bounded(4 * MiB, size=_text_bytes)
 def quote(text: str) -> str:
     return quoting.quote(text)
 
@@ -29,7 +33,7 @@ def node(graph, name: str, label: str | None = None, **attrs) -> None:
     graph.body.append(f"\t{quote(name)}{attributes(label, attrs)}\n")
 
 
-@functools.lru_cache(maxsize=8192)
+@bytes_bounded(4 * MiB, size=_text_bytes)
 def quote_edge(text: str) -> str:
     return quoting.quote_edge(text)
 

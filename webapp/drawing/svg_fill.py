@@ -5,9 +5,10 @@ it is then a join, so a point change costs well under a millisecond.
 """
 from __future__ import annotations
 
-import functools
 import re
 from xml.sax.saxutils import escape
+
+from ..memo import MiB, bytes_bounded
 
 NODE = re.compile(rb'<g id="(?P<id>[^"]+)" class="node[^"]*">')
 TEXT = re.compile(rb'<text text-anchor="start" x="(?P<x>[-\d.]+)"(?P<rest>[^>]*)>(?P<content>#+)</text>')
@@ -17,7 +18,13 @@ ROLES = ("value", "grad")  # the order of render.value_texts
 ROW = {role: f' data-row="{role}">'.encode() for role in ROLES}
 
 
-@functools.lru_cache(maxsize=256)
+def _template_bytes(key, compiled) -> int:
+    """The template (the key) and its cut copy, plus each slot's tuple."""
+    parts, slots = compiled
+    return 2 * len(key[0]) + 50 * len(parts) + 120 * len(slots)
+
+
+@bytes_bounded(64 * MiB, size=_template_bytes)  # was 256 entries: a large graph's was ~3.8 MB
 def compile_template(template: bytes) -> tuple[list[bytes], list[tuple[str, int]]]:
     """Cut the SVG at each placeholder: parts[i] + text of slots[i] + parts[i+1] + …"""
     parts, slots, position = [], [], 0

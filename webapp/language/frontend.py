@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from ..errors import ChainruleError, bad_input, syntax
 from ..limits import DEFAULT_LIMITS, Limits
+from ..memo import MiB, bytes_bounded
 from . import validator
 from .free_names import find_inputs
 from .r_parser import parse_r
@@ -129,7 +130,7 @@ class _RChecker(validator._Checker):
         super()._name(name, node, what)
 
 
-@functools.lru_cache(maxsize=64)
+@bytes_bounded(16 * MiB)
 def parse_r_program(source: str, limits: Limits = DEFAULT_LIMITS) -> RProgram:
     """Read R text, translate it and check the result like any Python program."""
     from .r_translate import translate

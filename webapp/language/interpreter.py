@@ -7,7 +7,6 @@ reach only `SafeFunction`s, tensor methods on the whitelist, and the user's own 
 from __future__ import annotations
 
 import ast
-import functools
 
 import torch
 
@@ -17,6 +16,7 @@ from .scopes import (BreakLoop, ContinueLoop, Observer, ReturnValue, Scope,  # n
                      TensorMethod, UserFunction)
 from .statements import Statements
 from ..limits import Limits
+from ..memo import MiB, bytes_bounded
 from .budget import Budget
 from .calls import (TORCH_ERRORS, call_torch, explain_torch_error, guarded,
                     raised_for_the_program)
@@ -202,7 +202,7 @@ class Interpreter(Statements, Expressions):
         return result
 
 
-@functools.lru_cache(maxsize=128)  # the parsed trees are cached too (validator.parse_program)
+@bytes_bounded(16 * MiB)  # its key, the tree, is parse_program's: counted in both
 def _assigned_lines(tree: ast.Module) -> dict:
     """Each name's first assigning line, for "used before it is assigned" messages (read only)."""
     lines: dict = {}

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import ast
 import builtins
-import functools
 import symtable
 import warnings
 from dataclasses import dataclass, field
 
 from ..errors import limit, syntax, unsupported
 from ..limits import Limits
+from ..memo import MiB, bytes_bounded
 from .free_names import read_before_bound
 from .loop_exits import never_ends
 from .names import LANGUAGE_NAMES
@@ -58,7 +58,7 @@ class OpenProgram:
     loops: dict = field(default_factory=dict)  # (line of the loop) -> its ast node
 
 
-@functools.lru_cache(maxsize=128)
+@bytes_bounded(16 * MiB)
 def parse_open_program(source: str, limits: Limits) -> OpenProgram:
     """Parse and check a program for CPython; raise ChainruleError on a refusal."""
     from .validator import _syntax_error

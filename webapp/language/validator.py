@@ -6,13 +6,13 @@ interpreter as a tree. Every refusal names what was refused and where.
 from __future__ import annotations
 
 import ast
-import functools
 import re
 import warnings
 from dataclasses import dataclass
 
 from ..errors import ChainruleError, interpreter_only, limit, slip, syntax, unsupported
 from ..limits import DEFAULT_LIMITS, Limits
+from ..memo import MiB, bytes_bounded
 from .free_names import find_inputs
 from .loop_exits import never_ends
 from .name_slips import refuse_unknown_functions as _refuse_unknown_functions
@@ -67,7 +67,7 @@ class Program:
     inputs: list[str]
 
 
-@functools.lru_cache(maxsize=128)
+@bytes_bounded(16 * MiB)
 def parse_program(source: str, limits: Limits = DEFAULT_LIMITS) -> Program:
     """Check the text, parse it and walk the tree; raise ChainruleError on any refusal.
 

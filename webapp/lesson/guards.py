@@ -6,8 +6,9 @@ run, from the trace's nodes (which names hold non-leaf or non-scalar tensors).
 from __future__ import annotations
 
 import ast
-import functools
 from dataclasses import dataclass
+
+from ..memo import MiB, bytes_bounded
 
 MESSAGES = {
     "grad-before-backward": "{name}.grad is read before any backward() ran, so it is still None.",
@@ -81,7 +82,7 @@ class _Syntax:
     assigned: tuple
 
 
-@functools.lru_cache(maxsize=128)
+@bytes_bounded(16 * MiB)
 def _syntax(source: str) -> _Syntax | None:
     """Parsed and walked once per source (a point change runs the same text again)."""
     try:

@@ -1,15 +1,16 @@
 """Static URLs that carry a hash of the file's content, so they can be cached for good."""
 from __future__ import annotations
 
-import functools
 import hashlib
 import os
 
 from flask import Flask, url_for
 
+from ..memo import bytes_bounded
+
 
 def init_app(app: Flask) -> None:
-    @functools.lru_cache(maxsize=64)
+    @bytes_bounded(64 * 1024, name="web.assets.digest")
     def digest(path: str) -> str:
         with open(os.path.join(app.static_folder, path), "rb") as handle:
             return hashlib.sha256(handle.read()).hexdigest()[:12]
