@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -181,3 +182,47 @@ def test_http_optimize_reads_r(client):
     assert response.status_code == 200, response.get_json()
     steps = response.get_json()["steps"]
     assert steps[1]["inputs"]["x"] == pytest.approx(0.06)
+
+
+# Issue 26 item 6: an R sequence walked as a vector is bounded like a Python list (10,000),
+# before it is walked. Written out, `1:1e9` is refused at translation; computed (`1:n`), by
+# the helper that would walk it. Each is a 4xx sentence in well under the deadline, and no
+# worker is replaced. Mutations: `bounded()` returning its size unchecked and the
+# translator's check removed make these rows time out (the worker replaced).
+SEQUENCE_ROWS = [
+    ("length(1:1e9)", "`1:1e9` would hold 1,000,000,000 numbers"),
+    ("c(1:1e9)", "`1:1e9` would hold 1,000,000,000 numbers"),
+    ("cat(1:1e9)", "`1:1e9` would hold 1,000,000,000 numbers"),
+    ("torch_tensor(1:1e9)", "`1:1e9` would hold 1,000,000,000 numbers"),
+    ("n <- 1e9\nlength(1:n)", "This vector would hold 1,000,000,000 numbers"),
+    ("n <- 1e9\nc(1:n)", "This vector would hold 1,000,000,000 numbers"),
+    ("n <- 1e9\ncat(1:n)", "This vector would hold 1,000,000,000 numbers"),
+    ("n <- 1e9\nx <- torch_tensor(1:n)", "This vector would hold 1,000,000,000 numbers"),
+    ("n <- 6000\nx <- c(1:n, 1:n)", "This vector would hold 12,000 numbers"),
+]
+
+
+@pytest.mark.parametrize("source, sentence", SEQUENCE_ROWS)
+def test_a_long_r_sequence_is_one_sentence_and_keeps_its_worker(client, app, source, sentence):
+    client.post("/api/trace", json={"source": "x * 7", "inputs": {"x": 3}})  # the pool is up
+    pool = app.extensions["chainrule_pool"]
+    before = set(pool.idle_pids(wait_seconds=30))
+    started = time.monotonic()
+    response = client.post("/api/trace", json={"source": source, "language": "r"})
+    assert time.monotonic() - started < 2.0
+    assert 400 <= response.status_code < 500
+    error = response.get_json()["error"]
+    assert error["kind"] == "limit" and sentence in error["message"], error
+    assert "a vector here holds at most 10,000" in error["message"] or \
+        "one here holds at most 10,000" in error["message"]
+    assert set(pool.idle_pids(wait_seconds=5)) == before  # no worker was replaced
+
+
+def test_a_for_loop_over_a_long_sequence_is_still_a_loop(limits):
+    """Only a sequence walked as a vector is bounded: `for (i in 1:1e9)` is a loop, whose
+    budget stops it (refused before it runs when nothing leaves it)."""
+    error = refusal("s <- 0\nfor (i in 1:1e9) {\n  s <- s + i\n}\ns", limits)
+    assert error.kind == "limit" and "vector" not in error.message
+    with source_language("r"):
+        assert trace_values("s <- 0\nfor (i in 1:20000) {\n  s <- s + 1\n}\ns", {}, None,
+                            limits)["output"]["value"] == 20000

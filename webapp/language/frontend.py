@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import contextvars
+import dataclasses
 import functools
 import io
 import re
@@ -49,6 +50,8 @@ class RProgram(validator.Program):
 
     python: str = ""
     language: str = "r"
+    engine: str = "interpreter"  # "cpython": translated for CPython (parse_r_for_cpython)
+    loops: dict = dataclasses.field(default_factory=dict)  # (line of a loop) -> its node
 
 
 def detect_language(source: str) -> str:
@@ -112,7 +115,9 @@ def as_cpython():
 
 def parse_source(source: str, limits: Limits = DEFAULT_LIMITS):
     """The checked program of `source` in the current job's language."""
-    if _open.get() and _language.get() != "r":
+    if _open.get() and _language.get() == "r":
+        return parse_r_for_cpython(source, limits)
+    if _open.get():
         from .open_python import parse_open_program
         validator._check_text(source, limits, ascii_only=False)
         return parse_open_program(source, limits)
@@ -152,6 +157,39 @@ def parse_r_program(source: str, limits: Limits = DEFAULT_LIMITS) -> RProgram:
     except (RecursionError, ValueError):
         python = ""
     return RProgram(tree=tree, inputs=inputs, python=python)
+
+
+@functools.lru_cache(maxsize=64)
+def parse_r_for_cpython(source: str, limits: Limits = DEFAULT_LIMITS) -> RProgram:
+    """R text the interpreter refused, translated for real CPython in the sandbox: every
+    construct the translator knows (nn_module, optim_*, default arguments, ...), run
+    with the `_r_` helpers as globals (sandbox/cpython/world.py). Positions are R's."""
+    from .loop_exits import never_ends
+    from .r_translate import translate
+    validator._check_text(source, limits)
+    try:
+        tree = translate(parse_r(source), cpython=True)
+    except RecursionError:
+        raise ChainruleError("limit", "This function is nested too deeply to read.") from None
+    if not tree.body:
+        raise syntax("Type a function first, for example sin(x).")
+    loops = {}
+    for count, node in enumerate(ast.walk(tree)):
+        if count > limits.max_ast_nodes:
+            raise ChainruleError("limit", f"The function has more than {limits.max_ast_nodes:,} "
+                                 "parts.").at(node)
+        if isinstance(node, ast.While) and never_ends(node):
+            raise ChainruleError("limit", "This loop would never end: its condition is always "
+                                 "true, and nothing in it leaves the loop (`break` or "
+                                 "`return`).").at(node)
+        if isinstance(node, (ast.For, ast.While)):
+            loops[node.lineno] = node
+    inputs = [n for n in find_inputs(tree) if n not in r_helpers()]
+    try:
+        python = ast.unparse(tree)
+    except (RecursionError, ValueError):
+        python = ""
+    return RProgram(tree=tree, inputs=inputs, python=python, engine="cpython", loops=loops)
 
 
 def install_helpers(program, interpreter) -> None:

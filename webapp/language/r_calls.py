@@ -11,6 +11,7 @@ import re
 from ..errors import ChainruleError
 from .names import LANGUAGE_NAMES
 from .r_parser import Node
+from .r_runtime import MAX_VECTOR
 from .vocabulary import DTYPES, REDUCTIONS, TENSOR_METHODS, TENSOR_PROPERTIES, TORCH_FUNCTIONS
 
 ARITHMETIC = {"+": ast.Add, "-": ast.Sub, "*": ast.Mult, "/": ast.Div, "^": ast.Pow,
@@ -22,12 +23,23 @@ SAME_NAME = ("abs", "sqrt", "exp", "log", "sin", "cos", "tan", "tanh", "sum", "m
 HELPER_CALLS = {"cat": "_r_cat", "print": "_r_print", "as.numeric": "_r_as_numeric",
                 "as.double": "_r_as_numeric", "as.matrix": "_r_as_matrix",
                 "as_array": "_r_as_array", "seq_len": "_r_seq_len", "c": "_r_c",
-                "length": "_r_length"}
+                "length": "_r_length", "is.null": "_r_is_null", "append": "_r_append"}
 AUTOGRAD_CALLS = {"autograd_backward": "backward", "autograd_grad": "grad"}
 NNF = ("relu", "sigmoid", "tanh", "softmax", "log_softmax", "mse_loss", "softplus", "gelu")
 # Methods and torch functions whose `dim` is the first positional argument (R counts from 1).
 DIM_FIRST = frozenset(set(REDUCTIONS) - {"max", "min", "norm", "dist"}) | {
     "softmax", "log_softmax", "squeeze", "unsqueeze", "size"}
+# R torch's nn_ and optim_ names, as PyTorch's classes: run as CPython only (the
+# interpreter has no modules), so they are translated for CPython alone.
+NN_CLASSES = {"nn_linear": "Linear", "nn_relu": "ReLU", "nn_sigmoid": "Sigmoid", "nn_tanh": "Tanh",
+              "nn_sequential": "Sequential", "nn_mse_loss": "MSELoss", "nn_softmax": "Softmax",
+              "nn_parameter": "Parameter", "nn_dropout": "Dropout", "nn_bce_loss": "BCELoss",
+              "nn_cross_entropy_loss": "CrossEntropyLoss", "nn_identity": "Identity"}
+OPTIMIZERS = {"optim_sgd": "SGD", "optim_adam": "Adam", "optim_adagrad": "Adagrad",
+              "optim_rmsprop": "RMSprop", "optim_lbfgs": "LBFGS", "optim_adamw": "AdamW"}
+# Tensor methods whose operand R torch converts from an R vector (`x$matmul(c(1, 2))`).
+TENSOR_OPERANDS = frozenset({"matmul", "mm", "mv", "dot", "outer", "inner", "add", "sub", "mul",
+                             "div", "maximum", "minimum"})
 NOT_TRANSLATED = {
     "torch_arange": "torch_arange includes its end in R; use torch_linspace or 1:n.",
     "eval": "R's eval is not part of the language: nothing typed is ever run as code.",
@@ -53,8 +65,11 @@ def torch_attr(*parts: str) -> ast.expr:
 
 
 class CallTranslator:
-    def __init__(self):
+    def __init__(self, cpython: bool = False):
+        self.cpython = cpython  # for real CPython: modules, optimizers, defaults (frontend)
         self.assigned: set[str] = set()
+        self.parameters: set[str] = set()  # function arguments: `tensor` may name one
+        self.vectors: set[str] = set()  # names assigned an R vector, c(...)
         self.functions: set[str] = set()
         self.autograd: set[str] = set()
         self.inputs_of_forward: tuple = ()
@@ -67,7 +82,8 @@ class CallTranslator:
         if not R_NAME.match(name):
             raise refuse("unsupported", f"The name `{name}` is not supported: use letters, digits "
                          f"and _ (for example {name.replace('.', '_').lstrip('_') or 'x'}).", node)
-        if name in LANGUAGE_NAMES and name not in self.assigned and name not in ("pi",):
+        if name in LANGUAGE_NAMES and name not in self.assigned and name not in self.parameters \
+                and name not in ("pi",):
             raise refuse("unsupported", f"`{name}` is not an R name chainrule reads.", node)
         return name
 
@@ -96,6 +112,9 @@ class CallTranslator:
         if kind == "name":
             if node.value in ("T", "F") and node.value not in self.assigned:
                 return ast.Constant(node.value == "T")
+            if node.value.startswith("nnf_") and node.value[4:] in NNF \
+                    and node.value not in self.assigned:  # loss_fn <- nnf_mse_loss
+                return ast.Attribute(value=load("F"), attr=node.value[4:], ctx=ast.Load())
             return load(self.variable(node.value, node))
         if kind == "paren":
             return self.expression(node.children[0])
@@ -134,6 +153,12 @@ class CallTranslator:
             return ast.BoolOp(op=ast.And() if op == "&&" else ast.Or(),
                               values=[self.expression(left), self.expression(right)])
         if op == ":":
+            if is_literal(left) and is_literal(right):
+                size = abs(int(literal(right)) - int(literal(left))) + 1
+                if size > MAX_VECTOR:  # walked as a vector: refused before it runs
+                    raise refuse("limit", f"`{source_range(left, right)}` would hold {size:,} "
+                                 f"numbers; a vector here holds at most {MAX_VECTOR:,} (a for "
+                                 "loop may still run over a longer 1:n).", node)
             return self.helper("_r_seq", [self.expression(left), self.expression(right)])
         if op in ("<-", "=", "->", "<<-", "->>"):
             raise refuse("unsupported", "An assignment inside an expression is not part of the "
@@ -143,12 +168,19 @@ class CallTranslator:
                      f"{hint.get(op, '')}.", node)
 
     def sequence(self, node: Node) -> ast.expr:
+        """A for loop's sequence: `1:n` is a range there, never a vector (no size cap)."""
+        if node.kind == "binary" and node.value == ":":
+            from .r_translate import place
+            left, right = node.children
+            return place(self.helper("_r_seq", [self.expression(left), self.expression(right)]), node)
         return self.expression(node)
 
     # -- $ -------------------------------------------------------------------------
     def field(self, node: Node, plain: bool = False) -> ast.expr:
         owner, name = node.children[0], node.value
         if owner.kind == "name" and owner.value == "ctx":
+            if name == "saved_variables" and self.cpython:  # numbers were kept on ctx too
+                return self.helper("_r_saved", [load("ctx"), self.names_tuple(self.saved_names)])
             if name == "saved_variables":
                 return self.helper("_r_named", [torch_attr_of("ctx", "saved_tensors"),
                                                 self.names_tuple(self.saved_names)])
@@ -156,6 +188,8 @@ class CallTranslator:
                 return self.helper("_r_named", [torch_attr_of("ctx", "needs_input_grad"),
                                                 self.names_tuple(self.inputs_of_forward)])
             return torch_attr_of("ctx", name)
+        if name == "next_functions":  # R torch lists the functions, without their indices
+            return self.helper("_r_next_functions", [self.expression(owner)])
         if name == "grad" and owner.kind == "name" and not plain and not self.no_grad:
             # Read as a value, `x$grad` names its node `x$grad` in the graph.
             return self.helper("_r_grad", [self.expression(owner), ast.Constant(f"{owner.value}$grad")])
@@ -185,12 +219,17 @@ class CallTranslator:
             method = function.value
             if function.children[0].kind == "name" and function.children[0].value == "ctx" \
                     and method == "save_for_backward":
-                return ast.Call(func=torch_attr_of("ctx", method),
-                                args=[self.expression(a) for a in node.children[1:]], keywords=[])
-            if not R_NAME.match(method) or method not in TENSOR_METHODS:
+                values = [self.expression(a) for a in node.children[1:]]
+                if self.cpython:  # R saves any value (a number too); PyTorch, tensors
+                    return self.helper("_r_save_for_backward", [load("ctx"), *values])
+                return ast.Call(func=torch_attr_of("ctx", method), args=values, keywords=[])
+            if not R_NAME.match(method) or method not in TENSOR_METHODS and not self.cpython:
                 raise refuse("unsupported", f"`${method}()` is not a tensor method chainrule reads.",
                              function)
             args, keywords = self.arguments(node, 0 if method in DIM_FIRST else None)
+            if method in TENSOR_OPERANDS:  # x$matmul(coefs): R torch takes the vector as a tensor
+                args = [self.helper("_r_as_tensor", [value]) if self.is_vector(arg) else value
+                        for arg, value in zip(node.children[1:], args)]
             receiver = function.children[0]
             owner = self.field(receiver, plain=True) if receiver.kind == "dollar" else \
                 self.expression(receiver)
@@ -199,6 +238,13 @@ class CallTranslator:
         if function.kind != "name":
             raise refuse("unsupported", "Only named functions and $ methods can be called.", node)
         return self.named_call(function.value, node)
+
+    def is_vector(self, node: Node) -> bool:
+        """An R vector by its text: c(...), or a name assigned one (a tensor passes through)."""
+        if node.kind == "name":
+            return node.value in self.vectors
+        return node.kind == "call" and node.children[0].kind == "name" \
+            and node.children[0].value == "c" and "c" not in self.assigned
 
     def named_call(self, name: str, node: Node) -> ast.expr:
         if name in self.autograd:
@@ -241,7 +287,14 @@ class CallTranslator:
                             args=args, keywords=keywords)
         if name.startswith("torch_") and name not in NOT_TRANSLATED:
             return self.torch_call(name[6:], node)
-        if name in ("return", "library", "with_no_grad", "autograd_function"):
+        if self.cpython and (name in NN_CLASSES or name in OPTIMIZERS):
+            args, keywords = self.arguments(node)
+            if name in OPTIMIZERS:  # R takes one tensor or a list; PyTorch, an iterable
+                args[:1] = [self.helper("_r_parameters", args[:1])]
+                return ast.Call(func=torch_attr("optim", OPTIMIZERS[name]), args=args,
+                                keywords=keywords)
+            return ast.Call(func=torch_attr("nn", NN_CLASSES[name]), args=args, keywords=keywords)
+        if name in ("return", "library", "with_no_grad", "autograd_function", "nn_module"):
             raise refuse("unsupported", f"`{name}()` belongs on a line of its own here.", node)
         reason = NOT_TRANSLATED.get(name, f"`{name}()` is not part of the R language chainrule "
                                     "reads (torch_*, $ methods, c, list, cat, print, seq_len, ...).")
@@ -267,6 +320,15 @@ class CallTranslator:
 
 def torch_attr_of(owner: str, name: str) -> ast.Attribute:
     return ast.Attribute(value=load(owner), attr=name, ctx=ast.Load())
+
+
+def source_range(left: Node, right: Node) -> str:
+    return f"{'-' if left.kind == 'unary' and left.value == '-' else ''}{number_text(left)}:" \
+        f"{'-' if right.kind == 'unary' and right.value == '-' else ''}{number_text(right)}"
+
+
+def number_text(node: Node) -> str:
+    return number_text(node.children[0]) if node.kind == "unary" else node.value
 
 
 def is_literal(node: Node) -> bool:

@@ -73,6 +73,10 @@ def tokenize(source: str) -> list[Token]:
             if op is None:
                 what = f"'{char}'" if char.isprintable() else f"U+{ord(char):04X}"
                 raise error("syntax", f"R cannot read the character {what} here.", line, col)
+            if op == "*" and source.startswith("**", i):  # R reads ** as ^
+                tokens.append(Token("op", "^", line, col))
+                i += 2
+                continue
             tokens.append(Token("op", op, line, col))
             i += len(op)
     tokens.append(Token("end", "", line, len(source) - line_start + 1))

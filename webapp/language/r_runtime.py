@@ -6,11 +6,18 @@ the R translator produced can reach them (frontend.install_r_helpers).
 from __future__ import annotations
 
 import math
+import re
 
 import torch
 
 from ..errors import limit, runtime, unsupported
+from ..limits import DEFAULT_LIMITS
 from .vocabulary import SafeFunction
+
+# An R vector holds at most as many numbers as a Python list may (10,000): `1:1e9` is a
+# range until something walks it, and walking it is refused first.
+MAX_VECTOR = DEFAULT_LIMITS.max_sequence_len
+FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 
 
 class RList(tuple):
@@ -51,8 +58,18 @@ def r_number(value) -> str:
     return fixed if len(fixed) <= len(scientific) else scientific
 
 
+def bounded(size: int) -> int:
+    """`size` numbers, if an R vector may hold them (else one sentence, before any walk)."""
+    if size > MAX_VECTOR:
+        raise limit(f"This vector would hold {size:,} numbers; one here holds at most "
+                    f"{MAX_VECTOR:,} (a for loop may still run over a longer 1:n).")
+    return size
+
+
 def flat(value) -> list:
     """The elements of an R vector, matrix (column by column) or tensor, as Python values."""
+    if isinstance(value, range):
+        bounded(len(value))
     if isinstance(value, torch.Tensor):
         value = value.detach()
         if value.dim() == 2:
@@ -61,7 +78,11 @@ def flat(value) -> list:
     if isinstance(value, (list, tuple, range)):
         if value and all(isinstance(row, list) for row in value):
             return [row[i] for i in range(len(value[0])) for row in value]  # matrices: by column
-        return [item for element in value for item in flat(element)]
+        items = []
+        for element in value:
+            items.extend(flat(element))
+            bounded(len(items))
+        return items
     return [value]
 
 
@@ -72,6 +93,7 @@ def to_vector(data):
     if isinstance(data, (int, float)):
         return [float(data)]
     if isinstance(data, range):
+        bounded(len(data))
         return list(data)
     if isinstance(data, (list, tuple)):
         return [v if isinstance(v, (bool, list, tuple, torch.Tensor)) else float(v) for v in data]
@@ -124,9 +146,10 @@ def sequence(low, high) -> range:
     return range(low, high + 1) if low <= high else range(low, high - 1, -1)
 
 
-def make_helpers(prints: list, max_prints: int, interpreter=None) -> dict:
+def make_helpers(prints: list, max_prints: int, interpreter=None, cpython: bool = False) -> dict:
     """The `_r_` names for one run, writing printed lines into `prints`; `x$grad` read as a
-    value is announced to the interpreter's observer under that name."""
+    value is announced to the interpreter's observer under that name. With `cpython`, for
+    a program CPython runs: `$` reads any object's field (a module's `$weight`)."""
     state = {"open": False}  # cat() without a final "\n" leaves its line open
 
     def emit(text: str) -> None:
@@ -149,8 +172,8 @@ def make_helpers(prints: list, max_prints: int, interpreter=None) -> dict:
                          if v is not None)
         emit(str(sep).join(words))
 
-    def r_print(value):
-        emit(describe(value) + "\n")
+    def r_print(value, n=None):  # print(y, n = 10): R torch shows the first 10 rows
+        emit(describe(value, n) + "\n")
         return value
 
     def as_numeric(value):
@@ -202,28 +225,89 @@ def make_helpers(prints: list, max_prints: int, interpreter=None) -> dict:
     def field(owner, name):
         if isinstance(owner, RList):
             return owner.get(name)
+        if cpython and FIELD_NAME.match(name):
+            if isinstance(owner, torch.nn.Module) and name == "parameters":
+                return list(owner.parameters())  # R torch's model$parameters is a list
+            try:
+                return getattr(owner, name)
+            except AttributeError:
+                raise runtime(f"`${name}` is not a field of this {type(owner).__name__}.") from None
         raise unsupported(f"`${name}` is not available here.")
+
+    def set_field(owner, name, value):
+        """`owner$name <- value`: a list with that element replaced or added."""
+        if isinstance(owner, RList):
+            names = list(owner.names) + ([name] if name not in owner.names else [])
+            values = [value if n == name else (owner[i] if i < len(owner) else None)
+                      for i, n in enumerate(names)]
+            return named(values, names)
+        if cpython and FIELD_NAME.match(name) and isinstance(owner, torch.nn.Module):
+            setattr(owner, name, value)
+            return owner
+        raise unsupported(f"`${name} <-` sets an element of a list here.")
+
+    def next_functions(function):
+        """R torch's `$next_functions`: the functions alone, without PyTorch's indices."""
+        if function is None or not hasattr(function, "next_functions"):
+            raise unsupported("`$next_functions` is a field of a grad_fn.")
+        return named([f for f, _ in function.next_functions], [None] * len(function.next_functions))
+
+    def save_for_backward(ctx, *values):
+        """R's ctx$save_for_backward keeps any value; PyTorch's, tensors (the rest on ctx)."""
+        ctx.save_for_backward(*[v if isinstance(v, torch.Tensor) else None for v in values])
+        ctx.r_saved_values = values
+
+    def saved(ctx, names):
+        tensors = ctx.saved_tensors
+        values = getattr(ctx, "r_saved_values", tensors)
+        return named([t if isinstance(v, torch.Tensor) else v for t, v in zip(tensors, values)],
+                     names)
+
+    def parameters(value):
+        return [value] if isinstance(value, torch.Tensor) else list(value)
+
+    def append(values, more, after=None):
+        if after is None:
+            return r_c(values, more)
+        items = flat(values)
+        return items[:int(after)] + flat(more) + items[int(after):]
 
     table = {"_r_cat": cat, "_r_print": r_print, "_r_as_numeric": as_numeric,
              "_r_as_array": as_array, "_r_as_matrix": as_matrix, "_r_c": r_c,
              "_r_seq": sequence, "_r_seq_len": lambda n: sequence(1, n) if n >= 1 else range(0),
-             "_r_length": lambda v: len(flat(v)), "_r_i": to_index, "_r_slice": to_slice,
+             "_r_length": lambda v: bounded(len(v)) if isinstance(v, range) else len(flat(v)), "_r_i": to_index, "_r_slice": to_slice,
              "_r_dim": to_dim, "_r_vector": to_vector,
              "_r_list": lambda names, *values: named(values, names),
              "_r_named": lambda values, names: named(values, names),
              "_r_field": field, "_r_grads": grads, "_r_grad": grad,
-             "_r_runif": runif, "_r_rnorm": rnorm}
+             "_r_runif": runif, "_r_rnorm": rnorm, "_r_is_null": lambda v: v is None,
+             "_r_append": append, "_r_set_field": set_field, "_r_next_functions": next_functions,
+             "_r_save_for_backward": save_for_backward, "_r_saved": saved,
+             "_r_parameters": parameters,
+             "_r_as_tensor": lambda v: v if isinstance(v, torch.Tensor) else torch.tensor(
+                 to_vector(v), dtype=torch.get_default_dtype())}
     return {name: SafeFunction(name[3:], function, kind="language") for name, function in table.items()}
 
 
-def describe(value) -> str:
-    """What R's print() shows, in short: `[1] 0.8`, or a tensor the way R torch prints it."""
+def cpython_helpers(runner) -> dict:
+    """The `_r_` names as plain functions, for a translated program CPython runs."""
+    helpers = make_helpers(runner.prints, runner.limits.max_prints, runner, cpython=True)
+    return {name: helper.function for name, helper in helpers.items()}
+
+
+def describe(value, n=None) -> str:
+    """What R's print() shows, in short: `[1] 0.8`, or a tensor the way R torch prints it
+    (its first `n` rows, if given, then R torch's note that the rest was left out)."""
     if isinstance(value, torch.Tensor):
         data = value.detach()
         rows = [data.reshape(-1).tolist()] if data.dim() < 2 else data.reshape(data.shape[0], -1).tolist()
+        rows = rows if data.dim() == 2 else [[v] for v in rows[0]]
+        shown = rows if n is None or not 0 <= int(n) < len(rows) else rows[:int(n)]
         lines = ["torch_tensor"]
         lines += [" ".join(f"{v: .4f}" if isinstance(v, float) else str(v) for v in row)
-                  for row in (rows if data.dim() == 2 else [[v] for v in rows[0]])]
+                  for row in shown]
+        if len(shown) < len(rows):
+            lines.append("... [the output was truncated (use n=-1 to disable)]")
         kind = {torch.float32: "CPUFloatType", torch.float64: "CPUDoubleType",
                 torch.int64: "CPULongType", torch.bool: "CPUBoolType"}.get(data.dtype, str(data.dtype))
         shape = ",".join(str(s) for s in data.shape)

@@ -34,8 +34,9 @@ def place(py, node: Node):
 class Translator(CallTranslator):
     """One translation: the names the program defines, then statement by statement."""
 
-    def __init__(self, body: list[Node]):
-        super().__init__()
+    def __init__(self, body: list[Node], cpython: bool = False):
+        super().__init__(cpython)
+        self.nn_modules: set[str] = set()
         self.collect_definitions(body)
 
     def collect_definitions(self, body) -> None:
@@ -51,6 +52,14 @@ class Translator(CallTranslator):
                     if value.kind == "call" and value.children[0].kind == "name" \
                             and value.children[0].value == "autograd_function":
                         self.autograd.add(target.value)
+                    if value.kind == "call" and value.children[0].kind == "name" \
+                            and value.children[0].value == "nn_module":
+                        self.nn_modules.add(target.value)
+                    if value.kind == "call" and value.children[0].kind == "name" \
+                            and value.children[0].value == "c":
+                        self.vectors.add(target.value)
+            if node.kind == "function":
+                self.parameters.update(p.value for p in node.children[:-1])
             if node.kind == "for":
                 self.assigned.add(node.value)
             stack.extend(child for child in node.children if isinstance(child, Node))
@@ -132,14 +141,24 @@ class Translator(CallTranslator):
             return [self.function_def(target.value, value, node)]
         if target.kind == "name" and target.value in self.autograd:
             return [self.autograd_class(target.value, value, node)]
+        if target.kind == "name" and target.value in self.nn_modules and self.cpython:
+            return [self.module_class(target.value, value, node)]
         if target.kind == "name":
             py_target = ast.Name(id=self.variable(target.value, target), ctx=ast.Store())
         elif target.kind in ("index", "index2"):
             py_target = self.subscript(target, ast.Store())
         elif target.kind == "dollar" and target.children[0].kind == "name" \
-                and target.children[0].value == "ctx":
-            py_target = ast.Attribute(value=ast.Name(id="ctx", ctx=ast.Load()), attr=target.value,
-                                      ctx=ast.Store())
+                and (target.children[0].value == "ctx" or target.children[0].value == "self"
+                     and self.cpython):
+            py_target = ast.Attribute(value=ast.Name(id=target.children[0].value, ctx=ast.Load()),
+                                      attr=target.value, ctx=ast.Store())
+        elif target.kind == "dollar" and target.children[0].kind == "name":
+            # `grads$input <- g`: the list is rebuilt with that element (R copies on write)
+            owner = target.children[0]
+            rebuilt = self.helper("_r_set_field", [self.expression(owner), ast.Constant(target.value),
+                                                   self.assigned_value(value)])
+            py_owner = place(ast.Name(id=self.variable(owner.value, owner), ctx=ast.Store()), owner)
+            return [place(ast.Assign(targets=[py_owner], value=rebuilt), node)]
         else:
             raise refuse("unsupported", "Only names, indexed tensors and ctx fields can be "
                          "assigned to.", target)
@@ -165,6 +184,8 @@ class Translator(CallTranslator):
         return ast.Subscript(value=self.expression(container), slice=index, ctx=ctx)
 
     def index(self, node: Node) -> ast.expr:
+        if node.kind == "name" and node.value == "..":  # R torch's x[.., 2]: Python's ...
+            return place(ast.Constant(Ellipsis), node)
         if node.kind == "empty":
             return place(ast.Slice(lower=None, upper=None, step=None), node)
         if node.kind == "num":
@@ -182,12 +203,19 @@ class Translator(CallTranslator):
     # -- functions ------------------------------------------------------------------
     def function_def(self, name: str, function: Node, node: Node) -> ast.FunctionDef:
         *params, body = function.children
+        defaults = []
         if any(default is not None for default in function.value):
-            raise refuse("unsupported", "Default argument values are not part of the language; "
-                         "pass every argument.", function)
+            if not self.cpython:
+                raise refuse("unsupported", "Default argument values are not part of the "
+                             "language; pass every argument.", function)
+            first = next(i for i, d in enumerate(function.value) if d is not None)
+            if any(d is None for d in function.value[first:]):
+                raise refuse("unsupported", "Arguments with default values come after the "
+                             "others here.", function)
+            defaults = [self.expression(d) for d in function.value[first:]]
         arguments = ast.arguments(posonlyargs=[], args=[place(ast.arg(arg=self.variable(p.value, p)), p)
                                                         for p in params],
-                                  kwonlyargs=[], kw_defaults=[], defaults=[])
+                                  kwonlyargs=[], kw_defaults=[], defaults=defaults)
         return place(ast.FunctionDef(name=self.variable(name, node), args=arguments,
                                      body=self.tail(body), decorator_list=[], returns=None), node)
 
@@ -256,6 +284,34 @@ class Translator(CallTranslator):
         return place(ast.ClassDef(name=self.variable(name, node), bases=[base], keywords=[],
                                   body=methods, decorator_list=[]), node)
 
+    def module_class(self, name: str, value: Node, node: Node) -> ast.ClassDef:
+        """`m <- nn_module(initialize = function(...) {...}, forward = function(...) {...})` as
+        a torch.nn.Module class whose methods take `self` first (CPython only)."""
+        parts = {k: v for k, v in zip(value.names, value.children[1:]) if k}
+        if "forward" not in parts or any(v.kind != "function" for v in parts.values()):
+            raise refuse("syntax", "nn_module takes initialize = function(...) and forward = "
+                         "function(...).", value)
+        methods = []
+        for method_name, method in parts.items():
+            *params, body = method.children
+            self.parameters.add("self")
+            stand_in = Node("function", method.line, method.col, [None] + list(method.value),
+                            [Node("name", method.line, method.col, "self"), *params, body])
+            definition = self.function_def(method_name, stand_in, method)
+            if method_name == "initialize":  # a module's own set-up first; nothing is returned
+                definition.name = "__init__"
+                init = ast.Attribute(value=self.module_base(), attr="__init__", ctx=ast.Load())
+                start = ast.Expr(value=ast.Call(func=init, args=[load_name("self")], keywords=[]))
+                definition.body = [place(start, method)] + self.block(body)
+            methods.append(definition)
+        return place(ast.ClassDef(name=self.variable(name, node), bases=[self.module_base()], keywords=[],
+                                  body=methods, decorator_list=[]), node)
+
+    @staticmethod
+    def module_base() -> ast.Attribute:
+        return ast.Attribute(value=ast.Attribute(value=load_name("torch"), attr="nn", ctx=ast.Load()),
+                             attr="Module", ctx=ast.Load())
+
     @staticmethod
     def saved_in(forward: Node) -> tuple:
         """Names given in `ctx$save_for_backward(name = value)`, in order."""
@@ -275,9 +331,14 @@ class Translator(CallTranslator):
         return self.helper("_r_grads", [value, self.names_tuple(self.inputs_of_forward)])
 
 
-def translate(body: list[Node]) -> ast.Module:
-    """The Python program an R program becomes (not yet validated)."""
-    module = Translator(body).module(body)
+def load_name(name: str) -> ast.Name:
+    return ast.Name(id=name, ctx=ast.Load())
+
+
+def translate(body: list[Node], cpython: bool = False) -> ast.Module:
+    """The Python program an R program becomes (not yet validated); with `cpython`, for
+    CPython: modules, optimizers and default arguments too, which the interpreter lacks."""
+    module = Translator(body, cpython).module(body)
     for node in ast.walk(module):
         if "type_params" in node._fields and not hasattr(node, "type_params"):
             node.type_params = []  # Python 3.12+ unparses defs with it

@@ -14,6 +14,7 @@ import sys
 import torch
 
 from ...errors import unsupported
+from ...language.frontend import current_language
 from ...language.names import BARE_MATH
 from ...language.open_python import import_refusal, module_allowed
 from ...language.pybuiltins import shown
@@ -81,6 +82,9 @@ def program_globals(runner) -> dict:
                                                         "dot", "mm", "matmul", "softmax",
                                                         "norm", "mean", "prod", "clamp") \
                 else getattr(torch, name)
+    if current_language() == "r":  # R translated to Python calls its `_r_` helpers
+        from ...language.r_runtime import cpython_helpers
+        program.update(cpython_helpers(runner))
     return program
 
 
