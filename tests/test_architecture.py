@@ -185,10 +185,16 @@ OVERSIZE: set = set()
 
 
 @pytest.mark.parametrize("module", [m for m, _ in modules() if m not in OVERSIZE])
-def test_no_module_over_300_lines(module):
-    """Mutation: append 300 comment lines to any module."""
-    lines = len(dict(modules())[module].read_text().splitlines())
-    assert lines <= 300, f"{module} has {lines} lines"
+def test_no_module_grows_past_an_idea(module):
+    """A module is one idea (../shared/STYLE.md, habit 5), split where the code divides, not
+    at a line count: issue 27 retired the 300-line cap, which split files to meet it. What
+    stays is an alarm far above any one idea here (the largest, the R call translator, is
+    about 360 lines) and a docstring saying what the idea is.
+    Mutation: append 300 comment lines to any module; drop a module's docstring."""
+    path = dict(modules())[module]
+    lines = len(path.read_text().splitlines())
+    assert lines <= 450, f"{module} has {lines} lines: is it still one idea?"
+    assert ast.get_docstring(ast.parse(path.read_text())), f"{module} has no docstring"
 
 
 def _numeric(node) -> bool:

@@ -17,12 +17,9 @@ from torch.nn.modules import module as nn_module
 from torch.optim import optimizer as optim_module
 from torch.utils._python_dispatch import _disable_current_modes
 
-from ...limits import MAX_NODE_ELEMENTS
+from ...limits import MAX_MODULES, MAX_NODE_ELEMENTS, MAX_PARAMETERS_KEPT, MAX_UPDATES_KEPT
 
-# A training loop of 500 steps: the first steps are the lesson, the last says where it went.
-MAX_UPDATES_KEPT = 20
-MAX_MODULES = 200  # boxed per model: a deep network's inner blocks beyond are not
-MAX_PARAMETERS_KEPT = 32  # per step; a larger model's step says how many it left out
+__all__ = ["MAX_MODULES", "parameters_of", "submodules_of", "watched_modules", "watched_steps"]
 
 
 def parameters_of(module) -> list:
