@@ -167,7 +167,7 @@ def test_cli_writes_a_gif_and_step_files(tmp_path):
     assert len(list(folder.glob("*.svg"))) == 6
 
 
-@pytest.mark.parametrize("route", ["/graph.gif", "/steps.zip"])
+@pytest.mark.parametrize("route", ["/graph.gif", "/steps.zip", "/steps.json"])
 def test_too_many_steps_is_a_clear_limit(client, route):
     """Mutation: `len(steps) > MAX_STEPS` → `> 10**6` renders 200+ frames instead of refusing."""
     source = "y = x\nfor i in range(70):\n    y = y * 1.01\ny"

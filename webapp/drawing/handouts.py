@@ -5,7 +5,9 @@ import functools
 import io
 import json
 import re
+import struct
 import zipfile
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
 from . import render, themes
@@ -54,65 +56,106 @@ def folded_note(trace: dict) -> str:
     return f"{render.fold_summary(trace)}. Each folded row stands for all its repetitions and shows the last one's numbers."
 
 
-def step_svgs(trace: dict, theme: str = "light") -> list[tuple[str, bytes, dict]]:
-    """[(file name, SVG, step)], `001.svg` for the first step."""
+def step_svgs(trace: dict, theme: str = "light", draw=None) -> list[tuple[str, bytes, dict]]:
+    """[(file name, SVG, step)], `001.svg` for the first step; `draw(dot, fmt)` lays out
+    (the export process passes its own `dot`s; by default render.run_dot)."""
+    draw = draw or render.run_dot
     steps = _checked_steps(trace)
-    return [(f"{i:03d}.svg", render.run_dot(step_dot(trace, steps, i, theme), "svg"), steps[i - 1])
+    return [(f"{i:03d}.svg", draw(step_dot(trace, steps, i, theme), "svg"), steps[i - 1])
             for i in range(1, len(steps) + 1)]
 
 
-def steps_zip(trace: dict, theme: str = "light") -> bytes:
+def steps_zip(trace: dict, theme: str = "light", draw=None) -> bytes:
     """One SVG per step and `steps.json` (caption, phase and node id of each file)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         manifest = []
-        for name, svg, step in step_svgs(trace, theme):
+        for name, svg, step in step_svgs(trace, theme, draw):
             archive.writestr(name, svg)
             manifest.append({"file": name, **step})
         archive.writestr("steps.json", json.dumps(manifest, ensure_ascii=False, indent=1))
     return buffer.getvalue()
 
 
-def animated_gif(trace: dict, theme: str = "light") -> tuple[bytes, list[str]]:
-    """The passes as a GIF, one frame per step; returns the bytes and the frame captions."""
-    from PIL import Image  # only the image routes need Pillow
-    steps = _checked_steps(trace)
-    dpi = frame_dpi(step_dot(trace, steps, len(steps), theme))
+def frame_captions(trace: dict) -> list[dict]:
+    """What each frame of the GIF (each file of steps.zip) shows: caption, phase, node id."""
+    return _checked_steps(trace)
 
-    def frame(done: int):
-        dot = step_dot(trace, steps, done, theme).replace("graph [", f"graph [dpi={dpi} ", 1)
-        image = Image.open(io.BytesIO(render.run_dot(dot, "png"))).convert("RGB")
-        if image.width * image.height > MAX_FRAME_PIXELS:
-            scale = (MAX_FRAME_PIXELS / (image.width * image.height)) ** 0.5
-            image = image.resize((max(1, int(image.width * scale)), max(1, int(image.height * scale))))
-        return image
-    # Two frames at a time: the layout service runs two `dot -Tpng` (a sender holds one
-    # when others wait), and Pillow decodes outside the GIL.
-    with ThreadPoolExecutor(max_workers=FRAME_THREADS) as pool:
-        frames = list(pool.map(lambda task: task(), [functools.partial(in_this_context(frame), done)
-                                                     for done in range(1, len(steps) + 1)]))
-    width, height = max(f.width for f in frames), max(f.height for f in frames)
-    sheets = []
-    for frame in frames:  # every frame the same size, the graph at the top left
-        sheet = Image.new("RGB", (width, height), themes.BACKGROUND if theme == "dark" else "white")
-        sheet.paste(frame, (0, 0))
-        sheets.append(sheet)
-    # One palette for every frame, from the last (every number written in): no colour
-    # flicker between frames, and octree is about 6 times quicker than median cut here.
-    palette = sheets[-1].quantize(colors=64, method=Image.Quantize.FASTOCTREE)
-    canvas = [sheet.quantize(palette=palette, dither=Image.Dither.NONE) for sheet in sheets]
-    captions = [s["caption"] for s in steps]
+
+def animated_gif(trace: dict, theme: str = "light", draw=None) -> tuple[bytes, list[str]]:
+    """The passes as a GIF, one frame per step; returns the bytes and the frame captions."""
     out = io.BytesIO()
-    canvas[0].save(out, "GIF", save_all=True, append_images=canvas[1:], duration=FRAME_MS,
-                   loop=0, comment=json.dumps(captions, ensure_ascii=True).encode())
+    captions = write_gif(trace, out, theme, draw)
     return out.getvalue(), captions
 
 
-def frame_dpi(dot: str) -> str:
+def write_gif(trace: dict, out, theme: str = "light", draw=None) -> list[str]:
+    """Write the passes to `out` as a GIF, one frame per step, and return the captions.
+
+    Frames are decoded one at a time and written as they come: only their PNGs (compressed)
+    are held, never every decoded frame (116 decoded frames once took 1.3 GB)."""
+    from PIL import GifImagePlugin, Image, ImageChops  # only the image routes need Pillow
+    draw = draw or render.run_dot
+    steps = _checked_steps(trace)
+    dpi = frame_dpi(step_dot(trace, steps, len(steps), theme), draw)
+
+    def png(done: int) -> bytes:
+        return draw(step_dot(trace, steps, done, theme).replace("graph [", f"graph [dpi={dpi} ", 1), "png")
+    # Two frames at a time: two `dot -Tpng` run at once.
+    with ThreadPoolExecutor(max_workers=FRAME_THREADS) as pool:
+        pngs = list(pool.map(lambda task: task(), [functools.partial(in_this_context(png), done)
+                                                   for done in range(1, len(steps) + 1)]))
+    sizes = [_fitted(*struct.unpack(">II", data[16:24])) for data in pngs]  # PNG's IHDR
+    width, height = max(w for w, _ in sizes), max(h for _, h in sizes)
+
+    def sheet(index: int):  # every frame the same size, the graph at the top left
+        image = Image.open(io.BytesIO(pngs[index])).convert("RGB")
+        if image.size != sizes[index]:
+            image = image.resize(sizes[index])
+        canvas = Image.new("RGB", (width, height), themes.BACKGROUND if theme == "dark" else "white")
+        canvas.paste(image, (0, 0))
+        return canvas
+    # One palette for every frame, from the last (every number written in): no colour
+    # flicker between frames, and octree is about 6 times quicker than median cut here.
+    palette = sheet(-1).quantize(colors=64, method=Image.Quantize.FASTOCTREE)
+    captions = [s["caption"] for s in steps]
+
+    def quantized(index: int):
+        return sheet(index).quantize(palette=palette, dither=Image.Dither.NONE)
+    previous = None
+    with ThreadPoolExecutor(max_workers=FRAME_THREADS) as pool:
+        # Frames prepared FRAME_THREADS ahead of the one written, never more.
+        ahead = deque(pool.submit(quantized, i) for i in range(min(FRAME_THREADS, len(pngs))))
+        for index in range(len(pngs)):
+            frame = ahead.popleft().result()
+            if index + FRAME_THREADS < len(pngs):
+                ahead.append(pool.submit(quantized, index + FRAME_THREADS))
+            if previous is None:
+                header, _ = GifImagePlugin.getheader(frame, info={
+                    "loop": 0, "comment": json.dumps(captions, ensure_ascii=True).encode()})
+                out.write(b"".join(header))
+                box = (0, 0, width, height)
+            else:  # only the part that changed, as Pillow's own writer does
+                box = ImageChops.subtract_modulo(frame, previous).getbbox(alpha_only=False) or (0, 0, 1, 1)
+            out.write(b"".join(GifImagePlugin.getdata(frame.crop(box), offset=box[:2], duration=FRAME_MS)))
+            previous = frame
+    out.write(b";")
+    return captions
+
+
+def _fitted(width: int, height: int) -> tuple[int, int]:
+    """A frame's size within MAX_FRAME_PIXELS."""
+    if width * height <= MAX_FRAME_PIXELS:
+        return width, height
+    scale = (MAX_FRAME_PIXELS / (width * height)) ** 0.5
+    return max(1, int(width * scale)), max(1, int(height * scale))
+
+
+def frame_dpi(dot: str, draw=None) -> str:
     """The resolution at which a frame comes out within MAX_FRAME_PIXELS: drawn at that size
     rather than drawn at 96 dpi and shrunk (a 49-box loop: 6,284 × 759 px, 0.27 s a frame).
     The last frame is the widest (every number written in); its SVG gives the size in points."""
-    svg = render.run_dot(dot, "svg")
+    svg = (draw or render.run_dot)(dot, "svg")
     found = re.search(rb'<svg width="([\d.]+)pt" height="([\d.]+)pt"', svg)
     if not found:
         return "96"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import json
 import threading
+from contextlib import contextmanager
 
 from flask import Flask, current_app, has_request_context, request
 
@@ -107,6 +108,22 @@ def evaluate(kind: str, **job) -> dict:
             if error.kind == "limit" and not (read and read(job, error)):
                 clients.penalise(client)  # a bomb, or a runaway loop: cool down before the next
             raise
+
+
+@contextmanager
+def charged():
+    """Work done for this request outside a worker (an export's frames), under the same
+    fairness as an evaluation: a slot in flight, forgiven when it ran, a cool-down after a limit."""
+    clients: Clients = current_app.extensions["chainrule_clients"]
+    client = identity.current_identity()
+    with clients.slot(client, pool().size):
+        try:
+            yield
+        except ChainruleError as error:
+            if error.kind == "limit":
+                clients.penalise(client)
+            raise
+        clients.forgive(client)
 
 
 def check_job(job: dict) -> None:

@@ -1,4 +1,4 @@
-"""Routes for course authors: /graph.gif, /steps.zip, /tape.md, /tape.tex and /oembed."""
+"""Routes for course authors: /graph.gif, /steps.zip, /steps.json, /tape.md, /tape.tex and /oembed."""
 from __future__ import annotations
 
 import json
@@ -6,7 +6,8 @@ from urllib.parse import urlencode, urlsplit, parse_qsl
 
 from flask import Blueprint, Response, jsonify, request
 
-from ..sandbox import gate as evaluator
+from ..cache import app_state, note
+from ..sandbox import exporter, gate as evaluator
 from ..drawing import handouts
 from ..drawing.themes import theme_from
 from ..errors import bad_input
@@ -16,6 +17,8 @@ bp = Blueprint("exports", __name__)
 
 OEMBED_PATHS = ("/embed", "/graph.svg", "/graph.png", "/graph.gif")
 DEFAULT_SIZE = (720, 480)
+HEADER_BYTES = 2048  # the captions header, at most (beside ~0.8 KB of others: under 4 KB in all)
+LINK_BYTES = 1024
 
 
 def _trace() -> dict:
@@ -28,19 +31,47 @@ def _trace() -> dict:
 
 @bp.get("/graph.gif")
 def graph_gif():
-    body, captions = handouts.animated_gif(_trace(), theme_from(request.args))
+    """The animation; drawn in an export process (sandbox/exporter.py), kept by its URL."""
+    trace = _trace()
+    captions = [step["caption"] for step in handouts.frame_captions(trace)]  # too many: refused here
+    body = _exported("gif", trace)
     response = Response(body, mimetype="image/gif")
-    # The captions also sit in the GIF's comment; the header lets a page read them cheaply.
-    response.headers["X-Chainrule-Captions"] = json.dumps(captions, ensure_ascii=True)
     response.headers["Content-Disposition"] = 'inline; filename="chainrule.gif"'
+    # The captions sit in the GIF's comment and in /steps.json; a header only while short,
+    # since a proxy refuses a response whose headers pass its buffer (nginx: 4 KB).
+    header = json.dumps(captions, ensure_ascii=True)
+    if len(header) <= HEADER_BYTES:
+        response.headers["X-Chainrule-Captions"] = header
+    link = f'</steps.json?{request.query_string.decode("latin-1")}>; rel="describedby"; type="application/json"'
+    if len(link) <= LINK_BYTES:
+        response.headers["Link"] = link
     return response
+
+
+@bp.get("/steps.json")
+def steps_json():
+    """What each frame of the GIF and each file of steps.zip shows: caption, phase, node."""
+    return jsonify(handouts.frame_captions(_trace()))
 
 
 @bp.get("/steps.zip")
 def steps_zip():
-    response = Response(handouts.steps_zip(_trace(), theme_from(request.args)), mimetype="application/zip")
+    trace = _trace()
+    handouts.frame_captions(trace)  # too many steps: refused before any drawing
+    response = Response(_exported("zip", trace), mimetype="application/zip")
     response.headers["Content-Disposition"] = 'attachment; filename="chainrule-steps.zip"'
     return response
+
+
+def _exported(kind: str, trace: dict) -> bytes:
+    """The export's bytes, from the image cache (by URL) or an export process."""
+    key, responses = f"{kind}:{request.full_path}", app_state("images")
+    cached = responses.get(key)
+    note(cached is not None)
+    if cached is None:
+        cached = exporter.export(kind, trace, theme_from(request.args))
+        responses.put(key, cached, len(cached) + len(key))
+    return cached
 
 
 @bp.get("/tape.md")
