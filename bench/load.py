@@ -18,6 +18,14 @@ attackers' status codes, and whether the server is alive, with its memory, at th
 With --processes N (N > 1) it starts a `redis-server` on loopback and N production
 servers sharing it (CHAINRULE_CACHE_URL, one CHAINRULE_SECRET, the cores' workers split
 between them); each client talks to one of them, as behind a load balancer.
+With --newcomer-attack healthz (issue 26), phase 2 also has one attacker at the class's
+address doing what the red team did to newcomers: cookie-less `GET /healthz` in bursts (it
+spent the address's fresh cookies), then a cookie-less `while True: pass` (refused on
+reading), over and over. `--newcomer-attack pages` is harder: cookie-less pages instead
+(which do give cookies, 120 a minute per address), and a loop that runs into the deadline
+after the refused one. NEWCOMERS browsers arrive at that address during the phase, one
+every phase/NEWCOMERS seconds; each opens a page with a function of its own and retries as
+the busy page does (every 2 s): the run prints how long each waited for its first answer.
 Every loop is bounded in time and only ever talks to 127.0.0.1.
 """
 from __future__ import annotations
@@ -144,6 +152,41 @@ def attacker(ports, number, stop_at, statuses):
             time.sleep(0.2)  # even an attacker's client honours Retry-After a little
 
 
+NEWCOMER_BOMBS = ["while True:\n    pass", "k = 0\nwhile k >= 0:\n    k = k + 1"]
+
+
+def newcomer_attacker(port, stop_at, statuses, kind):
+    """Cookie-less bursts of /healthz (or pages), then a refused loop (and a runaway one)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    k = 0
+    while time.monotonic() < stop_at:
+        k += 1
+        for path in ["/healthz"] * 150 if kind == "healthz" else [f"/?f=x%2B{k}&x=1"] * 150:
+            if time.monotonic() >= stop_at:
+                return
+            statuses["GET " + path.split("?")[0]] += 1
+            request(connection, "GET", path)  # never sends a cookie back
+        for bomb in NEWCOMER_BOMBS[:1] if kind == "healthz" else NEWCOMER_BOMBS:
+            body = json.dumps({"source": bomb + f"\n# {k}", "inputs": {}})
+            _, status = request(connection, "POST", "/api/trace", body, {"Content-Type": "application/json"})
+            statuses[f"bomb {status}"] += 1
+
+
+def newcomer(port, number, start_at, stop_at, waits):
+    """A browser arriving at the attacked address: seconds until its first answer, or None."""
+    time.sleep(max(0.0, start_at - time.monotonic()))
+    connection = Client(port, ("127.0.0.1", 0))
+    arrived = time.monotonic()
+    source = urllib.parse.urlencode({"f": f"sin(x) * {number}.{random.randint(0, 10**6)}", "x": "1"})
+    while time.monotonic() < stop_at:
+        _, status = connection.request("GET", f"/?{source}")
+        if status == 200:
+            waits.append(time.monotonic() - arrived)
+            return
+        time.sleep(2.0)  # the busy page reloads itself after 2 s
+    waits.append(None)
+
+
 def summarize(samples, seconds):
     times = sorted(t for t, _ in samples)
     errors = sum(1 for _, status in samples if status != 200)
@@ -178,6 +221,10 @@ def main():
                         help="every client behind 127.0.0.1, keeping its cookie")
     parser.add_argument("--processes", type=int, default=1,
                         help="production processes sharing one loopback redis-server")
+    parser.add_argument("--newcomer-attack", choices=("healthz", "pages"),
+                        help="phase 2 adds an attack on newcomers (use with --one-address)")
+    parser.add_argument("--newcomers", type=int, default=6,
+                        help="browsers arriving at the attacked address during phase 2")
     args = parser.parse_args()
     if not 0 < args.students <= 1000 or not 0 <= args.attackers <= 50 or not 0 < args.seconds <= 600:
         raise SystemExit("at most 1,000 students, 50 attackers and 600 s per phase")
@@ -211,6 +258,13 @@ def main():
         time.sleep(max(0.0, end_one - time.monotonic()))
         attackers = [threading.Thread(target=attacker, args=(ports, i, end_two, statuses), daemon=True)
                      for i in range(args.attackers)]
+        waits: list = []
+        if args.newcomer_attack:
+            attackers.append(threading.Thread(target=newcomer_attacker, args=(ports[0], end_two, statuses, args.newcomer_attack),
+                                              daemon=True))
+            attackers += [threading.Thread(target=newcomer, daemon=True, args=(
+                ports[i % len(ports)], i, end_one + i * args.seconds / args.newcomers, end_two, waits))
+                for i in range(args.newcomers)]
         for thread in attackers:
             thread.start()
         for thread in threads + attackers:
@@ -234,7 +288,15 @@ def main():
         print(f"- {name}: {summarize(recorder.samples[name], args.seconds)}")
         for key in sorted(k for k in recorder.samples if isinstance(k, tuple) and k[0] == name):
             print(f"    - {key[1]}: {summarize(recorder.samples[key], args.seconds)}")
-    print(f"- attackers' answers: {dict(sorted(statuses.items()))}")
+    print(f"- attackers' answers: {dict(sorted(statuses.items(), key=str))}")
+    if args.newcomer_attack:
+        served = [w for w in waits if w is not None]
+        phase_two = recorder.samples["with attackers"]
+        share = sum(1 for _, status in phase_two if status == 200) / max(1, len(phase_two))
+        print(f"- newcomers at the attacked address: {len(served)} of {len(waits)} served, waits "
+              + ", ".join("never" if w is None else f"{w:.1f} s" for w in waits)
+              + f" (longest {max(served, default=float('nan')):.1f} s); settled classmates served "
+              f"{100 * share:.1f} % of {len(phase_two)} requests")
     print(f"- after the run: /healthz {alive}; first web process {web_rss:.0f} MiB; "
           f"{len(memory)} evaluator processes, " + ", ".join(f"{m:.0f} MiB" for m in memory))
     table(recorder, args.seconds, f"{args.students} students, "

@@ -127,14 +127,14 @@ def test_an_unreachable_redis_makes_a_local_cache_not_an_error():
 
 
 def test_in_flight_is_per_process_and_the_rest_is_shared(redis_url):
-    """Mutation: `PER_PROCESS = ("in_flight",)` -> `PER_PROCESS = ()`: one process's evaluations
-    in flight would count against another's workers."""
+    """Mutation: `LOCAL = ("in_flight",)` -> `LOCAL = ()` in RedisCounters: one process's
+    evaluations in flight would count against another's workers."""
     import redis
 
     from webapp.sandbox.redis_counters import RedisCounters
     client, prefix = redis.Redis.from_url(redis_url), f"test:{time.time()}:"
     one, other = RedisCounters(client, prefix), RedisCounters(client, prefix)
     one.increment("in_flight")
-    one.increment("flight:alice")
+    one.take_slot("flight:alice")
     assert one.get("in_flight") == 1 and other.get("in_flight") == 0
-    assert other.get("flight:alice") == 1
+    assert other.slots("flight:alice") == 1

@@ -43,7 +43,6 @@ RETRY_SECONDS = 5.0
 SECRET_KEY = "chainrule:secret"
 
 
-
 class RedisUnavailable(RuntimeError):
     """Redis does not answer at start-up: a sentence for the operator."""
 
@@ -200,10 +199,10 @@ def configure(app: Flask) -> None:
     counters = RedisCounters(link)
     app.extensions["chainrule_redis"] = client
     app.extensions["chainrule_redis_link"] = link
-    app.extensions["chainrule_answers"] = RedisCache(link, "answers")
+    app.extensions["chainrule_answers"] = RedisCache(link, "answers", app.config["ANSWER_CACHE_BYTES"])
     app.extensions["chainrule_clients"] = Clients(app.config["COOL_DOWN_SECONDS"], counters)
     for name in SIZED_BY:
-        app.extensions[f"chainrule_{name}"] = RedisCache(link, name)
+        app.extensions[f"chainrule_{name}"] = RedisCache(link, name, app.config[SIZED_BY[name]])
     app.register_error_handler(redis.RedisError, _unavailable)
     threading.Thread(target=_keep_alive, args=(link, counters, secret), daemon=True,
                      name="chainrule-redis-leases").start()
