@@ -120,6 +120,21 @@ def test_only_work_that_ran_counts_against_the_newcomer_bucket(client, source, r
     assert counters.get(f"off:10.66.0.{1 + ran}|newcomer") - before == (1 if ran else 0)
 
 
+def test_only_a_quick_refusal_is_read_again_in_the_web_process(client, monkeypatch):
+    """Reading a source again costs the web process what reading cost the worker; a refusal
+    after seconds of work (the deadline) is not read again, so a source slow to read cannot
+    make the web process pay twice. Mutation: `quick = True` in gate.evaluate: the runaway
+    loop is read again."""
+    read = []
+    monkeypatch.setitem(client.application.extensions, "chainrule_refused_on_reading",
+                        lambda job, error: read.append(job["source"]) or False)
+    address = {"REMOTE_ADDR": "10.66.0.9"}
+    for source in ("k = 0\nwhile k >= 0:\n    k = k + 1", "while True:\n    pass"):
+        response = client.post("/api/trace", json={"source": source, "inputs": {}}, environ_base=address)
+        assert response.get_json()["error"]["kind"] == "limit"
+    assert read == ["while True:\n    pass"]
+
+
 def test_the_shared_newcomer_bucket_cools_down_briefly_and_each_offender_long():
     """One offender behind a school's address cooled every newcomer there down for up to
     300 s. Mutation: `longest = MAX_COOL_DOWN` for every bucket: the newcomers wait 300 s."""

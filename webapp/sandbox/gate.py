@@ -22,6 +22,8 @@ from .pool import WorkerPool
 from .values import check_value
 
 _lock = threading.Lock()
+# A `limit` refused by the worker within this many seconds may have come from reading alone.
+READ_AGAIN_SECONDS = 2.0
 
 
 def init_app(app: Flask) -> None:
@@ -86,8 +88,9 @@ def evaluate(kind: str, **job) -> dict:
     client = identity.current_identity()
     workers = pool()
 
+    spent: dict = {}  # "job": the worker's seconds, also when it refused
+
     def compute():
-        spent: dict = {}
         with timed("evaluate"):
             answer = workers.run(job, spent)
         record("job", spent.get("job"))
@@ -103,9 +106,11 @@ def evaluate(kind: str, **job) -> dict:
         except ChainruleError as error:
             # A refusal on reading (a loop that could never end) cost no one anything, so it
             # costs its sender nothing shared; checked by create_app's reader, which knows
-            # the languages (this side of the boundary does not).
+            # the languages (this side of the boundary does not). Only a quick refusal is
+            # read again, so reading costs this process no more than it cost the worker.
             read = current_app.extensions.get("chainrule_refused_on_reading")
-            if error.kind == "limit" and not (read and read(job, error)):
+            quick = (spent.get("job") or READ_AGAIN_SECONDS) < READ_AGAIN_SECONDS
+            if error.kind == "limit" and not (read and quick and read(job, error)):
                 clients.penalise(client)  # a bomb, or a runaway loop: cool down before the next
             raise
 
