@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from .test_page_typing import open_blank, type_source, wait_until
+from .test_practice_browser import practice_graph_loaded, reveal_answer, submit_answer
 
 pytestmark = pytest.mark.browser
 
@@ -60,10 +61,13 @@ def _state(page):
 def test_practice_accepts_right_answers_and_hints_after_a_wrong_one(page, live_server):
     """Each backward step waits for the student's number; 1.7163 for 1.71634 is within 1e-3;
     a wrong x̄1 gets the upstream × local hint with both contributions; the score counts it.
-    Mutation: `Math.abs(answer - truth) <= 0` in practice.js close() (1.7163 is refused)."""
+    The server checks (issue 26): the box redraws the graph without the answers.
+    Mutation: RELATIVE = 0 in lesson/practice.py (1.7163 is refused)."""
     _, adjoints = _torch_values_and_adjoints()
     _typed_baydin(page, live_server)
+    before = page.evaluate("window.chainrule.state().loads")
     page.check("#practice-toggle")
+    practice_graph_loaded(page, before)
     page.click("h1")
     forward = _state(page)["forward"]
     for _ in range(forward):
@@ -79,18 +83,14 @@ def test_practice_accepts_right_answers_and_hints_after_a_wrong_one(page, live_s
         name = re.search(r"∂v5/∂(\w+)\?", page.inner_text("#practice-question")).group(1)
         asked.append(name)
         if name == "x1":
-            page.keyboard.type("5")  # only the contribution through v2: wrong
-            page.keyboard.press("Enter")
-            feedback = page.inner_text("#practice-feedback")
+            feedback = submit_answer(page, "5")  # only the contribution through v2: wrong
             assert "Hint" in feedback and "2 uses of x1" in feedback, feedback
             assert "0.5 × 1" in feedback.replace("1 × 0.5", "0.5 × 1") or "× 0.5" in feedback, feedback
             assert "× 5" in feedback, feedback
             assert _state(page)["index"] == before
             page.fill("#practice-answer", "")
         answer = "1.7163" if name == "x2" else f"{adjoints[name]:.6g}"
-        page.keyboard.type(answer)
-        page.keyboard.press("Enter")
-        assert "Right" in page.inner_text("#practice-feedback"), (name, answer)
+        assert "Right" in submit_answer(page, answer), (name, answer)
         assert _state(page)["index"] == before + 1
     assert sorted(asked) == sorted(["v5", "v3", "v4", "v1", "v2", "x1", "x2"])
     assert page.inner_text("#practice-score") == "Score: 6 of 7 right at the first try."
@@ -313,7 +313,9 @@ def test_practice_says_when_a_tensor_step_has_no_question(page, live_server):
                      " return t.nodes.some(n => n.shape && n.shape.length) && !document.querySelector('#graph.stale'); })()",
                timeout=30)
     page.evaluate("document.activeElement.blur()")
+    before = page.evaluate("window.chainrule.state().loads")
     page.check("#practice-toggle")
+    practice_graph_loaded(page, before)
     page.click("h1")
     sentence = "This step's gradient is a tensor: watch it, no question here."
     said = []
@@ -323,7 +325,7 @@ def test_practice_says_when_a_tensor_step_has_no_question(page, live_server):
             break
         page.keyboard.press("ArrowRight")
         if page.is_visible("#practice-form"):
-            page.click("#practice-reveal")
+            reveal_answer(page)
         step = page.evaluate("(() => { const p = window.chainrule.player(), s = p.steps[p.state().index - 1];"
                              " const n = p.trace.nodes.find(m => m.id === s.node);"
                              " return {phase: s.phase, tensor: !!(n.shape && n.shape.length)}; })()")
@@ -339,13 +341,16 @@ def test_practice_on_a_folded_loop_asks_only_what_the_boxes_show(page, live_serv
     """A folded box keeps its last repetition's numbers: practice asks at that repetition only,
     and plain PyTorch's gradient of that repetition is right (the review saw 0.9801, the
     right answer at repetition 98, marked wrong). Loop: y_k = y_(k-1) · 0.99 + 0.01, so
-    ∂y₁₀₀/∂y_k = 0.99^(100−k). Mutation: foldedAway returning false (199 questions)."""
+    ∂y₁₀₀/∂y_k = 0.99^(100−k). Mutation: in lesson/practice.py asked_ids, drop the test
+    for a node feeding a folded box (x is asked, and its answer is wrong)."""
     open_blank(page, live_server)
     before = page.evaluate("window.chainrule.state().loads")
     type_source(page, "y = x\nfor i in range(100):\n    y = y * 0.99 + 0.01\ny")
     wait_until(page, f"window.chainrule.state().loads > {before}", timeout=30)
     assert "Folded: line 3 repeats 99 times" in page.inner_text("#graph-area")
+    before = page.evaluate("window.chainrule.state().loads")
     page.check("#practice-toggle")
+    practice_graph_loaded(page, before)
     page.click("h1")
     page.keyboard.press("End")
     asked = []
@@ -364,8 +369,6 @@ def test_practice_on_a_folded_loop_asks_only_what_the_boxes_show(page, live_serv
         k = 0 if name == "x" else 99 if folded else 100
         truth = 0.99 ** (100 - k)  # x is y₀: its gradient comes through the first repetition only
         asked.append(name)
-        page.keyboard.type(f"{truth:.6g}")
-        page.keyboard.press("Enter")
-        assert "Right" in page.inner_text("#practice-feedback"), (name, truth, question)
+        assert "Right" in submit_answer(page, f"{truth:.6g}"), (name, truth, question)
     assert 3 <= len(asked) <= 8 and len(set(asked)) == len(asked), asked  # each box once
     assert page.errors == []

@@ -44,7 +44,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
 
-    from .web import api, assets, exports, images, pages, security
+    from .web import api, assets, exports, images, pages, practice, security
     from . import cache, timing
     from .sandbox import gate as evaluator, shared_state
     cache.init_app(app)
@@ -58,6 +58,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(images.bp)
     app.register_blueprint(exports.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(practice.bp)
     _register_error_handlers(app)
     return app
 

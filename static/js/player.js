@@ -2,7 +2,9 @@
  *
  * The server sends the whole trace as JSON on the graph's root (data-trace) and puts each
  * node's final texts on its SVG <g> (data-kind, data-value, data-grad); stepping only
- * toggles classes and texts, so no step asks the server for anything.
+ * toggles classes and texts, so no step asks the server for anything. A practice page
+ * lists in trace.practice.asked the nodes whose gradient it left out: practice.js gets each
+ * from the server once answered and hands its text to player.setGradText(id, text).
  *
  * Every render dispatches "chainrule:step" (detail {index, step, phase, node, player}) on
  * the root, bubbling; a new player dispatches "chainrule:loaded" (detail {trace, player}).
@@ -12,6 +14,7 @@
   "use strict";
 
   const NOT_YET = "grad: not yet";
+  const ASKED = "grad ?";  // a practice page's gradient not answered yet (svg_fill.ASKED)
 
   // The animation's steps, as webapp/steps.py defines them (the GIF and /steps.zip use those).
   // A folded box (lesson/folding.py) stands for every repetition of its operation; its step
@@ -36,8 +39,10 @@
     });
     // torch.autograd.grad hands an input its gradient without running its AccumulateGrad
     // node, so the engine's order never reaches it: it gets its step last.
+    const asked = (trace.practice && trace.practice.asked) || [];  // their grad was left out
     trace.nodes.forEach(function (node) {
-      if (node.grad !== null && node.grad !== undefined && node.kind !== "constant" &&
+      const hasGrad = (node.grad !== null && node.grad !== undefined) || asked.indexOf(node.id) >= 0;
+      if (hasGrad && node.kind !== "constant" &&
           trace.backward.indexOf(node.id) < 0) steps.push({ phase: "backward", node: node.id });
     });
     return steps;
@@ -103,7 +108,7 @@
         });
         if (t.value) t.value.textContent = known ? t.valueText : "?";
         if (t.grad) {
-          t.grad.textContent = hasGrad ? t.gradText : NOT_YET;
+          t.grad.textContent = hasGrad ? t.gradText || ASKED : NOT_YET;
           setClass(t.grad, "not-yet", !hasGrad);
         }
       });
@@ -213,6 +218,18 @@
       if (self.index > 0) reveal(steps[self.index - 1].node);
     };
     player.zoom = function () { return self.zoom; };
+    // A gradient the page did not carry (practice mode), now answered: drawn from here on.
+    player.setGradText = function (id, text) {
+      const t = self.nodes[id];
+      if (!t) return;
+      t.gradText = text;
+      t.group.setAttribute("data-grad", text);
+      const node = byId[id], label = [node.name || node.label];
+      if (t.valueText !== null) label.push("value " + t.valueText);
+      label.push("gradient " + text.replace(/^grad /, ""));
+      t.group.setAttribute("aria-label", label.join(", "));  // as svg_fill.accessible_name
+      render();
+    };
     player.fit = fit;
     player.render = render;
     player.state = function () {
@@ -231,5 +248,5 @@
     return player;
   }
 
-  window.chainruleGraph = { createPlayer: createPlayer, NOT_YET: NOT_YET };
+  window.chainruleGraph = { createPlayer: createPlayer, NOT_YET: NOT_YET, ASKED: ASKED };
 })();

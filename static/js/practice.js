@@ -1,14 +1,17 @@
 /* Practice mode: before each backward step is shown, the student types the gradient they
- * expect. Checked to a tolerance (relative 1e-3 or absolute 1e-6), a hint after a wrong
- * answer (upstream gradient × local derivative, with PyTorch's numbers), a score at the end.
- * Opens on with ?practice=1. It only listens to the player's events and calls go().
+ * expect. The server checks it (POST /api/practice/answer, relative 1e-3 or absolute 1e-6):
+ * the page carries none of the gradients it asks (trace.practice.asked lists them). A right
+ * answer, or Show me, brings that node's numbers; a wrong one brings the local derivatives
+ * for a hint (upstream gradient × local derivative, with PyTorch's numbers). A score at
+ * the end. On with ?practice=1; the box redraws the graph with or without the answers.
+ * It listens to the player's events, calls go() and hands revealed texts to the player.
  */
 (function () {
   "use strict";
 
   const F = window.chainruleFormat;
-  const RELATIVE = 1e-3, ABSOLUTE = 1e-6;
-  const quiz = { asking: 0, answered: new Set(), right: 0, asked: 0, tries: 0, busy: false, trace: null };
+  const quiz = { asking: 0, answered: new Set(), right: 0, asked: 0, tries: 0, busy: false, trace: null,
+                 pending: false, revealed: {} };
 
   function el(id) { return document.getElementById(id); }
   function on() { const box = el("practice-toggle"); return !!box && box.checked; }
@@ -16,21 +19,13 @@
   function nodeOf(p, id) { return p.trace.nodes.find(function (n) { return n.id === id; }); }
   function nameOf(node) { return node.name || node.label; }
 
-  // Practice asks single numbers; a tensor's step is shown without a question.
+  // The server says which gradients it asks (single numbers; lesson/practice.py). A folded
+  // box keeps only its last repetition's numbers (the one backward reaches first): only that
+  // step is asked.
   function askable(p, index) {
-    const step = p.steps[index - 1], node = step && nodeOf(p, step.node);
-    return !!node && step.phase === "backward" && typeof node.grad === "number" && !foldedAway(p, step, node);
-  }
-
-  // A folded box keeps only its last repetition's numbers (the last one the backward pass
-  // reaches first), so only that step is asked; nor is a gradient asked that gathers one
-  // contribution from each repetition of a box (x in `y = y * x` inside the loop).
-  function foldedAway(p, step, node) {
-    if (step.repetition && step.repetition !== step.repetitions) return true;
-    return p.trace.edges.some(function (e) {
-      const target = e.source === node.id && !e.carried && !e.entry && nodeOf(p, e.target);
-      return !!target && !!target.folded && !node.folded;
-    });
+    const step = p.steps[index - 1], asked = p.trace.practice && p.trace.practice.asked;
+    if (!step || !asked || step.phase !== "backward" || asked.indexOf(step.node) < 0) return false;
+    return !(step.repetition && step.repetition !== step.repetitions);
   }
 
   // Says so on screen when the step now shown is a tensor's backward step (no question).
@@ -42,37 +37,35 @@
                     && node.grad !== null && node.grad !== undefined);
   }
 
-  function close(answer, truth) {
-    return Math.abs(answer - truth) <= Math.max(RELATIVE * Math.abs(truth), ABSOLUTE);
-  }
-
   function parse(text) {
     const cleaned = text.trim().replace(/−/g, "-").replace(/\s+/g, "");
     return cleaned === "" ? NaN : Number(cleaned);
   }
 
-  function hint(p, node) {
+  function outputName(p) {
     const out = p.trace.nodes.find(function (n) { return n.kind === "output"; });
-    const y = out ? nameOf(out) : "y";
-    if (node.kind === "output") return "Backward starts at the output: ∂" + y + "/∂" + y + " = " + F.number(node.grad) + ".";
+    return out ? nameOf(out) : "y";
+  }
+
+  // `edges`: the node's outgoing edges that carried a gradient, with their local derivative
+  // (the server's answer); each consumer's gradient was shown at its own, earlier step.
+  function hint(p, node, edges) {
+    const y = outputName(p);
+    if (node.kind === "output") return "Backward starts at the output with ∂" + y + "/∂" + y + ": the gradient backward() was given (1 when it was given none).";
     // A carried edge leaves an earlier repetition of a folded box, not the one shown.
-    const parts = p.trace.edges.filter(function (e) { return e.source === node.id && !e.carried && e.grad !== null && e.grad !== undefined; })
-      .map(function (e) {
-        const consumer = nodeOf(p, e.target);
-        if (typeof e.local_grad !== "number" || typeof consumer.grad !== "number") {
-          return "what " + nameOf(consumer) + "'s backward returned";
-        }
-        return "∂" + y + "/∂" + nameOf(consumer) + " × ∂" + nameOf(consumer) + "/∂" + nameOf(node) +
-          " = " + F.number(consumer.grad) + " × " + F.number(e.local_grad);
-      });
+    const parts = edges.filter(function (e) { return !e.carried; }).map(function (e) {
+      const consumer = nodeOf(p, e.target);
+      if (typeof e.local_grad !== "number" || typeof consumer.grad !== "number") {
+        return "what " + nameOf(consumer) + "'s backward returned";
+      }
+      return "∂" + y + "/∂" + nameOf(consumer) + " × ∂" + nameOf(consumer) + "/∂" + nameOf(node) +
+        " = " + F.number(consumer.grad) + " × " + F.number(e.local_grad);
+    });
     return "Upstream gradient × local derivative" + (parts.length > 1 ? ", summed over the " + parts.length + " uses of " + nameOf(node) : "") +
       ": " + parts.join("  +  ") + ".";
   }
 
-  function rule(p, node) {
-    const out = p.trace.nodes.find(function (n) { return n.kind === "output"; });
-    return "∂" + (out ? nameOf(out) : "y") + "/∂" + nameOf(node);
-  }
+  function rule(p, node) { return "∂" + outputName(p) + "/∂" + nameOf(node); }
 
   function score(p) {
     const total = p.steps.filter(function (s, i) { return askable(p, i + 1); }).length;
@@ -94,6 +87,19 @@
     answer.focus();
   }
 
+  // The node's numbers, as the page would have carried them, into the trace the panel,
+  // the hover card and the hints read; its text to the graph; its row to the table.
+  function apply(p, answer) {
+    const node = nodeOf(p, answer.node);
+    node.grad = answer.grad;
+    if (answer.accumulated !== null && answer.accumulated !== undefined) node.accumulated = answer.accumulated;
+    if (answer.explain) p.trace.explain.backward[answer.node] = answer.explain;
+    answer.edges.forEach(function (e) { Object.assign(p.trace.edges[e.index], e); delete p.trace.edges[e.index].index; });
+    if (answer.leaf && p.trace.leaves[answer.leaf.name]) Object.assign(p.trace.leaves[answer.leaf.name], answer.leaf);
+    if (window.chainruleTape) window.chainruleTape.reveal(answer.node, answer.tape);
+    if (answer.grad_text) p.setGradText(answer.node, answer.grad_text);
+  }
+
   function reveal(p, right) {
     const index = quiz.asking;
     quiz.answered.add(index);
@@ -107,13 +113,55 @@
     score(p);
   }
 
+  // One question to the server at a time; an answer that comes back after the student
+  // moved on (or the graph changed) is dropped.
+  function send(p, body, done) {
+    const feedback = el("practice-feedback"), index = quiz.asking;
+    if (quiz.pending || !p.root.dataset.answers) return;
+    quiz.pending = true;
+    el("practice-form").setAttribute("aria-busy", "true");
+    body.node = p.steps[index - 1].node;
+    fetch(p.root.dataset.answers, { method: "POST", headers: { "Content-Type": "application/json" },
+                                    body: JSON.stringify(body), credentials: "same-origin" })
+      .then(function (response) {
+        return response.json().then(function (data) { return { ok: response.ok, data: data }; });
+      })
+      .then(function (result) {
+        if (player() !== p || quiz.asking !== index) return;
+        if (!result.ok) {
+          feedback.className = "practice-feedback wrong";
+          feedback.textContent = result.data.error ? result.data.error.message : "The answer could not be checked.";
+          return;
+        }
+        done(result.data);
+      })
+      .catch(function () {
+        if (quiz.asking === index) feedback.textContent = "The answer could not be checked: try again.";
+      })
+      .finally(function () {
+        quiz.pending = false;
+        el("practice-form").removeAttribute("aria-busy");
+      });
+  }
+
   document.addEventListener("chainrule:loaded", function (event) {
-    if (event.detail.player.root.id !== "graph" || event.detail.player.source === quiz.trace) return;
-    quiz.trace = event.detail.player.source;
-    quiz.answered = new Set(); quiz.right = 0; quiz.asked = 0; quiz.asking = 0;
+    const p = event.detail.player;
+    if (p.root.id !== "graph") return;
+    if (p.source === quiz.trace) {  // the same graph redrawn: what was answered stays shown
+      Object.keys(quiz.revealed).forEach(function (id) { apply(p, quiz.revealed[id]); });
+      return;
+    }
+    quiz.trace = p.source;
+    quiz.answered = new Set(); quiz.right = 0; quiz.asked = 0; quiz.asking = 0; quiz.revealed = {};
     const form = el("practice-form"), note = el("practice-tensor");
     if (form) form.hidden = true;
     if (note) note.hidden = true;  // a new graph starts before its first step
+  });
+  document.addEventListener("htmx:oobAfterSwap", function (event) {  // its table, redrawn too
+    const p = player();
+    if (!p || event.detail.target.id !== "tape" || !window.chainruleTape) return;
+    Object.keys(quiz.revealed).forEach(function (id) { window.chainruleTape.reveal(id, quiz.revealed[id].tape); });
+    window.chainruleTape.fill(p);
   });
 
   document.addEventListener("chainrule:step", function (event) {
@@ -127,7 +175,7 @@
       p.go(i - 1);
       quiz.busy = false;
       tensorNote(p, i - 1);
-      ask(p, i);
+      if (quiz.asking !== i) ask(p, i);
       return;
     }
     if (quiz.asking && event.detail.index < quiz.asking - 1) {  // stepped back: ask later
@@ -146,16 +194,20 @@
     const node = nodeOf(p, p.steps[quiz.asking - 1].node);
     const answer = parse(el("practice-answer").value);
     const feedback = el("practice-feedback");
-    if (Number.isNaN(answer)) { feedback.textContent = "Type a number, like 0.5 or -1.2e-3."; return; }
-    if (close(answer, node.grad)) {
-      feedback.textContent = "Right: " + rule(p, node) + " = " + F.number(node.grad) + (quiz.tries ? "." : ", at the first try.");
-      feedback.className = "practice-feedback right";
-      reveal(p, quiz.tries === 0);
-      return;
-    }
-    quiz.tries += 1;
-    feedback.className = "practice-feedback wrong";
-    feedback.textContent = "Not quite (" + F.number(answer) + "). Hint: " + hint(p, node) + " Try again, or Show me.";
+    if (!Number.isFinite(answer)) { feedback.textContent = "Type a number, like 0.5 or -1.2e-3."; return; }
+    send(p, { answer: answer }, function (result) {
+      if (result.right) {
+        quiz.revealed[result.node] = result;
+        apply(p, result);
+        feedback.textContent = "Right: " + rule(p, node) + " = " + F.number(result.grad) + (quiz.tries ? "." : ", at the first try.");
+        feedback.className = "practice-feedback right";
+        reveal(p, quiz.tries === 0);
+        return;
+      }
+      quiz.tries += 1;
+      feedback.className = "practice-feedback wrong";
+      feedback.textContent = "Not quite (" + F.number(answer) + "). Hint: " + hint(p, node, result.edges) + " Try again, or Show me.";
+    });
   });
 
   document.addEventListener("click", function (event) {
@@ -163,18 +215,25 @@
     const p = player();
     if (!p || !quiz.asking) return;
     const node = nodeOf(p, p.steps[quiz.asking - 1].node);
-    el("practice-feedback").className = "practice-feedback shown";
-    el("practice-feedback").textContent = "Shown: " + rule(p, node) + " = " + F.number(node.grad) + ". " + hint(p, node);
-    reveal(p, false);
+    send(p, { reveal: true }, function (result) {
+      quiz.revealed[result.node] = result;
+      apply(p, result);
+      const edges = p.trace.edges.filter(function (e) { return e.source === node.id && e.grad !== null && e.grad !== undefined; });
+      el("practice-feedback").className = "practice-feedback shown";
+      el("practice-feedback").textContent = "Shown: " + rule(p, node) + " = " + F.number(result.grad) + ". " + hint(p, node, edges);
+      reveal(p, false);
+    });
   });
 
+  // The box is the page's practice state (the editor's hidden practice field): the graph is
+  // drawn again, without the answers it asks or with all of them.
   document.addEventListener("change", function (event) {
     if (event.target.id !== "practice-toggle") return;
-    quiz.answered = new Set(); quiz.right = 0; quiz.asked = 0; quiz.asking = 0;
+    quiz.answered = new Set(); quiz.right = 0; quiz.asked = 0; quiz.asking = 0; quiz.revealed = {};
     el("practice-form").hidden = true;
     el("practice-feedback").textContent = "";
-    const p = player();
-    if (p && on() && p.state().index > p.state().forward) p.go(p.state().forward);  // ask from the start of backward
-    if (p) { tensorNote(p, p.state().index); score(p); }
+    el("practice-score").textContent = "";
+    const field = el("practice-field"), editor = el("editor");
+    if (field && editor) { field.value = on() ? "1" : ""; editor.requestSubmit(); }
   });
 })();

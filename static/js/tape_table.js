@@ -2,7 +2,8 @@
  * appears at its forward step, its adjoint's contributions as each consumer's backward
  * step runs, its total at its own backward step; the current row is highlighted; a click
  * on a row takes the player to that row's step. The server wrote every final text in the
- * cells' data-final; this script only shows or hides them. Listens to the player's events.
+ * cells' data-final; this script only shows or hides them (a practice page's asked rows
+ * have none until practice.js hands their texts to reveal()). Listens to the player's events.
  */
 (function () {
   "use strict";
@@ -93,5 +94,33 @@
     if (player) { describe(player); fill(player); }
   });
 
-  window.chainruleTape = { fill: fill, stepOf: stepOf };
+  function span(className, text) {
+    const el = document.createElement("span");
+    el.className = className;
+    el.textContent = text;
+    return el;
+  }
+
+  // A row's adjoint the page did not carry (practice mode), now answered: the cell as
+  // templates/_tape.html writes it, from the server's texts ({bar, adjoint, contributions}).
+  function reveal(id, texts) {
+    const tab = table(), row = tab && tab.querySelector('tr.tape-row[data-node="' + id + '"]');
+    if (!row || !texts) return;
+    const cell = row.querySelector("td.adjoint");
+    cell.textContent = "";
+    cell.dataset.final = texts.adjoint;
+    if (texts.contributions.length) {
+      cell.appendChild(span("lhs", texts.bar + " = "));
+      texts.contributions.forEach(function (c, i) {
+        if (i) cell.appendChild(span("plus", " + "));
+        const part = cell.appendChild(span("contribution", c.text + " (from " + c.from + ")"));
+        part.dataset.from = c.from_id;
+      });
+      cell.appendChild(span("total", " = " + texts.adjoint));
+    } else {
+      cell.appendChild(span("total", texts.adjoint || "–"));
+    }
+  }
+
+  window.chainruleTape = { fill: fill, stepOf: stepOf, reveal: reveal };
 })();

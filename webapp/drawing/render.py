@@ -217,11 +217,13 @@ def dot_source(trace: dict, view: str = "values", legend: bool = True) -> str:
     return values_dot(trace, title=_image_title(trace, legend), legend=legend)
 
 
-def draw(trace: dict, view: str = "values", fmt: str = "svg", legend: bool = True) -> bytes:
+def draw(trace: dict, view: str = "values", fmt: str = "svg", legend: bool = True,
+         asked=frozenset()) -> bytes:
     """The graph as SVG or PNG.
 
     The values view's SVG is laid out once per structure: a new input value fills its
-    numbers into the cached layout instead of running `dot` again.
+    numbers into the cached layout instead of running `dot` again. The gradients of the
+    nodes in `asked` (practice mode, lesson/practice.py) are left out of the SVG.
     """
     if view == "values" and fmt == "svg":
         texts = {node["id"]: value_texts(node) for node in trace["nodes"]}
@@ -235,7 +237,8 @@ def draw(trace: dict, view: str = "values", fmt: str = "svg", legend: bool = Tru
             templates.put(key, template, len(template))
         with timed("fill"):
             return svg_fill.fill_values(template, texts, {n["id"]: n["kind"] for n in trace["nodes"]},
-                                        {n["id"]: n.get("name") or n["label"] for n in trace["nodes"]})
+                                        {n["id"]: n.get("name") or n["label"] for n in trace["nodes"]},
+                                        asked=asked)
     drawn = run_dot(dot_source(trace, view, legend=legend), fmt)
     if view == "autograd" and fmt == "svg":  # data- attributes: what the player steps through
         from .autograd_view import annotate

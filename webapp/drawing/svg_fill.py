@@ -15,6 +15,7 @@ TEXT = re.compile(rb'<text text-anchor="start" x="(?P<x>[-\d.]+)"(?P<rest>[^>]*)
 POINTS = re.compile(rb'points="([^"]+)"')
 EDGE = re.compile(rb'<g id="(?P<id>[^"]+)" class="edge[^"]*">')
 ROLES = ("value", "grad")  # the order of render.value_texts
+ASKED = "grad ?"  # a practice page's gradient row before the student has answered it
 ROW = {role: f' data-row="{role}">'.encode() for role in ROLES}
 
 
@@ -51,12 +52,19 @@ def compile_template(template: bytes) -> tuple[list[bytes], list[tuple[str, int]
 
 
 def fill_values(template: bytes, texts: dict, kinds: dict | None = None,
-                names: dict | None = None) -> bytes:
+                names: dict | None = None, asked=frozenset()) -> bytes:
     """Replace each node's placeholder rows (all `#`) with its texts, centred in the box.
 
     With `kinds`, each node's <g> also carries data-kind, data-value and data-grad: the
     page's player reads the final texts from there, never from text it has changed.
+    A node in `asked` (practice mode) shows ASKED in its gradient row and carries no
+    gradient at all: the page gets it once the student has answered.
     """
+    if asked:
+        texts = {k: (t[0], None) if k in asked else t for k, t in texts.items()}
+        shown = {k: (t[0], ASKED) if k in asked else t for k, t in texts.items()}
+        svg = fill_values(template, shown)
+        return annotate(svg, texts, kinds, names) if kinds is not None else svg
     parts, slots = compile_template(template)
     out = [parts[0]]
     for index, (node_id, row) in enumerate(slots):

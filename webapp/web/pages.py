@@ -10,7 +10,7 @@ from ..sandbox import gate as evaluator
 from ..drawing import render
 from ..cache import app_state, note
 from ..errors import ChainruleError
-from ..lesson import folding
+from ..lesson import folding, practice
 from ..lesson.error_guards import guards_for_error
 from ..lesson.steps import animation_steps, export_steps
 from ..lesson.tape_view import tape_view
@@ -38,6 +38,8 @@ class PageState:
         # Kept through edits (the editor form carries them back), so a copied link keeps them.
         self.theme = args.get("theme") if args.get("theme") in ("light", "dark") else None
         self.plot = {k: args.get(k).strip() for k in ("wrt", "lo", "hi") if (args.get(k) or "").strip()}
+        # Practice mode: the page carries no gradient it asks (lesson/practice.py).
+        self.practice = args.get("practice") == "1"
         if self.source is None:
             self.source = DEFAULT.source
             self.inputs_text = {k: json.dumps(v) for k, v in DEFAULT.inputs.items()}
@@ -60,15 +62,23 @@ class PageState:
         return urlencode(pairs)
 
 
+def page_trace(state: PageState) -> dict:
+    """The trace the page draws (through the evaluator and its cache, as every route)."""
+    return evaluator.evaluate("trace", source=state.source, inputs=state.parsed_inputs(),
+                              grad_output=grad_output_from_query({"grad_output": state.grad_output_text}),
+                              fill_missing=NEW_INPUT_VALUE, fold=state.fold)
+
+
 def build_view(state: PageState) -> dict:
     """Trace and draw the state's function; on a refusal, the error and the source line."""
     context = {"state": state, "examples": EXAMPLES, "trace": None, "svg": None, "error": None}
     try:
-        trace = evaluator.evaluate("trace", source=state.source, inputs=state.parsed_inputs(),
-                                   grad_output=grad_output_from_query({"grad_output": state.grad_output_text}),
-                                   fill_missing=NEW_INPUT_VALUE, fold=state.fold)
-        svg = render.draw(trace, state.view, "svg", legend=False).decode()
-        context.update(trace=trace, svg=svg[svg.index("<svg"):], inputs=trace["inputs"])
+        trace = page_trace(state)
+        # Practice: the graph's data, its SVG and the tape carry no asked gradient.
+        shown = practice.without_answers(trace) if state.practice else trace
+        svg = render.draw(trace, state.view, "svg", legend=False,
+                          asked=frozenset(shown.get("practice", {}).get("asked", ()))).decode()
+        context.update(trace=trace, shown_trace=shown, svg=svg[svg.index("<svg"):], inputs=trace["inputs"])
         for name in trace["inputs"]:
             state.inputs_text.setdefault(name, str(NEW_INPUT_VALUE))
         state.inputs_text = {n: state.inputs_text[n] for n in trace["inputs"]}
@@ -84,8 +94,9 @@ def build_view(state: PageState) -> dict:
         query=query, share_url=f"{root}/?{query}",
         embed_url=f"{root}{url_for('pages.embed')}?{query}",
         image_url=f"{root}{url_for('images.graph_svg')}?{query}",
-        plot=_plot_context(state, context), tape=tape_view(context["trace"]),
-        practice_url=f"{root}/?{query}&practice=1", practice=request.args.get("practice") == "1",
+        plot=_plot_context(state, context), tape=tape_view(context.get("shown_trace")),
+        practice_url=f"{root}/?{query}&practice=1", practice=state.practice,
+        practice_api=f"{url_for('practice.answer')}?{query}",
         folded=folding.notice(context["trace"]), fold_urls=fold_links(state, context["inputs"], context["trace"]),
     )
     context["embed_code"] = snippet(context["embed_url"], context["image_url"], state.source)
@@ -211,7 +222,7 @@ def graph_partial():
     names_changed = context["inputs"] != boxes_shown
     context["hints"] = _misspelled(context["inputs"], boxes_shown)
     response = make_response(render_template("_update.html", with_inputs=names_changed, **context))
-    response.headers["HX-Replace-Url"] = f"/?{context['query']}"
+    response.headers["HX-Replace-Url"] = f"/?{context['query']}" + ("&practice=1" if state.practice else "")
     if context["error"]:
         response.headers["HX-Reswap"] = "none"  # keep the last good graph; show the error beside it
     return response
