@@ -107,13 +107,14 @@ def main() -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = start_server(args.root, port)
-    peaks = {"web": 0.0, "export": 0.0}
+    peaks = {"web": 0.0, "round": 0.0, "export": 0.0}
     stop = threading.Event()
 
     def sample() -> None:
         while not stop.is_set():
             web = rss_mib(server.pid)
             peaks["web"] = max(peaks["web"], web)
+            peaks["round"] = max(peaks["round"], web)
             for pid in export_processes():
                 peaks["export"] = max(peaks["export"], rss_mib(pid))
             if web > args.watchdog_mib:
@@ -131,6 +132,7 @@ def main() -> None:
         for round_ in range(1, args.rounds + 1):
             results: list = []
             threads = []
+            peaks["round"] = 0.0
             start_line = threading.Barrier(args.concurrent)
             for _ in range(args.concurrent):
                 constant += 0.01
@@ -143,7 +145,7 @@ def main() -> None:
             print(f"round {round_}: {args.concurrent} GIFs at once -> "
                   + "; ".join(f"{status} {size:,} B in {seconds:.1f} s (largest header {header:,} B)"
                               for status, size, seconds, header in results)
-                  + f"; web process now {rss_mib(server.pid):,.0f} MiB")
+                  + f"; web process peak {peaks['round']:,.0f} MiB, now {rss_mib(server.pid):,.0f} MiB")
         stop.set()
         peak = max(peaks["web"], rss_mib(server.pid, "VmHWM"))
         bound = _bound_mib(args.root)

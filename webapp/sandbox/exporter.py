@@ -32,7 +32,7 @@ from ..limits import EXPORT_MEMORY_BYTES, MAX_EXPORT_BYTES
 from . import gate
 
 DEFAULTS = {"EXPORT_PROCESSES": ("CHAINRULE_EXPORT_PROCESSES", 2),
-            "EXPORT_DEADLINE_SECONDS": ("CHAINRULE_EXPORT_DEADLINE", 60.0),
+            "EXPORT_DEADLINE_SECONDS": ("CHAINRULE_EXPORT_DEADLINE", 120.0),
             "EXPORT_WAIT_SECONDS": ("CHAINRULE_EXPORT_WAIT", 60.0),
             "EXPORT_MEMORY_BYTES": ("CHAINRULE_EXPORT_MEMORY", EXPORT_MEMORY_BYTES)}
 # What the export process may see of the server's environment: where programs and fonts
