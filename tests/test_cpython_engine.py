@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from webapp.engine.evaluation import trace_values
 from webapp.errors import ChainruleError
@@ -224,3 +225,20 @@ def test_a_leaf_changed_through_data_shows_the_value_its_pass_used(cpython):
     leaf = next(n for n in trace["nodes"] if n["label"] == "w")
     assert leaf["value"] == pytest.approx(used) and used != 1.0
     assert trace["leaves"]["w"]["value"] == pytest.approx(w.item())  # .grad and value at the end
+
+
+def test_a_name_bound_to_a_second_leaf_names_both_in_both_engines():
+    """`w` bound to two leaves: both engines list w₁ and w₂ with their own values and
+    gradients (the interpreter kept the dead first tensor as `w` and drew the live one as
+    v1). Mutation seen failing: Interpreter.run without names.leaf_names."""
+    source = ("w = torch.tensor(1.0, requires_grad=True)\ny = w * x\n"
+              "w = torch.tensor(3.0, requires_grad=True)\ny + w * w * x")
+    interpreted = traced(source, {"x": 2.0}, None, cpython=False)
+    assert interpreted == traced(source, {"x": 2.0}, None, cpython=True)
+    trace = json.loads(interpreted)
+    w1 = torch.tensor(1.0, requires_grad=True)
+    w2 = torch.tensor(3.0, requires_grad=True)
+    (w1 * 2.0 + w2 * w2 * 2.0).backward()
+    assert {name: (leaf["value"], leaf["grad"]) for name, leaf in trace["leaves"].items()} == \
+        {"x": (2.0, 10.0), "w₁": (1.0, w1.grad.item()), "w₂": (3.0, w2.grad.item())}
+    assert [n["name"] for n in trace["nodes"] if n["kind"] in ("input", "leaf")] == ["x", "w₁", "w₂"]

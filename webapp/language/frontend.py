@@ -159,7 +159,7 @@ def parse_r_program(source: str, limits: Limits = DEFAULT_LIMITS) -> RProgram:
     return RProgram(tree=tree, inputs=inputs, python=python)
 
 
-@functools.lru_cache(maxsize=64)
+@bytes_bounded(16 * MiB)
 def parse_r_for_cpython(source: str, limits: Limits = DEFAULT_LIMITS) -> RProgram:
     """R text the interpreter refused, translated for real CPython in the sandbox: every
     construct the translator knows (nn_module, optim_*, default arguments, ...), run

@@ -18,6 +18,7 @@ from .statements import Statements
 from ..limits import Limits
 from ..memo import MiB, bytes_bounded
 from .budget import Budget
+from .names import leaf_names
 from .calls import (TORCH_ERRORS, call_torch, explain_torch_error, guarded,
                     raised_for_the_program)
 from .custom_function import CtxProxy, CustomFunction
@@ -66,6 +67,9 @@ class Interpreter(Statements, Expressions):
             raise unsupported("`return` belongs inside a def; the last line is the output.") from None
         except (BreakLoop, ContinueLoop):
             raise unsupported("`break` and `continue` belong inside a loop.") from None
+        # A name bound to a second leaf names each (x₁, x₂), as the CPython runner does:
+        # `leaves` kept the dead first tensor, and the live one was drawn as v1.
+        self.named = leaf_names(self.named, len(inputs))
         return self._output_of(tree.body[-1], scope, last)
 
     def _output_of(self, statement, scope, last):

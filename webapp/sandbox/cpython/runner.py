@@ -28,6 +28,7 @@ import torch
 
 from ...errors import ChainruleError, limit
 from ...language.active_loops import ACTIVE_LOOPS
+from ...language.names import leaf_names
 from ...language.scopes import Observer
 
 from . import permission
@@ -224,28 +225,6 @@ class CPythonRunner:
             ACTIVE_LOOPS.append([_Loop(loop, frame), 0])
 
     # -- errors ---------------------------------------------------------------------
-
-
-def leaf_names(named: list, kept: int) -> list:
-    """The module's bindings, leaves named by the tensor: a name bound to several leaves
-    (`x = torch.tensor(1.0, requires_grad=True)` twice) names each, x₁, x₂, in binding
-    order, as rebound results are numbered; the first `kept` (the inputs) stay as they are."""
-    leaves_of: dict = {}
-    for name, tensor in named[kept:]:
-        if tensor.is_leaf and tensor.requires_grad:
-            ids = leaves_of.setdefault(name, [])
-            if id(tensor) not in ids:
-                ids.append(id(tensor))
-    renamed = list(named[:kept])
-    for name, tensor in named[kept:]:
-        ids = leaves_of.get(name, [])
-        if len(ids) > 1 and id(tensor) in ids:
-            name = f"{name}{str(ids.index(id(tensor)) + 1).translate(SUBSCRIPTS)}"
-        renamed.append((name, tensor))
-    return renamed
-
-
-SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
 class _Loop:
