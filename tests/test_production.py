@@ -40,7 +40,9 @@ def start_server(env: dict | None = None, workers: int = 2):
 
 def stop_server(server) -> str:
     server.terminate()
-    return server.communicate(timeout=20)[0].decode(errors="replace")
+    # A server stopped while its workers still import torch answers SIGTERM once they are
+    # up: seconds alone, past 20 s on a machine at load 14 (a teardown error, seen).
+    return server.communicate(timeout=120)[0].decode(errors="replace")
 
 
 def post_trace(base: str, source: str, inputs: dict, timeout: float = 60):
