@@ -123,16 +123,29 @@ def test_only_work_that_ran_counts_against_the_newcomer_bucket(client, source, r
 def test_only_a_quick_refusal_is_read_again_in_the_web_process(client, monkeypatch):
     """Reading a source again costs the web process what reading cost the worker; a refusal
     after seconds of work (the deadline) is not read again, so a source slow to read cannot
-    make the web process pay twice. Mutation: `quick = True` in gate.evaluate: the runaway
-    loop is read again."""
+    make the web process pay twice. The worker's seconds are given, not measured: a real
+    runaway loop reached its budget in under the threshold on a quiet machine and over it on
+    a busy one (a flake, seen). Mutation: `quick = True` in gate.evaluate: the slow refusal
+    is read again."""
+    from webapp.sandbox import gate
     read = []
     monkeypatch.setitem(client.application.extensions, "chainrule_refused_on_reading",
                         lambda job, error: read.append(job["source"]) or False)
+    with client.application.app_context():
+        workers = gate.pool()
+
+    def refusing_after(seconds):
+        def run(job, spent):
+            spent["job"] = seconds
+            raise ChainruleError("limit", "The loops ran more than 200,000 times in all.")
+        return run
     address = {"REMOTE_ADDR": "10.66.0.9"}
-    for source in ("k = 0\nwhile k >= 0:\n    k = k + 1", "while True:\n    pass"):
+    for source, seconds in (("slow = 1\nslow", gate.READ_AGAIN_SECONDS + 1.0),
+                            ("quick = 1\nquick", gate.READ_AGAIN_SECONDS / 10)):
+        monkeypatch.setattr(workers, "run", refusing_after(seconds))
         response = client.post("/api/trace", json={"source": source, "inputs": {}}, environ_base=address)
         assert response.get_json()["error"]["kind"] == "limit"
-    assert read == ["while True:\n    pass"]
+    assert read == ["quick = 1\nquick"]
 
 
 def test_the_shared_newcomer_bucket_cools_down_briefly_and_each_offender_long():
