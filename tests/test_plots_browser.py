@@ -177,3 +177,26 @@ def test_the_tangent_label_writes_a_negative_slope_once(page, live_server):
     wait_until(page, "(document.getElementById('plot-live').dataset.drawn || '').includes('cos')", 20)
     text = page.inner_text("#plot-live")
     assert f"y = {math.cos(1):.4g} − {math.sin(1):.4g}·(x − 1)" in text and "+ −" not in text
+
+
+def test_the_gradient_check_is_computed_when_its_box_opens_and_not_before(page, live_server):
+    """The check table (finite differences: a job in a worker) is asked for when its box
+    opens, by mouse or keys, and not when the page loads or is scrolled past it. It was asked
+    on htmx's `revealed`, found by a timer after scroll events: whether the click's own
+    scroll-into-view or the opening set it off depended on timing, and on a busy machine the
+    table never came (test_finite_difference_step_control, once). `toggle` is the opening
+    itself. Mutation seen failing: `hx-trigger="load"` (every page view computes the check).
+    With the old `revealed` this test passes here: the race is not reproduced on demand."""
+    import time
+    asked = []
+    page.on("request", lambda request: asked.append(request.url) if "/partials/check" in request.url else None)
+    page.goto(f"{live_server}/?f=sin(x)&x=1")
+    page.wait_for_selector("#graph svg")
+    wait_settled(page)
+    page.evaluate("document.getElementById('checks').scrollIntoView()")  # scrolled past, not opened
+    time.sleep(0.5)  # htmx looked for `revealed` elements every 200 ms after a scroll
+    assert asked == []
+    page.focus("#checks summary")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("table.check-table", timeout=15000)
+    assert len(asked) == 1 and "autograd" in page.inner_text("table.check-table")
