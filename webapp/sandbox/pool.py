@@ -56,14 +56,15 @@ class Worker:
 
         "gone": the worker died, or did not finish cleaning up, after its previous job and
         before reading this one; the job is not to blame and can go to another worker."""
-        if self.process.poll() is not None or self.owes_ready and not self._ready_again():
+        if self.process.poll() is not None or not self._zygote_alive() \
+                or self.owes_ready and not self._ready_again():
             return None, "gone"
         try:
             pending = memoryview(job)
             while pending:  # an unbuffered write may take part of it
                 pending = pending[self.process.stdin.write(pending):]
         except (BrokenPipeError, OSError, ValueError):
-            return None, "died"
+            return None, "gone"  # no one read the job: it cannot be what killed the worker
         if not self._wait_readable(deadline):
             return None, "deadline"
         try:
@@ -84,6 +85,19 @@ class Worker:
             self.owes_ready = False
 
     READY_SECONDS = 2.0  # freeing a large graph's memory takes well under this
+
+    def _zygote_alive(self) -> bool:
+        """Whether the worker inside bubblewrap still runs. bwrap outlives it for a moment
+        and holds the job pipe open, so a job written then was taken as the job's fault
+        ("more memory or CPU than a student's share") on a busy machine (a flake, seen)."""
+        if not self.pid or self.pid == self.process.pid:
+            return True  # no sandbox: the process itself is the worker (poll() says)
+        try:
+            with open(f"/proc/{self.pid}/stat", "rb") as stat:
+                state = stat.read().rsplit(b")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return False
+        return state not in (b"Z", b"X")
 
     def exited(self, within: float) -> bool:
         """Whether the process has ended, waiting up to `within` seconds for it to be reaped.
