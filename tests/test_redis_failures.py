@@ -13,26 +13,12 @@ import pytest
 from webapp import create_app
 from webapp.sandbox import identity
 
-from .test_production import free_port
+from .test_shared_state import start_redis
 
 pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None,
                                 reason="redis-server is not installed (`make test` installs it)")
 
 
-def start_redis() -> tuple[subprocess.Popen, str]:
-    import redis
-    port = free_port()
-    server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
-                               "--save", "", "--appendonly", "no"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    client = redis.Redis(port=port)
-    for _ in range(200):
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    return server, f"redis://127.0.0.1:{port}/0"
 
 
 def stop_redis(server: subprocess.Popen) -> None:

@@ -17,21 +17,27 @@ pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None,
                                 reason="redis-server is not installed (`make test` installs it)")
 
 
-@pytest.fixture(scope="module")
-def redis_url():
+def start_redis() -> tuple[subprocess.Popen, str]:
+    """A redis-server of the test's own on a free loopback port, answering; and its URL."""
+    import redis
     port = free_port()
     server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
                                "--save", "", "--appendonly", "no"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    import redis
     client = redis.Redis(port=port)
-    for _ in range(100):
+    for _ in range(200):
         try:
             client.ping()
             break
         except redis.ConnectionError:
             time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}/0"
+    return server, f"redis://127.0.0.1:{port}/0"
+
+
+@pytest.fixture(scope="module")
+def redis_url():
+    server, url = start_redis()
+    yield url
     server.terminate()
     server.wait(timeout=10)
 
