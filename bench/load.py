@@ -27,6 +27,12 @@ after the refused one. NEWCOMERS browsers arrive at that address during the phas
 every phase/NEWCOMERS seconds; each opens a page with a function of its own and retries as
 the busy page does (every 2 s): the run prints how long each waited for its first answer.
 Every loop is bounded in time and only ever talks to 127.0.0.1.
+
+Where the time went: for each phase and kind of request, how many reached a worker (the
+bench's server sends Server-Timing), the job's own time and the wait around it; the
+CPU of the web process, the zygotes' forks, the jobs and the rest of the machine, with
+the CPU of one forked job (bench/cpu_share.py); and the same, 5 s window by window.
+`--warm-gallery` opens every example once before the clock starts, as a teacher would.
 """
 from __future__ import annotations
 
@@ -45,7 +51,8 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench.benchmark import free_port, start_server, worker_memory  # noqa: E402
+from bench.benchmark import free_port, start_server  # noqa: E402
+from bench.cpu_share import cpu_line, cpu_snapshot, cpu_spent, zygote_memory  # noqa: E402
 from webapp.web.examples import EXAMPLES  # noqa: E402
 
 BOMBS = [
@@ -65,11 +72,33 @@ class Recorder:
     def __init__(self):
         self.lock = threading.Lock()
         self.samples = collections.defaultdict(list)   # phase -> [(seconds, status)]
+        self.jobs = collections.Counter()   # phase, (phase, kind) -> requests a worker ran
+        self.job_seconds = collections.Counter()  # the same keys -> the workers' own seconds
+        self.waits = collections.defaultdict(list)  # the same keys -> evaluate minus job: the
+        # wait for a free worker, its pipe and the child's fork, per request
+        self.started = time.monotonic()
+        self.timeline = collections.defaultdict(list)  # 5-s window of the answer -> seconds
 
-    def add(self, phase: str, seconds: float, status: int, kind: str = "") -> None:
+    def add(self, phase: str, seconds: float, status: int, kind: str = "", timing: dict | None = None) -> None:
         with self.lock:
             self.samples[phase].append((seconds, status))
+            self.timeline[int((time.monotonic() - self.started) // 5)].append(seconds)
             self.samples[(phase, kind)].append((seconds, status))
+            if timing and "evaluate" in timing:  # Server-Timing: this request reached a worker
+                for key in (phase, (phase, kind)):
+                    self.jobs[key] += 1
+                    self.job_seconds[key] += timing.get("job", 0.0)
+                    self.waits[key].append(timing["evaluate"] - timing.get("job", 0.0))
+
+
+def server_timing(header: str | None) -> dict:
+    """`evaluate;dur=2.91, job;dur=1.62` -> {"evaluate": 0.00291, "job": 0.00162}."""
+    spent = {}
+    for part in (header or "").split(","):
+        name, _, duration = part.strip().partition(";dur=")
+        if name:
+            spent[name] = float(duration or 0) / 1000
+    return spent
 
 
 class Client:
@@ -79,12 +108,18 @@ class Client:
         self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30,
                                                      source_address=source)
         self.cookie = None
+        self.timing = None  # the last answer's Server-Timing (the bench's server sends it)
 
     def request(self, method, path, body=None, headers=None):
         headers = dict(headers or {})
         if self.cookie:
             headers["Cookie"] = self.cookie
         return request(self.connection, method, path, body, headers, self)
+
+    def timed(self, method, path, body=None, headers=None):
+        """(seconds, status, Server-Timing as a dict)."""
+        seconds, status = self.request(method, path, body, headers)
+        return seconds, status, server_timing(self.timing)
 
 
 def request(connection, method, path, body=None, headers=None, client=None):
@@ -97,6 +132,8 @@ def request(connection, method, path, body=None, headers=None, client=None):
             cookie = response.getheader("Set-Cookie")
             if client is not None and cookie:
                 client.cookie = cookie.split(";", 1)[0]
+            if client is not None:
+                client.timing = response.getheader("Server-Timing")
             return time.perf_counter() - started, response.status
         except (OSError, http.client.HTTPException):
             # The server closed an idle keep-alive connection: reconnect once, as browsers do.
@@ -121,22 +158,25 @@ def student(ports, number, phase, stop_at, recorder, think=10.0):
     for example in EXAMPLES:
         if time.monotonic() > stop_at:
             return
-        recorder.add(phase(), *connection.request("GET", f"/?{example.query}"), "example page")
+        seconds, status, timing = connection.timed("GET", f"/?{example.query}")
+        recorder.add(phase(), seconds, status, "example page", timing)
         if example.inputs and all(isinstance(v, float) for v in example.inputs.values()):
             # for functions of scalar inputs the page fetches the plot's samples and draws them
             wrt = next(iter(example.inputs))
-            recorder.add(phase(), *connection.request("GET", f"/api/plot?{example.query}&wrt={wrt}"),
-                         "example plot")
+            seconds, status, timing = connection.timed("GET", f"/api/plot?{example.query}&wrt={wrt}")
+            recorder.add(phase(), seconds, status, "example plot", timing)
     k = 0
     while time.monotonic() < stop_at:
         k += 1
         source = f"sin(x) * {number}.{k} + x ** 2 / {k + 1}"
         form = urllib.parse.urlencode({"f": source, "x": "1.5", "view": "values"})
-        recorder.add(phase(), *connection.request("POST", "/partials/graph", form,
-                                                  {"Content-Type": "application/x-www-form-urlencoded",
-                                                   "HX-Request": "true"}), "new function: graph")
-        recorder.add(phase(), *connection.request("GET", "/api/plot?" + urllib.parse.urlencode(
-            {"f": source, "x": "1.5", "wrt": "x"})), "new function: plot")
+        seconds, status, timing = connection.timed(
+            "POST", "/partials/graph", form, {"Content-Type": "application/x-www-form-urlencoded",
+                                              "HX-Request": "true"})
+        recorder.add(phase(), seconds, status, "new function: graph", timing)
+        seconds, status, timing = connection.timed("GET", "/api/plot?" + urllib.parse.urlencode(
+            {"f": source, "x": "1.5", "wrt": "x"}))
+        recorder.add(phase(), seconds, status, "new function: plot", timing)
         time.sleep(min(think, max(0.0, stop_at - time.monotonic())))
 
 
@@ -187,14 +227,19 @@ def newcomer(port, number, start_at, stop_at, waits):
     waits.append(None)
 
 
-def summarize(samples, seconds):
+def summarize(samples, seconds, jobs: int = 0, job_seconds: float = 0.0, waits=()):
     times = sorted(t for t, _ in samples)
     errors = sum(1 for _, status in samples if status != 200)
     codes = dict(sorted(collections.Counter(status for _, status in samples).items()))
     p95 = times[int(0.95 * (len(times) - 1))] if times else float("nan")
+    waits = sorted(waits)
+    ran = (f"; {jobs} ran in a worker, the job itself {job_seconds / jobs * 1000:.1f} ms on average, "
+           f"around it (waiting for a worker, pipes) p50 {statistics.median(waits) * 1000:.0f} ms, "
+           f"p95 {waits[int(0.95 * (len(waits) - 1))] * 1000:.0f} ms"
+           if jobs and waits else "; none ran in a worker (cached)")
     return (f"{len(samples)} requests, {len(samples) / seconds:.1f} req/s, "
             f"p50 {statistics.median(times) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, "
-            f"errors {errors} (status codes {codes})")
+            f"errors {errors} (status codes {codes}){ran}")
 
 
 def table(recorder, seconds, label: str, attackers: int = 1) -> None:
@@ -223,6 +268,10 @@ def main():
                         help="production processes sharing one loopback redis-server")
     parser.add_argument("--newcomer-attack", choices=("healthz", "pages"),
                         help="phase 2 adds an attack on newcomers (use with --one-address)")
+    parser.add_argument("--warm-gallery", action="store_true",
+                        help="open every example page and plot once before the clock starts "
+                             "(as a teacher would before class): the first students then wait "
+                             "on no example's first computation (r-rosenbrock-descent: 1.6 s)")
     parser.add_argument("--newcomers", type=int, default=6,
                         help="browsers arriving at the attacked address during phase 2")
     args = parser.parse_args()
@@ -244,10 +293,26 @@ def main():
         ports.append(free_port())
         servers.append(start_server(ports[-1], env))
     server = servers[0]
+    if args.warm_gallery:
+        for port in ports:
+            teacher = Client(port, ("127.0.0.1", 0))
+            for example in EXAMPLES:
+                teacher.request("GET", f"/?{example.query}")
+                if example.inputs and all(isinstance(v, float) for v in example.inputs.values()):
+                    teacher.request("GET", f"/api/plot?{example.query}&wrt={next(iter(example.inputs))}")
     recorder = Recorder()
     statuses = collections.Counter()
+    loads = [os.getloadavg()]
     try:
-        start = time.monotonic()
+        cpu = [cpu_snapshot(*(each.pid for each in servers))]
+        start = recorder.started = time.monotonic()
+        windows = [cpu[0]]  # a snapshot every 5 s: where the CPU went, window by window
+
+        def sample_cpu():
+            while time.monotonic() < start + 2 * args.seconds + 5:
+                time.sleep(max(0.0, start + 5 * len(windows) - time.monotonic()))
+                windows.append(cpu_snapshot(*(each.pid for each in servers)))
+        threading.Thread(target=sample_cpu, daemon=True).start()
         end_one = start + args.seconds
         end_two = end_one + args.seconds
         phase = lambda: "students alone" if time.monotonic() < end_one else "with attackers"
@@ -256,6 +321,8 @@ def main():
         for thread in threads:
             thread.start()
         time.sleep(max(0.0, end_one - time.monotonic()))
+        cpu.append(cpu_snapshot(*(each.pid for each in servers)))
+        loads.append(os.getloadavg())
         attackers = [threading.Thread(target=attacker, args=(ports, i, end_two, statuses), daemon=True)
                      for i in range(args.attackers)]
         waits: list = []
@@ -269,9 +336,11 @@ def main():
             thread.start()
         for thread in threads + attackers:
             thread.join(timeout=max(1.0, end_two - time.monotonic() + 35))
+        cpu.append(cpu_snapshot(*(each.pid for each in servers)))
+        loads.append(os.getloadavg())
         alive = [request(http.client.HTTPConnection("127.0.0.1", p, timeout=10), "GET", "/healthz")[1]
                  for p in ports]
-        memory = worker_memory(server.pid)
+        memory = zygote_memory(server.pid)
         with open(f"/proc/{server.pid}/status") as handle:
             web_rss = next(int(l.split()[1]) for l in handle if l.startswith("VmRSS")) / 1024
     finally:
@@ -284,10 +353,24 @@ def main():
     print(f"{args.students} students, {args.attackers} attackers, {args.seconds:.0f} s per phase, "
           f"{os.cpu_count()} cores" + (", everyone behind 127.0.0.1" if ONE_ADDRESS else "")
           + (f", {args.processes} processes sharing one Redis" if args.processes > 1 else "") + "\n")
-    for name in ("students alone", "with attackers"):
-        print(f"- {name}: {summarize(recorder.samples[name], args.seconds)}")
-        for key in sorted(k for k in recorder.samples if isinstance(k, tuple) and k[0] == name):
-            print(f"    - {key[1]}: {summarize(recorder.samples[key], args.seconds)}")
+    print("load average (1, 5, 15 min) at the start, between the phases and at the end: "
+          + "; ".join(", ".join(f"{v:.2f}" for v in each) for each in loads))
+    for number, name in enumerate(("students alone", "with attackers")):
+        for key in [name] + sorted(k for k in recorder.samples if isinstance(k, tuple) and k[0] == name):
+            line = summarize(recorder.samples[key], args.seconds, recorder.jobs[key],
+                             recorder.job_seconds[key], recorder.waits[key])
+            print(f"- {name}: {line}" if key == name else f"    - {key[1]}: {line}")
+        if len(cpu) > number + 1:
+            print(f"    - {cpu_line(cpu_spent(cpu[number], cpu[number + 1]), args.seconds, recorder.jobs[name])}")
+    print("- by 5-s window of the run (answered then): requests, p50 and p95 ms; core-seconds "
+          "of the web process, the workers (forks and jobs), the rest of the machine:")
+    for w, t in sorted(recorder.timeline.items()):
+        spent = cpu_spent(windows[w], windows[w + 1]) if w + 1 < len(windows) else None
+        server = spent and spent["web"] + spent["zygotes"] + spent["jobs"] + spent["other"]
+        print(f"    - {5 * w}-{5 * w + 5} s: {len(t)}, {statistics.median(t) * 1000:.0f}, "
+              f"{sorted(t)[int(0.95 * (len(t) - 1))] * 1000:.0f}" + (
+                  f"; web {spent['web']:.1f}, workers {spent['zygotes'] + spent['jobs']:.1f}, "
+                  f"rest {spent['machine'] - server - spent['load']:.1f}" if spent else ""))
     print(f"- attackers' answers: {dict(sorted(statuses.items(), key=str))}")
     if args.newcomer_attack:
         served = [w for w in waits if w is not None]

@@ -17,7 +17,7 @@ def app():
     app = create_app({"TESTING": True, "WORKERS": 2, "BUSY_WAIT_SECONDS": 10.0, "COOL_DOWN_SECONDS": 0.0,
                       "DEBUG_HEADERS": True})
     yield app
-    pool = app.extensions.get("chainrule_pool")
+    pool = app.extensions["chainrule"].pool
     if pool is not None:
         pool.close()
 

@@ -95,8 +95,11 @@ BOMBS = [
     ("while True:\n    pass", {}, "limit", "would never end"),
     ("while 1:\n    y = 1", {}, "limit", "would never end"),
     ("for i in range(10**9):\n    pass", {}, "limit", "would turn 1,000,000,000 times"),
-    ("k = 0\nwhile k >= 0:\n    k = k + 1", {}, "limit", "loops ran more than"),
-    ("for i in range(10**9):\n    if i < 0:\n        break", {}, "limit", "loops ran more than"),
+    # 200,000 turns take about 1 s; on a busy machine the 5 s deadline may come first, and
+    # either sentence is the clear refusal (test_runaway_loops.py checks the budget's own).
+    ("k = 0\nwhile k >= 0:\n    k = k + 1", {}, "limit", "loops ran more than|took longer than"),
+    ("for i in range(10**9):\n    if i < 0:\n        break", {}, "limit",
+     "loops ran more than|took longer than"),
     ("def f(n):\n    return f(n + 1)\nf(0)", {}, "limit", "deep"),
     ("def f(n):\n    return f(n) + f(n)\nf(1)", {}, "limit", "deep"),
     ("torch.empty(10**9)", {}, "limit", "larger than"),

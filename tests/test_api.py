@@ -62,7 +62,7 @@ def test_inputs_route_lists_free_names(client):
 
 
 def test_answers_are_cached_per_job(app, client):
-    answers = app.extensions["chainrule_answers"]
+    answers = app.extensions["chainrule"].answers
     body = {"source": "cos(x) * 3", "inputs": {"x": 0.25}}
     first = client.post("/api/trace", json=body).get_json()
     hits = answers.hits
@@ -95,6 +95,6 @@ def test_a_misspelt_or_numpy_module_is_named_not_made_an_input(client, source, s
 
 def test_a_number_against_a_name_says_to_write_the_star(client):
     """`2x` answered Python's "invalid decimal literal" (review3). Mutation seen failing: the
-    `invalid decimal literal` branch removed from _syntax_error."""
+    `invalid decimal literal` branch removed from syntax_error."""
     error = client.post("/api/trace", json={"source": "y = 2x + 1\ny", "inputs": {"x": 1}}).get_json()["error"]
     assert "`2*x`" in error["message"] and (error["line"], error["col"]) == (1, 5)

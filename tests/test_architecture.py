@@ -15,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "webapp"
-LEAVES = {"errors", "limits", "formatting", "cache", "timing", "deep_graphs", "memo"}
+LEAVES = {"errors", "limits", "formatting", "cache", "timing", "deep_graphs", "memo", "services", "model", "typed_json"}
 TOP = {"__init__", "__main__", "cli", "python_api", "own_tensors", "bounded", "production", "widget"}
 
 # What each part may import of the package (itself always). drawing and lesson are plain
@@ -139,7 +139,7 @@ trace = client.post("/api/trace", json={"source": "y = x * x", "inputs": {"x": 3
 heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "matplotlib", "numpy"))
 print(json.dumps({"page": page.status_code, "trace": trace.status_code,
                   "grad": trace.get_json().get("nodes", [{}])[0].get("grad"), "heavy": heavy}))
-app.extensions["chainrule_pool"].close() if "chainrule_pool" in app.extensions else None
+app.extensions["chainrule"].pool.close() if app.extensions["chainrule"].pool else None
 """
 
 
@@ -221,8 +221,8 @@ def test_every_cap_lives_in_limits_py():
 
 def test_the_readme_tree_names_every_package_and_module():
     """Mutation: add a package (webapp/newpart/__init__.py) or a module without a line in
-    README.md's layout: its name is missing here."""
-    readme = (ROOT / "README.md").read_text()
+    docs/architecture.md's layout: its name is missing here."""
+    readme = (ROOT / "docs" / "architecture.md").read_text()
     tree = readme[readme.index("    webapp/\n"):]
     tree = tree[: tree.index("\n\n")]
     missing = []
@@ -236,3 +236,20 @@ def test_the_readme_tree_names_every_package_and_module():
         elif len(parts) == 3 and parts[2] not in tree:  # a package's modules, by name
             missing.append(module)
     assert missing == []
+
+
+def private_imports(root: Path = ROOT / "webapp") -> list[str]:
+    """`from chainrule's module import _name`: a name used across modules is public."""
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            own = isinstance(node, ast.ImportFrom) and (node.level > 0 or (node.module or "").startswith("webapp"))
+            if own:
+                found += [f"{path.relative_to(ROOT)}: {alias.name}" for alias in node.names
+                          if alias.name.startswith("_") and not alias.name.startswith("__")]
+    return found
+
+
+def test_no_module_imports_another_ones_private_name():
+    """Mutation: import `_read_trace` from sandbox.gate in web/api.py: this lists it."""
+    assert private_imports() == []

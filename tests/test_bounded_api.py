@@ -42,7 +42,7 @@ import sys
 from webapp import create_app
 app = create_app({"TESTING": True, "WORKERS": 1})
 page = app.test_client().get("/partials/descent?f=x*x&x=1&lr=0.1&steps=5").get_data(as_text=True)
-app.extensions["chainrule_pool"].close()
+app.extensions["chainrule"].pool.close()
 print("data:image/svg+xml" in page, "matplotlib" in sys.modules)
 """
 

@@ -3,6 +3,7 @@ until then the records stay; after it, nothing of the job is left on any graph."
 from __future__ import annotations
 
 from webapp.engine import recorder
+from webapp.engine.job_state import JOB
 from webapp.engine.evaluation import trace_program
 from webapp.language.allocation import AllocationGuard
 from webapp.limits import DEFAULT_LIMITS
@@ -21,17 +22,17 @@ def _trace():
 def test_in_a_worker_the_records_go_when_the_job_is_released(monkeypatch):
     """Mutation: close_open_tracers calls `tracer.close()` without the tracer's graph_of:
     the output's node (outside the pass shown) keeps its record after the job."""
-    monkeypatch.setattr(recorder, "CLOSE_AFTER_ANSWER", True)
+    monkeypatch.setattr(JOB, "close_after_answer", True)
     z, y = _trace()
     assert recorder.KEY in z.grad_fn.metadata and recorder.KEY in y.metadata  # not yet
     recorder.close_open_tracers()
     assert recorder.KEY not in z.grad_fn.metadata
     assert recorder.KEY not in y.metadata
-    assert not recorder._CLOSE_LATER
+    assert not JOB.closing
 
 
 def test_outside_a_worker_the_records_go_when_trace_program_returns():
-    """Mutation: CLOSE_AFTER_ANSWER = True by default: the CLI's and the API's traces would
+    """Mutation: JobState.close_after_answer = True by default: the CLI's and the API's traces would
     leave their records (and hooks) on the graphs they return."""
     z, y = _trace()
     assert recorder.KEY not in z.grad_fn.metadata

@@ -94,7 +94,7 @@ def test_a_deadline_lost_in_a_callback_is_raised_again(deadline_signal):
 def test_the_deadline_waits_for_the_copy_step(deadline_signal):
     """A deadline inside the tracer's copy step comes just after it, with torch as before.
 
-    Mutation: drop `uninterrupted.depth += 1` from Copying.__enter__: torch functions
+    Mutation: drop `JOB.uninterrupted += 1` from Copying.__enter__: torch functions
     stay off (the allocation guard with them) and the tracer's mode is lost."""
     from webapp.engine.snapshots import Copying
 

@@ -19,9 +19,9 @@ from urllib.parse import quote
 import pytest
 from PIL import Image
 
-from webapp.cache import app_state
 from webapp.drawing import handouts
 from webapp.sandbox import exporter
+from webapp.services import services
 
 LOOP = "y = x\nfor i in range({n}):\n    y = sin(y) * 0.999 + x * {c}\ny"
 
@@ -78,7 +78,7 @@ def test_an_export_runs_in_a_fairness_slot_and_a_limit_cools_its_sender(app, cli
     export stopped at its memory share (64 MiB here) is a 400 with a sentence and a
     cool-down. Mutations seen failing: `with gate.charged()` removed from exporter.export
     (outside a slot, no cool-down); the RLIMIT_AS line of export_process.main removed (200)."""
-    clients = app.extensions["chainrule_clients"]
+    clients = services(app).clients
     inside, penalised, real_slot = [0], [], clients.slot
 
     class Slot:
@@ -149,8 +149,7 @@ def test_exports_wait_for_a_free_export_process_then_say_busy(app, client, monke
     """With every export process taken, a request waits EXPORT_WAIT_SECONDS, then is a 429
     in the API's shape. Mutation seen failing: the semaphore's acquire skipped (200)."""
     monkeypatch.setitem(app.config, "EXPORT_WAIT_SECONDS", 0.2)
-    with app.app_context():
-        slots = app_state("export_slots")
+    slots = services(app).export_slots
     taken = 0
     while slots.acquire(blocking=False):
         taken += 1
@@ -207,7 +206,7 @@ def test_the_export_process_gets_no_secrets(monkeypatch):
             seen.update(kwargs["env"])
         return real_popen(*args, **kwargs)
     monkeypatch.setattr(exporter.subprocess, "Popen", popen)
-    empty = {"nodes": [], "edges": [], "forward": [], "backward": []}
+    empty = {"nodes": [], "edges": [], "forward": [], "backward": [], "steps": []}
     job = json.dumps({"kind": "zip", "trace": empty, "theme": "light"}).encode()
     body = exporter.run_export_process(job, 20, 2**30)
     assert body.startswith(b"PK") and seen["PATH"] == os.environ["PATH"]

@@ -179,7 +179,7 @@ def test_too_many_steps_is_a_clear_limit(client, route):
 def test_an_input_given_its_gradient_by_autograd_grad_gets_the_last_step(limits):
     """torch.autograd.grad runs no AccumulateGrad node, so x is not in the engine's order;
     it still received d²(x³)/dx² = 6x = 12 (by hand), and the animation must end there.
-    Mutation: drop the `reached` clause of steps.animation_steps (x never gets a step)."""
+    Mutation: drop the `reached` clause of steps.trace_steps (x never gets a step)."""
     from webapp.engine.evaluation import trace_values
     from webapp.web.examples import BY_SLUG
     from webapp.lesson.steps import animation_steps

@@ -17,6 +17,7 @@ from webapp.sandbox.fairness import Clients
 from webapp.limits import MINT_PER_MINUTE, NEWCOMER_MAX_COOL_DOWN
 from webapp.sandbox import identity
 from webapp.sandbox.identity import Identity
+from webapp.services import services
 
 
 def who(key: str, settled: bool = True) -> Identity:
@@ -109,11 +110,11 @@ def test_healthz_and_static_files_neither_give_cookies_nor_spend_the_budget(clie
 ])
 def test_only_work_that_ran_counts_against_the_newcomer_bucket(client, source, ran):
     """`while True: pass` is refused in 2 ms before it runs, yet it cooled the address's
-    newcomers down (10 s, doubling). Mutation: create_app not registering
-    `chainrule_refused_on_reading` (gate.evaluate penalises every `limit`): the two
+    newcomers down (10 s, doubling). Mutation: create_app not giving its services
+    `refused_on_reading` (gate.evaluate penalises every `limit`): the two
     refusals on reading count."""
     address = {"REMOTE_ADDR": f"10.66.0.{1 + ran}"}
-    counters = client.application.extensions["chainrule_clients"].counters
+    counters = services(client.application).clients.counters
     before = counters.get(f"off:10.66.0.{1 + ran}|newcomer")
     response = client.post("/api/trace", json={"source": source, "inputs": {}}, environ_base=address)
     assert response.status_code == 400 and response.get_json()["error"]["kind"] == "limit"
@@ -129,7 +130,7 @@ def test_only_a_quick_refusal_is_read_again_in_the_web_process(client, monkeypat
     is read again."""
     from webapp.sandbox import gate
     read = []
-    monkeypatch.setitem(client.application.extensions, "chainrule_refused_on_reading",
+    monkeypatch.setattr(services(client.application), "refused_on_reading",
                         lambda job, error: read.append(job["source"]) or False)
     with client.application.app_context():
         workers = gate.pool()
@@ -225,7 +226,7 @@ def classroom():
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
-    app.extensions["chainrule_pool"].close()
+    app.extensions["chainrule"].pool.close()
 
 
 RUNAWAY = "while x > 0:\n    x = x + 1\nx"  # runs into a limit (its text does not show it)
@@ -271,7 +272,7 @@ def test_a_busy_page_or_embed_is_a_page_that_reloads_itself(client):
     Mutations seen failing: PAGES emptied in webapp/__init__.py; the newcomer's cool-down
     answered with "Your last function was stopped" (fairness._Slot)."""
     address = {"REMOTE_ADDR": "10.88.0.1"}
-    counters = client.application.extensions["chainrule_clients"].counters
+    counters = services(client.application).clients.counters
     counters.seen("10.88.0.2|someone", 60)  # another student active: contention
     counters.put("cool:10.88.0.1|newcomer", time.time() + 30, ttl=30)
     for path in ("/?f=sin(x)*x%2B0.0123&x=1", "/embed?f=sin(x)*x%2B0.0123&x=1"):

@@ -37,7 +37,7 @@ def test_refused_with_a_clear_message(client, app, family, source, inputs, kind,
     assert "Traceback" not in error["message"] and len(error["message"]) < 400
     if kind != "unsupported":  # the interpreter's refusal stands, in its words
         assert error["kind"] == kind
-        assert fragment in error["message"]
+        assert any(part in error["message"] for part in fragment.split("|")), error["message"]
 
 
 def test_server_still_answers_after_the_table(client):

@@ -10,6 +10,7 @@ import pytest
 from webapp.drawing import layout
 from webapp.errors import ChainruleError
 from webapp.drawing.layout import LayoutService
+from webapp.services import services
 
 # About 3,000 nodes in one chain: `dot` needs far longer than a millisecond for it.
 BIG = "digraph { " + " ".join(f"a{i} -> a{i + 1};" for i in range(3000)) + " }"
@@ -110,14 +111,14 @@ def test_one_sender_holds_one_process_while_others_wait(free, holds_one, others_
 
 
 def test_a_layout_timeout_counts_against_its_sender(app, client, monkeypatch):
-    """Mutation: delete the `penalise()` line in layout.draw: the sender has no offence."""
-    with app.app_context():
-        service = layout.service()
+    """Mutation: delete the `evaluator.penalise_sender()` line in images._image_response:
+    the sender has no offence."""
+    service = services(app).drawing.layout
     monkeypatch.setattr(service, "deadline_seconds", 0.001)
     source = "y = x\nfor i in range(150):\n    y = y * 0.99 + 0.01\ny + 0.123454321"
     # fold=0: all 600 boxes. Folded, the graph is a dozen boxes, which a running `dot` can
     # lay out within the 1 ms deadline (it did, once, in CI).
     response = client.get("/graph.svg?" + urllib.parse.urlencode({"f": source, "x": "1", "fold": "0"}))
     assert response.status_code == 400  # a limit (its picture timed out too: JSON)
-    counters = app.extensions["chainrule_clients"].counters
+    counters = services(app).clients.counters
     assert counters.get("off:127.0.0.1|newcomer") >= 1

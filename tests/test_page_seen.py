@@ -110,7 +110,7 @@ def test_presenter_fits_a_large_graph(page, live_server):
 
 def test_constants_take_no_forward_step(page, live_server):
     """The quadratic's constants (2, 0.2, 5) are known from the start: no step is theirs.
-    Mutation: in player.js buildSteps(), push constants' forward steps too."""
+    Mutation: in lesson/steps.py trace_steps(), keep constants' forward steps too."""
     loaded(page, f"{live_server}/?" + urllib.parse.urlencode({"f": seeds.SEED001_QUADRATIC}))
     kinds = page.evaluate("Object.fromEntries(window.chainrule.player().trace.nodes.map(n => [n.id, n.kind]))")
     assert "constant" in kinds.values()

@@ -39,7 +39,7 @@ def slow_client():
     app = create_app({"TESTING": True, "WORKERS": 1, "DEADLINE_SECONDS": 60.0,
                       "BUSY_WAIT_SECONDS": 120.0, "COOL_DOWN_SECONDS": 0.0})
     yield app.test_client()
-    pool = app.extensions.get("chainrule_pool")
+    pool = app.extensions["chainrule"].pool
     if pool is not None:
         pool.close()
 

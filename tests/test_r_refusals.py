@@ -205,7 +205,7 @@ SEQUENCE_ROWS = [
 @pytest.mark.parametrize("source, sentence", SEQUENCE_ROWS)
 def test_a_long_r_sequence_is_one_sentence_and_keeps_its_worker(client, app, source, sentence):
     client.post("/api/trace", json={"source": "x * 7", "inputs": {"x": 3}})  # the pool is up
-    pool = app.extensions["chainrule_pool"]
+    pool = app.extensions["chainrule"].pool
     before = set(pool.idle_pids(wait_seconds=30))
     started = time.monotonic()
     response = client.post("/api/trace", json={"source": source, "language": "r"})

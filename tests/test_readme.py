@@ -1,4 +1,4 @@
-"""Every code example in the README runs."""
+"""Every code example in the README and in docs/ runs."""
 from __future__ import annotations
 
 import re
@@ -10,15 +10,27 @@ import pytest
 
 from . import seeds
 
-README = (Path(__file__).parent.parent / "README.md").read_text()
-PYTHON_BLOCKS = re.findall(r"```python\n(.*?)```", README, re.S)
-COMMANDS = [line for block in re.findall(r"```console\n(.*?)```", README, re.S)
+ROOT = Path(__file__).parent.parent
+README = (ROOT / "README.md").read_text()
+PAGES = [README, *(page.read_text() for page in sorted((ROOT / "docs").glob("*.md")))]
+
+
+def python_blocks(text: str) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", text, re.S)
+
+
+def commands(text: str) -> list[str]:
+    return [line for block in re.findall(r"```console\n(.*?)```", text, re.S)
             for line in block.strip().splitlines() if line.startswith("chainrule ")
             and not line.startswith("chainrule serve")]
 
 
+PYTHON_BLOCKS = [block for page in PAGES for block in python_blocks(page)]
+COMMANDS = [command for page in PAGES for command in commands(page)]
+
+
 def test_readme_has_examples():
-    assert len(PYTHON_BLOCKS) >= 2 and len(COMMANDS) >= 4
+    assert len(python_blocks(README)) >= 2 and len(commands(README)) >= 4
 
 
 @pytest.mark.parametrize("code", PYTHON_BLOCKS)

@@ -12,6 +12,7 @@ import pytest
 
 from webapp import create_app
 from webapp.sandbox import identity
+from webapp.services import services
 
 from .test_shared_state import start_redis
 
@@ -48,7 +49,7 @@ def test_every_route_answers_when_redis_goes_away(no_secret):
     server, url = start_redis()
     app = create_app({"TESTING": True, "WORKERS": 1, "CACHE_URL": url})
     try:
-        kwargs = app.extensions["chainrule_redis"].connection_pool.connection_kwargs
+        kwargs = services(app).redis.client.connection_pool.connection_kwargs
         assert kwargs["socket_timeout"] <= 1 and kwargs["socket_connect_timeout"] <= 1
         client = app.test_client()
         assert client.get("/healthz").get_json() == {"status": "ok", "redis": "ok"}
@@ -71,8 +72,8 @@ def test_every_route_answers_when_redis_goes_away(no_secret):
     finally:
         if server.poll() is None:
             stop_redis(server)
-        if app.extensions.get("chainrule_pool"):
-            app.extensions["chainrule_pool"].close()
+        if services(app).pool:
+            services(app).pool.close()
 
 
 class SilentRedis:
@@ -172,7 +173,7 @@ def test_healthz_is_503_while_this_process_cannot_serve():
                          (dict(closed=False, replaced=3, starting=2, size=2), 200),
                          (dict(closed=False, replaced=0, starting=1, size=2), 200),
                          (dict(closed=True, replaced=0, starting=0, size=2), 503)):
-        app.extensions["chainrule_pool"] = types.SimpleNamespace(**pool)
+        services(app).pool = types.SimpleNamespace(**pool)
         response = client.get("/healthz")
         assert response.status_code == status, pool
         if status == 503:

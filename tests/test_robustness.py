@@ -229,7 +229,7 @@ def test_a_torch_error_no_guard_wrapped_is_said_at_its_line():
 
 
 def test_after_the_table_every_worker_is_there_and_an_honest_request_is_quick(client, app):
-    pool = app.extensions["chainrule_pool"]
+    pool = app.extensions["chainrule"].pool
     deadline = time.monotonic() + 60
     while pool.starting and time.monotonic() < deadline:
         time.sleep(0.2)  # a replaced worker (if any) finishes booting

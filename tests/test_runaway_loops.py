@@ -151,9 +151,9 @@ def test_a_finished_loop_is_no_longer_the_one_a_stop_would_name():
     name no loop: the list the deadline handler reads holds no loop then. (Read directly:
     how long the lines after a loop take depends on the machine.) Mutation seen failing:
     drop the `ACTIVE_LOOPS.pop()` in exec_For (the finished loop would be named)."""
-    from webapp.engine import stop_report
-    stop_report.forget()
+    from webapp.engine.job_state import JOB
+    JOB.begin()
     answer = handle({"kind": "trace", "source": "y = x\nfor i in range(3):\n    y = y * 1.0\ny",
                      "inputs": {"x": 1.0}})
     assert "ok" in answer
-    assert stop_report.innermost_loop() is None
+    assert JOB.innermost_loop() is None

@@ -68,8 +68,8 @@ def call(base: str, path: str, body: dict | None = None, cookie: str | None = No
 
 
 def test_an_image_drawn_by_one_process_is_a_cache_hit_on_the_other(two_servers):
-    """Mutation: `for name in SIZED_BY:` -> `for name in ():` in shared_state.configure:
-    the second process draws it again (miss)."""
+    """Mutation: `images=local.images` in shared_state.in_redis (the responses stay in the
+    process): the second process draws it again (miss)."""
     first, second = two_servers
     path = "/graph.svg?" + urllib.parse.urlencode({"f": "x * 7 + 0.424242", "x": "3"})
     status_a, headers_a, body_a = call(first, path)
@@ -80,8 +80,8 @@ def test_an_image_drawn_by_one_process_is_a_cache_hit_on_the_other(two_servers):
 
 
 def test_a_cool_down_earned_on_one_process_holds_on_the_other(two_servers):
-    """Mutation: delete the `app.extensions["chainrule_clients"] = Clients(...)` line in
-    shared_state.configure: the second process knows nothing of the offence and serves it.
+    """Mutation: `clients=local.clients` in shared_state.in_redis: the second process knows
+    nothing of the offence and serves it.
     Mutation: drop CHAINRULE_SECRET from the servers' env: the second mints a new cookie."""
     first, second = two_servers
     # A classmate with a cookie minted by the first process, accepted by the second

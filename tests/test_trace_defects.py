@@ -27,7 +27,7 @@ def ops(trace):
 def test_composite_op_nodes_have_values_in_computation_order(limits):
     """`1/x` is aten.reciprocal then aten.mul: both have values, reciprocal first.
 
-    Mutation: in snapshots._Dispatch, never append to `tracer.pending` → values null.
+    Mutation: in snapshots.RecordingMode, never append to `tracer.pending` → values null.
     """
     trace = trace_values("1/x", {"x": 2.0}, None, limits)
     assert [(n["op"], n["value"]) for n in ops(trace)] == [("ReciprocalBackward0", 0.5), ("MulBackward0", 0.5)]
@@ -46,7 +46,7 @@ def test_values_are_snapshots_not_aliases(limits):
 def test_leaf_shows_this_pass_and_the_accumulated_grad(limits):
     """Two backward passes: the leaf got 6 in the last one; .grad holds 12.
 
-    Mutation: _Builder._leaf_grads uses `fn.variable.grad` → grad 12.
+    Mutation: GraphBuilder._leaf_grads uses `fn.variable.grad` → grad 12.
     """
     trace = trace_values("y = x * x\ny.backward(retain_graph=True)\ny.backward()\nx.grad", {"x": 3.0},
                          None, limits)
@@ -60,7 +60,7 @@ def test_leaf_shows_this_pass_and_the_accumulated_grad(limits):
 def test_multi_output_nodes_show_every_output_and_gradient(limits):
     """split has two outputs; the engine passed a gradient for each.
 
-    Mutation: in _Builder._op_node, `if count > 1` → `if False` → grad of output 0 only.
+    Mutation: in GraphBuilder._op_node, `if count > 1` → `if False` → grad of output 0 only.
     """
     trace = trace_values("a, b = torch.split(x, [1, 2])\n(a * 2).sum() + (b * b).sum()",
                          {"x": [1.0, 2.0, 3.0]}, None, limits)
@@ -229,7 +229,7 @@ WRONG_SHAPES = [(name, source, {k: [] for k in inputs}) for name, source, inputs
 def test_images_never_fail_for_an_accepted_program(client):
     """Every program /api/trace answers 200 draws as SVG; a sample also as PNG, embed, page.
 
-    Mutation: in snapshots._Dispatch never append to `tracer.pending` → `(1/x).sum()` with
+    Mutation: in snapshots.RecordingMode never append to `tracer.pending` → `(1/x).sum()` with
     x = [] has a node of unknown shape with gradient [], and drawing it fails (500).
     """
     checked = 0
@@ -264,7 +264,7 @@ def test_descent_shows_the_leaf_as_the_last_pass_used_it(limits):
     """After the last update x changed; the graph shows x as the forward pass read it, the
     gradient that pass delivered, and .grad zeroed.
 
-    Mutation: in _Builder._leaf_node use `tensor` instead of `tracer.leaf_values.get(…)`.
+    Mutation: in GraphBuilder._leaf_node use `tensor` instead of `tracer.leaf_values.get(…)`.
     """
     source = seeds.SEED001_DESCENT.replace("num_iterations = 1000", "num_iterations = 3")
     trace = trace_values(source, {}, None, limits)

@@ -167,7 +167,7 @@ def test_trace_is_what_pytorch_did(row):
 
     Mutations that fail it: in recorder._stamp, snapshot(t) → t (aliases: snapshot-inplace);
     drop the `_base` branch (element-assign); in before_backward hook only roots[0]
-    (autograd-grad-two); in _Builder._leaf_grads use tensor.grad (backward-twice).
+    (autograd-grad-two); in GraphBuilder._leaf_grads use tensor.grad (backward-twice).
     """
     _, source, inputs, grad_output = row
     assert check_row(source, inputs, grad_output) == []

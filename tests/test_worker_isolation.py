@@ -16,8 +16,8 @@ def _one_worker_app(**config):
     app = create_app({"TESTING": True, "WORKERS": 1, "DEADLINE_SECONDS": 1.0,
                       "BUSY_WAIT_SECONDS": 0.3, **config})
     yield app
-    if app.extensions["chainrule_pool"] is not None:
-        app.extensions["chainrule_pool"].close()
+    if app.extensions["chainrule"].pool is not None:
+        app.extensions["chainrule"].pool.close()
 
 
 @pytest.fixture()
@@ -38,7 +38,7 @@ def test_deadline_stops_the_job_and_keeps_the_worker(small_app):
     error = client.post("/api/trace", json={"source": SLOW}).get_json()["error"]
     assert error["kind"] == "limit" and "took longer than 1 seconds" in error["message"]
     assert time.monotonic() - started < 30  # includes the first worker's boot
-    pool = small_app.extensions["chainrule_pool"]
+    pool = small_app.extensions["chainrule"].pool
     assert pool.replaced == 0  # stopped inside the worker: no new process to boot
     other_student = {"REMOTE_ADDR": "127.0.0.9"}
     answer = client.post("/api/trace", json={"source": "x * 2", "inputs": {"x": 1}},
@@ -93,7 +93,7 @@ def test_a_killed_worker_is_replaced_and_the_next_request_served(small_app):
     import signal
     client = small_app.test_client()
     client.post("/api/trace", json={"source": "x", "inputs": {"x": 1}})  # booted
-    pool = small_app.extensions["chainrule_pool"]
+    pool = small_app.extensions["chainrule"].pool
     worker_pid = pool.idle_pids()[0]
     answers = []
     slow = threading.Thread(target=lambda: answers.append(

@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import Flask, jsonify, make_response, render_template, request
 
 from .errors import ChainruleError
+from .services import Services
 
 __version__ = "0.1.0"
 
@@ -49,9 +50,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .sandbox import gate as evaluator, shared_state
     cache.init_app(app)
     timing.init_app(app)
-    evaluator.init_app(app)
-    app.extensions["chainrule_refused_on_reading"] = _refused_on_reading
-    shared_state.configure(app)  # Redis for caches and fairness, when CHAINRULE_CACHE_URL asks
+    evaluator.init_app(app)  # before the services: Redis may replace the invented secret
+    # All the app keeps between requests; in Redis when CHAINRULE_CACHE_URL asks.
+    app.extensions["chainrule"] = shared_state.in_redis(app, _services(app.config))
     assets.init_app(app)
     security.init_app(app)
     app.register_blueprint(api.bp)
@@ -61,6 +62,21 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(practice.bp)
     _register_error_handlers(app)
     return app
+
+
+def _services(config) -> Services:
+    """The app's services in this process (services.py), sized by its config."""
+    from .cache import BoundedCache
+    from .drawing.render import DrawingState
+    from .sandbox import exporter
+    from .sandbox.fairness import Clients
+    return Services(answers=BoundedCache(config["ANSWER_CACHE_BYTES"]),
+                    pages=BoundedCache(config["PAGE_CACHE_BYTES"]),
+                    images=BoundedCache(config["IMAGE_CACHE_BYTES"]),
+                    drawing=DrawingState.in_process(config),
+                    clients=Clients(config["COOL_DOWN_SECONDS"]),
+                    export_slots=exporter.slots(config),
+                    refused_on_reading=_refused_on_reading)
 
 
 def _refused_on_reading(job: dict, error: ChainruleError) -> bool:

@@ -1,5 +1,8 @@
 """A small thread-safe LRU cache bounded by bytes, for traces and drawings.
 
+The caches live on the app's services (services.py); here are their types, and the mark
+on each response that looked in one (`note`, the X-Chainrule-Cache header).
+
 Everything chainrule computes is deterministic for the same source, inputs and
 options (random numbers are seeded), so a result can be reused for as long as it
 fits. The bound is on the approximate size in bytes, not on the number of entries:
@@ -22,47 +25,9 @@ def note(hit: bool) -> None:
         g.chainrule_cache = "hit" if hit and g.get("chainrule_cache") != "miss" else "miss"
 
 
-# The caches every app keeps on app.extensions["chainrule_<name>"], sized by the config key.
-SIZED_BY = {"pages": "PAGE_CACHE_BYTES", "images": "IMAGE_CACHE_BYTES",
-            "templates": "TEMPLATE_CACHE_BYTES", "drawings": "DRAWING_CACHE_BYTES"}
-_outside: dict = {}  # the CLI and the Python API draw without an app: one process, one user
-_outside_lock = threading.RLock()
-
-
-def _new_state(app_config) -> dict:
-    state = {name: BoundedCache(max_bytes=app_config[key]) for name, key in SIZED_BY.items()}
-    state["dot_flights"] = SingleFlight()
-    state["dot_runs"] = {"count": 0}  # how often `dot` really ran (/healthz reports it)
-    return state
-
-
-_factories: dict = {}  # name -> factory(config), for state a module registers
-
-
-def register(name: str, factory) -> None:
-    """Per-app state made on first use from the app's config (the layout service, ...)."""
-    _factories[name] = factory
-
-
-def app_state(name: str):
-    """The current app's cache (or counter, or service) `name`; outside any app, this
-    process's own (the CLI and the Python API)."""
-    with _outside_lock:
-        if has_app_context():
-            extensions = current_app.extensions
-            if extensions.get(f"chainrule_{name}") is None and name in _factories:
-                extensions[f"chainrule_{name}"] = _factories[name](current_app.config)
-            return extensions[f"chainrule_{name}"]
-        if not _outside:
-            _outside.update(_new_state({key: 64 * 2**20 for key in SIZED_BY.values()}))
-        if name not in _outside:
-            _outside[name] = _factories[name]({})
-        return _outside[name]
-
-
 def in_this_context(function):
-    """`function`, to be called once in another thread, seeing this request's app state and
-    sender (a copy of the request context; call again for each task)."""
+    """`function`, to be called once in another thread, seeing this request's app and its
+    timing record (a copy of the request context; call again for each task)."""
     if has_request_context():
         return copy_current_request_context(function)
     if has_app_context():
@@ -76,8 +41,6 @@ def in_this_context(function):
 
 
 def init_app(app: Flask) -> None:
-    for name, value in _new_state(app.config).items():
-        app.extensions[f"chainrule_{name}"] = value
     # A hit would tell a student that someone else opened exactly this function, so the
     # header (and /healthz's layout count) is for operators who ask: CHAINRULE_DEBUG_HEADERS=1.
     app.config.setdefault("DEBUG_HEADERS", os.environ.get("CHAINRULE_DEBUG_HEADERS") == "1")

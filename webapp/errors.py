@@ -17,13 +17,14 @@ class ChainruleError(Exception):
     """A refusal with a sentence a student understands, and where it happened."""
 
     def __init__(self, kind: str, message: str, line: int | None = None,
-                 col: int | None = None, status: int | None = None):
+                 col: int | None = None, status: int | None = None, input_name: str | None = None):
         super().__init__(message)
         self.kind = kind
         self._status = status
         self.message = message
         self.line = line
         self.col = col
+        self.input_name = input_name  # the value refused (kind "input"): the page marks its box
 
     @property
     def status(self) -> int:
@@ -41,6 +42,8 @@ class ChainruleError(Exception):
         if self.line is not None:
             body["line"] = self.line
             body["col"] = self.col
+        if self.input_name is not None:
+            body["input"] = self.input_name
         if getattr(self, "guards", None):  # misconceptions the failing program shows
             body["guards"] = self.guards
         return {"error": body}
@@ -48,7 +51,8 @@ class ChainruleError(Exception):
     @classmethod
     def from_dict(cls, data: dict) -> "ChainruleError":
         body = data["error"]
-        return cls(body["kind"], body["message"], body.get("line"), body.get("col"))
+        return cls(body["kind"], body["message"], body.get("line"), body.get("col"),
+                   input_name=body.get("input"))
 
 
 def unwrap(answer: dict):
@@ -107,8 +111,9 @@ def runtime(message, node=None):
     return ChainruleError("runtime", message).at(node)
 
 
-def bad_input(message):
-    return ChainruleError("input", message)
+def bad_input(message, input_name: str | None = None):
+    """A refused request; `input_name` names the input whose value is refused, if one is."""
+    return ChainruleError("input", message, input_name=input_name)
 
 
 def busy(message="The server is busy with other students' functions; try again in a moment."):

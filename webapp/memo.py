@@ -15,8 +15,9 @@ job child, the parse caches, and exits after its answer):
     engine.jobs._signature               1 MiB  the handlers' signatures
     web.assets digest                   64 KiB  static files' hashes
 
-The app's own caches (answers, pages, images, templates, drawings: webapp/cache.py's
-BoundedCache) are bounded by their config keys; `cache_sizes(app)` reports them too.
+The app's own caches (answers, pages, images, templates, drawings: its services'
+BoundedCaches, services.py) are bounded by their config keys; `cache_sizes(app)` reports
+them too.
 """
 from __future__ import annotations
 
@@ -118,14 +119,14 @@ def bytes_bounded(max_bytes: int, size=None, name: str | None = None):
 
 def cache_sizes(app=None) -> dict:
     """Every cache's size: {name: {"bytes", "max_bytes", "entries"}}; this process's
-    memoised functions, and with `app`, the app's own byte-bounded caches (app.<name>).
-    For /healthz's debug view."""
+    memoised functions, and with `app`, the app's own caches kept in this process
+    (app.<name>; a Redis cache's size is Redis's)."""
     sizes = {name: {"bytes": memo.bytes, "max_bytes": memo.max_bytes, "entries": len(memo)}
              for name, memo in sorted(_registry.items())}
     if app is not None:
-        for key, cache in sorted(app.extensions.items()):
-            if hasattr(cache, "max_bytes") and hasattr(cache, "bytes"):
-                sizes["app." + key.removeprefix("chainrule_")] = {
-                    "bytes": cache.bytes, "max_bytes": cache.max_bytes,
-                    "entries": len(cache) if hasattr(cache, "__len__") else None}
+        from .services import services  # flask's: the worker imports this module, not flask
+        for name, cache in sorted(services(app).caches().items()):
+            if hasattr(cache, "bytes"):
+                sizes["app." + name] = {"bytes": cache.bytes, "max_bytes": cache.max_bytes,
+                                        "entries": len(cache)}
     return sizes

@@ -74,6 +74,8 @@ def graph_of(tensor: torch.Tensor, params: dict | None = None) -> "Graph":
     else:
         result = build_trace(tracer, tensor, named_leaves, inputs=[])
     result["output"] = {"value": _json(tensor), "shape": list(tensor.shape)}
+    from .lesson.steps import trace_steps  # a trace made here, not in a worker: its steps too
+    result["steps"] = trace_steps(result)
     return Graph(result)
 
 

@@ -93,7 +93,7 @@ class Graph:
 
 
 # The page's scripts the notebook player needs, in load order (presenter mode stays out).
-PLAYER_SCRIPTS = ("format", "player", "panel", "page")
+PLAYER_SCRIPTS = ("format", "keys", "player", "panel", "page")
 # The page's rules the notebook player needs: those of its own parts, never `:root`, `body`
 # or `*`, which would restyle the whole notebook.
 PLAYER_PARTS = (".graph", ".chain", ".player", ".step-status")

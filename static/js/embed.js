@@ -40,7 +40,7 @@
 
   // ---- focus: the keys are the embed's only while its document has focus --------------
   // Key events reach this document only when it has focus, so the host's arrows never move
-  // the embed; page.js steps the player on arrows, Space and Home; End and Esc are here.
+  // the embed; page.js steps the player on arrows, Space, Home and End; Esc and 0 are here.
   function showFocus() { document.body.classList.toggle("has-focus", document.hasFocus()); }
   window.addEventListener("focus", showFocus);
   // A host that narrows or widens the frame: fit the graph again (its text stays legible).
@@ -77,14 +77,11 @@
     showFocus();
   }
 
-  document.addEventListener("keydown", function (event) {
-    if (event.altKey || event.ctrlKey || event.metaKey) return;
-    const player = window.chainrule && window.chainrule.player();
-    if (event.key === "Escape") { release(); event.preventDefault(); }
-    else if (event.key === "0" && !(window.chainrule && window.chainrule.textField(event.target))) {
-      toggleFit(); event.preventDefault();
-    }
-    else if (event.key === "End" && player) { player.pause(); player.go(player.state().steps); event.preventDefault(); }
+  // The embed's mode keys (keys.js); the player's own (← → Space Home End) are page.js's.
+  window.chainruleKeys.add("mode", function (event) {
+    if (event.key === "Escape") { release(); return true; }
+    if (event.key === "0") { toggleFit(); return true; }
+    return false;
   });
 
   // ---- height: posted to the host on load and on every size change ---------------------

@@ -1,6 +1,6 @@
 /* Forward mode beside reverse mode: the student picks a seed direction (one input moved by
  * 1, the others by 0), the page asks /api/trace for PyTorch's forward-mode tangents
- * (`tangent`), then replays the forward pass so the tangents flow forward through the
+ * (`tangent`, through requests.js), then replays the forward pass so the tangents flow forward through the
  * graph and fill the evaluation trace's tangent column. A counter says what each mode
  * costs for the whole gradient. Listens to the player's events; never computes a tangent.
  */
@@ -63,9 +63,9 @@
     const text = field ? field.value.trim() : "";
     if (text) { try { body.grad_output = JSON.parse(text); } catch (e) { body.grad_output = text; } }
     el("pass-counter").textContent = counter(trace) + " Asking PyTorch for the tangents…";
-    fetch("/api/trace", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) })
-      .then(function (r) { return r.json(); })
-      .then(function (answer) {
+    window.chainruleRequests.tangents(el("forward-mode").dataset.tangents, body)
+      .then(function (result) {
+        const answer = result.data;
         if (number !== mode.request || player() !== p) return;  // a newer request or graph
         if (answer.error) { el("pass-counter").textContent = "Forward mode: " + answer.error.message; return; }
         mode.answer = answer;

@@ -51,8 +51,10 @@
   document.addEventListener("click", function (event) {
     open(event.target.closest && event.target.closest("aside.guard"));
   });
-  document.addEventListener("keydown", function (event) {
-    if (event.key === "Enter" && event.target.matches && event.target.matches("aside.guard")) open(event.target);
+  window.chainruleKeys.add("focus", function (event) {  // keys.js: the focused box's Enter
+    if (event.key !== "Enter" || !event.target.matches || !event.target.matches("aside.guard")) return false;
+    open(event.target);
+    return true;
   });
   // The editor's scroll does not bubble: listen while capturing. New boxes come with htmx.
   document.addEventListener("scroll", function (event) { if (event.target.id === "source") place(); }, true);

@@ -61,25 +61,29 @@
     walk.order.forEach(function (g) { g.setAttribute("aria-label", label(p, g)); });
   });
 
-  document.addEventListener("keydown", function (event) {
+  // The focused graph's keys (keys.js): before presenter mode's and the player's.
+  window.chainruleKeys.add("focus", function (event) {
     const p = walk.player;
-    if (!p || !p.root.contains(event.target) || event.altKey || event.ctrlKey || event.metaKey) return;
+    if (!p || !p.root.contains(event.target)) return false;
     const next = event.key === "]" || (event.shiftKey && event.key === "ArrowDown");
     const previous = event.key === "[" || (event.shiftKey && event.key === "ArrowUp");
     if (next || previous) {
       focusNode(walk.at < 0 ? (next ? 0 : -1) : walk.at + (next ? 1 : -1));
-      event.preventDefault();
-    } else if (event.key === "Enter" && walk.at >= 0 && event.target !== p.root) {
+      return true;
+    }
+    if (event.key === "Enter" && walk.at >= 0 && event.target !== p.root) {
       const index = window.chainruleTape ? window.chainruleTape.stepOf(p, walk.order[walk.at].id, false) : -1;
       if (index >= 0) { p.pause(); p.go(index + 1); }
       walk.order[walk.at].setAttribute("aria-label", label(p, walk.order[walk.at]));
-      event.preventDefault();
-    } else if (event.key === "Escape" && walk.at >= 0) {
+      return true;
+    }
+    if (event.key === "Escape" && walk.at >= 0) {
       walk.order[walk.at].classList.remove("walk-focus");
       walk.at = -1;
       p.root.focus();
-      event.preventDefault();
+      return true;
     }
+    return false;
   });
 
   window.chainruleWalk = { state: function () {

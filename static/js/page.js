@@ -31,16 +31,6 @@
     if (event.target.id === "graph") page.player = event.detail.player;
   });
 
-  function textField(target) {
-    if (!target || !target.tagName) return false;
-    if (target.tagName === "TEXTAREA" || target.tagName === "SELECT" || target.isContentEditable) return true;
-    return target.tagName === "INPUT" && ["radio", "checkbox", "button", "submit"].indexOf(target.type) < 0;
-  }
-  function pressable(target) {
-    // Space belongs to the focused control (Run, a link, a radio), never to the player.
-    return target && target.closest && !!target.closest("button, a, summary, input, label");
-  }
-
   // The player's keys and buttons, by name.
   function act(action) {
     const player = page.player;
@@ -54,12 +44,13 @@
   // Handled keys never reach the browser's own use (Space, Home and End scroll the page).
   const KEYS = { ArrowRight: "forward", ArrowLeft: "back", " ": "play", Home: "reset", End: "end" };
 
-  document.addEventListener("keydown", function (event) {
-    // Arrows act on the player wherever focus is, except in text fields (on a View radio
-    // they step the player instead of switching the view).
-    if (textField(event.target) || event.altKey || event.ctrlKey || event.metaKey) return;
-    if (event.key === " " && pressable(event.target)) return;
-    if (KEYS[event.key]) { act(KEYS[event.key]); event.preventDefault(); }
+  // The player's keys come last (keys.js): arrows act on the player wherever focus is,
+  // except in typing fields (on a View radio they step the player instead of switching
+  // the view); Space on a focused button or link presses it.
+  window.chainruleKeys.add("player", function (event) {
+    if (!KEYS[event.key]) return false;
+    act(KEYS[event.key]);
+    return true;
   });
 
   document.addEventListener("click", function (event) {
@@ -164,12 +155,11 @@
     }
   }
 
-  // The status line names what to fix: a refused input value is not code that fails.
+  // The status line names what to fix: a refused input value is not code that fails. The
+  // server names the input in data-input (templates/_error.html).
   function errorStatus(error) {
-    const message = error.querySelector(".error-message");
-    const value = error.dataset.kind === "input" && message &&
-      /^The value of ([^\s:]+)/.exec(message.textContent.trim());
-    return value ? "Error: check the value of " + value[1] : "Error: the code does not run";
+    const input = error.dataset.input;
+    return input ? "Error: check the value of " + input : "Error: the code does not run";
   }
 
   // The panel under the graph repeats the error; its source line and caret stay in a
@@ -229,7 +219,6 @@
   // For presenter.js, the explain/embed scripts and the browser tests: the current player.
   window.chainrule = {
     player: function () { return page.player; },
-    textField: textField,
     state: function () {
       const s = page.player ? page.player.state() : { index: 0, steps: 0, stale: false };
       return { index: s.index, steps: s.steps, stale: s.stale, loads: page.loads };

@@ -22,18 +22,21 @@
   function status(player, state) {
     const step = state.step;
     if (!step) return "Ready: " + state.steps + " steps (→ to start)";
-    const label = nameOf(player.trace.nodes.find(function (n) { return n.id === step.node; }));  // as drawn
+    const node = player.trace.nodes.find(function (n) { return n.id === step.node; });
+    const label = nameOf(node);  // as drawn
     const text = step.phase === "forward" ? "Forward " + state.index + "/" + state.forward + ": " + label
       : "Backward " + (state.index - state.forward) + "/" + state.backward + ": " + label;
-    const again = step.repetition ? ", repetition " + count(step.repetition) + " of " + count(step.repetitions) : "";
+    const again = step.repetition ? ", repetition " + count(step.repetition) + " of " + count(node.folded.count) : "";
     return text + again + (state.index === state.steps ? " · done" : "");
   }
 
-  // At a folded box's step, which repetition it is; only the last one's numbers are kept.
-  function foldedNote(step) {
+  // At a folded box's step (the server numbers its repetitions, of the box's folded.count),
+  // which repetition it is; only the last one's numbers are kept.
+  function foldedNote(step, node) {
     if (!step.repetition) return "";
-    const which = "Repetition " + count(step.repetition) + " of " + count(step.repetitions) + " of this folded box. ";
-    return step.repetition === step.repetitions ? which + "These are its numbers:\n"
+    const last = node.folded.count;
+    const which = "Repetition " + count(step.repetition) + " of " + count(last) + " of this folded box. ";
+    return step.repetition === last ? which + "These are its numbers:\n"
       : which + "Folded, it keeps only the last repetition's numbers, shown here" +
         (document.getElementById("unfold") ? " (Unfold shows this one's)" : "") + ":\n";
   }
@@ -55,7 +58,7 @@
     } else {
       phase.textContent = state.step.phase === "forward" ? "Forward pass: "
         : "Backward pass (upstream gradient × local derivative): ";
-      formula.textContent = foldedNote(state.step) + sentence(player.trace, state.step.phase, event.detail.node);
+      formula.textContent = foldedNote(state.step, event.detail.node) + sentence(player.trace, state.step.phase, event.detail.node);
     }
     chain.appendChild(phase);
     chain.appendChild(formula);

@@ -1,10 +1,11 @@
 /* The graph player: one object per graph, made by chainruleGraph.createPlayer(root).
  *
- * The server sends the whole trace as JSON on the graph's root (data-trace) and puts each
- * node's final texts on its SVG <g> (data-kind, data-value, data-grad); stepping only
- * toggles classes and texts, so no step asks the server for anything. A practice page
- * lists in trace.practice.asked the nodes whose gradient it left out: practice.js gets each
- * from the server once answered and hands its text to player.setGradText(id, text).
+ * The server sends the whole trace as JSON on the graph's root (data-trace), its steps
+ * built (trace.steps: {phase, node}, and a folded box's repetition), and puts each node's
+ * final texts on its SVG <g> (data-kind, data-value, data-grad); stepping only toggles
+ * classes and texts, so no step asks the server for anything. A practice page lists in
+ * trace.practice.asked the nodes whose gradient it left out (their steps stay): practice.js
+ * gets each from the server once answered and hands its text to player.setGradText(id, text).
  *
  * Every render dispatches "chainrule:step" (detail {index, step, phase, node, player}) on
  * the root, bubbling; a new player dispatches "chainrule:loaded" (detail {trace, player}).
@@ -15,38 +16,6 @@
 
   const NOT_YET = "grad: not yet";
   const ASKED = "grad ?";  // a practice page's gradient not answered yet (svg_fill.ASKED)
-
-  // The animation's steps, as webapp/steps.py defines them (the GIF and /steps.zip use those).
-  // A folded box (lesson/folding.py) stands for every repetition of its operation; its step
-  // also says which repetition it is, from the real node the server lists beside the box
-  // (trace.fold.forward and .backward run parallel to trace.forward and .backward).
-  function repetition(node, real) {
-    const folded = node && node.folded;
-    if (!folded || real === undefined) return {};
-    return { repetition: folded.members.indexOf(real) + 1, repetitions: folded.count };
-  }
-
-  function buildSteps(trace, byId) {
-    const steps = [], fold = trace.fold || {};
-    trace.forward.forEach(function (id, i) {
-      // A constant is known from the start: it takes no forward step.
-      if (!byId[id] || byId[id].kind !== "constant") {
-        steps.push(Object.assign({ phase: "forward", node: id }, repetition(byId[id], (fold.forward || [])[i])));
-      }
-    });
-    trace.backward.forEach(function (id, i) {
-      steps.push(Object.assign({ phase: "backward", node: id }, repetition(byId[id], (fold.backward || [])[i])));
-    });
-    // torch.autograd.grad hands an input its gradient without running its AccumulateGrad
-    // node, so the engine's order never reaches it: it gets its step last.
-    const asked = (trace.practice && trace.practice.asked) || [];  // their grad was left out
-    trace.nodes.forEach(function (node) {
-      const hasGrad = (node.grad !== null && node.grad !== undefined) || asked.indexOf(node.id) >= 0;
-      if (hasGrad && node.kind !== "constant" &&
-          trace.backward.indexOf(node.id) < 0) steps.push({ phase: "backward", node: node.id });
-    });
-    return steps;
-  }
 
   // Each node's elements and final texts. The texts come from the data- attributes the
   // server put on the node's <g>, never from the <text> elements the player rewrites.
@@ -71,7 +40,9 @@
     const trace = JSON.parse(root.dataset.trace);
     const byId = {};
     trace.nodes.forEach(function (n) { byId[n.id] = n; });
-    const steps = buildSteps(trace, byId);
+    // The steps come built, with the trace (webapp/lesson/steps.py: trace_steps); a folded
+    // box's step says which repetition it is, of the box's folded.count.
+    const steps = trace.steps || [];
     const self = {  // all of this graph's state
       root: root, source: root.dataset.trace, trace: trace, byId: byId, steps: steps,
       nodes: readNodes(root, trace), index: Math.min(options.index || 0, steps.length),

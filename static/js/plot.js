@@ -1,4 +1,4 @@
-/* The page's 1-D plot, drawn in the browser from /api/plot's JSON.
+/* The page's 1-D plot, drawn in the browser from /api/plot's JSON (read by requests.js).
  *
  * The server only samples (autograd, a few ms); drawing here keeps matplotlib's
  * ~85 ms per plot off the shared server when thirty students type at once.
@@ -101,24 +101,16 @@
     box.dataset.drawn = box.dataset.src;
   }
 
-  // htmx fires afterSettle once per swapped part (graph, error, share, plots…): one edit
-  // would fetch the same URL eight times. One request per URL; every box asking for it shares it.
-  const asked = { src: null, reply: null };
+  // htmx fires afterSettle once per swapped part (graph, error, share, plots…): one box
+  // asks once per URL, and requests.js shares one request per URL between boxes.
   function load() {
     const box = document.getElementById("plot-live");
     if (!box || box.dataset.drawn === box.dataset.src || box.dataset.asked === box.dataset.src) return;
-    const src = box.dataset.src;
-    box.dataset.asked = src;
-    if (asked.src !== src) {
-      asked.src = src;
-      asked.reply = fetch(src).then(function (r) { return r.json().then(function (j) { return [r.ok, j]; }); });
-      const retry = function () { if (asked.src === src) asked.src = null; };  // a refusal (busy) or a lost
-      asked.reply.then(function (result) { if (!result[0]) retry(); }, retry);  // connection: ask again next time
-    }
-    asked.reply.then(function (result) {
+    box.dataset.asked = box.dataset.src;
+    window.chainruleRequests.samples(box.dataset.src).then(function (result) {
       if (!box.isConnected) return;
-      if (result[0]) draw(box, result[1]);
-      else box.textContent = result[1].error ? result[1].error.message : "The plot could not be drawn.";
+      if (result.ok) draw(box, result.data);
+      else box.textContent = result.data.error ? result.data.error.message : "The plot could not be drawn.";
     }).catch(function () { if (box.isConnected) box.textContent = "The plot could not be loaded."; });
   }
   document.addEventListener("change", function (event) {

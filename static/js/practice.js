@@ -25,7 +25,7 @@
   function askable(p, index) {
     const step = p.steps[index - 1], asked = p.trace.practice && p.trace.practice.asked;
     if (!step || !asked || step.phase !== "backward" || asked.indexOf(step.node) < 0) return false;
-    return !(step.repetition && step.repetition !== step.repetitions);
+    return !(step.repetition && step.repetition !== nodeOf(p, step.node).folded.count);
   }
 
   // Says so on screen when the step now shown is a tensor's backward step (no question).
@@ -121,11 +121,7 @@
     quiz.pending = true;
     el("practice-form").setAttribute("aria-busy", "true");
     body.node = p.steps[index - 1].node;
-    fetch(p.root.dataset.answers, { method: "POST", headers: { "Content-Type": "application/json" },
-                                    body: JSON.stringify(body), credentials: "same-origin" })
-      .then(function (response) {
-        return response.json().then(function (data) { return { ok: response.ok, data: data }; });
-      })
+    window.chainruleRequests.answer(p.root.dataset.answers, body)
       .then(function (result) {
         if (player() !== p || quiz.asking !== index) return;
         if (!result.ok) {

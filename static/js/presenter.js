@@ -87,15 +87,15 @@
   const KEYS = { c: toggleCode, C: toggleCode, "+": function () { zoomBy(1.25); }, "=": function () { zoomBy(1.25); },
                  "-": function () { zoomBy(1 / 1.25); }, "−": function () { zoomBy(1 / 1.25); }, 0: toggleWhole };
 
-  document.addEventListener("keydown", function (event) {
-    if (!on() || event.altKey || event.ctrlKey || event.metaKey) return;
-    if (window.chainrule && window.chainrule.textField(event.target)) return;
-    if (KEYS[event.key]) { KEYS[event.key](); event.preventDefault(); }
-    else if (event.key === "Escape") {
-      // Without full screen (not allowed), Esc still leaves presenter mode.
-      const button = document.getElementById("presenter-toggle");
-      if (button) togglePresenter(button);
-    }
+  // The mode's keys (keys.js), after a typing field's and the focused element's own.
+  window.chainruleKeys.add("mode", function (event) {
+    if (!on()) return false;
+    if (KEYS[event.key]) { KEYS[event.key](); return true; }
+    if (event.key !== "Escape") return false;
+    // Without full screen (not allowed), Esc still leaves presenter mode.
+    const button = document.getElementById("presenter-toggle");
+    if (button) togglePresenter(button);
+    return true;
   });
 
   document.addEventListener("click", function (event) {

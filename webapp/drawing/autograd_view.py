@@ -5,17 +5,17 @@ from __future__ import annotations
 from . import dot_statements, module_boxes, svg_fill
 from ..limits import MAX_DRAWN_NODES, MAX_LAYOUT_COST
 from .layout_cost import estimate_autograd
-from .render import _new_graph, _too_large, too_far_reaching
+from .render import new_graph, graph_too_large, too_far_reaching
 
 
 def autograd_dot(trace: dict, title: str | None = None) -> str:
     """PyTorch's own view: the grad_fn nodes, AccumulateGrad, leaves and the output tensor."""
     view = trace.get("autograd") or {"nodes": [], "edges": []}
     if len(view["nodes"]) > MAX_DRAWN_NODES:
-        raise _too_large(len(view["nodes"]))
+        raise graph_too_large(len(view["nodes"]))
     if estimate_autograd(trace) > MAX_LAYOUT_COST:  # refused at once, not after `dot`'s deadline
         raise too_far_reaching()
-    graph = _new_graph(title)
+    graph = new_graph(title)
     fills = {"function": "#e6e6e6", "variable": "#d6ecfa", "tensor": "#fbe3b5", "saved": "#fff3c4"}
     names = {n["id"]: n.get("name") or n["label"] for n in trace["nodes"]}
     for node in view["nodes"]:

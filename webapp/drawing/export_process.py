@@ -19,7 +19,7 @@ import time
 
 from ..errors import ChainruleError, limit
 from . import handouts
-from .layout import _Dot
+from .layout import DotProcess
 
 REFUSED, OUT_OF_MEMORY = 2, 3
 
@@ -30,15 +30,15 @@ class OwnDots:
 
     def __init__(self, seconds: float):
         self.deadline = time.monotonic() + seconds
-        self.idle: dict[str, list[_Dot]] = {"svg": [], "png": []}
-        self.started: list[_Dot] = []
+        self.idle: dict[str, list[DotProcess]] = {"svg": [], "png": []}
+        self.started: list[DotProcess] = []
         self.lock = threading.Lock()
 
     def draw(self, source: str, fmt: str) -> bytes:
         with self.lock:
             dot = self.idle[fmt].pop() if self.idle[fmt] else None
         if dot is None:
-            dot = _Dot(fmt)
+            dot = DotProcess(fmt)
             with self.lock:
                 self.started.append(dot)
         try:

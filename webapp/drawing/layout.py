@@ -6,16 +6,16 @@ under a millisecond for a small graph. Each answer is read up to its end marker
 (`</svg>` or PNG's IEND chunk) under a deadline, with select on the pipes.
 
 Layout is a bounded, fair resource:
-- a layout past the deadline kills and replaces its process and is refused (`limit`);
-  its DOT is remembered by hash and refused at once next time;
-- under contention a sender holds at most one layout process at a time;
-- a timeout counts against the sender like an evaluation stopped at a limit.
+- a layout past the deadline kills and replaces its process and is refused
+  (`LayoutTimeout`, a `limit`); its DOT is remembered by hash and refused at once next time;
+- under contention one asker (a key the caller gives) holds at most one process at a time.
 
+Who pays for a timeout is the caller's decision: the web routes cool their sender down
+like an evaluation stopped at a limit (web/images.py, web/pages.py); the CLI charges no one.
 Layout runs in the web process's threads: it never waits for, nor holds, an evaluator.
 """
 from __future__ import annotations
 
-import atexit
 import hashlib
 import os
 import select
@@ -25,8 +25,7 @@ import threading
 import time
 from collections import OrderedDict
 
-from ..cache import app_state, register
-from ..errors import ChainruleError, limit
+from ..errors import ChainruleError
 
 END_MARKERS = {"svg": b"</svg>\n", "png": b"IEND\xaeB`\x82"}
 DEFAULT_PROCESSES = 2
@@ -35,7 +34,15 @@ DEFAULT_WAIT_SECONDS = 10.0
 from ..limits import REMEMBERED_TIMEOUTS
 
 
-class _Dot:
+class LayoutTimeout(ChainruleError):
+    """A layout past the deadline, now or remembered: a `limit` whose caller decides who pays."""
+
+    def __init__(self, deadline_seconds: float):
+        super().__init__("limit", f"This graph is too large to lay out in time ({deadline_seconds:g} s); "
+                         "the JSON trace still has every node.")
+
+
+class DotProcess:
     """One running `dot -T<fmt>`: write a graph, read its drawing up to the end marker."""
 
     def __init__(self, fmt: str):
@@ -85,21 +92,21 @@ class _Dot:
 
 
 class LayoutService:
-    """Up to `size` running `dot` processes per format, shared fairly between senders."""
+    """Up to `size` running `dot` processes per format, shared fairly between askers."""
 
     def __init__(self, size: int = DEFAULT_PROCESSES, deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
                  wait_seconds: float = DEFAULT_WAIT_SECONDS):
         self.size, self.deadline_seconds, self.wait_seconds = size, deadline_seconds, wait_seconds
         self.starts = 0  # how many `dot` processes were started (tests count them)
-        self._idle: dict[str, list[_Dot]] = {"svg": [], "png": []}
+        self._idle: dict[str, list[DotProcess]] = {"svg": [], "png": []}
         self._running: dict[str, int] = {"svg": 0, "png": 0}  # started and not killed
-        self._active: dict[str, int] = {}   # sender -> layouts in progress
-        self._waiting: dict[str, int] = {}  # sender -> layouts waiting for a process
+        self._active: dict[str, int] = {}   # asker -> layouts in progress
+        self._waiting: dict[str, int] = {}  # asker -> layouts waiting for a process
         self._timed_out: OrderedDict = OrderedDict()
         self._cond = threading.Condition()
 
     def layout(self, source: str, fmt: str, who: str = "local") -> bytes:
-        """Draw DOT `source` as `fmt` (svg or png)."""
+        """Draw DOT `source` as `fmt` (svg or png) for `who`; LayoutTimeout past the deadline."""
         digest = hashlib.sha256(f"{fmt}\n{source}".encode()).hexdigest()
         if digest in self._timed_out:
             raise self._refusal()
@@ -117,11 +124,10 @@ class LayoutService:
             raise self._refusal()
         return answer
 
-    def _refusal(self) -> ChainruleError:
-        return limit(f"This graph is too large to lay out in time ({self.deadline_seconds:g} s); "
-                     "the JSON trace still has every node.")
+    def _refusal(self) -> LayoutTimeout:
+        return LayoutTimeout(self.deadline_seconds)
 
-    def _acquire(self, fmt: str, who: str) -> _Dot:
+    def _acquire(self, fmt: str, who: str) -> DotProcess:
         give_up = time.monotonic() + self.wait_seconds
         with self._cond:
             self._waiting[who] = self._waiting.get(who, 0) + 1
@@ -142,7 +148,7 @@ class LayoutService:
                 if not self._waiting[who]:
                     del self._waiting[who]
         try:
-            return _Dot(fmt)
+            return DotProcess(fmt)
         except BaseException:
             self._release(fmt, who, None, healthy=False)
             raise
@@ -152,7 +158,7 @@ class LayoutService:
         others_waiting = any(key != who for key in self._waiting)
         return may_start(free, bool(self._active.get(who)), others_waiting)
 
-    def _release(self, fmt: str, who: str, dot: _Dot | None, healthy: bool) -> None:
+    def _release(self, fmt: str, who: str, dot: DotProcess | None, healthy: bool) -> None:
         if dot is not None and not healthy:
             dot.close()  # past the deadline or broken: kill it, the next layout starts a new one
         with self._cond:
@@ -174,39 +180,7 @@ class LayoutService:
             dot.close()
 
 
-def may_start(free: bool, sender_holds_one: bool, others_waiting: bool) -> bool:
-    """Whether a sender may start a layout: under contention one sender holds at most one
+def may_start(free: bool, asker_holds_one: bool, others_waiting: bool) -> bool:
+    """Whether an asker may start a layout: under contention one asker holds at most one
     process; alone, it may use them all."""
-    return free and (not sender_holds_one or not others_waiting)
-
-
-def _new_service(config) -> LayoutService:
-    service = LayoutService(config.get("LAYOUT_PROCESSES", DEFAULT_PROCESSES),
-                            config.get("LAYOUT_DEADLINE_SECONDS", DEFAULT_DEADLINE_SECONDS))
-    atexit.register(service.close)
-    return service
-
-
-register("layout", _new_service)
-# Who asks for a layout: the gate sets the app's (sandbox/gate.py); outside an app, nobody.
-register("sender", lambda config: lambda: None)
-
-
-def service() -> LayoutService:
-    """The current app's service (config LAYOUT_PROCESSES, LAYOUT_DEADLINE_SECONDS), else one
-    for this process (the CLI and the Python API)."""
-    return app_state("layout")
-
-
-def draw(source: str, fmt: str) -> bytes:
-    """Lay out DOT as svg or png; a timeout cools its sender down like an evaluation limit."""
-    sender = app_state("sender")()  # (key, penalise) of this request's sender, or None
-    if sender is None:
-        return service().layout(source, fmt)
-    key, penalise = sender
-    try:
-        return service().layout(source, fmt, key)
-    except ChainruleError as error:
-        if error.kind == "limit":
-            penalise()
-        raise
+    return free and (not asker_holds_one or not others_waiting)

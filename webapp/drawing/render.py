@@ -2,17 +2,24 @@
 
 Nothing here imports torch: it renders the JSON the worker returned. Every node's SVG
 element carries the trace's node id (`<g id="n3">`), so the page can animate it.
+
+What drawing keeps between graphs is a `DrawingState`: an app's is on its services
+(services.py), passed in by the web routes with the asker's key; without one (the CLI,
+the Python API) this process's own is used.
 """
 from __future__ import annotations
 
+import atexit
 import functools
 import shutil
 import subprocess
+from dataclasses import dataclass, field
+from typing import Any
 
 import graphviz
 
 from . import dot_statements, layout, module_boxes, svg_fill
-from ..cache import app_state, note
+from ..cache import BoundedCache, SingleFlight, note
 from ..errors import ChainruleError, limit
 from ..formatting import format_value
 from ..lesson.folding import notice
@@ -92,7 +99,7 @@ def values_dot(trace: dict, title: str | None = None, legend: bool = True,
     texts are put in `filled[node_id]`, for `svg_fill.fill_values` to write in.
     """
     _check_size(trace)
-    graph = _new_graph(title)
+    graph = new_graph(title)
     op_nodes = {n["id"] for n in trace["nodes"] if n["kind"] in ("op", "output")}
     for node in trace["nodes"]:
         style = STYLE[node["kind"]]
@@ -131,7 +138,7 @@ def _folded_look(node: dict) -> dict:
     return {"peripheries": "2"} if node.get("folded") else {}
 
 
-def _new_graph(title):
+def new_graph(title):
     graph = graphviz.Digraph(graph_attr={"rankdir": "LR", "bgcolor": "white", "nodesep": "0.25",
                                          "ranksep": "0.35", "fontname": "Helvetica",
                                          "label": title or "", "labelloc": "t"},
@@ -181,7 +188,7 @@ def _escape_plain(text: str) -> str:
 def _check_size(trace: dict) -> None:
     boxes = drawn(trace["nodes"])
     if boxes > MAX_DRAWN_NODES:
-        raise _too_large(boxes)
+        raise graph_too_large(boxes)
     if layout_cost(trace) > MAX_LAYOUT_COST:  # refused at once, not after `dot`'s deadline
         raise too_far_reaching()
 
@@ -192,7 +199,7 @@ def too_far_reaching() -> ChainruleError:
                  "its repeated steps are drawn once; the JSON trace still has every node.")
 
 
-def _too_large(count: int) -> ChainruleError:
+def graph_too_large(count: int) -> ChainruleError:
     return limit(f"This graph has {count:,} nodes, more than the {MAX_DRAWN_NODES:,} chainrule "
                  "draws; the JSON trace still has every node.")
 
@@ -217,29 +224,61 @@ def dot_source(trace: dict, view: str = "values", legend: bool = True) -> str:
     return values_dot(trace, title=_image_title(trace, legend), legend=legend)
 
 
+OWN_CACHE_BYTES = 64 * 2**20  # each cache of the process's own state (an app's: its config)
+
+
+@dataclass
+class DrawingState:
+    """Layouts kept warm and reused: the `dot` processes (layout.py), laid-out SVG templates
+    by structure, finished drawings by DOT and format (BoundedCache or RedisCache)."""
+
+    layout: layout.LayoutService
+    templates: Any
+    drawings: Any
+    flights: SingleFlight = field(default_factory=SingleFlight)  # one `dot` per DOT at a time
+    runs: int = 0  # how often `dot` really ran (/healthz's debug header)
+
+    @classmethod
+    def in_process(cls, config) -> "DrawingState":
+        """From an app's config (LAYOUT_PROCESSES, LAYOUT_DEADLINE_SECONDS, *_CACHE_BYTES)."""
+        service = layout.LayoutService(config.get("LAYOUT_PROCESSES", layout.DEFAULT_PROCESSES),
+                                       config.get("LAYOUT_DEADLINE_SECONDS",
+                                                  layout.DEFAULT_DEADLINE_SECONDS))
+        atexit.register(service.close)
+        return cls(service, BoundedCache(config.get("TEMPLATE_CACHE_BYTES", OWN_CACHE_BYTES)),
+                   BoundedCache(config.get("DRAWING_CACHE_BYTES", OWN_CACHE_BYTES)))
+
+
+@functools.lru_cache(maxsize=1)
+def own_state() -> DrawingState:
+    """This process's state, made on first use, for drawing without an app's (the CLI, the
+    Python API: one process, one user)."""
+    return DrawingState.in_process({})
+
+
 def draw(trace: dict, view: str = "values", fmt: str = "svg", legend: bool = True,
-         asked=frozenset()) -> bytes:
-    """The graph as SVG or PNG.
+         asked=frozenset(), state: DrawingState | None = None, who: str = "local") -> bytes:
+    """The graph as SVG or PNG, drawn with `state` (else this process's own) for `who`.
 
     The values view's SVG is laid out once per structure: a new input value fills its
     numbers into the cached layout instead of running `dot` again. The gradients of the
     nodes in `asked` (practice mode, lesson/practice.py) are left out of the SVG.
     """
+    state = state or own_state()
     if view == "values" and fmt == "svg":
         texts = {node["id"]: value_texts(node) for node in trace["nodes"]}
         title = _image_title(trace, legend)
         key = (_structure(trace, texts, legend), title)
-        templates = app_state("templates")
-        template = templates.get(key)
+        template = state.templates.get(key)
         if template is None:  # a new structure: lay it out once
-            template = svg_fill.annotate_edges(run_dot(values_dot(trace, title, legend=legend, filled={}), "svg"),
-                                               svg_fill.value_edge_ends(trace))  # edges are structure
-            templates.put(key, template, len(template))
+            laid_out = run_dot(values_dot(trace, title, legend=legend, filled={}), "svg", state, who)
+            template = svg_fill.annotate_edges(laid_out, svg_fill.value_edge_ends(trace))  # edges are structure
+            state.templates.put(key, template, len(template))
         with timed("fill"):
             return svg_fill.fill_values(template, texts, {n["id"]: n["kind"] for n in trace["nodes"]},
                                         {n["id"]: n.get("name") or n["label"] for n in trace["nodes"]},
                                         asked=asked)
-    drawn = run_dot(dot_source(trace, view, legend=legend), fmt)
+    drawn = run_dot(dot_source(trace, view, legend=legend), fmt, state, who)
     if view == "autograd" and fmt == "svg":  # data- attributes: what the player steps through
         from .autograd_view import annotate
         return annotate(drawn, trace)
@@ -256,28 +295,29 @@ def _structure(trace: dict, texts: dict, legend: bool) -> tuple:
     return nodes, edges, legend
 
 
-def run_dot(source: str, fmt: str) -> bytes:
-    """Lay out and draw DOT source with `dot`, reusing earlier drawings of the same source."""
+def run_dot(source: str, fmt: str, state: DrawingState | None = None, who: str = "local") -> bytes:
+    """Lay out and draw DOT source with `dot`, reusing earlier drawings of the same source
+    (`state`'s, else this process's own); a layout past its deadline raises LayoutTimeout."""
+    state = state or own_state()
     key = (source, fmt)
-    drawings = app_state("drawings")
-    cached = drawings.get(key)
+    cached = state.drawings.get(key)
     note(cached is not None)
     if cached is None:
         with timed("layout"):
-            cached = app_state("dot_flights").run(key, lambda: _run_dot(source, fmt))
-        drawings.put(key, cached, len(cached) + len(source))
+            cached = state.flights.run(key, lambda: _run_dot(source, fmt, state, who))
+        state.drawings.put(key, cached, len(cached) + len(source))
     return cached
 
 
-def _run_dot(source: str, fmt: str) -> bytes:
+def _run_dot(source: str, fmt: str, state: DrawingState, who: str) -> bytes:
     """Lay out and draw DOT source with graphviz's `dot`, under a deadline.
 
     graphviz's Python package builds the DOT text; SVG and PNG go to the layout service's
     running `dot` processes (layout.py); another format starts a `dot` of its own.
     """
-    app_state("dot_runs")["count"] += 1
+    state.runs += 1
     if fmt in layout.END_MARKERS:
-        return layout.draw(source, fmt)
+        return state.layout.layout(source, fmt, who)
     executable = shutil.which("dot")
     if executable is None:
         raise ChainruleError("internal", "graphviz's `dot` is not installed on the server.", status=500)

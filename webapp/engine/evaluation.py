@@ -9,21 +9,21 @@ import torch
 import torch.autograd.forward_ad as forward_ad
 
 from ..errors import bad_input, runtime
-from .jsonvalues import describe
 from ..language.calls import explain_torch_error
 from ..language.interpreter import Interpreter
 from ..sandbox.cpython.runner import CPythonRunner
 from ..language.frontend import install_helpers, parse_source
 from ..lesson.annotate import add_lesson, add_names
 from ..limits import Limits
-from .results import describe_modules, describe_result, describe_updates
-from .node_values import resolve
+from ..model import ABSENT, Graph, Trace
+from .results import (describe_leaf, describe_modules, describe_output, describe_prints,
+                      describe_result, describe_updates)
 from .recorder import KEY, close_later
 from ..lesson import folding
 from ..limits import MAX_DRAWN_NODES, MAX_FOLDED_NODES, MAX_GRAPH_NODES
 from ..drawing.layout_cost import estimate as layout_cost
 from .node_values import compact
-from .tracing import GraphTracer, _Builder
+from .tracing import GraphBuilder, GraphTracer
 
 RANDOM_SEED = 0  # the same source gives the same random numbers
 
@@ -37,18 +37,21 @@ class Evaluation:
     output: object
     interpreter: Interpreter
     extra_pass: bool = False  # chainrule ran the pass shown, after the program's own
+    directions: dict | None = None  # forward mode: each input's direction (a tensor), by name
 
 
 def make_input(name: str, value, limits: Limits) -> torch.Tensor:
     """A float32 leaf requiring grad from a number or nested list given in a request."""
     if isinstance(value, bool) or not _is_numeric(value):
-        raise bad_input(f"The value of {name} must be a number or a list of numbers.")
+        raise bad_input(f"The value of {name} must be a number or a list of numbers.", input_name=name)
     try:
         tensor = torch.tensor(value, dtype=torch.float32)
     except (ValueError, TypeError, RuntimeError):
-        raise bad_input(f"The value of {name} must be a number or a rectangular list of numbers.") from None
+        raise bad_input(f"The value of {name} must be a number or a rectangular list of numbers.",
+                        input_name=name) from None
     if tensor.numel() > limits.max_tensor_elements:
-        raise bad_input(f"The value of {name} has more than {limits.max_tensor_elements:,} numbers.")
+        raise bad_input(f"The value of {name} has more than {limits.max_tensor_elements:,} numbers.",
+                        input_name=name)
     return tensor.requires_grad_(True)
 
 
@@ -83,25 +86,27 @@ def run_program(source: str, inputs: dict, limits: Limits, observer=None,
     if observer is not None and hasattr(observer, "where"):
         # CPython also says which named module's forward is running (the drawing's boxes).
         observer.where = getattr(interpreter, "where_and_module", interpreter.where)
+    directions = None
     with contextlib.ExitStack() as stack:
         stack.enter_context(torch.enable_grad())
         if tangent is not None:
             stack.enter_context(forward_ad.dual_level())
-            tensors = dual_inputs(tensors, tangent, limits)
+            tensors, directions = dual_inputs(tensors, tangent, limits)
         if hasattr(observer, "__enter__"):
             stack.enter_context(observer)
         output = interpreter.run(program.tree, tensors)
-    return Evaluation(program.inputs, tensors, output, interpreter)
+    return Evaluation(program.inputs, tensors, output, interpreter, directions=directions)
 
 
-def dual_inputs(tensors: dict, tangent: dict, limits: Limits) -> dict:
-    """Each input as a leaf dual tensor: its value, and its direction (missing: 0)."""
+def dual_inputs(tensors: dict, tangent: dict, limits: Limits) -> tuple[dict, dict]:
+    """Each input as a leaf dual tensor: its value, and its direction (missing: 0); and the
+    directions by input name."""
     if not isinstance(tangent, dict):
         raise bad_input("tangent must be an object of input names and directions.")
     unknown = [name for name in tangent if name not in tensors]
     if unknown:
         raise bad_input(f"tangent names {', '.join(map(str, unknown))}, which is not an input.")
-    duals = {}
+    duals, directions = {}, {}
     for name, tensor in tensors.items():
         direction = make_input(f"the tangent of {name}", tangent.get(name, 0), limits).detach()
         if direction.shape != tensor.shape:
@@ -111,11 +116,8 @@ def dual_inputs(tensors: dict, tangent: dict, limits: Limits) -> dict:
         if not torch.isfinite(direction).all():
             raise bad_input(f"The tangent of {name} must be finite numbers.")
         duals[name] = forward_ad.make_dual(tensor.detach(), direction).requires_grad_(True)
-        DIRECTIONS[id(duals[name])] = (duals[name], direction)
-    return duals
-
-
-DIRECTIONS: dict = {}  # dual input id -> (tensor, direction), for the inputs' tangent (one job)
+        directions[name] = direction
+    return duals, directions
 
 
 def seed_cpu(seed: int):
@@ -201,70 +203,101 @@ def find_leaves(evaluation: Evaluation) -> dict:
 
 def trace_program(source: str, inputs: dict, grad_output, limits: Limits, tangent=None, fold=None,
                   lesson: bool = True, of_pass: bool = False):
-    """Run, differentiate and trace; returns the live Evaluation and the JSON trace.
+    """Run, differentiate and trace; returns the live Evaluation and the trace as JSON data.
 
-    With `fold` (folding.wanted), repeated structure is folded before the lesson is added.
-    Without `lesson`, nodes get their names only (an image shows no explanations).
-    With `of_pass`, a program that ran backward() itself shows that pass's graph even when
-    its output was made by or after it (f's graph, beside a create_graph gradient's).
+    Four steps: `run_and_record` (the program and the pass shown), `folded_graph` (the graph
+    built; with `fold`, folding.wanted, repeated structure folded), `add_tangents` (forward
+    mode, with `tangent`), and the lesson on the JSON (`add_teaching`; without `lesson`,
+    the nodes' names only: an image shows no explanations). With `of_pass`, a program that
+    ran backward() itself shows that pass's graph even when its output was made by or after
+    it (f's graph, beside a create_graph gradient's).
 
     The tracer's hooks and references are dropped when this returns, whatever happens (in a
     worker, once the answer is written: recorder.close_later).
     """
+    foldable = folding.wanted(fold, MAX_GRAPH_NODES + 1)  # larger graphs, numbers of what is shown
     tracer = GraphTracer(tangents=tangent is not None)
-    tracer.max_nodes = MAX_FOLDED_NODES if folding.wanted(fold, MAX_GRAPH_NODES + 1) else MAX_GRAPH_NODES
+    tracer.max_nodes = MAX_FOLDED_NODES if foldable else MAX_GRAPH_NODES
     evaluation = None
-    after_run = contextlib.ExitStack()
     try:
-        evaluation = run_program(source, inputs, limits, observer=tracer, tangent=tangent)
-        if not (of_pass and evaluation.interpreter.ran_backward):
-            differentiate(evaluation, grad_output,  # its backward retains the graph
-                          before=lambda roots: tracer.before_backward(roots, retained=True),
-                          pass_start=tracer.pass_start)
+        evaluation = run_and_record(source, inputs, grad_output, limits, tracer, tangent, of_pass)
         # From here on only chainrule reads tensors that exist (copies, JSON): the allocation
         # guard's sizing of each such call was about half of a small trace's time (profiled).
-        after_run.enter_context(torch._C.DisableTorchFunction())
-        leaves = find_leaves(evaluation)
-        builder = _Builder(tracer, evaluation.output, leaves, evaluation.inputs, tracer.max_nodes,
-                           later=folding.wanted(fold, MAX_GRAPH_NODES + 1))  # shown numbers only
-        graph = builder.build()
-        # Past MAX_DRAWN_NODES nothing is drawn unfolded: no need to know what it would cost.
-        cost = layout_cost(graph) if fold == "auto" and len(graph["nodes"]) <= MAX_DRAWN_NODES else None
-        if fold == "auto":
-            graph = folding.fold_auto(graph, cost)
-            if "fold" in graph and cost is not None:
-                graph["fold"]["layout_cost"] = cost  # unfolded: whether the page offers Unfold
-        elif folding.wanted(fold, len(graph["nodes"])):
-            graph = folding.fold(graph)
-        result = summarize(evaluation, leaves, limits, builder.delivered)
-        result.update(graph)
-        if evaluation.extra_pass:  # the lesson says whose pass it shows
-            result["extra_pass"] = True
-        if builder.later:  # its numbers, converted for the nodes and edges folding kept
-            resolve(graph)
-        if tangent is not None:
-            for node in graph["nodes"]:
-                if node["kind"] == "input" or node["label"] in evaluation.input_tensors \
-                        and node["op"] is None and node["kind"] == "output":
-                    node["tangent"] = compact(DIRECTIONS.get(id(evaluation.input_tensors[node["label"]]),
-                                                             (None, None))[1])
-                node.setdefault("tangent", None)  # constants and leaves the program made: none
-            result["output"]["tangent"] = _output_tangent(graph, evaluation.output)
-        if lesson:
-            add_lesson(result, seeded=grad_output is not None, source=source)  # names, tape, explain
-        else:
-            add_names(result)
+        with torch._C.DisableTorchFunction():
+            leaves = find_leaves(evaluation)
+            builder = GraphBuilder(tracer, evaluation.output, leaves, evaluation.inputs,
+                                   tracer.max_nodes, deferred=foldable)
+            graph = folded_graph(builder, fold)
+            trace = Trace(**summarize(evaluation, leaves, limits, builder.delivered), **graph.parts())
+            if evaluation.extra_pass:  # the lesson says whose pass it shows
+                trace.extra_pass = True
+            if tangent is not None:
+                add_tangents(trace, evaluation.directions)
+        result = trace.to_json()  # JSON once; the lesson reads and adds plain data, as the web does
+        add_teaching(result, lesson, seeded=grad_output is not None, source=source)
+        from ..lesson.steps import trace_steps  # the animation's steps, built here only
+        result["steps"] = trace_steps(result)
         return evaluation, result
     finally:
-        after_run.close()
         close_later(tracer, graph_of=[evaluation.output] if evaluation is not None else [])
-        DIRECTIONS.clear()
 
 
-def _output_tangent(graph: dict, output):
-    """The output's directional derivative, as its node recorded it (a leaf: its tangent)."""
-    node = next((n for n in graph["nodes"] if n["kind"] == "output"), None)
-    return None if node is None else node.get("tangent")
+def run_and_record(source: str, inputs: dict, grad_output, limits: Limits, tracer: GraphTracer,
+                   tangent, of_pass: bool) -> Evaluation:
+    """Run the program under the tracer, then chainrule's own pass when the program's does
+    not cover its output (differentiate), unless `of_pass` asks for the program's pass."""
+    evaluation = run_program(source, inputs, limits, observer=tracer, tangent=tangent)
+    if not (of_pass and evaluation.interpreter.ran_backward):
+        differentiate(evaluation, grad_output,  # its backward retains the graph
+                      before=lambda roots: tracer.before_backward(roots, retained=True),
+                      pass_start=tracer.pass_start)
+    return evaluation
+
+
+def folded_graph(builder: GraphBuilder, fold) -> Graph:
+    """The graph built, folded as the request's `fold` asks, its numbers converted for what
+    it shows (builder.unconverted)."""
+    graph = builder.build()
+    if fold == "auto":
+        # Past MAX_DRAWN_NODES nothing is drawn unfolded: no need to know what it would cost.
+        cost = layout_cost(_layout_view(graph)) if len(graph.nodes) <= MAX_DRAWN_NODES else None
+        graph = folding.fold_auto(graph, cost)
+        if graph.fold is not ABSENT and cost is not None:
+            graph.fold.layout_cost = cost  # unfolded: whether the page offers Unfold
+    elif folding.wanted(fold, len(graph.nodes)):
+        graph = folding.fold(graph)
+    if builder.unconverted is not None:
+        builder.unconverted.convert(graph)
+    return graph
+
+
+def _layout_view(graph: Graph) -> dict:
+    """What drawing/layout_cost.estimate reads of an unfolded graph (ids, kinds, arrows,
+    forward order), without converting its numbers."""
+    return {"nodes": [{"id": node.id, "kind": node.kind} for node in graph.nodes],
+            "edges": [{"source": edge.source, "target": edge.target} for edge in graph.edges],
+            "forward": graph.forward}
+
+
+def add_tangents(trace: Trace, directions: dict) -> None:
+    """Forward mode's numbers: an input's is the direction the request gave it (also when the
+    input is the output itself); constants and leaves the program made have none; an op's
+    was recorded with it; the output's is its node's."""
+    for node in trace.nodes:
+        if node.op is None and node.kind in ("input", "output") and node.label in directions:
+            node.tangent = compact(directions[node.label])
+        elif node.tangent is ABSENT:
+            node.tangent = None
+    output = next((node for node in trace.nodes if node.kind == "output"), None)
+    trace.output.tangent = None if output is None else output.tangent
+
+
+def add_teaching(trace: dict, lesson: bool, seeded: bool, source: str) -> None:
+    """The lesson (names, tape, explanations, guards), or the nodes' names only (in place)."""
+    if lesson:
+        add_lesson(trace, seeded=seeded, source=source)
+    else:
+        add_names(trace)
 
 
 def trace_values(source: str, inputs: dict, grad_output, limits: Limits, tangent=None,
@@ -274,23 +307,17 @@ def trace_values(source: str, inputs: dict, grad_output, limits: Limits, tangent
 
 
 def summarize(evaluation: Evaluation, leaves: dict, limits: Limits, delivered: dict | None = None) -> dict:
-    """Output, leaves (`grad`: what the pass shown delivered; `accumulated`: `.grad` at the
-    end), the program's last value and its prints."""
-    described = {}
+    """A Trace's fields besides the graph: output, leaves (`grad`: what the pass shown
+    delivered; `accumulated`: `.grad` at the end), the program's last value, its prints,
+    modules and optimizer steps."""
     delivered = delivered or {}
-    for name, tensor in leaves.items():
-        entry = describe(tensor, limits.max_json_elements)
-        grad = delivered.get(id(tensor))
-        entry["grad"] = None if grad is None else describe(grad, limits.max_json_elements)["value"]
-        entry["accumulated"] = None if tensor.grad is None else \
-            describe(tensor.grad, limits.max_json_elements)["value"]
-        described[name] = entry
     interpreter = evaluation.interpreter
     return {
         "inputs": evaluation.inputs,
-        "output": describe(evaluation.output, limits.max_json_elements),
-        "leaves": described,
-        "prints": interpreter.prints,
+        "output": describe_output(evaluation.output, limits),
+        "leaves": {name: describe_leaf(tensor, delivered.get(id(tensor)), limits)
+                   for name, tensor in leaves.items()},
+        "prints": describe_prints(interpreter.prints),
         "result": describe_result(interpreter.last_value, interpreter.last_line, limits),
         **describe_modules(interpreter),
         **describe_updates(interpreter),

@@ -142,9 +142,7 @@ def handle(job: dict) -> dict:
         except ChainruleError as error:
             # A construct chainrule's interpreter does not speak: the program runs as real
             # CPython instead, where that is allowed (a confined worker, a trusted owner).
-            outside = error.kind == "unsupported" and not getattr(error, "final", False) \
-                or getattr(error, "interpreter_only", False)
-            if not outside or language not in ("python", "r") or not allowed_here():
+            if not (_beyond_the_interpreter(error) and language in ("python", "r") and allowed_here()):
                 raise
         with as_cpython():
             return _run(handler, job, language)
@@ -154,3 +152,11 @@ def handle(job: dict) -> dict:
         return limit(OUT_OF_MEMORY).to_dict()
     except RecursionError:
         return limit("This function is nested too deeply.").to_dict()
+
+
+def _beyond_the_interpreter(error: ChainruleError) -> bool:
+    """A refusal of what chainrule's interpreter speaks, not of the program: CPython may run
+    it. A refusal that names the student's slip (`x^2`, `tourch`) is final (errors.slip)."""
+    if getattr(error, "interpreter_only", False):
+        return True
+    return error.kind == "unsupported" and not getattr(error, "final", False)

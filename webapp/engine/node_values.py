@@ -1,5 +1,6 @@
-"""How a tensor goes into a trace node: its numbers (or None when too large), its shape, a
-summary of what is too large to list, and a constant's label.
+"""How tensors become a trace node's and edge's numbers: the numbers (or None when too
+large), the shape, a summary of what is too large to list, a constant's label, and the
+numbers a folded graph converts only for what it shows (`Unconverted`).
 """
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import torch
 
 from ..formatting import format_number
 from ..limits import MAX_NODE_ELEMENTS
+from ..model import ABSENT, Edge, Graph, Node, Summary
 from .jsonvalues import describe, number, tensor_value
 from .snapshots import Large
 
@@ -26,62 +28,70 @@ def compact(value, max_elements: int = MAX_NODE_ELEMENTS):
     return value
 
 
-class Later:
-    """A node's or edge's number, converted only if it is still shown: folding drops most
-    nodes of a long loop (their conversion was a tenth of its trace). Snapshots never change."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value):
-        self.value = value
-
-
-class LaterLocal:
-    """An edge's local derivative, computed only if the edge is still shown (the node's
-    saved tensors outlive a pass that retains the graph): `fill` sets local_grad, local_kind
-    and vjp, or drops the last two when there is none, as the builder does."""
-
-    __slots__ = ("locals", "index")
-
-    def __init__(self, locals_, index: int):
-        self.locals, self.index = locals_, index  # locals_: edge_locals.Locals
-
-    def fill(self, edge: dict) -> None:
-        local = self.locals.at(self.index)
-        edge["local_grad"] = compact(local)
-        if local is None:
-            del edge["local_kind"], edge["vjp"]
-        else:
-            edge["local_kind"] = self.locals.kind(local)
-            edge["vjp"] = edge["local_kind"] == "vjp"
+def fill_edge(edge: Edge, link) -> None:
+    """An edge's numbers from its link (tracing.Link): what it carried, its local derivative
+    and whether that is ∂out/∂in or a vector-Jacobian product (`local_kind`, `vjp`)."""
+    edge.grad = compact(link.grad)
+    local = link.locals.at(link.index)
+    edge.local_grad = compact(local)
+    if local is not None:
+        edge.local_kind = link.locals.kind(local)
+        edge.vjp = edge.local_kind == "vjp"
 
 
-def resolve(graph: dict) -> dict:
-    """Every `Later` in the graph's nodes and edges, converted by `compact`."""
-    for item in (*graph["nodes"], *graph["edges"]):
-        for key in ("value", "grad", "local_grad", "source_value", "target_grad"):  # folding.py's too
-            kind = type(item.get(key))
-            if kind is Later:
-                item[key] = compact(item[key].value)
-            elif kind is LaterLocal:
-                item[key].fill(item)
-    return graph
+class Unconverted:
+    """Numbers of a graph that will be folded, kept as PyTorch made them until folding has
+    said which nodes and edges are shown: folding drops most nodes of a long loop (their
+    conversion was a tenth of its trace), and an edge's local derivative runs its node's
+    backward once more (when the pass retained the graph). Snapshots never change.
+
+    The builder's side table, never part of the data: the nodes and edges it names hold
+    null numbers until `convert` fills those the folded graph kept."""
+
+    __slots__ = ("nodes", "edges")
+
+    def __init__(self):
+        self.nodes: list = []  # (Node, value, grad) as snapshotted
+        self.edges: list = []  # (Edge, tracing.Link)
+
+    def convert(self, graph: Graph) -> None:
+        """Fill the numbers of every node and edge `graph` shows, and of the repetitions its
+        folded edges quote (a carried edge's source value, an entry edge's target gradient)."""
+        raw = {node.id: (value, grad) for node, value, grad in self.nodes}
+        for node in graph.nodes:
+            numbers = raw.get(node.id)
+            if numbers is not None:
+                node.value, node.grad = compact(numbers[0]), compact(numbers[1])
+        shown = {id(edge) for edge in graph.edges}  # the edges are alive here: ids are unique
+        for edge, link in self.edges:
+            if id(edge) in shown:
+                fill_edge(edge, link)
+        boxes = {node.id: node for node in graph.nodes if node.folded is not ABSENT}
+        for edge in graph.edges:
+            if edge.carried is True:  # members[k - 1] is the real node of repetition k
+                real = raw.get(boxes[edge.source].folded.members[edge.source_repetition - 1])
+                if real is not None:
+                    edge.source_value = compact(real[0])
+            elif edge.entry is True:  # the first repetition's gradient
+                real = raw.get(boxes[edge.target].folded.members[0])
+                if real is not None:
+                    edge.target_grad = compact(real[1])
 
 
-def _shape(value):
+def shape_of(value) -> list:
     return list(value.shape) if isinstance(value, (torch.Tensor, Large)) else []
 
 
-def _add_summaries(node: dict, value, grad) -> None:
+def add_summaries(node: Node, value, grad) -> None:
     """Min, max and mean for a value or gradient too large to list."""
     for key, tensor in (("summary", value), ("grad_summary", grad)):
         if isinstance(tensor, Large):
-            node[key] = tensor.summary
+            setattr(node, key, Summary(**tensor.summary))
         elif isinstance(tensor, torch.Tensor) and tensor.numel() > MAX_NODE_ELEMENTS:
-            node[key] = describe(tensor, 0)["summary"]
+            setattr(node, key, Summary(**describe(tensor, 0)["summary"]))
 
 
-def _constant_label(value) -> str:
+def constant_label(value) -> str:
     if isinstance(value, Large):  # a constant too large to copy: its shape says what it is
         return "tensor " + "×".join(str(s) for s in value.shape)
     if isinstance(value, torch.Tensor):

@@ -13,33 +13,26 @@ and reference when the job ends.
 """
 from __future__ import annotations
 
-import weakref
-
 import torch
 import torch.autograd.forward_ad as forward_ad
 from torch.utils._python_dispatch import _disable_current_modes, _get_current_dispatch_mode
 
 from .aten_ops import constants, op_facts
-from .snapshots import (Copying, _Dispatch, output_nr as _output_nr, snapshot, tensors_in,
+from .job_state import JOB
+from .snapshots import (Copying, RecordingMode, output_nr as _output_nr, snapshot, tensors_in,
                         unguarded as _unguarded)
 from ..language.interpreter import Observer
 from .pass_hooks import PassHooks
 
 KEY = "chainrule"
-OPEN_TRACERS: "weakref.WeakSet[GraphTracer]" = weakref.WeakSet()
-
-
-# The worker sets this: a trace's tracer is closed once its answer is written (close_later),
-# not while the student waits (a tenth of a folded loop's job was this clean-up, measured).
-CLOSE_AFTER_ANSWER = False
-_CLOSE_LATER: list = []
 
 
 def close_later(tracer: "GraphTracer", graph_of=()) -> None:
-    """tracer.close(graph_of) now, or in a worker when the job's answer is written."""
-    if CLOSE_AFTER_ANSWER:
+    """tracer.close(graph_of) now, or in a worker once the job's answer is written
+    (job_state.JOB.close_after_answer)."""
+    if JOB.close_after_answer:
         tracer.graph_of = list(graph_of)
-        _CLOSE_LATER.append(tracer)
+        JOB.closing.append(tracer)
     else:
         tracer.close(graph_of)
 
@@ -48,9 +41,9 @@ def close_open_tracers() -> None:
     """Release every tracer still open; the worker calls this when a job ends (after the
     answer: those close_later kept, and a safety net, since hooks left on grad_fn would keep
     a graph for good)."""
-    for tracer in list(OPEN_TRACERS):
+    for tracer in list(JOB.tracers):
         tracer.close(tracer.graph_of)
-    _CLOSE_LATER.clear()
+    JOB.closing.clear()
 
 
 def _unchanged(known, tensor) -> bool:
@@ -65,7 +58,7 @@ class GraphTracer(PassHooks, Observer):
     """Listens to PyTorch (dispatch mode, hooks) and to the interpreter (names)."""
 
     def __init__(self, where=None, tangents: bool = False):
-        OPEN_TRACERS.add(self)
+        JOB.tracers.add(self)
         self.where = where or (lambda: (None, None))
         self.tangents = tangents
         self.sequence = 0
@@ -84,7 +77,7 @@ class GraphTracer(PassHooks, Observer):
         self.in_pass = False  # inside one of the program's backward passes
         self.grad_after_pass: dict = {}  # id(leaf) -> its .grad as the program's last pass left it
         self._reset_pass()
-        self.mode = _Dispatch(self)
+        self.mode = RecordingMode(self)
 
     def _reset_pass(self):
         self.hooks: list = []

@@ -1,19 +1,45 @@
-"""The value of a program's last line as JSON: `"result"` of API.md's additions."""
+"""What a run produced besides its graph, as the trace's types: the output, the leaves, the
+value of the program's last line (`result`), its prints, modules and optimizer steps."""
 from __future__ import annotations
 
 import torch
 
-from .jsonvalues import number, plain, tensor_value
+from ..model import Leaf, Output, Parameter, Print, Result, Summary, Update
+from .jsonvalues import describe, number, plain, tensor_value
 
 from ..limits import MAX_RESULT_TEXT as MAX_TEXT
 
 
-def describe_result(value, line, limits) -> dict:
-    """{"kind", "value", "shape"?, "text", "line"}: the value, and how Python prints it."""
-    result = {"kind": _kind(value), "value": plain(value, limits.max_json_elements), "line": line,
-              "text": _text(value)}
+def describe_output(value, limits) -> Output:
+    """The output: a tensor's numbers, shape and dtype (a summary when too large to list)."""
+    described = describe(value, limits.max_json_elements)
+    if "summary" in described:
+        described["summary"] = Summary(**described["summary"])
+    return Output(**described)
+
+
+def describe_leaf(tensor, grad, limits) -> Leaf:
+    """A leaf: its value; `grad`, what the pass shown delivered; `accumulated`, its `.grad`."""
+    described = describe(tensor, limits.max_json_elements)
+    summary = described.get("summary")
+    return Leaf(value=described["value"], shape=described["shape"], dtype=described["dtype"],
+                **({"summary": Summary(**summary)} if summary else {}),
+                grad=None if grad is None else describe(grad, limits.max_json_elements)["value"],
+                accumulated=None if tensor.grad is None else
+                describe(tensor.grad, limits.max_json_elements)["value"])
+
+
+def describe_prints(prints: list) -> list:
+    """Each printed line: {"line", "text"} from Python, the text alone from R."""
+    return [Print(**line) if type(line) is dict else line for line in prints]
+
+
+def describe_result(value, line, limits) -> Result:
+    """The last line's value (kind, value, shape), and how Python prints it."""
+    result = Result(kind=_kind(value), value=plain(value, limits.max_json_elements), line=line,
+                    text=_text(value))
     if isinstance(value, torch.Tensor):  # its "value" is plain's tensor_value already
-        result["shape"] = list(value.shape)
+        result.shape = list(value.shape)
     return result
 
 
@@ -29,9 +55,9 @@ def describe_updates(interpreter) -> dict:
     updates = getattr(interpreter, "updates", None)
     if not updates:
         return {}
-    described = [{**update, "parameters": [
-        {**p, **{key: _kept_value(p[key]) for key in ("before", "grad", "after")}}
-        for p in update["parameters"]]} for update in updates]
+    described = [Update(**{**update, "parameters": [
+        Parameter(**{**p, **{key: _kept_value(p[key]) for key in ("before", "grad", "after")}})
+        for p in update["parameters"]]}) for update in updates]
     kept = {"updates": described}
     if interpreter.updates_total > len(updates):
         kept["updates_total"] = interpreter.updates_total
@@ -43,7 +69,7 @@ def _kept_value(value):
     if isinstance(value, torch.Tensor):
         return tensor_value(value, value.numel())
     if isinstance(value, dict):
-        return {key: number(v) for key, v in value.items()}
+        return Summary(**{key: number(v) for key, v in value.items()})
     return None
 
 

@@ -12,7 +12,7 @@ from torch._C import _push_on_torch_dispatch_stack as _push_dispatch_stack
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from ..limits import MAX_NODE_ELEMENTS
-from . import uninterrupted
+from .job_state import JOB
 from .jsonvalues import describe
 
 
@@ -58,7 +58,9 @@ def is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-class _Dispatch(TorchDispatchMode):
+class RecordingMode(TorchDispatchMode):
+    """The tracer's dispatch mode: every aten-level output waits in `tracer.pending`."""
+
     def __init__(self, tracer):  # a recorder.GraphTracer
         super().__init__()
         self.tracer = tracer
@@ -100,7 +102,7 @@ class Copying:
         self.mode = mode
 
     def __enter__(self):
-        uninterrupted.depth += 1  # the deadline waits: a cut here leaves torch switched off
+        JOB.uninterrupted += 1  # the deadline waits: a cut here leaves torch switched off
         if self.mode is not None:  # _pop_mode / _push_mode for a mode without a dispatch key
             _pop_dispatch_stack(None)
         self.guard = torch._C.DisableTorchFunction()  # first: the grad switch is overridable
@@ -113,7 +115,7 @@ class Copying:
         self.guard.__exit__(*exc)
         if self.mode is not None:
             _push_dispatch_stack(self.mode)
-        uninterrupted.depth -= 1
+        JOB.uninterrupted -= 1
 
 
 def unguarded(hook):

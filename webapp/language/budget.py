@@ -12,7 +12,7 @@ import torch
 
 from ..errors import limit
 from ..limits import Limits
-from .active_loops import ACTIVE_LOOPS
+from .loop_exits import ACTIVE_LOOPS
 
 
 class Budget:

@@ -188,7 +188,7 @@ def _symbol(op) -> str:
             ast.Mod: "%", ast.Pow: "**", ast.MatMult: "@"}.get(type(op), "?")
 
 
-def _describe(value) -> str:
+def describe_operand(value) -> str:
     if isinstance(value, torch.Tensor):
         return "A tensor"
     if isinstance(value, (Namespace,)):

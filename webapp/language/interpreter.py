@@ -11,7 +11,7 @@ import ast
 import torch
 
 from ..errors import runtime, unsupported
-from .expressions import Expressions, _describe
+from .expressions import Expressions, describe_operand
 from .scopes import (BreakLoop, ContinueLoop, Observer, ReturnValue, Scope,  # noqa: F401
                      TensorMethod, UserFunction)
 from .statements import Statements
@@ -146,7 +146,7 @@ class Interpreter(Statements, Expressions):
             return self.produced(result, node, args)
         if isinstance(function, CtxProxy.Method):  # also on a ctx kept after forward ended
             return guarded(lambda: function(*args, **kwargs), node)
-        raise runtime(f"{_describe(function)} is not a function.", node)
+        raise runtime(f"{describe_operand(function)} is not a function.", node)
 
     def call_safe(self, function: SafeFunction, args, kwargs, node):
         if function.kind == "pow":

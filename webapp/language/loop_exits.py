@@ -1,11 +1,19 @@
-"""Whether a loop can end before its iterable runs out, read from its text alone.
+"""Loops: whether one can end before its iterable runs out, read from its text alone; and
+the loops running now.
 
 A loop with no `break` of its own and no `return` must run to the end: a `for` over a
 range longer than the loop budget, or a `while True:`, can be refused before it runs.
+A job stopped at its deadline says which loop it was in: the interpreters keep
+`ACTIVE_LOOPS`, and the worker's signal handler reads it (engine/job_state.py), without
+torch, which this module does not import.
 """
 from __future__ import annotations
 
 import ast
+
+# The loops running now, innermost last, as [loop node, turns so far]. One job runs at a time
+# in a process; engine/job_state.JOB.begin() empties the list before each.
+ACTIVE_LOOPS: list[list] = []
 
 # Nodes whose insides cannot end the loop: a nested function's `return` is its own, and
 # a nested loop's `break` ends that loop.

@@ -61,14 +61,14 @@ class OpenProgram:
 @bytes_bounded(16 * MiB)
 def parse_open_program(source: str, limits: Limits) -> OpenProgram:
     """Parse and check a program for CPython; raise ChainruleError on a refusal."""
-    from .validator import _syntax_error
+    from .validator import syntax_error
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             tree = ast.parse(source, mode="exec")
             table = symtable.symtable(source, "<program>", "exec")
     except SyntaxError as exc:
-        raise _syntax_error(exc) from None
+        raise syntax_error(exc) from None
     except (RecursionError, MemoryError, ValueError):
         raise limit("This function is nested too deeply to read.") from None
     if not tree.body:

@@ -8,9 +8,8 @@ import ast
 import torch
 
 from ..errors import runtime, unsupported
-from .active_loops import ACTIVE_LOOPS
 from .calls import guarded
-from .loop_exits import can_leave_early
+from .loop_exits import ACTIVE_LOOPS, can_leave_early
 from .custom_function import CtxProxy, build_autograd_function
 from .vocabulary import AUTOGRAD_FUNCTION_BASE, GradMode, module_for_import
 from .scopes import BreakLoop, ContinueLoop, ReturnValue, UserFunction

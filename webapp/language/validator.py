@@ -79,7 +79,7 @@ def parse_program(source: str, limits: Limits = DEFAULT_LIMITS) -> Program:
             warnings.simplefilter("ignore")  # e.g. "invalid escape sequence": not the student's problem here
             tree = ast.parse(source, mode="exec")
     except SyntaxError as exc:
-        raise _syntax_error(exc) from None
+        raise syntax_error(exc) from None
     except (RecursionError, MemoryError, ValueError):
         raise limit("This function is nested too deeply to read.") from None
     _Checker(limits).visit(tree)
@@ -120,7 +120,7 @@ def _inside_comment(text: str, index: int) -> bool:
     return 0 <= hash_at < index
 
 
-def _syntax_error(exc: SyntaxError) -> ChainruleError:
+def syntax_error(exc: SyntaxError) -> ChainruleError:
     message = exc.msg or "invalid syntax"
     if message == "invalid syntax":
         message = "Python cannot read this line: check for a missing bracket or operator."

@@ -3,18 +3,16 @@ from __future__ import annotations
 
 from .explain import explanations
 from .guards import find_guards
-from .naming import assign_names
+from .naming import TraceIndex, assign_names
 from .tape import tape_rows
 from .tangent_text import tangent_explanations
 from .updates import add_update_texts
 
 
-
 def add_names(trace: dict) -> dict:
     """Only `name` on every node: what a drawing needs (in place); returns the trace."""
     if trace.get("nodes"):
-        assign_names(trace)
-        trace.pop("_index", None)
+        assign_names(TraceIndex(trace))
     return trace
 
 
@@ -25,12 +23,12 @@ def add_lesson(trace: dict, seeded: bool = False, source: str | None = None) -> 
         trace.update(tape=[], explain={"forward": {}, "backward": {}},
                      guards=find_guards(source) if source else [])
         return trace
-    assign_names(trace)
-    trace["tape"] = tape_rows(trace)
-    trace["explain"] = explanations(trace, seeded)
-    tangents = tangent_explanations(trace)
+    ix = TraceIndex(trace)  # beside the trace, not in it
+    assign_names(ix)
+    trace["tape"] = tape_rows(ix)
+    trace["explain"] = explanations(ix, seeded)
+    tangents = tangent_explanations(ix)
     if tangents:  # only when the request asked for a forward-mode direction
         trace["explain"]["tangent"] = tangents
     trace["guards"] = find_guards(source, trace) if source else []
-    trace.pop("_index", None)
     return trace

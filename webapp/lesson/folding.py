@@ -1,10 +1,11 @@
 """Fold repeated structure in a trace: a loop body run k times becomes one set of boxes.
 
-Works on the trace's plain data (no torch), like torchview's `roll`: a run of k ≥ 3
-consecutive repetitions of the same operations (same kind, operation, label and source
-position, in forward order) wired the same way each time collapses into the last
-repetition's nodes, each carrying `folded = {"count": k, "members": [real ids]}`. An edge
-from one repetition into the next becomes a `carried` edge between the folded boxes.
+Works on the engine's typed graph (model.Graph; no torch), like torchview's `roll`: a run
+of k ≥ 3 consecutive repetitions of the same operations (same kind, operation, label and
+source position, in forward order) wired the same way each time collapses into the last
+repetition's nodes, each carrying `folded` (Folded: count k, the real ids). An edge from
+one repetition into the next becomes a `carried` edge between the folded boxes. `notice`
+reads the trace's JSON, as the page has it.
 
 Nothing is lost: `forward` and `backward` keep one step per real node, in the real order
 (PyTorch's engine order for backward), each step naming the box that stands for its node;
@@ -13,7 +14,10 @@ the student can unfold (`fold=0`).
 """
 from __future__ import annotations
 
+import dataclasses
+
 from ..limits import AUTO_FOLD_COST, MAX_FOLD_PERIOD
+from ..model import ABSENT, AutogradEdge, AutogradView, Edge, Fold, Folded, FoldRun, Graph, Node
 
 MIN_REPEATS = 3
 AUTO_ABOVE = 400         # `fold=auto` folds graphs with more nodes than this
@@ -29,20 +33,23 @@ def wanted(option, node_count: int) -> bool:
     return True
 
 
-def fold_auto(graph: dict, layout_cost: int | None) -> dict:
+def fold_auto(graph: Graph, layout_cost: int | None) -> Graph:
     """`fold=auto`: fold a graph of many nodes, one `dot` would take long to lay out
     (drawing/layout_cost.py), or one with a loop body repeated AUTO_REPEATS times or more
     (twenty repetitions unfolded are a wall of identical boxes); else leave it."""
-    if len(graph["nodes"]) > AUTO_ABOVE or (layout_cost or 0) > AUTO_FOLD_COST:
+    if len(graph.nodes) > AUTO_ABOVE or (layout_cost or 0) > AUTO_FOLD_COST:
         return fold(graph)
-    runs = find_runs(graph["nodes"], graph["edges"])
+    runs = find_runs(graph.nodes, graph.edges)
     return fold(graph, runs) if any(count >= AUTO_REPEATS for _, _, count in runs) else graph
 
 
-def fold(graph: dict, runs: list | None = None) -> dict:
-    """The graph with its repeated runs folded; the same graph when nothing repeats."""
-    nodes = graph["nodes"]
-    runs = find_runs(nodes, graph["edges"]) if runs is None else runs
+def fold(graph: Graph, runs: list | None = None) -> Graph:
+    """The graph with its repeated runs folded; the same graph when nothing repeats.
+
+    The nodes and edges kept are the graph's own objects, marked (`folded`, `carried`, …):
+    the unfolded graph is not to be used afterwards."""
+    nodes = graph.nodes
+    runs = find_runs(nodes, graph.edges) if runs is None else runs
     if not runs:
         return graph
     display = {}   # real id -> the id of the box that stands for it
@@ -50,29 +57,29 @@ def fold(graph: dict, runs: list | None = None) -> dict:
     summary = []
     for start, period, count in runs:
         for offset in range(period):
-            ids = [nodes[start + j * period + offset]["id"] for j in range(count)]
+            ids = [nodes[start + j * period + offset].id for j in range(count)]
             members[ids[-1]] = ids
             for real in ids:
                 display[real] = ids[-1]
-        lines = sorted({n["line"] for n in nodes[start:start + period] if n.get("line")})
-        summary.append({"count": count, "period": period, "nodes": count * period,
-                        "lines": lines, "boxes": [nodes[start + (count - 1) * period + o]["id"]
-                                                  for o in range(period)]})
+        lines = sorted({n.line for n in nodes[start:start + period] if n.line})
+        summary.append(FoldRun(count=count, period=period, nodes=count * period, lines=lines,
+                               boxes=[nodes[start + (count - 1) * period + o].id
+                                      for o in range(period)]))
     shown = []
     for node in nodes:
-        box = display.get(node["id"], node["id"])
-        if box != node["id"]:
+        box = display.get(node.id, node.id)
+        if box != node.id:
             continue
         if box in members:
-            node = dict(node, folded={"count": len(members[box]), "members": members[box]})
+            node.folded = Folded(count=len(members[box]), members=members[box])
         shown.append(node)
-    by_id = {node["id"]: node for node in nodes}
-    return {**graph, "nodes": shown, "edges": _fold_edges(graph["edges"], display, members, by_id),
-            "forward": [display.get(i, i) for i in graph["forward"]],
-            "backward": [display.get(i, i) for i in graph["backward"]],
-            "autograd": _fold_autograd(graph.get("autograd"), display, members),
-            "fold": {"runs": summary, "nodes": len(nodes), "shown": len(shown),
-                     "forward": graph["forward"], "backward": graph["backward"]}}
+    by_id = {node.id: node for node in nodes}
+    return Graph(nodes=shown, edges=_fold_edges(graph.edges, display, members, by_id),
+                 forward=[display.get(i, i) for i in graph.forward],
+                 backward=[display.get(i, i) for i in graph.backward],
+                 autograd=_fold_autograd(graph.autograd, display, members),
+                 fold=Fold(runs=summary, nodes=len(nodes), shown=len(shown),
+                           forward=graph.forward, backward=graph.backward))
 
 
 def unfold_steps(trace: dict, phase: str = "backward") -> list[str]:
@@ -81,21 +88,21 @@ def unfold_steps(trace: dict, phase: str = "backward") -> list[str]:
 
 
 # -- finding runs -------------------------------------------------------------------------
-def find_runs(nodes: list, edges: list) -> list[tuple[int, int, int]]:
+def find_runs(nodes: list[Node], edges: list[Edge]) -> list[tuple[int, int, int]]:
     """(start, period, count) of each foldable run, in forward order, not overlapping."""
     codes, seen = [], {}
     for node in nodes:
-        signature = (node["kind"], node.get("op"), node.get("symbol"), node["label"],
-                     node.get("line"), node.get("col"), tuple(node.get("shape") or ()))
+        symbol = node.symbol if node.symbol is not ABSENT else None
+        signature = (node.kind, node.op, symbol, node.label, node.line, node.col, tuple(node.shape))
         codes.append(seen.setdefault(signature, len(seen)))
-    position = {node["id"]: i for i, node in enumerate(nodes)}
+    position = {node.id: i for i, node in enumerate(nodes)}
     into: dict[int, list] = {}
     for edge in edges:
-        into.setdefault(position[edge["target"]], []).append((edge["input"], position[edge["source"]]))
+        into.setdefault(position[edge.target], []).append((edge.input, position[edge.source]))
     runs, i, n = [], 0, len(codes)
     while i < n:
         found = None
-        if nodes[i]["kind"] not in ("input", "leaf", "output"):
+        if nodes[i].kind not in ("input", "leaf", "output"):
             candidates = []
             for period in range(1, min(MAX_FOLD_PERIOD, (n - i) // MIN_REPEATS) + 1):
                 count = _repeats(codes, i, period)
@@ -176,7 +183,7 @@ def _entry_alike(first: list, second: list) -> bool:
 
 
 # -- the folded edges and PyTorch's view ------------------------------------------------------
-def _fold_edges(edges: list, display: dict, members: dict, by_id: dict) -> list:
+def _fold_edges(edges: list[Edge], display: dict, members: dict, by_id: dict) -> list[Edge]:
     """One edge per (box, box, input slot); it keeps the numbers of the instance that ends at
     the shown node (edges come in forward order, so the last one seen).
 
@@ -187,40 +194,35 @@ def _fold_edges(edges: list, display: dict, members: dict, by_id: dict) -> list:
     index = {real: j for box, ids in members.items() for j, real in enumerate(ids)}
     last = {}  # key -> the last edge with it, in the order a dict of the last ones would have
     for edge in edges:
-        real_source, real_target = edge["source"], edge["target"]
+        real_source, real_target = edge.source, edge.target
         carried = real_source in index and real_target in index and \
             index[real_target] == index[real_source] + 1  # from one repetition into the next
         key = (display.get(real_source, real_source), display.get(real_target, real_target),
-               edge["input"], carried)
+               edge.input, carried)
         last.pop(key, None)
         last[key] = edge
-    folded = {}
-    for key, edge in last.items():  # only the edges kept are copied (a long loop drops most)
-        mapped = dict(edge, source=key[0], target=key[1])
+    folded = []
+    for key, edge in last.items():  # only the edges kept are changed (a long loop drops most)
+        real = by_id[edge.source]
+        edge.source, edge.target = key[0], key[1]
         if key[3]:
-            mapped["carried"] = True
-            real = by_id[edge["source"]]
-            mapped.update(source_value=real["value"], source_shape=real["shape"],
-                          source_repetition=index[edge["source"]] + 1)
-        folded[key] = mapped
-    carried_slots = {(e["target"], e["input"]) for e in folded.values() if e.get("carried")}
-    for edge in folded.values():
-        if not edge.get("carried") and (edge["target"], edge["input"]) in carried_slots:
-            edge["entry"] = True
-            edge["target_grad"] = by_id[_real_target(edge, members)]["grad"]
-    return sorted(folded.values(), key=_edge_order)
+            edge.carried = True
+            edge.source_value, edge.source_shape = real.value, real.shape
+            edge.source_repetition = index[real.id] + 1
+        folded.append(edge)
+    carried_slots = {(e.target, e.input) for e in folded if e.carried is True}
+    for edge in folded:
+        if edge.carried is not True and (edge.target, edge.input) in carried_slots:
+            edge.entry = True
+            edge.target_grad = by_id[members[edge.target][0]].grad  # the first repetition's
+    return sorted(folded, key=_edge_order)
 
 
-def _real_target(edge: dict, members: dict) -> str:
-    """The first repetition of the box an entry edge feeds."""
-    return members[edge["target"]][0]
+def _edge_order(edge: Edge):
+    return (int(edge.target[1:]) if edge.target[1:].isdigit() else 0, edge.input)
 
 
-def _edge_order(edge):
-    return (int(edge["target"][1:]) if edge["target"][1:].isdigit() else 0, edge["input"])
-
-
-def _fold_autograd(view, display: dict, members: dict):
+def _fold_autograd(view: AutogradView | None, display: dict, members: dict):
     """PyTorch's own view with the same boxes: `n7-acc`, `n7-saved0` follow their node."""
     if not view:
         return view
@@ -232,17 +234,17 @@ def _fold_autograd(view, display: dict, members: dict):
         return display.get(base, base) + dash + rest
 
     nodes, edges = {}, {}
-    for node in view["nodes"]:
-        new_id = rep(node["id"])
+    for node in view.nodes:
+        new_id = rep(node.id)
         if new_id not in nodes:
             base = new_id.partition("-")[0]
             count = len(members.get(base, ()))
-            label = f"{node['label']} ×{count}" if count and node["kind"] == "function" else node["label"]
-            nodes[new_id] = dict(node, id=new_id, label=label)
-    for edge in view["edges"]:
-        pair = (rep(edge["source"]), rep(edge["target"]))
-        edges.setdefault(pair, {"source": pair[0], "target": pair[1]})
-    return {"nodes": list(nodes.values()), "edges": list(edges.values())}
+            label = f"{node.label} ×{count}" if count and node.kind == "function" else node.label
+            nodes[new_id] = dataclasses.replace(node, id=new_id, label=label)
+    for edge in view.edges:
+        pair = (rep(edge.source), rep(edge.target))
+        edges.setdefault(pair, AutogradEdge(source=pair[0], target=pair[1]))
+    return AutogradView(nodes=list(nodes.values()), edges=list(edges.values()))
 
 
 def notice(trace: dict | None) -> dict | None:

@@ -6,6 +6,7 @@ in Baydin et al.'s evaluation trace. A name is never an operator symbol.
 from __future__ import annotations
 
 import re
+from functools import cached_property
 
 from ..formatting import format_value as _format_value
 
@@ -32,9 +33,9 @@ FUNCTION_NAMES = {"log": "ln"}
 _USER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.₀-₉]*$")
 
 
-def assign_names(trace: dict) -> None:
-    """Give every node a `name` (in place)."""
-    nodes = {n["id"]: n for n in trace["nodes"]}
+def assign_names(ix: "TraceIndex") -> None:
+    """Give every node of `ix.trace` a `name` (in place)."""
+    trace, nodes = ix.trace, ix.nodes
     taken = {n["label"] for n in trace["nodes"]
              if n["kind"] in ("input", "leaf") or n.get("named")}
     counter = 0
@@ -53,16 +54,17 @@ def assign_names(trace: dict) -> None:
         node["name"] = f"v{counter}"
     for node in trace["nodes"]:  # nodes outside the forward list (none today): still named
         node.setdefault("name", f"v{node['id'][1:]}")
-    _number_reused_names(trace, nodes)
+    _number_reused_names(ix)
 
 
 SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
-def _number_reused_names(trace: dict, nodes: dict) -> None:
+def _number_reused_names(ix: "TraceIndex") -> None:
     """A name the program assigns again (`y = y * x + 1` in a loop) names several nodes:
     number them in forward order, y₁, y₂, y₃, so no sentence reads ∂y/∂y. An input keeps
     its plain name; a folded box (folding.py) takes the numbers of all its repetitions."""
+    trace, nodes = ix.trace, ix.nodes
     order = [nodes[i] for i in dict.fromkeys(trace["forward"])]
     order += [n for n in trace["nodes"] if n["id"] not in trace["forward"]]
     computed = [n for n in order if n["kind"] not in ("input", "leaf", "constant") and n.get("named")]
@@ -80,67 +82,89 @@ def _number_reused_names(trace: dict, nodes: dict) -> None:
         seen[name] = first + count - 1
         node["name"] = f"{name}{_sub(first)}" if count == 1 else f"{name}{_sub(first)}…{name}{_sub(first + count - 1)}"
         if count > 1:  # a repetition of the box is named by its own number (naming._source)
-            index(trace).setdefault("numbered", {})[node["id"]] = (name, first)
+            ix.numbered[node["id"]] = (name, first)
 
 
 def _sub(number: int) -> str:
     return str(number).translate(SUBSCRIPTS)
 
 
-def index(trace: dict) -> dict:
-    """Nodes by id and edges by target and by source, built once per trace (graphs run to
-    thousands of nodes: a scan per node would be quadratic).
+class TraceIndex:
+    """A trace's nodes by id and its edges by target and by source, built once per lesson
+    (graphs run to thousands of nodes: a scan per node would be quadratic). Kept beside the
+    trace, never in it: the lesson's functions take it where they read the trace.
 
     Folded (folding.py), each box is described as its last repetition, whose numbers it
     shows: `into` leaves out the edges that feed only the first repetition (`entry`), `out`
     the edges from a box into the next repetition (`carried`: they leave an earlier one)."""
-    found = trace.get("_index")
-    if found is None:
-        found = {"nodes": {n["id"]: n for n in trace["nodes"]}, "into": {}, "out": {}, "entry": {}}
-        for edge in trace["edges"]:
+
+    def __init__(self, trace: dict):
+        self.trace = trace
+        self.nodes = {n["id"]: n for n in trace["nodes"]}
+        self.numbered: dict = {}  # a folded box's id -> (its name, its first number): naming._source
+
+    @cached_property
+    def _edges(self) -> tuple[dict, dict, dict]:
+        into, out, entry = {}, {}, {}
+        for edge in self.trace["edges"]:
             if edge.get("entry"):
-                found["entry"].setdefault(edge["target"], []).append(edge)
+                entry.setdefault(edge["target"], []).append(edge)
             else:
-                found["into"].setdefault(edge["target"], []).append(edge)
+                into.setdefault(edge["target"], []).append(edge)
             if not edge.get("carried"):
-                found["out"].setdefault(edge["source"], []).append(edge)
-        trace["_index"] = found
-    return found
+                out.setdefault(edge["source"], []).append(edge)
+        return into, out, entry
+
+    @property
+    def into(self) -> dict:
+        return self._edges[0]
+
+    @property
+    def out(self) -> dict:
+        return self._edges[1]
+
+    @property
+    def entry(self) -> dict:
+        return self._edges[2]
+
+    @cached_property
+    def reached(self) -> set:
+        """The nodes PyTorch's engine reached in the pass shown."""
+        return set(self.trace["backward"])
 
 
-def operands(trace: dict, node_id: str, first: bool = False) -> list[tuple[dict, dict]]:
+def operands(ix: TraceIndex, node_id: str, first: bool = False) -> list[tuple[dict, dict]]:
     """(edge, source node) pairs into a node, in the order the operation took them; for a
     folded box, its last repetition's (or with `first`, its first repetition's)."""
-    found = index(trace)
-    nodes = found["nodes"]
-    into = list(found["into"].get(node_id, []))
+    nodes = ix.nodes
+    into = list(ix.into.get(node_id, []))
     if first:  # the first repetition takes from before the loop what the others carry
-        entry = found["entry"].get(node_id, [])
+        entry = ix.entry.get(node_id, [])
         slots = {e["input"] for e in entry}
         into = [e for e in into if e["input"] not in slots or not e.get("carried")] + entry
     # `0.2 * x` records the constant and the tensor both at slot 0: the constant came first.
     into.sort(key=lambda e: (e["input"], nodes[e["source"]]["kind"] != "constant"))
-    return [(e, _source(found, e)) for e in into]
+    return [(e, _source(ix, e)) for e in into]
 
 
-def repeats(trace: dict, edge: dict) -> int:
+def repeats(ix: TraceIndex, edge: dict) -> int:
     """How many real edges a folded edge stands for: a node outside a folded run feeding
     every repetition of a box (`x * 0.001` in the loop); else 1 (within one repetition,
     into the first only, or nothing folded)."""
-    nodes = index(trace)["nodes"]
+    nodes = ix.nodes
     target = nodes[edge["target"]]
     if "folded" not in target or "folded" in nodes[edge["source"]] or edge.get("entry") or edge.get("carried"):
         return 1
     return target["folded"]["count"]
 
 
-def _source(found: dict, edge: dict) -> dict:
+def _source(ix: TraceIndex, edge: dict) -> dict:
     """The node an edge comes from; for a carried edge, the repetition it came from."""
-    node = found["nodes"][edge["source"]]
+    node = ix.nodes[edge["source"]]
     if not edge.get("carried") or "source_value" not in edge:
         return node
     repetition = edge["source_repetition"]
-    numbered = found.get("numbered", {}).get(node["id"])  # (name, its first number)
+    numbered = ix.numbered.get(node["id"])  # (name, its first number)
     name = f"{numbered[0]}{_sub(numbered[1] + repetition - 1)}" if numbered else \
         f"{node['name']} (repetition {repetition:,})"
     return dict(node, value=edge["source_value"], shape=edge["source_shape"], name=name)
@@ -165,14 +189,14 @@ def formula(node: dict, args: list[str]) -> str:
     return f"{FUNCTION_NAMES.get(symbol, symbol)}({', '.join(args)})"
 
 
-def expression(trace: dict, node: dict) -> str:
+def expression(ix: TraceIndex, node: dict) -> str:
     """The tape's `expr`: `v3 = v1 · v2`, `x1 = 2`, `0.2 (a constant)`."""
     if node["kind"] in ("input", "leaf"):
         return f"{node['name']} = {format_value(node['value'], node['shape'], node.get('summary'))}"
     if node["kind"] == "constant":
         return f"{node['name']} (a constant)"
-    args = [source["name"] for _, source in operands(trace, node["id"])]
+    args = [source["name"] for _, source in operands(ix, node["id"])]
     if (node.get("symbol") or "").startswith("^"):
-        args = [source["name"] for _, source in operands(trace, node["id"])
+        args = [source["name"] for _, source in operands(ix, node["id"])
                 if source["kind"] != "constant"]
     return f"{node['name']} = {formula(node, args)}"

@@ -1,37 +1,60 @@
-"""The animation's steps, defined once: the page, the GIF, the step SVGs and the CLI use them.
+"""The animation's steps, built once in the worker and carried in the trace as `steps`.
 
-Forward steps are the computed nodes in forward order (constants are known from the
-start, so they are shown from the first frame and are not steps); backward steps are
-the nodes in the order PyTorch's engine reached them.
+`trace_steps` runs where the trace is finished (engine/evaluation.trace_program, after the
+lesson or the names); the page's player, /embed, the GIF, steps.zip, the widget and the CLI
+read `trace["steps"]`, and none builds them again. A step is {"phase", "node"}: the caption
+is `explain[phase][node]`. In a folded trace a box's step also says which repetition of
+the box it is ("repetition", from 1 to the box's `folded.count`: the count stays on the box,
+since a 4,900-iteration loop's 39,000 steps would carry it 39,000 times, 0.8 MB).
+
+Forward steps are the computed nodes in forward order (constants are known from the start,
+so they are shown from the first frame and are not steps); backward steps are the nodes in
+the order PyTorch's engine reached them.
 """
 from __future__ import annotations
 
 import copy
+from itertools import repeat
 
 
-def animation_steps(trace: dict) -> list[dict]:
-    """[{phase, node, caption}, …]: one per frame of the animation."""
-    return _captioned(trace, _steps(trace))
-
-
-def _steps(trace: dict) -> list[dict]:
+def trace_steps(trace: dict) -> list[dict]:
+    """Every step of the animation, from the trace's own orders (before practice strips grads)."""
+    if not trace.get("nodes"):
+        return []
     kinds = {n["id"]: n["kind"] for n in trace["nodes"]}
-    steps = [{"phase": "forward", "node": i} for i in trace["forward"] if kinds[i] != "constant"]
-    steps += [{"phase": "backward", "node": i} for i in trace["backward"]]
+    # A folded box's repetitions, numbered from 1 in forward order; trace.fold.forward and
+    # .backward name the real node of each step, parallel to trace.forward and .backward.
+    repetition = {n["id"]: {real: k for k, real in enumerate(n["folded"]["members"], 1)}
+                  for n in trace["nodes"] if n.get("folded")}
+    fold = trace.get("fold") or {}
+    steps = []
+    for phase in ("forward", "backward"):
+        for node, real in zip(trace[phase], fold.get(phase) or repeat(None)):
+            if phase == "forward" and kinds.get(node) == "constant":
+                continue  # known from the start: no step
+            step = {"phase": phase, "node": node}
+            if node in repetition and real is not None:
+                step["repetition"] = repetition[node].get(real, 0)
+            steps.append(step)
     # torch.autograd.grad gives an input its gradient without running its AccumulateGrad node,
-    # so the engine's order never reaches it: it gets its step last (as player.js does).
+    # so the engine's order never reaches it: it gets its step last. A practice page strips
+    # such a grad later (lesson/practice.py): the step, made here, stays.
     reached = set(trace["backward"])
     steps += [{"phase": "backward", "node": n["id"]} for n in trace["nodes"]
               if n.get("grad") is not None and n["kind"] != "constant" and n["id"] not in reached]
     return steps
 
 
+def animation_steps(trace: dict) -> list[dict]:
+    """[{phase, node, caption}, …]: one per step of the trace, as the worker built them."""
+    return _captioned(trace, trace["steps"])
+
+
 def _captioned(trace: dict, steps: list[dict]) -> list[dict]:
+    """New dicts (the trace's steps stay as they are), without a folded box's repetition."""
     explain = trace.get("explain", {"forward": {}, "backward": {}})
-    for step in steps:
-        text = explain[step["phase"]].get(step["node"], "")
-        step["caption"] = caption(text)
-    return steps
+    return [{"phase": s["phase"], "node": s["node"],
+             "caption": caption(explain[s["phase"]].get(s["node"], ""))} for s in steps]
 
 
 def export_steps(trace: dict) -> list[dict]:
@@ -41,7 +64,7 @@ def export_steps(trace: dict) -> list[dict]:
     last repetition was computed and its backward frame where the engine reached that
     repetition (the first time, going backward). The page's player still takes every step.
     """
-    steps = _steps(trace)
+    steps = trace["steps"]
     if "fold" not in trace:
         return _captioned(trace, steps)
     last_forward = {s["node"]: i for i, s in enumerate(steps) if s["phase"] == "forward"}
@@ -69,7 +92,7 @@ def trace_at(trace: dict, steps: list[dict], done: int) -> dict:
     known_grad = set()
     for step in steps[:done]:
         (known_value if step["phase"] == "forward" else known_grad).add(step["node"])
-    shown = copy.deepcopy(trace)
+    shown = copy.deepcopy({k: v for k, v in trace.items() if k != "steps"})  # a frame draws no steps
     for node in shown["nodes"]:
         node["label"] = node.get("name", node["label"])
         if node["id"] not in known_value:

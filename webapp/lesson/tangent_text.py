@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from .explain import _dims, _local
-from .naming import format_value, index, operands
+from .explain import dims, local_derivative
+from .naming import TraceIndex, format_value, operands
 
 
 def dot(name: str) -> str:
@@ -15,21 +15,21 @@ def dot(name: str) -> str:
     return f"tangent({name})"
 
 
-def tangent_text(trace: dict, node: dict) -> str:
+def tangent_text(ix: TraceIndex, node: dict) -> str:
     """The rule with names, then with PyTorch's numbers, for one node."""
     value = format_value(node.get("tangent"), node["shape"])
     if node["kind"] in ("input", "leaf"):
         return f"{dot(node['name'])} = {value}   (the seed direction you chose)"
     if node["kind"] == "constant":
         return f"{node['name']} is a constant: its tangent is 0"
-    pairs = [(e, s) for e, s in operands(trace, node["id"]) if s["kind"] != "constant"]
+    pairs = [(e, s) for e, s in operands(ix, node["id"]) if s["kind"] != "constant"]
     if node["shape"] or any(s["shape"] for _, s in pairs):
-        moved = " , ".join(f"{dot(s['name'])} {_dims(s['shape'])}" for _, s in pairs)
+        moved = " , ".join(f"{dot(s['name'])} {dims(s['shape'])}" for _, s in pairs)
         return (f"{dot(node['name'])} = the Jacobian of {node['name']} times ({moved}) "
-                f"→ {_dims(node['shape'])} = {value}")
+                f"→ {dims(node['shape'])} = {value}")
     named, numbers = [], []
     for position, (edge, source) in enumerate(pairs):
-        local = _local(source, node, pairs, position) or f"∂{node['name']}/∂{source['name']}"
+        local = local_derivative(source, node, pairs, position) or f"∂{node['name']}/∂{source['name']}"
         named.append({"1": dot(source["name"]), "−1": f"−{dot(source['name'])}"}.get(
             local, f"{local}·{dot(source['name'])}"))
         numbers.append(f"{format_value(edge.get('local_grad'), [])}·"
@@ -46,9 +46,8 @@ def _sum(terms: list[str]) -> str:
     return text
 
 
-def tangent_explanations(trace: dict) -> dict:
+def tangent_explanations(ix: TraceIndex) -> dict:
     """{id: text} for every node of a trace that carries tangents; {} otherwise."""
-    nodes = index(trace)["nodes"]
-    if not any("tangent" in n for n in trace["nodes"]):
+    if not any("tangent" in n for n in ix.trace["nodes"]):
         return {}
-    return {i: tangent_text(trace, nodes[i]) for i in trace["forward"]}
+    return {i: tangent_text(ix, ix.nodes[i]) for i in ix.trace["forward"]}

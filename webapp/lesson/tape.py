@@ -3,16 +3,18 @@ from __future__ import annotations
 
 import re
 
-from .naming import expression, format_value, index, repeats
+from .naming import TraceIndex, expression, format_value, repeats
 
 
-def adjoint_sum(trace: dict, node: dict) -> str | None:
+def adjoint_sum(ix: TraceIndex, node: dict) -> str | None:
     """`x̄1 = 0.5 (from v4) + 5 (from v3) = 5.5` for a node that feeds several others."""
-    nodes = index(trace)["nodes"]
-    parts = [e for e in index(trace)["out"].get(node["id"], []) if e.get("grad") is not None]
-    if len(parts) < 2 and not any(repeats(trace, e) > 1 for e in parts) or node.get("grad") is None:
+    if node.get("grad") is None:
         return None
-    total = sum(repeats(trace, e) for e in parts)
+    nodes = ix.nodes
+    parts = [e for e in ix.out.get(node["id"], []) if e.get("grad") is not None]
+    total = sum(repeats(ix, e) for e in parts)
+    if len(parts) < 2 and total == len(parts):  # one plain contribution: nothing to add up
+        return None
     if total > len(parts):  # folded: the shown edges stand for more, their terms do not add up
         return (f"{bar(node['name'])} = the sum of {total:,} contributions, one per repetition of "
                 f"the folded boxes it feeds = {format_value(node['grad'], node['shape'])}")
@@ -28,18 +30,18 @@ def bar(name: str) -> str:
     return f"adj({name})"
 
 
-def tape_rows(trace: dict) -> list[dict]:
+def tape_rows(ix: TraceIndex) -> list[dict]:
     """One row per node in forward order; `adjoint` is the node's gradient as shown."""
-    nodes = index(trace)["nodes"]
+    nodes = ix.nodes
     rows = []
-    for node_id in dict.fromkeys(trace["forward"]):  # a folded trace steps a box many times
+    for node_id in dict.fromkeys(ix.trace["forward"]):  # a folded trace steps a box many times
         node = nodes[node_id]
-        row = {"id": node_id, "name": node["name"], "expr": expression(trace, node),
+        row = {"id": node_id, "name": node["name"], "expr": expression(ix, node),
                "line": node.get("line"), "value": node["value"], "adjoint": node.get("grad"),
                "shape": node["shape"]}
         if "tangent" in node:
             row["tangent"] = node["tangent"]
-        total = adjoint_sum(trace, node)
+        total = adjoint_sum(ix, node)
         if total:
             row["adjoint_sum"] = total
         rows.append(row)

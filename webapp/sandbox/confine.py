@@ -11,6 +11,9 @@ before it reads the job, so nothing of the user's text runs unconfined:
 - rlimits: address space (its footprint plus a student's share), CPU seconds, no file
   written (RLIMIT_FSIZE 0), no new process, few open files, no core dump.
 
+The worker that forks the children guards itself first (`shield_the_zygote`): a job
+reaches `os` through `torch.os`, and the zygote outlives it, forking every later job.
+
 The filter is a hand-built classic BPF program (about 80 instructions): libseccomp's
 Python bindings come from Debian for the system Python only, and the PyPI ctypes
 binding has not been released since 2021. Syscall numbers are x86_64's; elsewhere the
@@ -24,6 +27,7 @@ import platform
 import resource
 import signal
 
+PR_SET_DUMPABLE = 4
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_SECCOMP = 22
 SECCOMP_MODE_FILTER = 2
@@ -164,6 +168,26 @@ def apply_limits(limits, open_files: int = 256) -> None:
     _lower(resource.RLIMIT_NOFILE, open_files)
     _lower(resource.RLIMIT_CPU, int(limits.cpu_seconds))
     _lower(resource.RLIMIT_AS, address_space_limit(limits.address_space_bytes))
+
+
+def shield_the_zygote() -> None:
+    """Close what a job's child could reach of the worker that forked it (before any fork).
+
+    - Not dumpable: a process of the same user can no longer open the zygote's
+      /proc/<pid>/mem (a job once could, read-write: write into the zygote, and so into
+      every later job; read the frames of other students' jobs it relayed), nor its fd or
+      environ. Children inherit it, so no job can reach another one's memory either.
+    - No handler for SIGINT: inside bubblewrap the zygote is its namespace's process 1,
+      and the kernel drops a signal sent to it from inside unless it handles that signal
+      (a job's `torch.os.kill(1, 2)` raised KeyboardInterrupt in the zygote and killed it).
+      The deadline's handlers are installed in each child, never here.
+    """
+    if platform.system() != "Linux":
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE) failed")
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def confine(limits) -> None:

@@ -26,9 +26,9 @@ from pathlib import Path
 
 from flask import current_app
 
-from ..cache import app_state, register
 from ..errors import ChainruleError, busy, limit
 from ..limits import EXPORT_MEMORY_BYTES, MAX_EXPORT_BYTES
+from ..services import services
 from . import gate
 
 DEFAULTS = {"EXPORT_PROCESSES": ("CHAINRULE_EXPORT_PROCESSES", 2),
@@ -50,21 +50,23 @@ def setting(name: str):
     return type(default)(value if value is not None else os.environ.get(variable, default))
 
 
-register("export_slots", lambda config: threading.BoundedSemaphore(
-    int(config.get("EXPORT_PROCESSES") or os.environ.get("CHAINRULE_EXPORT_PROCESSES", 2))))
+def slots(config) -> threading.BoundedSemaphore:
+    """An app's export slots (its services' `export_slots`): EXPORT_PROCESSES at once."""
+    variable, default = DEFAULTS["EXPORT_PROCESSES"]
+    return threading.BoundedSemaphore(int(config.get("EXPORT_PROCESSES") or os.environ.get(variable, default)))
 
 
 def export(kind: str, trace: dict, theme: str) -> bytes:
     """The GIF (`kind` "gif") or steps.zip ("zip") of `trace`, drawn in an export process."""
     job = json.dumps({"kind": kind, "trace": trace, "theme": theme}).encode()
     with gate.charged():
-        slots = app_state("export_slots")
-        if not slots.acquire(timeout=setting("EXPORT_WAIT_SECONDS")):
+        taken = services().export_slots
+        if not taken.acquire(timeout=setting("EXPORT_WAIT_SECONDS")):
             raise busy("The server is drawing other animations; try again in a moment.")
         try:
             return run_export_process(job, setting("EXPORT_DEADLINE_SECONDS"), setting("EXPORT_MEMORY_BYTES"))
         finally:
-            slots.release()
+            taken.release()
 
 
 def run_export_process(job: bytes, seconds: float, memory: int = EXPORT_MEMORY_BYTES) -> bytes:

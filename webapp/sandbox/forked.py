@@ -5,6 +5,12 @@ forked and waiting on its own pipe, so the fork is off the student's path. The p
 hands it the job's frame, relays its framed answer, and answers for it when it runs out
 of time (killed) or dies (memory, CPU): the worker itself lives on, so a killed job costs
 no torch import.
+
+A child holds no descriptor but its own two pipes and stderr. A job reaches `os` through
+`torch.os`, so whatever the child inherits, the student's program can use: once it could
+write frames into the pool's pipe, and the pool read them as the next student's answer.
+The worker never forks the next child before the last one is reaped, so a job never
+shares its namespace with the child that will run another student's job.
 """
 from __future__ import annotations
 
@@ -23,16 +29,16 @@ CHILD_GRACE_SECONDS = 0.25
 class JobChild:
     """One child forked from this warm process, waiting on its own pipe for one job."""
 
-    def __init__(self, main, inherited: tuple):
-        """`main(job_read, answer_write)` runs in the child; `inherited` fds are closed there."""
+    def __init__(self, main):
+        """`main(job_read, answer_write)` runs in the child, which keeps no other descriptor
+        but stderr (the pool's job channel on stdin and every other file are closed)."""
         job_read, self.job_write = os.pipe()
         self.answer_read, answer_write = os.pipe()
         self.pid = os.fork()
         if self.pid == 0:  # the child
             status = 70
             try:
-                for fd in (*inherited, self.job_write, self.answer_read):
-                    os.close(fd)
+                keep_only(job_read, answer_write)
                 main(job_read, answer_write)
                 status = 0
             except BaseException:  # noqa: BLE001 - a child never returns into the zygote's loop
@@ -83,14 +89,23 @@ class JobChild:
             self.pid = 0
 
 
+def keep_only(*kept: int) -> None:
+    """Close every descriptor but stderr (and stdout, which the worker pointed at stderr)
+    and `kept`."""
+    low = 3
+    for fd in sorted(kept):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, os.sysconf("SC_OPEN_MAX"))
+    if 0 not in kept:
+        try:
+            os.close(0)  # the worker's job channel: the next students' jobs
+        except OSError:
+            pass
+
+
 DIED = {"error": {"kind": "limit", "message": "This function used more memory or CPU time than "
                   "a student's share, so it was stopped."}}
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
 
 
 def write_all(fd: int, data: bytes) -> None:

@@ -3,6 +3,7 @@
 Answers are cached by job (source, inputs and options): every job is deterministic,
 so a second request for the same thing never reaches a worker. Fairness between
 students (caps, cool-downs after a limit) is fairness.py's, per identity.py's browser.
+The pool, the answers and the fairness counters are the app's services (services.py).
 """
 from __future__ import annotations
 
@@ -11,14 +12,16 @@ import json
 import threading
 from contextlib import contextmanager
 
-from flask import Flask, current_app, has_request_context, request
+from flask import Flask, current_app, request
 
 from . import identity
-from ..cache import BoundedCache, SingleFlight, note
+from ..cache import note
 from ..errors import ChainruleError
+from ..model import Trace, TraceError
+from ..services import services
 from ..timing import record, timed
-from .fairness import Clients
 from .pool import WorkerPool
+from .protocol import log_bug
 from .values import check_value
 
 _lock = threading.Lock()
@@ -27,35 +30,19 @@ READ_AGAIN_SECONDS = 2.0
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["chainrule_pool"] = None
-    app.extensions["chainrule_answers"] = BoundedCache(max_bytes=app.config["ANSWER_CACHE_BYTES"])
-    app.extensions["chainrule_clients"] = Clients(app.config["COOL_DOWN_SECONDS"])
     identity.init_app(app)
-    app.extensions["chainrule_flights"] = SingleFlight()
-    app.extensions["chainrule_sender"] = _sender
-
-
-def _sender():
-    """This request's sender for the layout service: its key, and how to cool it down."""
-    if not has_request_context():
-        return None
-    who = identity.current_identity()
-    return who.key, lambda: current_app.extensions["chainrule_clients"].penalise(who)
 
 
 def pool() -> WorkerPool:
     """The current app's pool, created (and its workers booted) on first use."""
-    app = current_app._get_current_object()
+    state, config = services(), current_app.config
     with _lock:
-        existing = app.extensions.get("chainrule_pool")
-        if existing is None:
-            existing = WorkerPool(size=app.config["WORKERS"],
-                                  deadline_seconds=app.config["DEADLINE_SECONDS"],
-                                  wait_seconds=app.config["BUSY_WAIT_SECONDS"],
-                                  worker_env=app.config.get("WORKER_ENV"))
-            app.extensions["chainrule_pool"] = existing
-            atexit.register(existing.close)
-    return existing
+        if state.pool is None:
+            state.pool = WorkerPool(size=config["WORKERS"], deadline_seconds=config["DEADLINE_SECONDS"],
+                                    wait_seconds=config["BUSY_WAIT_SECONDS"],
+                                    worker_env=config.get("WORKER_ENV"))
+            atexit.register(state.pool.close)
+    return state.pool
 
 
 def workers_unready(app: Flask) -> str | None:
@@ -63,7 +50,7 @@ def workers_unready(app: Flask) -> str | None:
 
     Not started (a dev server starts it on first use) or replacing a worker is ready
     enough; booting for the first time (torch imports for seconds) or closed is not."""
-    existing = app.extensions.get("chainrule_pool")
+    existing = services(app).pool
     if existing is None:
         return None
     if existing.closed:
@@ -79,12 +66,13 @@ def evaluate(kind: str, **job) -> dict:
     job.setdefault("language", _request_language())
     check_job(job)
     key = json.dumps(job, sort_keys=True)
-    answers: BoundedCache = current_app.extensions["chainrule_answers"]
+    state = services()
+    answers = state.answers
     cached = answers.get(key)
     note(cached is not None)
     if cached is not None:
         return json.loads(cached)
-    clients: Clients = current_app.extensions["chainrule_clients"]
+    clients = state.clients
     client = identity.current_identity()
     workers = pool()
 
@@ -94,13 +82,15 @@ def evaluate(kind: str, **job) -> dict:
         with timed("evaluate"):
             answer = workers.run(job, spent)
         record("job", spent.get("job"))
+        if kind == "trace":
+            _read_trace(answer)
         text = json.dumps(answer)
         answers.put(key, text, len(text) + len(key))
         return answer  # shared with concurrent identical requests: read, never changed
 
     with clients.slot(client, workers.size):
         try:
-            answer = current_app.extensions["chainrule_flights"].run(key, compute)
+            answer = state.flights.run(key, compute)
             clients.forgive(client)
             return answer
         except ChainruleError as error:
@@ -108,18 +98,29 @@ def evaluate(kind: str, **job) -> dict:
             # costs its sender nothing shared; checked by create_app's reader, which knows
             # the languages (this side of the boundary does not). Only a quick refusal is
             # read again, so reading costs this process no more than it cost the worker.
-            read = current_app.extensions.get("chainrule_refused_on_reading")
+            read = state.refused_on_reading
             quick = (spent.get("job") or READ_AGAIN_SECONDS) < READ_AGAIN_SECONDS
             if error.kind == "limit" and not (read and quick and read(job, error)):
                 clients.penalise(client)  # a bomb, or a runaway loop: cool down before the next
             raise
 
 
+def _read_trace(answer: dict) -> None:
+    """The worker's trace, read back once through the model (webapp/model.py): a field it
+    does not describe is chainrule's bug, answered in the error shape and never cached."""
+    try:
+        Trace.from_json(answer)
+    except TraceError as error:
+        log_bug()
+        raise ChainruleError("internal", "chainrule made a trace it cannot read; this is "
+                             f"chainrule's bug, not your program's ({error.path}).") from None
+
+
 @contextmanager
 def charged():
     """Work done for this request outside a worker (an export's frames), under the same
     fairness as an evaluation: a slot in flight, forgiven when it ran, a cool-down after a limit."""
-    clients: Clients = current_app.extensions["chainrule_clients"]
+    clients = services().clients
     client = identity.current_identity()
     with clients.slot(client, pool().size):
         try:
@@ -129,6 +130,17 @@ def charged():
                 clients.penalise(client)
             raise
         clients.forgive(client)
+
+
+def sender() -> str:
+    """This request's sender as fairness counts it (the layout service shares its `dot`s by it)."""
+    return identity.current_identity().key
+
+
+def penalise_sender() -> None:
+    """Cool this request's sender down as after an evaluation stopped at a limit: for work
+    done for it outside a worker that ran out of time (a layout past its deadline)."""
+    services().clients.penalise(identity.current_identity())
 
 
 def check_job(job: dict) -> None:

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 
 from flask import Flask, current_app, request
 
+from ..services import services
+
 COOKIE = "chainrule_id"
 from ..limits import MINT_PER_MINUTE
 
@@ -63,7 +65,7 @@ def init_app(app: Flask) -> None:
         if request.endpoint is None or request.endpoint in NO_COOKIE:
             return response
         if _verify(request.cookies.get(COOKIE)) is None:
-            counters = app.extensions["chainrule_clients"].counters
+            counters = services(app).clients.counters
             address = request.remote_addr or "local"
             if counters.increment(f"mint:{address}", 1, ttl=60) <= MINT_PER_MINUTE:
                 response.set_cookie(COOKIE, _mint(), max_age=30 * 86400, httponly=True,

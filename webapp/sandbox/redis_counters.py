@@ -14,7 +14,7 @@ import time
 import uuid
 
 from .fairness import Counters
-from .shared_state import _link
+from .shared_state import redis_link
 
 # A counter without expiry still expires after this long without a change.
 IDLE_COUNTER_SECONDS = 600
@@ -44,7 +44,7 @@ class RedisCounters:
     LOCAL = ("in_flight",)
 
     def __init__(self, link, prefix: str = "chainrule:counter:", clock=time.time):
-        self.link, self.prefix, self.clock = _link(link), prefix, clock
+        self.link, self.prefix, self.clock = redis_link(link), prefix, clock
         self.local = Counters()
         self._increment = self.link.client.register_script(_INCREMENT)
         self.process = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"

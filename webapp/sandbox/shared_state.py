@@ -1,10 +1,11 @@
 """Caches and fairness state in Redis, shared by several processes or machines.
 
-With CHAINRULE_CACHE_URL=redis://host:port/db, the answer cache, the drawings (layouts
-and finished drawings), the image and page responses and the fairness `Counters`
-(slots, offences, cool-downs, fresh cookies per address) live in Redis, so an image
-drawn by one process is a cache hit on the next, and a cool-down earned on one holds on
-all. Without the variable, everything stays in-process and Redis is never imported.
+With CHAINRULE_CACHE_URL=redis://host:port/db, create_app swaps its services (services.py)
+whole for their Redis form (`in_redis`): the answer cache, the drawings (layouts and
+finished drawings), the image and page responses and the fairness `Counters` (slots,
+offences, cool-downs, fresh cookies per address) live in Redis, so an image drawn by one
+process is a cache hit on the next, and a cool-down earned on one holds on all. Without
+the variable, everything stays in-process and Redis is never imported.
 
 Redis is a dependency that can fail. Every call waits at most REDIS_TIMEOUT_SECONDS, and
 after a failure this process leaves Redis alone for RETRY_SECONDS (`RedisLink`): caches
@@ -22,6 +23,7 @@ data, whoever wrote it. Entries expire after a day; bound Redis's memory with it
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 import os
@@ -32,6 +34,7 @@ import time
 from flask import Flask, jsonify
 
 from ..cache import BoundedCache
+from ..services import Services, services
 
 ENTRY_SECONDS = 86_400
 # The longest one Redis call may take (connect or answer): Redis on a school's network
@@ -93,7 +96,7 @@ class RedisLink:
         return bool(self.call(lambda client: client.ping(), lambda: False))
 
 
-def _link(client_or_link) -> RedisLink:
+def redis_link(client_or_link) -> RedisLink:
     return client_or_link if isinstance(client_or_link, RedisLink) else RedisLink(client_or_link)
 
 
@@ -102,7 +105,7 @@ class RedisCache:
     while Redis is unreachable, in this process's own BoundedCache."""
 
     def __init__(self, link, name: str, max_bytes: int = 64 * 2**20):
-        self.link, self.prefix, self.max_bytes = _link(link), f"chainrule:{name}:", max_bytes
+        self.link, self.prefix, self.max_bytes = redis_link(link), f"chainrule:{name}:", max_bytes
         self.local = BoundedCache(max_bytes)
         self.hits = self.misses = 0
 
@@ -152,7 +155,7 @@ def _keep_alive(link: RedisLink, counters, secret: str | None) -> None:
 
 def redis_state(app: Flask) -> str:
     """For /healthz: "ok", "unreachable" (this process serves alone), or "not used"."""
-    link = app.extensions.get("chainrule_redis_link")
+    link = services(app).redis
     if link is None:
         return "not used"
     return "ok" if link.answers() else "unreachable"
@@ -168,19 +171,19 @@ def _unavailable(_error):
     return response
 
 
-def configure(app: Flask) -> None:
-    """Move the caches and counters to Redis when CACHE_URL (CHAINRULE_CACHE_URL) is set.
+def in_redis(app: Flask, local: Services) -> Services:
+    """`local`'s Redis form when CACHE_URL (CHAINRULE_CACHE_URL) is set, else `local` itself.
 
-    Each cache on app.extensions (cache.SIZED_BY, and the answers) is swapped for its
-    Redis twin; the single-flight and the layout counter stay in the process. Without
-    CHAINRULE_SECRET, the processes sharing this Redis agree on one secret through it.
+    Each cache (answers, pages, images, templates, drawings) is its Redis twin of the same
+    bound, and fairness counts in Redis; the single-flights, the layout service, the export
+    slots and the pool stay in the process. Without CHAINRULE_SECRET, the processes sharing
+    this Redis agree on one secret through it.
     """
     url = app.config.get("CACHE_URL") or os.environ.get("CHAINRULE_CACHE_URL")
     if not url:
-        return
+        return local
     import redis  # only a deployment that asks for Redis needs it
 
-    from ..cache import SIZED_BY
     from .fairness import Clients
     from .redis_counters import RedisCounters
 
@@ -197,12 +200,16 @@ def configure(app: Flask) -> None:
         app.config["IDENTITY_SECRET"] = secret
     link = RedisLink(client)
     counters = RedisCounters(link)
-    app.extensions["chainrule_redis"] = client
-    app.extensions["chainrule_redis_link"] = link
-    app.extensions["chainrule_answers"] = RedisCache(link, "answers", app.config["ANSWER_CACHE_BYTES"])
-    app.extensions["chainrule_clients"] = Clients(app.config["COOL_DOWN_SECONDS"], counters)
-    for name in SIZED_BY:
-        app.extensions[f"chainrule_{name}"] = RedisCache(link, name, app.config[SIZED_BY[name]])
+
+    def twin(name: str, cache) -> RedisCache:
+        return RedisCache(link, name, cache.max_bytes)
+    shared = dataclasses.replace(
+        local, redis=link, clients=Clients(local.clients.cool_down_seconds, counters),
+        answers=twin("answers", local.answers), pages=twin("pages", local.pages),
+        images=twin("images", local.images),
+        drawing=dataclasses.replace(local.drawing, templates=twin("templates", local.drawing.templates),
+                                    drawings=twin("drawings", local.drawing.drawings)))
     app.register_error_handler(redis.RedisError, _unavailable)
     threading.Thread(target=_keep_alive, args=(link, counters, secret), daemon=True,
                      name="chainrule-redis-leases").start()
+    return shared

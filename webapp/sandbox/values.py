@@ -19,15 +19,15 @@ def check_value(name: str, value, depth: int = 0):
         return value
     if isinstance(value, float) and not math.isfinite(value):
         raise bad_input(f"The value of {name} must be finite numbers: NaN and Infinity "
-                        "are not accepted.")
+                        "are not accepted.", input_name=name)
     if isinstance(value, float) and abs(value) > FLOAT32_MAX:  # it would become Infinity
         raise bad_input(f"The value of {name} holds a number too large for a float32 tensor "
-                        f"(the largest is about 3.4e38).")
+                        f"(the largest is about 3.4e38).", input_name=name)
     if isinstance(value, int) and abs(value) > LARGEST_INT:
-        raise bad_input(f"The value of {name} holds a number too large for a tensor.")
+        raise bad_input(f"The value of {name} holds a number too large for a tensor.", input_name=name)
     if isinstance(value, (list, tuple)):
         if depth >= MAX_NESTING:
-            raise bad_input(f"The value of {name} nests lists more than {MAX_NESTING} deep.")
+            raise bad_input(f"The value of {name} nests lists more than {MAX_NESTING} deep.", input_name=name)
         for item in value:
             check_value(name, item, depth + 1)
     elif isinstance(value, dict):

@@ -21,8 +21,8 @@ import sys
 import time
 
 from ..deep_graphs import raise_stack_limit
-from ..engine import stop_report, uninterrupted
-from . import confine
+from ..engine.job_state import JOB
+from . import confine, huge_pages
 from .forked import JobChild, write_all
 from ..errors import out_of_time
 from .protocol import HEADER, INTERNAL, answer_bytes, log_bug, read_frame, read_message, write_message
@@ -70,30 +70,38 @@ class DeadlineExceeded(BaseException):
     """Raised inside a job at its deadline (a BaseException: no `except Exception` eats it)."""
 
 
-# Set when the job's deadline fired. The exception lands between any two bytecodes: in a
-# context manager's exit (torch's mode stack, a tracer's flush) the clean-up it interrupted
-# may raise again, and that RuntimeError, not DeadlineExceeded, reaches run_job. The flag
-# keeps the answer what it was: out of time.
-expired = False
-stopped_in = None  # (line, col, turns) of the innermost loop running when the deadline fired
+class JobClock:
+    """What the deadline's signal handler knows of the job running in this process.
 
+    `expired`: the deadline fired. The exception lands between any two bytecodes: in a
+    context manager's exit (torch's mode stack, a tracer's flush) the clean-up it
+    interrupted may raise again, and that RuntimeError, not DeadlineExceeded, reaches
+    run_job. The flag keeps the answer what it was: out of time.
+    `stopped_in`: (line, col, turns) of the innermost loop running when the deadline fired.
+    """
+
+    def __init__(self):
+        self.expired = False
+        self.stopped_in = None
+
+    def _on_deadline(self, signum, frame):
+        if not self.expired:
+            self.stopped_in = JOB.innermost_loop()
+        self.expired = True
+        if JOB.uninterrupted > 0:  # in the tracer's copy step: raised just after it ends
+            signal.setitimer(signal.ITIMER_REAL, 0.001)
+            return
+        signal.setitimer(signal.ITIMER_REAL, AGAIN_SECONDS)
+        raise DeadlineExceeded()
+
+
+# One per process: a job's child runs one job (tests run several, one after another).
+CLOCK = JobClock()
 
 # A deadline raised where Python ignores exceptions (a weakref callback, `__del__`) is
 # printed and lost, and the job runs on. Until run_job disarms the clock, it is raised again
 # this often; the parent would otherwise kill the worker at its grace time.
 AGAIN_SECONDS = 0.1
-
-
-def _on_deadline(signum, frame):
-    global expired, stopped_in
-    if not expired:
-        stopped_in = stop_report.innermost_loop()
-    expired = True
-    if uninterrupted.depth > 0:  # in the tracer's copy step: raised just after it ends
-        signal.setitimer(signal.ITIMER_REAL, 0.001)
-        return
-    signal.setitimer(signal.ITIMER_REAL, AGAIN_SECONDS)
-    raise DeadlineExceeded()
 
 
 def _on_long_job(signum, frame):
@@ -105,17 +113,15 @@ def _on_long_job(signum, frame):
 
 
 def install_clock_handlers() -> None:
-    """What the job clocks of start_clocks raise or do (worker.main; tests)."""
-    signal.signal(signal.SIGALRM, _on_deadline)
+    """What the job clocks of start_clocks raise or do (each job's child; tests)."""
+    signal.signal(signal.SIGALRM, CLOCK._on_deadline)
     signal.signal(signal.SIGVTALRM, _on_long_job)
 
 
 def start_clocks(deadline: float) -> None:
     """The job's deadline (wall clock) and its renice point (CPU time)."""
-    global expired, stopped_in
-    expired, stopped_in = False, None
-    stop_report.forget()
-    uninterrupted.depth = 0  # a stretch an earlier job's error left open must not shield this one
+    CLOCK.expired, CLOCK.stopped_in = False, None
+    JOB.begin()  # nothing an earlier job's stop left open or running is this job's
     try:
         os.setpriority(os.PRIO_PROCESS, 0, 0)  # back to normal priority (allowed as root)
     except OSError:
@@ -157,24 +163,27 @@ def run_job(handle, job: dict) -> dict:
         finally:
             stop_clocks()
     except DeadlineExceeded:
-        return out_of_time(deadline, stopped_in).to_dict()
+        return out_of_time(deadline, CLOCK.stopped_in).to_dict()
     except Exception:  # a bug in chainrule, not in the user's text, unless time ran out
-        if expired:
-            return out_of_time(deadline, stopped_in).to_dict()
+        if CLOCK.expired:
+            return out_of_time(deadline, CLOCK.stopped_in).to_dict()
         log_bug()
         return INTERNAL
     # Whatever the job's unwinding made of the deadline (an error, or nothing), it ran out.
-    return out_of_time(deadline, stopped_in).to_dict() if expired else answer
+    return out_of_time(deadline, CLOCK.stopped_in).to_dict() if CLOCK.expired else answer
 
 
 def main() -> None:
     hide_accelerators()
-    from ..engine import recorder
+    confine.shield_the_zygote()
     from ..engine.jobs import handle
-    recorder.CLOSE_AFTER_ANSWER = True  # a child exits after its answer: nothing to close
+    JOB.close_after_answer = True  # a child exits after its answer: nothing to close
     channel_in = sys.stdin.buffer
     channel_out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
-    sys.stdout = sys.stderr  # nothing the worker prints may corrupt the channel
+    # Nothing printed, by Python or by a C library, and nothing a job writes to its
+    # stdout (it reaches `os` through `torch.os`) may land in the channel as a frame.
+    sys.stdout = sys.stderr
+    os.dup2(sys.stderr.fileno(), 1)
     warm_up()
     release_memory()
     gc.freeze()  # torch's own objects are never garbage: each job's gc.collect() skips them
@@ -183,7 +192,7 @@ def main() -> None:
     # of its time (measured: 8,000 operations 2.0 s → 1.2 s of CPU, seed 001 3.1 → 1.7 ms).
     gc.set_threshold(50_000, 20, 100)
     raise_stack_limit()
-    install_clock_handlers()  # the children inherit them
+    huge_pages.collapse()  # last: what the zygote writes from now on is split off again
     write_message(channel_out, {"ready": True, "pid": os.getpid()})
     try:
         serve(handle, channel_in, channel_out)
@@ -193,7 +202,7 @@ def main() -> None:
 
 def serve(handle, channel_in, channel_out) -> None:
     """Relay each job to a fresh child until the server closes the pipe."""
-    child = JobChild(lambda r, w: _child_main(handle, r, w), (channel_in.fileno(), channel_out.fileno()))
+    child = JobChild(lambda r, w: _child_main(handle, r, w))
     try:
         while True:
             frame = read_frame(channel_in)
@@ -203,8 +212,11 @@ def serve(handle, channel_in, channel_out) -> None:
             answer = child.answer(frame, deadline)
             channel_out.write(answer)
             channel_out.flush()
-            child.end()
-            child = JobChild(lambda r, w: _child_main(handle, r, w), (channel_in.fileno(), channel_out.fileno()))
+            # Killed, not awaited: nothing it might still run after its answer (a finalizer
+            # of the program's) holds the worker; and gone before the next child exists,
+            # so a job never meets the one that runs the next student's job.
+            child.end(kill=True)
+            child = JobChild(lambda r, w: _child_main(handle, r, w))
             # The parent reads this before the next job (the protocol of a worker that
             # cleaned up after each job; here the next child is forked and waiting).
             write_message(channel_out, {"ready": True})
@@ -215,6 +227,7 @@ def serve(handle, channel_in, channel_out) -> None:
 def _child_main(handle, job_read: int, answer_write: int) -> None:
     """Confine, read one job, answer it. Nothing of the job runs before `confine`."""
     from ..limits import DEFAULT_LIMITS
+    install_clock_handlers()  # here, not in the zygote: a job could signal it (confine.py)
     confine.confine(DEFAULT_LIMITS)
     from .cpython import permission
     # This child may run a program as CPython: inside bubblewrap's walls, or outside them
@@ -225,7 +238,7 @@ def _child_main(handle, job_read: int, answer_write: int) -> None:
     # re-specialising its bytecode: seed 001 7.5 ms against 3.5 ms, measured). On a machine
     # with a core to spare the child pays that on a tiny job of its own while it waits, off
     # the student's path; on a busy one it would only add CPU (7 ms a job, a third more).
-    if os.getloadavg()[0] < (os.cpu_count() or 1):
+    if core_to_spare():
         warm_up_trace(handle)
     with os.fdopen(job_read, "rb") as jobs:
         job = read_message(jobs)
@@ -236,6 +249,20 @@ def _child_main(handle, job_read: int, answer_write: int) -> None:
     answer = {**answer, "seconds": round(time.perf_counter() - started, 6)}  # Server-Timing
     write_all(answer_write, answer_bytes(answer))
     os.close(answer_write)
+
+
+def core_to_spare() -> bool:
+    """Whether a core is idle now and was over the last minute. The 1-minute load average
+    alone lags a class's opening burst by half a minute, when every core is needed; the
+    processes running now (this one included) say it at once."""
+    try:
+        with open("/proc/loadavg") as loadavg:
+            fields = loadavg.read().split()
+        average, running = float(fields[0]), int(fields[3].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        return False
+    cores = os.cpu_count() or 1
+    return average < cores and running < cores
 
 
 def torch_state_is_fresh() -> bool:

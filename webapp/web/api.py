@@ -6,7 +6,7 @@ import json
 from flask import Blueprint, current_app, jsonify, request
 
 from ..sandbox import gate as evaluator, shared_state
-from ..cache import app_state
+from ..services import services
 from ..errors import ChainruleError, bad_input
 from ..lesson.error_guards import guards_for_error
 from ..limits import MAX_NESTING
@@ -15,7 +15,7 @@ from .query import function_from_query, grad_output_from_query, number_param, pl
 bp = Blueprint("api", __name__)
 
 
-def _json_body() -> dict:
+def json_body() -> dict:
     """The body as a JSON object; NaN, Infinity and deep nesting are refused here."""
     try:
         body = json.loads(request.get_data(cache=True) or b"null",
@@ -46,7 +46,7 @@ def healthz():
     app = current_app._get_current_object()
     unready = evaluator.workers_unready(app)
     body = {"status": "ok"} if unready is None else {"status": "unavailable", "reason": unready}
-    if app.extensions.get("chainrule_redis_link") is not None:
+    if services(app).redis is not None:
         body["redis"] = shared_state.redis_state(app)
     response = jsonify(body)
     if unready is not None:
@@ -54,13 +54,13 @@ def healthz():
         response.headers["Retry-After"] = "5"
     if app.config["DEBUG_HEADERS"]:
         # How many layouts `dot` has made: the benchmark checks its cold cases were really cold.
-        response.headers["X-Chainrule-Layouts"] = str(app_state("dot_runs")["count"])
+        response.headers["X-Chainrule-Layouts"] = str(services(app).drawing.runs)
     return response
 
 
 @bp.post("/api/trace")
 def trace():
-    body = _json_body()
+    body = json_body()
     source = body.get("source")
     if not isinstance(source, str):
         raise bad_input("source must be the function's text.")
@@ -93,7 +93,7 @@ def _bad_fold():
 @bp.post("/api/inputs")
 def inputs():
     """The inputs a source needs, for the editor's boxes (an addition to API.md)."""
-    source = _json_body().get("source")
+    source = json_body().get("source")
     if not isinstance(source, str):
         raise bad_input("source must be the function's text.")
     return jsonify(evaluator.evaluate("inputs", source=source))
@@ -130,7 +130,7 @@ def jacobian():
 @bp.post("/api/optimize")
 def optimize():
     """Gradient descent, the textbook loop (API.md)."""
-    body = _json_body()
+    body = json_body()
     source = body.get("source")
     if not isinstance(source, str):
         raise bad_input("source must be the function's text.")

@@ -6,7 +6,8 @@ from urllib.parse import urlencode, urlsplit, parse_qsl
 
 from flask import Blueprint, Response, jsonify, request
 
-from ..cache import app_state, note
+from ..cache import note
+from ..services import services
 from ..sandbox import exporter, gate as evaluator
 from ..drawing import handouts
 from ..drawing.themes import theme_from
@@ -65,7 +66,7 @@ def steps_zip():
 
 def _exported(kind: str, trace: dict) -> bytes:
     """The export's bytes, from the image cache (by URL) or an export process."""
-    key, responses = f"{kind}:{request.full_path}", app_state("images")
+    key, responses = f"{kind}:{request.full_path}", services().images
     cached = responses.get(key)
     note(cached is not None)
     if cached is None:

@@ -8,9 +8,11 @@ from flask import Blueprint, Response, request
 
 from ..sandbox import gate as evaluator
 from ..drawing import render, themes
+from ..drawing.layout import LayoutTimeout
 from ..drawing.refusal_image import error_image
-from ..cache import app_state, note
+from ..cache import note
 from ..errors import ChainruleError
+from ..services import services
 from .query import (fold_from_query, function_from_query, graph_of_from_query, grad_output_from_query, plot_job, plot_request,
                     view_from_query)
 
@@ -28,9 +30,10 @@ def _graph_body(fmt: str) -> bytes:
                                of_pass=graph_of_from_query(request.args))
     if fmt == "dot":
         return render.dot_source(trace, view).encode()
+    state, who = services().drawing, evaluator.sender()
     if themes.theme_from(request.args) == "dark":  # the fill-in template is light only
-        return render.run_dot(themes.dark(render.dot_source(trace, view)), fmt)
-    return render.draw(trace, view, fmt)
+        return render.run_dot(themes.dark(render.dot_source(trace, view)), fmt, state, who)
+    return render.draw(trace, view, fmt, state=state, who=who)
 
 
 def _plot_body(fmt: str) -> bytes:
@@ -51,7 +54,7 @@ def _image_response(make_body, fmt: str) -> Response:
     a repeated request (thirty students opening one link) costs a dictionary lookup.
     """
     key = request.full_path
-    responses = app_state("images")
+    responses = services().images
     cached = responses.get(key)
     note(cached is not None)
     if cached is not None:
@@ -61,9 +64,11 @@ def _image_response(make_body, fmt: str) -> Response:
         etag = hashlib.sha256(body).hexdigest()[:32]
         responses.put(key, (body, etag), len(body) + len(key))
     except ChainruleError as error:
+        if isinstance(error, LayoutTimeout):  # `dot`'s time for this sender: as an evaluation's
+            evaluator.penalise_sender()
         if fmt == "dot" or error.kind == "busy":
             raise
-        body, status = error_image(error.message, fmt), error.status
+        body, status = error_image(error.message, fmt, services().drawing), error.status
     return _finish(Response(body, status=status, mimetype=MIMETYPES[fmt]), etag if status == 200 else None)
 
 

@@ -8,13 +8,15 @@ from flask import Blueprint, make_response, redirect, render_template, request, 
 
 from ..sandbox import gate as evaluator
 from ..drawing import render
-from ..cache import app_state, note
+from ..cache import note
+from ..drawing.layout import LayoutTimeout
 from ..errors import ChainruleError
 from ..lesson import folding, practice
 from ..lesson.error_guards import guards_for_error
 from ..lesson.steps import animation_steps, export_steps
 from ..lesson.tape_view import tape_view
 from ..limits import MAX_ANIMATION_STEPS, MAX_DESCENT_STEPS
+from ..services import services
 from .embed_snippet import snippet
 from .fold_links import fold_links
 from .examples import DEFAULT, EXAMPLES
@@ -77,7 +79,8 @@ def build_view(state: PageState) -> dict:
         # Practice: the graph's data, its SVG and the tape carry no asked gradient.
         shown = practice.without_answers(trace) if state.practice else trace
         svg = render.draw(trace, state.view, "svg", legend=False,
-                          asked=frozenset(shown.get("practice", {}).get("asked", ()))).decode()
+                          asked=frozenset(shown.get("practice", {}).get("asked", ())),
+                          state=services().drawing, who=evaluator.sender()).decode()
         context.update(trace=trace, shown_trace=shown, svg=svg[svg.index("<svg"):], inputs=trace["inputs"])
         for name in trace["inputs"]:
             state.inputs_text.setdefault(name, str(NEW_INPUT_VALUE))
@@ -85,6 +88,8 @@ def build_view(state: PageState) -> dict:
     except ChainruleError as error:
         if error.kind == "busy":
             raise
+        if isinstance(error, LayoutTimeout):  # `dot`'s time for this sender: as an evaluation's
+            evaluator.penalise_sender()
         context["error"] = _error_context(error, state.source)
         context["error"]["guards"] = guards_for_error(state.source, error)
         context["inputs"] = list(state.inputs_text)
@@ -164,6 +169,7 @@ def _error_context(error: ChainruleError, source: str) -> dict:
         if 0 < error.line <= len(lines):
             line_text = lines[error.line - 1]
     return {"kind": error.kind, "message": error.message, "line": error.line, "col": error.col,
+            "input": error.input_name,
             "line_text": line_text, "caret": " " * max((error.col or 1) - 1, 0) + "^"}
 
 
@@ -174,7 +180,7 @@ def _cached_page(template: str, options=None) -> str:
     Refusals are not kept (a busy server, or a limit, may not happen next time).
     """
     key = (template, request.host_url, request.full_path)
-    pages = app_state("pages")
+    pages = services().pages
     page = pages.get(key)
     note(page is not None)
     if page is None:

@@ -11,7 +11,7 @@ from flask import Blueprint, jsonify, request
 from ..drawing.render import value_texts
 from ..errors import bad_input
 from ..lesson.practice import check_answer
-from .api import _json_body
+from .api import json_body
 from .pages import PageState, page_trace
 
 bp = Blueprint("practice", __name__)
@@ -20,14 +20,14 @@ bp = Blueprint("practice", __name__)
 @bp.post("/api/practice/answer")
 def answer():
     """{"node": "n1", "answer": 1.18} or {"node": "n1", "reveal": true}."""
-    body = _json_body()
+    body = json_body()
     node = body.get("node")
     if not isinstance(node, str):
         raise bad_input("node must be the id of a node of this graph, like n1.")
     reveal = body.get("reveal", False)
     if not isinstance(reveal, bool):
         raise bad_input("reveal must be true or false.")
-    answer = body.get("answer")  # a JSON number (finite: _json_body refuses NaN)
+    answer = body.get("answer")  # a JSON number (finite: json_body refuses NaN)
     if not reveal and (not isinstance(answer, (int, float)) or isinstance(answer, bool)):
         raise bad_input("answer must be the number typed, or reveal must be true.")
     trace = page_trace(PageState(_page_query()))

@@ -26,15 +26,19 @@ def parse_value(name: str, text: str):
     """A number or nested list typed for `name`, parsed and checked."""
     shown = text.strip()
     if not shown:
-        raise bad_input(f"The value of {name} is empty: type a number or a list like [1, 2].")
+        raise bad_input(f"The value of {name} is empty: type a number or a list like [1, 2].",
+                        input_name=name)
     if shown.lower().lstrip("+-") in _NOT_FINITE:  # nan, inf, Infinity: JSON has no word for them
-        raise bad_input(f"The value of {name} must be a finite number ({shown[:20]} is not one).")
+        raise bad_input(f"The value of {name} must be a finite number ({shown[:20]} is not one).",
+                        input_name=name)
     try:
         value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except _TooLarge as error:
-        raise bad_input(f"The value of {name} must be a finite number ({error} is too large).") from None
+        raise bad_input(f"The value of {name} must be a finite number ({error} is too large).",
+                        input_name=name) from None
     except (ValueError, RecursionError):
-        raise bad_input(f"The value of {name} must be a number or a list like [1, 2].") from None
+        raise bad_input(f"The value of {name} must be a number or a list like [1, 2].",
+                        input_name=name) from None
     return check_value(name, value)
 
 

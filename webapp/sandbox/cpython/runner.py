@@ -27,7 +27,7 @@ import sys
 import torch
 
 from ...errors import ChainruleError, limit
-from ...language.active_loops import ACTIVE_LOOPS
+from ...language.loop_exits import ACTIVE_LOOPS
 from ...language.names import leaf_names
 from ...language.scopes import Observer
 
@@ -228,7 +228,7 @@ class CPythonRunner:
 
 
 class _Loop:
-    """A loop running now, as stop_report reads it (lineno, col_offset) and by frame."""
+    """A loop running now, as job_state.JOB.innermost_loop reads it (lineno, col_offset) and by frame."""
 
     __slots__ = ("lineno", "end_lineno", "col_offset", "frame")
 

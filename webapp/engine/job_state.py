@@ -1,0 +1,44 @@
+"""What a job keeps beside its answer in a worker: one object, `JOB`, begun afresh per job.
+
+The deadline is a signal, raised between any two bytecodes. Cut inside the tracer's copy
+step (a dispatch mode set aside, torch functions off, autograd off), a job would leave the
+process switched that way, so inside such a stretch (`uninterrupted` > 0) the deadline
+waits until it ends. A job stopped at its deadline says which loop it was in: the loops
+running now are the interpreter's list (language.loop_exits.ACTIVE_LOOPS). A worker's child
+exits after its answer, so its tracers are closed once the answer is written, not while
+the student waits (`close_after_answer`; a tenth of a folded loop's job, measured).
+
+No torch here: the worker's signal handler reads this before torch is imported.
+"""
+from __future__ import annotations
+
+import weakref
+
+from ..language.loop_exits import ACTIVE_LOOPS
+
+
+class JobState:
+    """The job's bookkeeping the engine and the worker's signal handler share."""
+
+    def __init__(self):
+        self.uninterrupted = 0  # stretches open that the deadline waits out (snapshots.Copying)
+        self.close_after_answer = False  # set by the worker: tracers closed after the answer
+        self.closing: list = []  # tracers recorder.close_later keeps until then
+        self.tracers: "weakref.WeakSet" = weakref.WeakSet()  # every tracer not yet closed
+
+    def begin(self) -> None:
+        """Before a job: a stretch an earlier job's error left open must not shield this one,
+        and loops an earlier job's stop left on the list are not this job's."""
+        self.uninterrupted = 0
+        ACTIVE_LOOPS.clear()
+
+    @staticmethod
+    def innermost_loop() -> tuple | None:
+        """(line, col, turns so far) of the innermost loop running now, or None."""
+        if not ACTIVE_LOOPS:
+            return None
+        node, turns = ACTIVE_LOOPS[-1]
+        return getattr(node, "lineno", None), getattr(node, "col_offset", -1) + 1, turns
+
+
+JOB = JobState()  # one job runs at a time in a process
