@@ -40,9 +40,36 @@ def start_server(env: dict | None = None, workers: int = 2):
 
 def stop_server(server) -> str:
     server.terminate()
-    # A server stopped while its workers still import torch answers SIGTERM once they are
-    # up: seconds alone, past 20 s on a machine at load 14 (a teardown error, seen).
-    return server.communicate(timeout=120)[0].decode(errors="replace")
+    # The output ends when every process holding the server's stdout has exited: its
+    # workers too (their stderr is the server's). A worker still importing torch notices
+    # only once it is up: seconds alone, past 20 s at load 14, and once (beside the suite
+    # and two CPU hogs) past 120 s. Then the holders are named, so the cause can be found.
+    try:
+        return server.communicate(timeout=120)[0].decode(errors="replace")
+    except subprocess.TimeoutExpired:
+        holders = pipe_holders(server.stdout.fileno())
+        for pid, _ in holders:
+            try:
+                os.kill(pid, 9)
+            except OSError:
+                pass
+        raise AssertionError(f"the stopped server's output is still held open by {holders}") from None
+
+
+def pipe_holders(fd: int) -> list[tuple[int, str]]:
+    """Other processes with the same pipe open, as (pid, command line)."""
+    target = f"pipe:[{os.fstat(fd).st_ino}]"
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        if int(pid) == os.getpid():
+            continue
+        try:
+            if any(os.readlink(f"/proc/{pid}/fd/{entry}") == target for entry in os.listdir(f"/proc/{pid}/fd")):
+                with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                    found.append((int(pid), handle.read().replace(b"\0", b" ").decode(errors="replace")[:200]))
+        except OSError:
+            continue
+    return found
 
 
 def post_trace(base: str, source: str, inputs: dict, timeout: float = 60):
