@@ -82,18 +82,14 @@ class Model:
     @classmethod
     def from_json(cls, data):
         """The object this JSON describes; a TraceError names the first field that is wrong."""
-        plan = _PLANS.get(cls) or plan_of(cls)
-        try:
-            return plan.read(data)  # the quick path: checks without naming what failed
-        except (TraceError, KeyError, TypeError):
-            return _read_slowly(cls, plan, data)  # names it
+        return _read(cls, _PLANS.get(cls) or plan_of(cls), data)
 
     def to_json(self) -> dict:
         """The JSON data, fields in order, ABSENT ones left out."""
         return (_PLANS.get(type(self)) or plan_of(type(self))).write(self)
 
 
-def _read_slowly(cls, plan, data):
+def _read(cls, plan, data):
     """from_json one field at a time, so that a TraceError says which."""
     if type(data) is not dict:
         raise TraceError(f"expected an object ({cls.__name__}), got {_kind(data)}")
@@ -113,16 +109,14 @@ def _read_slowly(cls, plan, data):
 
 
 class _Plan:
-    __slots__ = ("readers", "required", "read", "write", "forms")
+    __slots__ = ("readers", "required", "write", "forms")
 
 
 _PLANS: dict = {}
 
 
 def plan_of(cls) -> _Plan:
-    """Each field's reader and writer, built once per class from its type hints, and the
-    class's own quick `read` and `write` compiled from them (a trace has thousands of nodes:
-    a loop over the fields was most of the time of reading one)."""
+    """Each field's reader and the class's writers, built once per class from its type hints."""
     plan = _PLANS.get(cls)
     if plan is not None:
         return plan
@@ -131,7 +125,6 @@ def plan_of(cls) -> _Plan:
     plan = _Plan()
     plan.readers = {f.name: _reader(hints[f.name]) for f in fields}
     plan.required = tuple(f.name for f in fields if f.default is dataclasses.MISSING)
-    plan.read = _compile_read(cls, fields, hints)
     plan.write = _compile_write([f.name for f in fields], fields, hints)
     every = [f.name for f in fields]  # a field a form does not list goes last
     plan.forms = {form: _compile_write(_whole(order, every), fields, hints)
@@ -145,84 +138,19 @@ def _whole(order: tuple, every: list) -> list:
 
 
 def _compile_write(order, fields, hints):
-    """`def write(self)`: the fields in `order` into a dict, ABSENT ones left out."""
+    """`write(self)`: the fields in `order` into a dict, ABSENT optional ones left out."""
     optional_ = {f.name for f in fields if f.default is not dataclasses.MISSING}
-    names = {"ABSENT": ABSENT}
-    body, literal = [], []
-    for number_, name in enumerate(order):
-        writer = _writer(hints[name])
-        if writer is not None:
-            names[f"w{number_}"] = writer
-        value = "v" if name in optional_ else f"self.{name}"
-        written = value if writer is None else f"w{number_}({value})"
-        if name not in optional_ and not body:  # the leading required fields: one dict display
-            literal.append(f"{name!r}: {written}")
-        elif name not in optional_:
-            body.append(f"    out[{name!r}] = {written}")
-        else:
-            body += [f"    v = self.{name}", f"    if v is not ABSENT: out[{name!r}] = {written}"]
-    source = ("def write(self):\n    out = {" + ", ".join(literal) + "}\n" + "\n".join(body)
-              + "\n    return out\n")
-    exec(source, names)
-    return names["write"]
+    plan = [(name, name in optional_, _writer(hints[name])) for name in order]
 
-
-def _compile_read(cls, fields, hints):
-    """`def read(data)`: the object, each field's type checked in line; a failure raises
-    (TraceError, KeyError, TypeError) and from_json reads again slowly to say where."""
-    names = {"cls": cls, "ABSENT": ABSENT, "TraceError": TraceError, "NON_FINITE": NON_FINITE,
-             "KEYS": frozenset(f.name for f in fields),
-             "VALUE_TYPES": (int, float, bool, list, type(None))}
-    lines = ["def read(data):", "    if type(data) is not dict or not KEYS.issuperset(data):",
-             "        raise TraceError('')"]
-    arguments = []
-    for number_, f in enumerate(fields):
-        tp, variable = hints[f.name], f"a{number_}"
-        required = f.default is dataclasses.MISSING
-        lines.append(f"    {variable} = data[{f.name!r}]" if required else
-                     f"    {variable} = data.get({f.name!r}, ABSENT)")
-        check = _inline_check(tp, variable, names, number_)
-        if check is not None:
-            guard = "" if required else f"{variable} is not ABSENT and "
-            lines += [f"    if {guard}{check}:", "        raise TraceError('')"]
-        else:
-            names[f"r{number_}"] = _reader(tp)
-            if required:
-                lines.append(f"    {variable} = r{number_}({variable})")
-            else:
-                lines += [f"    if {variable} is not ABSENT:", f"        {variable} = r{number_}({variable})"]
-        arguments.append(f"{f.name}={variable}")
-    lines.append(f"    return cls({', '.join(arguments)})")
-    exec("\n".join(lines) + "\n", names)
-    return names["read"]
-
-
-def _inline_check(tp, variable: str, names: dict, number_: int) -> str | None:
-    """A Python expression true when `variable` is NOT of type `tp`; None when the field
-    needs its reader (a class, a list of them, a dict)."""
-    v = variable
-    simple = {str: f"type({v}) is not str", int: f"type({v}) is not int",
-              bool: f"type({v}) is not bool", type(None): f"{v} is not None",
-              float: f"(type({v}) is not float and type({v}) is not int)"}
-    if tp in simple:
-        return simple[tp]
-    if tp is Value:
-        return f"(type({v}) not in VALUE_TYPES and not (type({v}) is str and {v} in NON_FINITE))"
-    if tp is Number:
-        return (f"(type({v}) is not float and type({v}) is not int"
-                f" and not (type({v}) is str and {v} in NON_FINITE))")
-    if tp is JSON:
-        return "False"
-    if typing.get_origin(tp) is Literal:
-        names[f"L{number_}"] = frozenset(_args(tp))
-        return f"(type({v}) is not str or {v} not in L{number_})"
-    args = _args(tp)
-    if _is_union(tp) and len(args) == 2 and type(None) in args:
-        inner = _inline_check(args[0] if args[1] is type(None) else args[1], v, names, number_)
-        return None if inner is None else f"({v} is not None and {inner})"
-    if typing.get_origin(tp) is list and args[0] in (str, int):
-        return f"(type({v}) is not list or not all(type(x) is {args[0].__name__} for x in {v}))"
-    return None
+    def write(self):
+        out = {}
+        for name, optional_field, writer in plan:
+            value = getattr(self, name)
+            if optional_field and value is ABSENT:
+                continue
+            out[name] = value if writer is None else writer(value)
+        return out
+    return write
 
 
 def _kind(value) -> str:
