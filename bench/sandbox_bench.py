@@ -48,14 +48,20 @@ GAP = 0.1  # seconds between two jobs
 STUCK = {"kind": "trace", "inputs": {}, "source": "[sum(range(10 ** 12)) for _ in range(1)]"}
 
 
-def memory(pid: int) -> tuple[float, float]:
-    """(PSS, USS) in MiB, from smaps_rollup."""
+def smaps_rollup(pid: int) -> dict:
+    """/proc/PID/smaps_rollup's fields, in KiB."""
     fields = {}
     with open(f"/proc/{pid}/smaps_rollup") as handle:
         for line in handle:
             parts = line.split()
             if len(parts) >= 2 and parts[1].isdigit():
                 fields[parts[0].rstrip(":")] = int(parts[1])
+    return fields
+
+
+def memory(pid: int) -> tuple[float, float]:
+    """(PSS, USS) in MiB, from smaps_rollup."""
+    fields = smaps_rollup(pid)
     uss = fields.get("Private_Clean", 0) + fields.get("Private_Dirty", 0)
     return fields.get("Pss", 0) / 1024, uss / 1024
 

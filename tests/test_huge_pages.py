@@ -11,6 +11,7 @@ import mmap
 
 import pytest
 
+from bench.sandbox_bench import smaps_rollup
 from webapp.sandbox import huge_pages
 from webapp.sandbox.pool import WorkerPool
 
@@ -29,16 +30,6 @@ def _collapse_works_here() -> bool:
     libc = ctypes.CDLL(None, use_errno=True)
     libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
     return libc.madvise(start, huge_pages.HUGE_PAGE, huge_pages.MADV_COLLAPSE) == 0
-
-
-def smaps_rollup(pid: int) -> dict:
-    fields = {}
-    with open(f"/proc/{pid}/smaps_rollup") as handle:
-        for line in handle:
-            parts = line.split()
-            if len(parts) >= 2 and parts[1].isdigit():
-                fields[parts[0].rstrip(":")] = int(parts[1])
-    return fields
 
 
 def test_regions_are_anonymous_and_aligned(tmp_path):
