@@ -150,7 +150,9 @@ def free_port() -> int:
 def start_server(port: int, env: dict | None = None) -> subprocess.Popen:
     server = subprocess.Popen([sys.executable, "-m", "webapp", "serve", "--production", "--port", str(port)],
                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              env={**os.environ, "CHAINRULE_DEBUG_HEADERS": "1", **(env or {})})
+                              env={**os.environ, "CHAINRULE_DEBUG_HEADERS": "1",
+                                   "CHAINRULE_WARM_GALLERY": "0",  # cold must be cold
+                                   **(env or {})})
     for _ in range(300):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)

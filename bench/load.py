@@ -270,7 +270,8 @@ def main():
                         help="phase 2 adds an attack on newcomers (use with --one-address)")
     parser.add_argument("--warm-gallery", action="store_true",
                         help="open every example page and plot once before the clock starts "
-                             "(as a teacher would before class): the first students then wait "
+                             "(as the production server now does at start-up; bench servers do "
+                             "not, CHAINRULE_WARM_GALLERY=0): the first students then wait "
                              "on no example's first computation (r-rosenbrock-descent: 1.6 s)")
     parser.add_argument("--newcomers", type=int, default=6,
                         help="browsers arriving at the attacked address during phase 2")

@@ -75,7 +75,7 @@ def test_a_caret_for_a_power_is_named_where_it_stands(client):
     column (the operator node has none; review3 saw no position and no hint). Mutations seen
     failing: the REFUSED refusal given `node` instead of `self.placed`; HINTS emptied."""
     error = client.post("/api/trace", json={"source": "y = 3*x^2\ny", "inputs": {"x": 1}}).get_json()["error"]
-    assert error["kind"] == "unsupported" and "`x**2`" in error["message"]
+    assert error["kind"] == "unsupported" and "write `3*x**2`" in error["message"]  # as typed (issue 28)
     assert (error["line"], error["col"]) == (1, 5)
 
 

@@ -16,7 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "webapp"
 LEAVES = {"errors", "limits", "formatting", "cache", "timing", "deep_graphs", "memo", "services", "model", "typed_json"}
-TOP = {"__init__", "__main__", "cli", "python_api", "own_tensors", "bounded", "production", "widget"}
+TOP = {"__init__", "__main__", "cli", "python_api", "own_tensors", "bounded", "production", "warm_gallery", "widget"}
 
 # What each part may import of the package (itself always). drawing and lesson are plain
 # data in, plain data out, so every side may read them; they read only leaves.

@@ -53,3 +53,22 @@ def test_the_cache_and_layout_headers_are_for_operators_who_ask(monkeypatch):
     operator = app_with_a_cache_lookup()
     assert operator.get("/looked").headers["X-Chainrule-Cache"] == "hit"
     assert operator.get("/healthz").headers["X-Chainrule-Layouts"] == "0"
+
+
+def test_a_refusal_the_program_always_gets_is_cached_and_said_the_same(client):
+    """The gallery's retain-graph lesson refuses on purpose; a class opening it ran it once per
+    student. Mutation: SAME_EVERY_TIME emptied in sandbox/gate.py: the second is a miss."""
+    body = {"source": "y = x * 2\ny.backward()\ny.backward()  # 0.424242", "inputs": {"x": 3.0}}
+    first, second = client.post("/api/trace", json=body), client.post("/api/trace", json=body)
+    assert first.status_code == second.status_code == 400
+    assert first.json["error"]["kind"] == "runtime" and first.json == second.json
+    assert first.headers["X-Chainrule-Cache"] == "miss" and second.headers["X-Chainrule-Cache"] == "hit"
+
+
+def test_a_refusal_at_a_limit_is_not_cached(client):
+    """A deadline depends on the machine's load: the next try may finish. Mutation: "limit"
+    added to SAME_EVERY_TIME: the second is a hit."""
+    body = {"source": "while True:\n    x = x + 1  # 0.4343", "inputs": {"x": 3.0}}
+    first, second = client.post("/api/trace", json=body), client.post("/api/trace", json=body)
+    assert first.json["error"]["kind"] == second.json["error"]["kind"] == "limit"
+    assert second.headers["X-Chainrule-Cache"] == "miss"

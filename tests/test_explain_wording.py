@@ -34,7 +34,7 @@ def test_a_name_assigned_in_a_loop_is_numbered_in_forward_order(client):
     assert ys == ["y₁", "y₂", "y₃"]
     assert [nodes[i]["value"] for i in dict.fromkeys(trace["forward"]) if nodes[i].get("named")] == values
     texts = "\n".join(trace["explain"]["backward"].values())
-    assert "∂y/∂y " not in texts and "∂y₃/∂y₂ += ∂y₃/∂v3 · ∂v3/∂y₂" in texts
+    assert "∂y/∂y " not in texts and "∂y₃/∂y₂ = ∂y₃/∂v3 · ∂v3/∂y₂" in texts
 
 
 def test_a_folded_box_takes_the_numbers_of_all_its_repetitions(client):

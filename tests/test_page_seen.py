@@ -89,21 +89,23 @@ def test_scrolled_graph_keeps_a_margin_and_fast_keys_keep_the_step_on_screen(pag
 
 
 def test_presenter_fits_a_large_graph(page, live_server):
-    """Presenter mode shows seed 002's network readable and scrolling at first; 0 shows the
-    whole of it; + zooms and scrolls; 0 fits again.
+    """Presenter mode shows seed 002's network readable and scrolling at first; 0 shows it
+    smaller, the whole of it only where node text stays 14 px (issue 29: this network still
+    scrolls at 14 px); + zooms; 0 is back to the whole-graph size.
     Mutation: in presenter.js toggleWhole(), drop the `dataset.fit` switch (0 stays readable)."""
+    page.set_default_timeout(120_000)  # the network's first trace on a busy machine
     loaded(page, f"{live_server}/?" + urllib.parse.urlencode({"f": seeds.SEED002_NETWORK}))
     assert page.evaluate("document.getElementById('graph').classList.contains('scrolls')")
     page.click("#presenter-toggle")
-    fits = ("(() => { const g = document.getElementById('graph');"
-            " return g.scrollWidth <= g.clientWidth + 1 && !g.classList.contains('scrolls'); })()")
-    assert not page.evaluate(fits)
+    width = "document.querySelector('#graph svg').getBoundingClientRect().width"
+    readable = page.evaluate(width)
     page.keyboard.press("0")
-    wait_until(page, fits, 5)
+    wait_until(page, f"{width} < {readable} * 0.8", 5)
+    whole = page.evaluate(width)
     page.keyboard.press("+")
-    assert not page.evaluate(fits)
+    assert page.evaluate(width) > whole * 1.2
     page.keyboard.press("0")
-    assert page.evaluate(fits)
+    assert page.evaluate(width) == pytest.approx(whole, rel=0.02)
     page.keyboard.press("Escape")
     wait_until(page, "!document.body.classList.contains('presenter')")
 
@@ -161,11 +163,12 @@ def test_plot_range_and_second_derivative_have_controls(page, live_server):
 
 
 def test_grad_item_before_backward_says_grad_is_none(page, live_server):
-    """`x.grad.item()` typed before any backward says x.grad is None until backward runs,
+    """`x.grad.item()` typed before any backward says no backward pass has reached x yet,
     not that `.item` is unavailable. Mutation: in language/interpreter.py eval_Attribute,
     `if False:` in place of the x.grad-is-None check (the generic refusal shows)."""
     open_blank(page, live_server)
     type_source(page, "x = torch.tensor(2.0, requires_grad=True)\nx.grad.item()")
     wait_until(page, "!!document.querySelector('#error .error')", 15)
     message = page.inner_text("#error")
-    assert "x.grad is None until backward runs" in message and "not available" not in message
+    assert "`x.grad` is None because no backward pass has reached x yet" in message \
+        and "not available" not in message

@@ -528,7 +528,7 @@ def test_presenter_at_1280x720_is_read_from_the_back_with_the_sum_in_view(page, 
 
     Node text is 20 px or more, the current node is in the graph's view, and the panel's
     last line, `x.grad = …`, is on the screen with PyTorch's number (oracle: plain torch).
-    0 shows the whole graph inside its panel. Mutations seen failing: presenter readable
+    0 shows the graph smaller (at 14 px, issue 29). Mutations seen failing: presenter readable
     target 14 in player.js fit() (text 17 px); drop newestLine() (the last line is
     scrolled out of the panel); drop sizeStage() (the panel is below the fold)."""
     import torch
@@ -556,10 +556,10 @@ def test_presenter_at_1280x720_is_read_from_the_back_with_the_sum_in_view(page, 
     assert seen["current"] and seen["last"], seen
     name, value = seen["text"].split(" = ")
     assert name == "x.grad" and float(value) == pytest.approx(x.grad.item(), rel=1e-3)
-    page.keyboard.press("0")
-    assert page.evaluate("""(() => { const g = document.getElementById('graph').getBoundingClientRect();
-      const s = document.querySelector('#graph svg').getBoundingClientRect();
-      return s.width <= g.width + 1 && s.height <= g.height + 1; })()""")
+    page.keyboard.press("0")  # issue 29: the whole graph only down to 14 px node text, else it scrolls
+    assert page.evaluate("""(() => { const svg = document.querySelector('#graph svg'), scale = svg.getScreenCTM().a;
+      const sizes = Array.from(svg.querySelectorAll('g.node text')).map(t => parseFloat(getComputedStyle(t).fontSize) * scale);
+      return Math.min(...sizes) >= 13.9 && Math.min(...sizes) < 19; })()""")
     page.keyboard.press("Escape")
     wait_until(page, "!document.body.classList.contains('presenter')")
     assert page.errors == []
@@ -588,7 +588,7 @@ def test_presenter_keys_act_at_once_after_the_click(page, live_server):
     assert page.evaluate(width) == pytest.approx(readable * 1.25, rel=0.05)
     page.keyboard.press("0")
     assert page.evaluate("document.body.dataset.fit") == "whole"
-    assert page.evaluate(f"{width} <= document.getElementById('graph').clientWidth + 1")
+    assert page.evaluate(width) < readable * 0.8  # issue 29: whole, or 14 px text scrolling
     page.keyboard.press("Escape")
     wait_until(page, "!document.body.classList.contains('presenter')")
     assert page.errors == []

@@ -72,7 +72,7 @@ def _question(page):
 
 def test_a_practice_link_asks_the_server_reveals_and_scores(page, live_server, artifacts):
     """Opened from a practice link: no gradient in the DOM; v2 right at the first try; v1
-    wrong (hint 1 × 0.7), then right; x shown with Show me (two uses summed); the score.
+    wrong (the rule, no number), then right; x shown with Show me (two uses summed); the score.
     Mutation: drop `p.setGradText(...)` in practice.js apply() (x's row stays "grad: not
     yet" after Show me)."""
     truth = _truth()
@@ -99,8 +99,9 @@ def test_a_practice_link_asks_the_server_reveals_and_scores(page, live_server, a
     page.keyboard.press("ArrowRight")
     assert _question(page) == "v1"
     said = submit_answer(page, "0.5")
-    assert said.startswith("Not quite (0.5). Hint: Upstream gradient × local derivative: "
-                           f"∂v2/∂v2 × ∂v2/∂v1 = 1 × {_four(truth['v1'])}."), said
+    # Issue 29: the first hint names the rule, with no number that gives the answer away.
+    assert said == ("Not quite (0.5). Hint: Upstream gradient × local derivative: "
+                    "∂v2/∂v1 = ∂v2/∂v2 × ∂v2/∂v1. Try again, or Show me."), said
     assert _grad_text(page, "n2") == "grad: not yet"  # a wrong answer shows nothing more
     page.fill("#practice-answer", "")
     page.focus("#practice-answer")
@@ -111,8 +112,9 @@ def test_a_practice_link_asks_the_server_reveals_and_scores(page, live_server, a
     page.keyboard.press("ArrowRight")
     assert _question(page) == "x"
     said = reveal_answer(page)
-    assert said.startswith(f"Shown: ∂v2/∂x = {_four(truth['x'])}. "), said
-    assert "summed over the 2 uses of x" in said, said
+    # Issue 29: only the reveal gives the product, each use's and their sum.
+    assert said.startswith("Shown: ∂v2/∂x = ") and said.endswith(
+        f" = {_four(truth['x'])}: upstream gradient × local derivative, summed over the 2 uses of x."), said
     assert _grad_text(page, "n1") == f"grad {_four(truth['x'])}"
     assert page.get_attribute('#graph [id="n1"]', "data-grad") == f"grad {_four(truth['x'])}"
     adjoint = page.inner_text("#tape-n1 td.adjoint")

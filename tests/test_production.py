@@ -27,7 +27,9 @@ def start_server(env: dict | None = None, workers: int = 2):
     server = subprocess.Popen(
         [sys.executable, "-m", "webapp", "serve", "--production", "--port", str(port)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        env={**os.environ, "CHAINRULE_WORKERS": str(workers), **(env or {})})
+        env={**os.environ, "CHAINRULE_WORKERS": str(workers),
+             "CHAINRULE_WARM_GALLERY": "0",  # only the test of the warm-up pays for it
+             **(env or {})})
     base = f"http://127.0.0.1:{port}"
     for _ in range(150):
         try:
@@ -156,5 +158,30 @@ def test_the_workers_start_with_the_server(tmp_path):
         while len(_workers_of(server.pid)) < 2 and time.monotonic() < deadline:
             time.sleep(0.2)
         assert len(_workers_of(server.pid)) == 2  # before any evaluation was asked
+    finally:
+        stop_server(server)
+
+
+def test_the_gallery_is_computed_at_start_up():
+    """A class opens the examples at once; the server computed them before anyone asked,
+    so opening one costs the first student no worker job (the page itself is cached by its
+    URL's host, which the warm-up cannot know). Rosenbrock: R's descent can pass its
+    deadline beside the suite, and is then, rightly, not kept.
+    Mutation: warm_gallery not called in _boot_workers (no line; the page asks a worker)."""
+    from webapp.web.examples import EXAMPLES
+    server, base, _ = start_server({"CHAINRULE_WARM_GALLERY": "1", "CHAINRULE_DEBUG_HEADERS": "1"})
+    try:
+        lines = []
+        deadline = time.monotonic() + 300  # 25 answers beside the suite on two busy cores
+        while time.monotonic() < deadline:
+            line = server.stdout.readline().decode(errors="replace")
+            lines.append(line)
+            if "gallery" in line or not line:
+                break
+        assert "the example gallery is computed (25 answers" in lines[-1], lines
+        example = next(e for e in EXAMPLES if e.slug == "rosenbrock")
+        with urllib.request.urlopen(f"{base}/?{example.query}", timeout=60) as response:
+            timing = response.headers.get("Server-Timing") or ""
+        assert "evaluate" not in timing and "job" not in timing, timing
     finally:
         stop_server(server)

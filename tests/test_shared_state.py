@@ -144,3 +144,16 @@ def test_in_flight_is_per_process_and_the_rest_is_shared(redis_url):
     one.take_slot("flight:alice")
     assert one.get("in_flight") == 1 and other.get("in_flight") == 0
     assert other.slots("flight:alice") == 1
+
+
+def test_answers_cached_by_an_earlier_version_are_not_read_after_a_deploy(redis_url, monkeypatch):
+    """A deploy that changes a sentence must not serve last version's answers from Redis.
+    Mutation: the code version left out of RedisCache's prefix: the old answer is read."""
+    import redis
+    from webapp.sandbox import shared_state
+    client = redis.Redis.from_url(redis_url)
+    monkeypatch.setattr(shared_state, "code_version", lambda: "before")
+    shared_state.RedisCache(client, "answers").put("seed 001", "old words", 9)
+    assert shared_state.RedisCache(client, "answers").get("seed 001") == "old words"
+    monkeypatch.setattr(shared_state, "code_version", lambda: "after")
+    assert shared_state.RedisCache(client, "answers").get("seed 001") is None

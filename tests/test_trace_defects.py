@@ -153,10 +153,10 @@ def test_what_students_write_is_accepted(source, inputs, limits):
 
 @pytest.mark.parametrize("source, message", [
     # x is the input the program updates (issue 25: it was refused as "not an input");
-    # before any backward its .grad is None (issue 28 is to say so in the student's terms).
-    ("x -= 0.1 * x.grad\nx", "`float * NoneType`"),
+    # before any backward its .grad is None, said in the student's terms (issue 28).
+    ("x -= 0.1 * x.grad\nx", "`x.grad` is None because no backward pass has reached x yet"),
     ("def f():\n    z = y + 1\n    y = 2\n    return z\nf()", "`y` is assigned on line 3"),
-    ("v = x.grad.item()\nv", "x.grad is None until backward runs."),
+    ("v = x.grad.item()\nv", "`x.grad` is None because no backward pass has reached x yet"),
 ])
 def test_refusals_say_what_happened(source, message, limits):
     """Mutation: `later >= lineno` → `later > lineno` in load_name → the generic message

@@ -45,7 +45,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
 
-    from .web import api, assets, exports, images, pages, practice, security
+    from .web import api, assets, exports, images, pages, points, practice, security
     from . import cache, timing
     from .sandbox import gate as evaluator, shared_state
     cache.init_app(app)
@@ -60,6 +60,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(exports.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(practice.bp)
+    from .web import classroom  # a live class (issue 30): its store, streams and routes
+    classroom.init_app(app)
+    app.register_blueprint(points.bp)  # GET /api/point: dragging x (drag_x.js)
     _register_error_handlers(app)
     return app
 

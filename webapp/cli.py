@@ -18,6 +18,7 @@ EXAMPLES = {
     "plot": ('examples:\n  chainrule plot "sin(x)" --wrt x --range -3.14 3.14 -o plot.svg\n'
              '  chainrule plot "0.2*x1**2 + 0.2*x2**2 - 5" --at x1=2 --at x2=2 --wrt x1,x2 -o contour.png'),
     "check": ("examples:\n  chainrule check lesson.py\n  chainrule check lesson.py --at x=[-1,1]\n"
+              "  chainrule check lesson.py --steps   (every step's sentence, as the page shows it)\n"
               "  chainrule check lesson.R --language r"),
 }
 
@@ -149,9 +150,25 @@ def check_command(args) -> int:
     for name, leaf in result["leaves"].items():
         grad = "not computed" if leaf["grad"] is None else _short(leaf["grad"])
         print(f"{name.ljust(width)}  {_short(leaf['value']):<24}  {grad}")
-    for line in result["prints"]:
-        print(f"print (line {line['line']}): {line['text']}")
+    for line in result["prints"]:  # Python's carry their line; R's are the text alone
+        print(f"print (line {line['line']}): {line['text']}" if isinstance(line, dict) else f"print: {line}")
+    if result.get("result") and result["result"].get("line"):
+        # as the program's language prints it (R torch's form for an R program)
+        print(f"result (line {result['result']['line']}):\n{result['result']['text']}")
+    if args.steps:
+        print_steps(result)
     return 0
+
+
+def print_steps(result: dict) -> None:
+    """Every step's sentence, whole (each contribution of a fan-out and their sum): the
+    trace's `explain`, as the page, the GIF and steps.zip show it."""
+    from .lesson.steps import animation_steps
+    names = {n["id"]: n.get("name") or n["label"] for n in result.get("nodes", [])}
+    steps = animation_steps(result)
+    for number, step in enumerate(steps, 1):
+        print(f"\nstep {number}/{len(steps)}, {step['phase']}, {names.get(step['node'], step['node'])}:")
+        print(step["caption"])
 
 
 def _short(value) -> str:
@@ -237,6 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--at", action="append", metavar="NAME=VALUE", help="an input's value (repeatable)")
     p.add_argument("--grad-output", help='for a non-scalar output: "ones" or a JSON list')
     p.add_argument("--language", choices=("python", "r"), help="the source's language (default: detected)")
+    p.add_argument("--steps", action="store_true",
+                   help="also print every step's sentence, as the page shows it")
     return parser
 
 

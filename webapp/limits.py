@@ -80,3 +80,14 @@ MAX_COOL_DOWN = 300.0  # seconds, the longest cool-down after repeated limits
 NEWCOMER_MAX_COOL_DOWN = 20.0  # seconds, the longest of an address's shared newcomer bucket
 MINT_PER_MINUTE = 120  # fresh cookies per address per minute (a whole class arriving at once, twice over)
 REMEMBERED_TIMEOUTS = 10_000  # DOT sources remembered as too slow to lay out
+# A live class (web/class_store.py, web/class_stream.py, web/classroom.py; issue 30).
+MAX_CLASS_STUDENTS = 500  # students who may answer in one class
+MAX_CLASS_TRIES = 5  # answers one student may give for one node of a class
+MAX_CLASSES = 2000  # classes one process (or one Redis) holds at once
+# Classes one address may start per hour: a school's lecturers behind one NAT start a few;
+# without it, one sender could fill MAX_CLASSES and lock every lecturer out for 12 hours.
+MAX_CLASSES_PER_ADDRESS_HOUR = 20
+MAX_CLASS_STREAMS = 600  # open event streams of one class: 500 students, second tabs, the lecturer
+MAX_STREAM_BUFFERED = 256 * 1024  # bytes a stream may lag behind before it is closed (a stalled client)
+MAX_CLASS_SOURCE = 20_000  # characters of a class's function
+MAX_CLASS_INPUTS = 64  # inputs of a class's state

@@ -175,7 +175,7 @@ class Result(Model):
     kind: str = doc("tensor, number, bool, none, tuple, list, string, or a class name in lower case")
     value: JSON = doc('its data (`"<object>"` for what is not plain data)')
     line: int | None = doc("the line")
-    text: str = doc("how Python prints it")
+    text: str = doc("how the program's language prints it: repr, or R torch's print for R")
     shape: list[int] = optional("a tensor's shape")
 
 

@@ -8,6 +8,11 @@ its asynchronous loop and only then hands it to a thread, so threads only ever r
 app, and slow clients cost a socket each, not a thread. It is pure Python (no compiler,
 no C extension), so `pip install .` works wherever torch does.
 
+A live class's event streams (GET /class/CODE/events) do not hold a thread either: an app
+thread answers the request, then the open socket is handed to the class's hub, which
+appends each change to its output buffer for waitress's loop to send
+(web/class_stream.py). So one process holds thousands of streams with 32 threads.
+
 The CPU work happens in the evaluator pool; the web threads only wait on it (and on the
 layout service's running `dot` processes). The app keeps no state between requests that
 matters for correctness; for several processes or machines behind a load balancer, a
@@ -17,17 +22,20 @@ shared CHAINRULE_SECRET lets every process accept the others' cookies.
 from __future__ import annotations
 
 import json
+import os
 import threading
 
 from waitress import create_server
-from waitress.channel import HTTPChannel
 from waitress.task import ErrorTask
 
+from .web.class_stream import StreamingChannel
 from .errors import ChainruleError
 
 SETTINGS = {
     "threads": 32,               # app threads: each waits on a worker, it rarely computes
-    "connection_limit": 1000,    # open sockets (students' keep-alive connections, slow ones)
+    # Open sockets: students' keep-alive connections, slow ones, and a live class's event
+    # streams (each a socket in the loop, no thread: web/class_stream.py), 1,000 and more.
+    "connection_limit": 4000,
     "channel_timeout": 30,       # a connection silent this long is closed
     "cleanup_interval": 10,
     "max_request_header_size": 32 * 1024,
@@ -51,16 +59,27 @@ class JsonErrorTask(ErrorTask):
         self.write(body)
 
 
-class JsonErrorChannel(HTTPChannel):
+class JsonErrorChannel(StreamingChannel):
     error_task_class = JsonErrorTask
 
 
 def _boot_workers(app) -> None:
     """Start the evaluator pool now, so the first student does not wait ~5 s for workers
-    to import torch (it started on first use); /healthz answers meanwhile."""
+    to import torch (it started on first use), then compute the example gallery
+    (warm_gallery.py); /healthz answers meanwhile."""
     from .sandbox import gate
     with app.app_context():
         gate.pool()
+    # CHAINRULE_WARM_GALLERY=0: benchmarks that time cold requests from the first second
+    if os.environ.get("CHAINRULE_WARM_GALLERY", "1") != "0":
+        from .warm_gallery import warm_gallery
+        try:
+            answered, seconds = warm_gallery(app)
+        except Exception as error:  # a warm-up that fails costs speed, never the server
+            print(f"chainrule: the example gallery was not computed ahead ({error})", flush=True)
+            return
+        print(f"chainrule: the example gallery is computed ({answered} answers, {seconds:.1f} s)",
+              flush=True)
 
 
 def run_production(app, host: str, port: int, threads: int = 32) -> None:

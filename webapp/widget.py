@@ -36,7 +36,8 @@ function render({ model, el }) {
       const node = graph.querySelector('[id="' + step.node + '"]');
       if (node) node.classList.add("cw-current");
     }
-    caption.textContent = step ? model.get("explain")[step.phase][step.node] : "Step ▶ to start";
+    // The step's whole sentence, as the page, the GIF and steps.zip show it (trace.explain).
+    caption.textContent = step ? step.caption : "Step ▶ to start";
   }
   function move(delta) {
     const n = model.get("steps").length;
@@ -61,7 +62,7 @@ CSS = """
 .chainrule-widget .cw-bar button { margin-right: 4px; }
 .chainrule-widget .cw-graph svg { max-width: 100%; height: auto; }
 .chainrule-widget .cw-current polygon, .chainrule-widget .cw-current path { stroke: #D55E00; stroke-width: 3; }
-.chainrule-widget .cw-caption { white-space: pre-wrap; margin: 4px 0; }
+.chainrule-widget .cw-caption, .chainrule-widget .cw-steps li { white-space: pre-wrap; margin: 4px 0; }
 """
 
 
@@ -82,7 +83,8 @@ class PlayerWidget(anywidget.AnyWidget):
                          explain=trace.get("explain", {"forward": {}, "backward": {}}), **kwargs)
 
     def _repr_html_(self) -> str:
-        """The static fallback: the graph and every step's explanation, scoped styles only."""
+        """The static fallback: the graph and every step's whole explanation (each line of a
+        fan-out), scoped styles only."""
         items = "".join(f"<li>{html.escape(s['caption'])}</li>" for s in self.steps)
         return (f'<div class="chainrule-widget"><style>{CSS}</style>'
                 f'<div class="cw-graph">{self.svg}</div><ol class="cw-steps">{items}</ol></div>')

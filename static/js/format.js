@@ -3,7 +3,7 @@
  *
  * Scalars get Python's `{:.4g}` (4 significant digits, ties to even, exponent when
  * below 1e−4 or from 1e4 on) with "−" for minus; vectors of up to 8 entries are whole,
- * longer ones show their first 3 and "…".
+ * longer ones show their first 3 and "…"; a 1-element tensor reads `4 [1]`; never −0.
  */
 (function () {
   "use strict";
@@ -26,8 +26,8 @@
   function g4(value) {  // Python's f"{value:.4g}"
     if (Number.isNaN(value)) return "nan";
     if (!Number.isFinite(value)) return value > 0 ? "inf" : "-inf";
-    const sign = value < 0 || Object.is(value, -0) ? "-" : "";
-    if (value === 0) return sign + "0";
+    if (value === 0) return "0";  // −0 reads 0, as render.format_number
+    const sign = value < 0 ? "-" : "";
     const found = significant(Math.abs(value)), digits = found[0], exp = found[1];
     if (exp < -4 || exp >= 4) {
       const e = String(Math.abs(exp));
@@ -48,7 +48,7 @@
 
   function flatten(value) { return Array.isArray(value) ? value.flat(Infinity) : [value]; }
 
-  // render.format_value: `4`, `[3] (1, 2, 3)`, `[64×100] (0.1, −2, 3, …)`, `[3] min 0 max 2`.
+  // render.format_value: `4`, `4 [1]`, `[3] (1, 2, 3)`, `[64×100] (0.1, −2, 3, …)`, `[3] min 0 max 2`.
   function value(v, shape, summary) {
     if ((!shape || !shape.length) && !Array.isArray(v)) return number(v);
     if (!shape || !shape.length) shape = [v.length];
@@ -57,6 +57,7 @@
       return summary ? "[" + dims + "] min " + number(summary.min) + " max " + number(summary.max) : "[" + dims + "]";
     }
     const flat = flatten(v), whole = flat.length <= WHOLE;
+    if (flat.length === 1) return number(flat[0]) + " [" + dims + "]";  // a 1-element tensor: a number
     return "[" + dims + "] (" + (whole ? flat : flat.slice(0, 3)).map(number).join(", ") + (whole ? "" : ", …") + ")";
   }
 

@@ -8,7 +8,7 @@
   "use strict";
 
   const F = window.chainruleFormat;
-  const mode = { answer: null, source: null, animating: false, request: 0 };
+  const mode = { answer: null, source: null, animating: false, request: 0, opened: false };
 
   function el(id) { return document.getElementById(id); }
   function on() { const box = el("forward-toggle"); return !!box && box.checked; }
@@ -55,7 +55,9 @@
     return tangent;
   }
 
-  function request(p) {
+  // `stay`: a link opened at a step with forward mode on: show the tangents at that step,
+  // without replaying the forward pass from the start.
+  function request(p, stay) {
     const trace = p.trace, number = ++mode.request;
     const body = { source: el("source") ? el("source").value : "", inputs: {}, tangent: direction(trace) };
     trace.inputs.forEach(function (name) { body.inputs[name] = trace.leaves[name].value; });
@@ -72,7 +74,7 @@
         mode.source = p.source;
         el("pass-counter").textContent = counter(trace);
         show(p);
-        animate(p);
+        if (stay) p.render(); else animate(p);
       });
   }
 
@@ -134,6 +136,15 @@
       const toggle = el("forward-toggle");
       if (toggle) toggle.checked = false;
       mode.answer = null;
+      return;
+    }
+    // The page's first graph: forward mode as its URL says (links.js; ?forward=x, x's direction).
+    const wanted = !mode.opened && window.chainruleLinks ? window.chainruleLinks.forward() : null;
+    mode.opened = true;
+    if (wanted && el("forward-toggle")) {
+      el("forward-toggle").checked = true;
+      if (p.trace.inputs.indexOf(wanted) >= 0) el("forward-direction").value = wanted;
+      setTimeout(function () { request(p, p.state().index > 0); }, 0);
       return;
     }
     if (on() && mode.source !== p.source) setTimeout(function () { request(p); }, 0);  // a new graph: new tangents

@@ -57,6 +57,13 @@
     }
   });
 
+  // In full screen (presenter mode) the browser keeps Esc for itself: it leaves full screen
+  // and the page never sees the key. Esc still leaves a typing field then, for the player.
+  document.addEventListener("fullscreenchange", function () {
+    const active = document.activeElement;
+    if (!document.fullscreenElement && typing(active)) leave(active);
+  });
+
   window.chainruleKeys = {
     add: function (layer, handler) {
       if (!handlers[layer]) throw new Error("chainruleKeys: no layer " + layer);

@@ -22,7 +22,9 @@
     if (old) old.pause();
     if (!root || !root.dataset.trace) { page.player = null; return; }
     // The same graph again (leaving the editor re-runs it): keep the player where it is.
-    const keep = old && old.source === root.dataset.trace ? old.state().index : 0;
+    // The page's first graph opens at the URL's step (links.js: a share link or a reload).
+    const first = page.loads === 0 && root.closest && !root.closest("#embed") && window.chainruleLinks;
+    const keep = old && old.source === root.dataset.trace ? old.state().index : first ? window.chainruleLinks.step() : 0;
     page.loads += 1;
     page.player = window.chainruleGraph.createPlayer(root, { index: keep });
   }

@@ -90,10 +90,13 @@
     panel(svg, TOP + PANEL + GAP + 10, xs, df, data.breaks, "#009E73",
           "f′(" + data.wrt + ") by autograd: slope " + fmt(slope) + " at " + data.wrt + " = " + fmt(a), [a, slope]);
     if (panels === 3) {
-      const curvature = num(data.at.d2f);
+      // A dragged point has no f″ from its trace (drag_x.js): the curve stays, unmarked,
+      // until the page settles and the plot is sampled again.
+      const curvature = num(data.at.d2f), known = data.at.d2f !== undefined;
       panel(svg, TOP + 2 * (PANEL + GAP + 10), xs, data.d2f.map(num), data.breaks, "#CC79A7",
-            "f″(" + data.wrt + ") by autograd (the derivative of f′): " + fmt(curvature) + " at " + data.wrt + " = " + fmt(a),
-            [a, curvature]);
+            "f″(" + data.wrt + ") by autograd (the derivative of f′)" +
+              (known ? ": " + fmt(curvature) + " at " + data.wrt + " = " + fmt(a) : ""),
+            known ? [a, curvature] : null);
     }
     shown.data = data; shown.box = box;
     box.textContent = "";
@@ -113,6 +116,26 @@
       else box.textContent = result.data.error ? result.data.error.message : "The plot could not be drawn.";
     }).catch(function () { if (box.isConnected) box.textContent = "The plot could not be loaded."; });
   }
+  // ---- dragging x (drag_x.js): the point and tangent move, the samples stay ----------
+  // The server's point at a dragged x: {wrt, x, f, df} from /api/point, drawn on the
+  // samples on screen (the curve does not depend on the point).
+  function moveTo(at) {
+    const box = shown.box;
+    if (!at || !shown.data || !box || !box.isConnected || at.wrt !== shown.data.wrt) return false;
+    draw(box, Object.assign({}, shown.data, { at: { x: at.x, f: at.f, df: at.df } }));
+    box.dataset.point = JSON.stringify(at);
+    return true;
+  }
+  // The x under a pointer on the plot's axis, for the slider to snap (drag_x.js); null off it.
+  function xAt(clientX) {
+    const svg = shown.box && shown.box.isConnected && shown.box.querySelector("svg");
+    if (!svg || !shown.data) return null;
+    const rect = svg.getBoundingClientRect(), units = (clientX - rect.left) * W / rect.width;
+    const xs = shown.data.x.map(num), x0 = xs[0], x1 = xs[xs.length - 1];
+    return x0 + Math.max(0, Math.min(1, (units - LEFT) / (W - LEFT - RIGHT))) * (x1 - x0);
+  }
+  window.chainrulePlot = { moveTo: moveTo, xAt: xAt };
+
   document.addEventListener("change", function (event) {
     if (event.target.id !== "plot-d2f") return;
     shown.second = event.target.checked;

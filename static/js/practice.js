@@ -1,8 +1,10 @@
 /* Practice mode: before each backward step is shown, the student types the gradient they
  * expect. The server checks it (POST /api/practice/answer, relative 1e-3 or absolute 1e-6):
  * the page carries none of the gradients it asks (trace.practice.asked lists them). A right
- * answer, or Show me, brings that node's numbers; a wrong one brings the local derivatives
- * for a hint (upstream gradient × local derivative, with PyTorch's numbers). A score at
+ * answer, or Show me, brings that node's numbers. Hints come a level at a time: the first
+ * wrong answer names the rule (upstream gradient × local derivative, a sum at a fan-out)
+ * without a number; the next ones give the two factors (PyTorch's); only Show me gives the
+ * product. The question and its feedback sit in a card beside the node asked. A score at
  * the end. On with ?practice=1; the box redraws the graph with or without the answers.
  * It listens to the player's events, calls go() and hands revealed texts to the player.
  */
@@ -11,7 +13,7 @@
 
   const F = window.chainruleFormat;
   const quiz = { asking: 0, answered: new Set(), right: 0, asked: 0, tries: 0, busy: false, trace: null,
-                 pending: false, revealed: {} };
+                 pending: false, revealed: {}, placed: null, fedAt: 0 };
 
   function el(id) { return document.getElementById(id); }
   function on() { const box = el("practice-toggle"); return !!box && box.checked; }
@@ -47,22 +49,99 @@
     return out ? nameOf(out) : "y";
   }
 
-  // `edges`: the node's outgoing edges that carried a gradient, with their local derivative
-  // (the server's answer); each consumer's gradient was shown at its own, earlier step.
-  function hint(p, node, edges) {
-    const y = outputName(p);
-    if (node.kind === "output") return "Backward starts at the output with ∂" + y + "/∂" + y + ": the gradient backward() was given (1 when it was given none).";
-    // A carried edge leaves an earlier repetition of a folded box, not the one shown.
-    const parts = edges.filter(function (e) { return !e.carried; }).map(function (e) {
-      const consumer = nodeOf(p, e.target);
-      if (typeof e.local_grad !== "number" || typeof consumer.grad !== "number") {
-        return "what " + nameOf(consumer) + "'s backward returned";
-      }
-      return "∂" + y + "/∂" + nameOf(consumer) + " × ∂" + nameOf(consumer) + "/∂" + nameOf(node) +
-        " = " + F.number(consumer.grad) + " × " + F.number(e.local_grad);
+  // The hints, one level at a time (issue 29): the first names the rule and no number, the
+  // second gives the two factors of each use, only a reveal (or a right answer) the product.
+  // `edges`: the node's outgoing edges that carried a gradient, from the server (with their
+  // local derivative from the second hint on); each consumer's gradient was shown at its own,
+  // earlier step. A carried edge leaves an earlier repetition of a folded box: not this one.
+  function uses(p, edges) {
+    return edges.filter(function (e) { return !e.carried; }).map(function (e) {
+      return { edge: e, consumer: nodeOf(p, e.target) };
     });
-    return "Upstream gradient × local derivative" + (parts.length > 1 ? ", summed over the " + parts.length + " uses of " + nameOf(node) : "") +
-      ": " + parts.join("  +  ") + ".";
+  }
+
+  function term(p, node, use) {
+    const y = outputName(p), c = nameOf(use.consumer);
+    return "∂" + y + "/∂" + c + " × ∂" + c + "/∂" + nameOf(node);
+  }
+
+  function hint(p, node, edges, level) {
+    const y = outputName(p);
+    if (node.kind === "output") {
+      return level === 1 ? "Backward starts at the output, with ∂" + y + "/∂" + y + ": the gradient backward() was given."
+        : "∂" + y + "/∂" + y + " is what backward() was given: 1 when it was given none.";
+    }
+    const all = uses(p, edges);
+    if (level === 1) {
+      const sum = rule(p, node) + " = " + all.map(function (u) { return term(p, node, u); }).join(" + ");
+      return all.length > 1
+        ? "A fan-out: " + nameOf(node) + " feeds " + all.length + " operations, so its gradient is a sum, one " +
+          "upstream gradient × local derivative per use: " + sum + "."
+        : "Upstream gradient × local derivative: " + sum + ".";
+    }
+    const factors = all.map(function (u) {
+      const c = nameOf(u.consumer), e = u.edge;
+      if (typeof e.local_grad !== "number" || typeof u.consumer.grad !== "number") {
+        return "through " + c + ": what " + c + "'s backward returned";
+      }
+      return "∂" + y + "/∂" + c + " = " + F.number(u.consumer.grad) + " (its step, above) and ∂" + c + "/∂" +
+        nameOf(node) + " = " + F.number(e.local_grad);
+    });
+    return "The factors: " + factors.join("; ") + (all.length > 1 ? ". Multiply each pair, then add." : ". Multiply them.");
+  }
+
+  // The product, each contribution and the sum as PyTorch computed them (the edges' `grad`).
+  function product(p, node, edges, grad) {
+    const all = uses(p, edges);
+    const numeric = all.every(function (u) {
+      return typeof u.edge.local_grad === "number" && typeof u.consumer.grad === "number" && typeof u.edge.grad === "number";
+    });
+    if (node.kind === "output" || !all.length || !numeric) return rule(p, node) + " = " + F.number(grad) + ".";
+    const factors = all.map(function (u) { return F.number(u.consumer.grad) + " × " + F.number(u.edge.local_grad); });
+    const parts = all.map(function (u) { return F.number(u.edge.grad); });
+    return rule(p, node) + " = " + factors.join(" + ") + (all.length > 1 ? " = " + parts.join(" + ") : "") +
+      " = " + F.number(grad) + ": upstream gradient × local derivative" +
+      (all.length > 1 ? ", summed over the " + all.length + " uses of " + nameOf(node) : "") + ".";
+  }
+
+  // The question and its feedback sit beside the node asked, not under the page (issue 29):
+  // the card is laid over the page on the side of the node's box (right, left, below, above)
+  // where it hides the least of the other nodes, the controls and the explanation.
+  // `id` null: back in the Practice box.
+  function place(p, id) {
+    const card = el("practice-card");
+    if (!card) return;
+    const group = id && p && p.root.querySelector('[id="' + id + '"][data-kind]');
+    const shown = !el("practice-form").hidden || el("practice-feedback").textContent !== "";
+    card.classList.toggle("beside", !!group && shown);
+    if (!group || !shown) { card.style.left = card.style.top = ""; quiz.placed = null; return; }
+    quiz.placed = id;
+    const box = group.getBoundingClientRect(), gap = 12, width = card.offsetWidth, height = card.offsetHeight;
+    const fit = function (x, y) {  // inside the window
+      return [Math.max(8, Math.min(x, window.innerWidth - width - 8)), Math.max(8, Math.min(y, window.innerHeight - height - 8))];
+    };
+    const sides = [fit(box.right + gap, box.top), fit(box.left - gap - width, box.top),
+                   fit(box.left, box.bottom + gap), fit(box.left, box.top - gap - height)];
+    const others = Array.from(p.root.querySelectorAll("g[data-kind]")).filter(function (g) { return g !== group; })
+      .concat([el("player"), el("chain")].filter(Boolean)).map(function (e) { return e.getBoundingClientRect(); });
+    const hidden = function (at) {  // the area of the others the card would cover, and of the node itself
+      return others.concat([box]).reduce(function (sum, r, i) {
+        const w = Math.min(at[0] + width, r.right) - Math.max(at[0], r.left);
+        const h = Math.min(at[1] + height, r.bottom) - Math.max(at[1], r.top);
+        return sum + (w > 0 && h > 0 ? w * h * (i === others.length ? 100 : 1) : 0);
+      }, 0);
+    };
+    const best = sides.reduce(function (a, b) { return hidden(b) < hidden(a) ? b : a; });
+    const left = best[0], top = best[1];
+    // Absolute, in the coordinates of the card's containing block (the document's, here).
+    const parent = card.offsetParent;
+    let x = -window.scrollX, y = -window.scrollY;
+    if (parent && parent !== document.body && parent !== document.documentElement) {
+      const r = parent.getBoundingClientRect();
+      x = r.left + parent.clientLeft - parent.scrollLeft; y = r.top + parent.clientTop - parent.scrollTop;
+    }
+    card.style.left = (left - x) + "px";
+    card.style.top = (top - y) + "px";
   }
 
   function rule(p, node) { return "∂" + outputName(p) + "/∂" + nameOf(node); }
@@ -82,9 +161,10 @@
     el("practice-question").textContent = "Backward step " + (index - p.state().forward) + ": what is " + rule(p, node) + "?";
     el("practice-feedback").textContent = "";
     el("practice-form").hidden = false;
+    place(p, node.id);
     const answer = el("practice-answer");
     answer.value = "";
-    answer.focus();
+    answer.focus({ preventScroll: true });
   }
 
   // The node's numbers, as the page would have carried them, into the trace the panel,
@@ -106,6 +186,7 @@
     quiz.asked += 1;
     if (right) quiz.right += 1;
     quiz.asking = 0;
+    quiz.fedAt = index;
     el("practice-form").hidden = true;
     const toolbar = el("player");
     if (toolbar) toolbar.focus();  // → steps on at once
@@ -152,6 +233,9 @@
     const form = el("practice-form"), note = el("practice-tensor");
     if (form) form.hidden = true;
     if (note) note.hidden = true;  // a new graph starts before its first step
+    quiz.fedAt = 0;
+    if (el("practice-feedback")) el("practice-feedback").textContent = "";
+    place(p, null);
   });
   document.addEventListener("htmx:oobAfterSwap", function (event) {  // its table, redrawn too
     const p = player();
@@ -177,10 +261,21 @@
     if (quiz.asking && event.detail.index < quiz.asking - 1) {  // stepped back: ask later
       quiz.asking = 0;
       el("practice-form").hidden = true;
+      el("practice-feedback").textContent = "";
     }
+    // The verdict stays beside its node while that step is shown; stepping on clears it.
+    if (!quiz.asking && quiz.fedAt && event.detail.index !== quiz.fedAt) {
+      quiz.fedAt = 0;
+      el("practice-feedback").textContent = "";
+    }
+    place(p, quiz.placed);
     tensorNote(p, event.detail.index);
     score(p);
   });
+  // The card follows its node when the graph or the page scrolls, or the window changes size.
+  function follow() { const p = player(); if (p && quiz.placed) place(p, quiz.placed); }
+  document.addEventListener("scroll", follow, true);
+  window.addEventListener("resize", follow);
 
   document.addEventListener("submit", function (event) {
     if (event.target.id !== "practice-form") return;
@@ -191,18 +286,21 @@
     const answer = parse(el("practice-answer").value);
     const feedback = el("practice-feedback");
     if (!Number.isFinite(answer)) { feedback.textContent = "Type a number, like 0.5 or -1.2e-3."; return; }
-    send(p, { answer: answer }, function (result) {
+    const level = quiz.tries === 0 ? 1 : 2;  // the hint this answer gets if it is wrong
+    send(p, { answer: answer, hint: level }, function (result) {
       if (result.right) {
         quiz.revealed[result.node] = result;
         apply(p, result);
         feedback.textContent = "Right: " + rule(p, node) + " = " + F.number(result.grad) + (quiz.tries ? "." : ", at the first try.");
         feedback.className = "practice-feedback right";
         reveal(p, quiz.tries === 0);
+        place(p, node.id);
         return;
       }
       quiz.tries += 1;
       feedback.className = "practice-feedback wrong";
-      feedback.textContent = "Not quite (" + F.number(answer) + "). Hint: " + hint(p, node, result.edges) + " Try again, or Show me.";
+      feedback.textContent = "Not quite (" + F.number(answer) + "). Hint: " + hint(p, node, result.edges, level) + " Try again, or Show me.";
+      place(p, node.id);
     });
   });
 
@@ -216,8 +314,9 @@
       apply(p, result);
       const edges = p.trace.edges.filter(function (e) { return e.source === node.id && e.grad !== null && e.grad !== undefined; });
       el("practice-feedback").className = "practice-feedback shown";
-      el("practice-feedback").textContent = "Shown: " + rule(p, node) + " = " + F.number(result.grad) + ". " + hint(p, node, edges);
+      el("practice-feedback").textContent = "Shown: " + product(p, node, edges, result.grad);
       reveal(p, false);
+      place(p, node.id);
     });
   });
 
@@ -229,6 +328,8 @@
     el("practice-form").hidden = true;
     el("practice-feedback").textContent = "";
     el("practice-score").textContent = "";
+    quiz.fedAt = 0;
+    place(player(), null);
     const field = el("practice-field"), editor = el("editor");
     if (field && editor) { field.value = on() ? "1" : ""; editor.requestSubmit(); }
   });

@@ -3,9 +3,10 @@
  * whole graph, Esc leaves.
  *
  * One screen holds the controls, the graph and the explanation (a projector is often
- * 1280×720): the graph gets the height the explanation leaves, with node text of 20 px or
- * more (a wider graph scrolls, following the step), and the explanation keeps its newest
- * line, where the sum and the .grad are, in view.
+ * 1280×720): the explanation below the graph shows every line of the step (heading,
+ * contributions, sum, .grad), and the graph gets the height left, with node text of 20 px or
+ * more (a wider graph scrolls, following the step); too little left and the explanation
+ * goes beside the graph. Whole graph (0) never draws node text under 14 px.
  */
 (function () {
   "use strict";
@@ -13,27 +14,85 @@
   function player() { return window.chainrule && window.chainrule.player(); }
   function on() { return document.body.classList.contains("presenter"); }
 
-  const CHAIN_SHARE = 0.3;  // of the screen's height, for the explanation
+  const MIN_GRAPH = 200;   // px: a graph lower than this puts the explanation beside it
+  const WHOLE_FLOOR = 14;  // px: whole-graph mode (0) never draws node text smaller
+  const stage = { reserve: 0 };  // the tallest explanation of this graph so far (px)
+
+  function newGraph() { stage.reserve = 0; document.body.classList.remove("chain-beside"); }
 
   function sizeStage() {
-    const graph = document.getElementById("graph");
-    if (!graph) return;
-    if (!on()) { graph.style.height = ""; return; }
-    const legend = document.querySelector(".graph-panel .legend:not([hidden])");
-    const top = graph.getBoundingClientRect().top + window.scrollY;
-    const below = (legend ? legend.getBoundingClientRect().height : 0) + window.innerHeight * CHAIN_SHARE + 28;
-    graph.style.height = Math.max(160, window.innerHeight - top - below) + "px";
+    // The explanation below the graph takes the height its lines need (the tallest of this
+    // graph's steps so far, so the graph does not jump at every step); the graph gets the
+    // rest. Too little left: the explanation goes beside the graph instead.
+    const graph = document.getElementById("graph"), chain = document.getElementById("chain");
+    if (!graph || !chain) return;
+    if (!on()) {
+      graph.style.height = ""; chain.style.minHeight = ""; chain.style.maxHeight = ""; chain.style.overflowY = "";
+      document.body.classList.remove("chain-beside");
+      return;
+    }
+    const beside = document.body.classList.contains("chain-beside");
+    chain.style.minHeight = ""; chain.style.maxHeight = "";
+    if (!beside) stage.reserve = Math.max(stage.reserve, chain.getBoundingClientRect().height);
+    chain.style.minHeight = beside ? "" : stage.reserve + "px";
+    const legend = Array.from(document.querySelectorAll(".graph-panel .legend")).find(function (l) { return l.offsetParent; });
+    const bottom = beside ? legend || graph : chain;
+    const over = bottom.getBoundingClientRect().bottom + window.scrollY - (window.innerHeight - 6);
+    const height = graph.getBoundingClientRect().height - over;
+    if (!beside && height < MIN_GRAPH) {
+      document.body.classList.add("chain-beside");
+      sizeStage();
+      return;
+    }
+    graph.style.height = Math.max(MIN_GRAPH, height) + "px";
+    if (beside) {  // its own column, as high as the screen allows (it scrolls only past that)
+      chain.style.maxHeight = window.innerHeight - 6 - (chain.getBoundingClientRect().top + window.scrollY) + "px";
+      chain.style.overflowY = "auto";
+    } else {
+      chain.style.overflowY = "";
+    }
+  }
+
+  function floorWhole() {
+    // Whole-graph mode shows the whole graph only while its node text stays 14 px or more;
+    // a larger graph keeps 14 px text and scrolls, following the current step.
+    const graph = document.getElementById("graph"), p = player();
+    const svg = graph && graph.querySelector("svg"), text = svg && svg.querySelector("g.node text");
+    if (!on() || document.body.dataset.fit !== "whole" || !p || p.zoom() !== 1 || !text || !svg.viewBox.baseVal) return;
+    const units = parseFloat(text.getAttribute("font-size")) || 14, width = svg.viewBox.baseVal.width;
+    if (units * svg.getBoundingClientRect().width / width >= WHOLE_FLOOR - 0.05) return;
+    svg.style.height = ""; svg.style.maxWidth = "none";
+    svg.style.minWidth = svg.style.width = width * WHOLE_FLOOR / units + "px";
+    graph.classList.add("scrolls");
+    const current = graph.querySelector(".st-current");
+    if (current) {
+      const r = current.getBoundingClientRect(), view = graph.getBoundingClientRect();
+      graph.scrollBy({ left: (r.left + r.right - view.left - view.right) / 2,
+                       top: (r.top + r.bottom - view.top - view.bottom) / 2, behavior: "auto" });
+    }
   }
 
   function refit() {  // the panel changed size: fit the graph again, unless zoomed in
     sizeStage();
     const p = player();
-    if (p && p.zoom() === 1) p.setZoom(1);
+    if (p && p.zoom() === 1) { p.setZoom(1); floorWhole(); }
   }
 
-  function newestLine() {  // the explanation's last line (the sum, the .grad) stays in view
+  function newestLine() {  // an explanation taller than its column keeps its last line in view
     const chain = document.getElementById("chain");
     if (on() && chain) chain.scrollTop = chain.scrollHeight;
+  }
+
+  function onStep() {  // a taller explanation than any before it: the graph makes room
+    if (!on()) return;
+    const chain = document.getElementById("chain");
+    const before = stage.reserve;
+    if (chain && !document.body.classList.contains("chain-beside")) {
+      chain.style.minHeight = "";
+      if (chain.getBoundingClientRect().height > before + 0.5) refit();
+      else chain.style.minHeight = stage.reserve + "px";
+    }
+    newestLine();
   }
 
   function toggleCode() {
@@ -56,6 +115,7 @@
     const whole = (p && p.zoom() > 1) || document.body.dataset.fit !== "whole";
     document.body.dataset.fit = whole ? "whole" : "presenter";
     if (p) p.setZoom(1);
+    floorWhole();
   }
 
   function showPresenter(button, wanted) {
@@ -65,9 +125,9 @@
     // Readable text first; 0 shows the whole graph, + and − zoom from either.
     if (wanted) document.body.dataset.fit = "presenter";
     else delete document.body.dataset.fit;
-    sizeStage();
-    const p = player();
-    if (p) p.setZoom(1);
+    newGraph();
+    if (wanted) window.scrollTo(0, 0);  // one screen, from its top
+    refit();
     newestLine();
   }
 
@@ -110,6 +170,7 @@
     if (!document.fullscreenElement && button && on()) showPresenter(button, false);
   });
   window.addEventListener("resize", refit);  // full screen, a phone turned, a window resized
-  document.addEventListener("chainrule:loaded", function () { if (on()) refit(); });  // a new graph
-  document.addEventListener("chainrule:step", function () { requestAnimationFrame(newestLine); });
+  document.addEventListener("chainrule:loaded", function () { newGraph(); if (on()) refit(); });  // a new graph
+  // The panel writes the step's explanation on the same event: measure it a frame later.
+  document.addEventListener("chainrule:step", function () { requestAnimationFrame(onStep); });
 })();

@@ -7,6 +7,9 @@
  *   tangents(url, body)  POST /api/trace with a tangent: forward mode (forward_mode.js)
  *   samples(url)         GET  /api/plot: the live plot's samples (plot.js), one request per URL
  *   answer(url, body)    POST /api/practice/answer: practice mode's verdicts (practice.js)
+ *   point(url)           GET  /api/point: the page at a dragged input's value (drag_x.js)
+ *   classroom(url, body) POST /class, its state and answers: a live class (classroom.js)
+ *   tally(url)           GET  /class/<code>/answers: the lecturer's panel (classroom.js)
  * Each resolves to {ok, status, data}: `data` the JSON answer, an API error ({error: {kind,
  * message}}) when not ok. A lost connection rejects.
  */
@@ -44,5 +47,8 @@
     tangents: post,
     answer: post,
     samples: samples,
+    point: function (url) { return json(url, { credentials: "same-origin" }); },
+    classroom: post,
+    tally: function (url) { return json(url, { credentials: "same-origin" }); },
   };
 })();

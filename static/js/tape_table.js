@@ -102,7 +102,7 @@
   }
 
   // A row's adjoint the page did not carry (practice mode), now answered: the cell as
-  // templates/_tape.html writes it, from the server's texts ({bar, adjoint, contributions}).
+  // templates/_tape.html writes it, from the server's texts ({bar, adjoint, contributions, sign}).
   function reveal(id, texts) {
     const tab = table(), row = tab && tab.querySelector('tr.tape-row[data-node="' + id + '"]');
     if (!row || !texts) return;
@@ -116,7 +116,7 @@
         const part = cell.appendChild(span("contribution", c.text + " (from " + c.from + ")"));
         part.dataset.from = c.from_id;
       });
-      cell.appendChild(span("total", " = " + texts.adjoint));
+      cell.appendChild(span("total", " " + (texts.sign || "=") + " " + texts.adjoint));  // ≈: rounded parts
     } else {
       cell.appendChild(span("total", texts.adjoint || "–"));
     }

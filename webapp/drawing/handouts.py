@@ -6,6 +6,7 @@ import io
 import json
 import re
 import struct
+import textwrap
 import zipfile
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -30,20 +31,47 @@ def _checked_steps(trace: dict) -> list[dict]:
     return steps
 
 
-def step_dot(trace: dict, steps: list[dict], done: int, theme: str = "light") -> str:
-    """DOT of the graph after `done` steps, captioned with the last step's one line (and,
-    folded, with what the boxes stand for)."""
-    title = f"{done}/{len(steps)}  {steps[done - 1]['caption']}" if done else "before the forward pass"
+def step_dot(trace: dict, steps: list[dict], done: int, theme: str = "light",
+             captioned: int | None = None) -> str:
+    """DOT of the graph after `done` steps, with the last step's whole caption under it (and,
+    folded, what the boxes stand for), left-aligned and wrapped to CAPTION_WIDTH.
+    `captioned`: another step's caption instead (write_gif sizes frames by the longest)."""
+    shown = done if captioned is None else captioned
+    lines = [f"{shown}/{len(steps)}  " + steps[shown - 1]["caption"] if shown else "before the forward pass"]
     if "fold" in trace:
-        title += "\n" + folded_caption(trace)
-    dot = render.values_dot(trace_at(trace, steps, done), title=title, legend=False)
+        lines.append(folded_caption(trace))
+    dot = render.values_dot(trace_at(trace, steps, done), title=frame_title("\n".join(lines)),
+                            legend=False)
     dot = themes.dark(dot) if theme == "dark" else dot
-    if not done:
-        return dot
-    # The step's box in a heavy outline, as the page's player marks it: a later statement
-    # for a node adds to (and overrides) its attributes.
-    colour = themes.TEXT if theme == "dark" else "#000000"
-    return dot.rstrip().removesuffix("}") + f'\t"{steps[done - 1]["node"]}" [penwidth=4 color="{colour}"]\n}}\n'
+    # Under the graph, left-aligned: captions of one line or twelve leave the graph where it
+    # is from frame to frame (a later statement overrides the graph's attributes).
+    extra = "\tgraph [labelloc=b labeljust=l]\n"
+    if done:
+        # The step's box in a heavy outline, as the page's player marks it.
+        colour = themes.TEXT if theme == "dark" else "#000000"
+        extra += f'\t"{steps[done - 1]["node"]}" [penwidth=4 color="{colour}"]\n'
+    return dot.rstrip().removesuffix("}") + extra + "}\n"
+
+
+CAPTION_WIDTH = 90  # characters a caption line holds before it wraps
+
+
+def caption_lines(text: str, width: int = CAPTION_WIDTH) -> list[str]:
+    """The caption's lines, each longer one wrapped at spaces; a wrapped part is indented
+    two more than its line, so a reader sees where the line goes on."""
+    out = []
+    for line in text.splitlines():
+        indent = line[:len(line) - len(line.lstrip())]
+        out += textwrap.wrap(line, width, initial_indent="", subsequent_indent=indent + "  ",
+                             break_long_words=True, break_on_hyphens=False,
+                             drop_whitespace=True) or [""]
+    return out
+
+
+def frame_title(text: str) -> str:
+    """A graph label of left-justified lines (Graphviz's `\\l`), the caption wrapped."""
+    lines = [line.replace("\\", "\\\\") for line in caption_lines(text)]
+    return "".join(f"{line}\\l" for line in lines)
 
 
 def folded_caption(trace: dict) -> str:
@@ -97,7 +125,10 @@ def write_gif(trace: dict, out, theme: str = "light", draw=None) -> list[str]:
     from PIL import GifImagePlugin, Image, ImageChops  # only the image routes need Pillow
     draw = draw or render.run_dot
     steps = _checked_steps(trace)
-    dpi = frame_dpi(step_dot(trace, steps, len(steps), theme), draw)
+    # Sized by the last frame (every number written in) under the longest caption: no frame
+    # comes out larger and is shrunk, so the graph keeps one scale in every frame.
+    longest = max(range(1, len(steps) + 1), key=lambda i: len(caption_lines(steps[i - 1]["caption"])))
+    dpi = frame_dpi(step_dot(trace, steps, len(steps), theme, captioned=longest), draw)
 
     def png(done: int) -> bytes:
         return draw(step_dot(trace, steps, done, theme).replace("graph [", f"graph [dpi={dpi} ", 1), "png")
@@ -192,7 +223,7 @@ def tape_markdown(trace: dict) -> str:
 
 
 _TEX_MATH = {"·": r"\cdot ", "−": "-", "×": r"\times ", "…": r"\ldots ", "ᵀ": "^{T}",
-             "\u0304": "", "∂": r"\partial "}
+             "\u0304": "", "\u0305": "", "∂": r"\partial "}  # bars: the column says adjoint
 
 
 def _tex(text: str) -> str:

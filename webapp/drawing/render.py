@@ -21,7 +21,7 @@ import graphviz
 from . import dot_statements, layout, module_boxes, svg_fill
 from ..cache import BoundedCache, SingleFlight, note
 from ..errors import ChainruleError, limit
-from ..formatting import format_value
+from ..formatting import format_number, format_value
 from ..lesson.folding import notice
 from ..timing import timed
 
@@ -48,16 +48,41 @@ def _escape(text: str) -> str:
             .replace('"', "&quot;"))
 
 
+ROW_CHARS = 34  # a row's longest text: a box stays under a third of a 1280 px projector's graph
+
+
+def compact(value, shape, summary=None, room: int = ROW_CHARS) -> str:
+    """format_value, with as few of a tensor's first entries as keep it within `room`
+    characters: "[2×3] (−2.003, 0.7091, …)". The panel and the hover card show every entry."""
+    text = format_value(value, shape, summary)
+    if len(text) <= room or not isinstance(value, list):
+        return text
+    dims, flat = "×".join(str(s) for s in shape or [len(value)]), _flat(value)
+    shown = format_number(flat[0])
+    for number in flat[1:]:
+        longer = f"{shown}, {format_number(number)}"
+        if len(f"[{dims}] ({longer}, …)") > room:
+            break
+        shown = longer
+    return f"[{dims}] ({shown}, …)"
+
+
+def _flat(value) -> list:
+    return [item for part in value for item in _flat(part)] if isinstance(value, list) else [value]
+
+
 def value_texts(node: dict) -> tuple[str | None, str | None]:
-    """The value row and the gradient row a node shows (None: no such row)."""
-    value = format_value(node["value"], node["shape"], node.get("summary"))
+    """The value row and the gradient row a node shows (None: no such row), each at most
+    ROW_CHARS characters of numbers (compact)."""
+    value = compact(node["value"], node["shape"], node.get("summary"))
     if node["kind"] == "constant":
         return (value if value != node["label"] else None), None
     grad, summary = node["grad"], node.get("grad_summary")
-    grad_text = format_value(grad, node["shape"], summary) if grad is not None or summary else "–"
+    room = ROW_CHARS - len("grad ")
+    grad_text = compact(grad, node["shape"], summary, room) if grad is not None or summary else "–"
     accumulated = node.get("accumulated")
     if accumulated is not None and accumulated != grad:  # a leaf's .grad holds earlier passes too
-        return value, f"grad {grad_text} (.grad {format_value(accumulated, node['shape'])})"
+        return value, f"grad {grad_text} (.grad {compact(accumulated, node['shape'], None, room)})"
     return value, f"grad {grad_text}"
 
 
@@ -71,7 +96,14 @@ def placeholder(text: str | None, shortest: int = 8) -> str | None:
     if text is None:
         return None
     # `#` never appears in a label or a number, so a constant drawn as "0" stays itself.
-    return "#" * max(shortest, -(-len(text) // 4) * 4)
+    # A `#` is wider than the mean character of a number row (digits, ", ", "." are
+    # narrower): a long row gets 0.72 `#` a character, so a tensor's box is as wide as its text.
+    if len(text) > shortest:
+        return "#" * max(shortest, -(-int(len(text) * HASH_SHARE * 10) // 20) * 2)
+    return "#" * shortest
+
+
+HASH_SHARE = 0.72  # DejaVu Sans: "#" 0.84 em; "(−2.003, 0.7092, …)" 0.6 em a character
 
 
 def _value_label(node: dict, texts: tuple[str | None, str | None]) -> str:
@@ -115,7 +147,7 @@ def values_dot(trace: dict, title: str | None = None, legend: bool = True,
             dot_statements.node(graph, f"{node['id']}-op", label=_escape_plain(node.get("symbol") or node["op"]),
                        id=f"{node['id']}-op", shape="circle", style="filled", width="0.35",
                        fixedsize="false", fillcolor=OP_CIRCLE["fill"], color=OP_CIRCLE["border"],
-                       fontsize="11", tooltip=node["op"] or "", **{"class": "cr-opnode"},
+                       fontsize="12", tooltip=node["op"] or "", **{"class": "cr-opnode"},
                        **_folded_look(node))
             dot_statements.edge(graph, f"{node['id']}-op", node["id"], id=f"{node['id']}-op-out",
                        arrowsize="0.6", **{"class": "cr-edge"})

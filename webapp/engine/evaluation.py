@@ -12,7 +12,7 @@ from ..errors import bad_input, runtime
 from ..language.calls import explain_torch_error
 from ..language.interpreter import Interpreter
 from ..sandbox.cpython.runner import CPythonRunner
-from ..language.frontend import install_helpers, parse_source
+from ..language.frontend import current_language, install_helpers, parse_source
 from ..lesson.annotate import add_lesson, add_names
 from ..limits import Limits
 from ..model import ABSENT, Graph, Trace
@@ -295,7 +295,7 @@ def add_tangents(trace: Trace, directions: dict) -> None:
 def add_teaching(trace: dict, lesson: bool, seeded: bool, source: str) -> None:
     """The lesson (names, tape, explanations, guards), or the nodes' names only (in place)."""
     if lesson:
-        add_lesson(trace, seeded=seeded, source=source)
+        add_lesson(trace, seeded=seeded, source=source, language=current_language())
     else:
         add_names(trace)
 

@@ -25,11 +25,18 @@ class JobState:
         self.close_after_answer = False  # set by the worker: tracers closed after the answer
         self.closing: list = []  # tracers recorder.close_later keeps until then
         self.tracers: "weakref.WeakSet" = weakref.WeakSet()  # every tracer not yet closed
+        # The deadline fired (the worker's handler). It lands between any two bytecodes: in
+        # a context manager's exit (torch's mode stack, a tracer's flush) the clean-up it
+        # interrupted may raise again, and that error, not DeadlineExceeded, reaches the
+        # worker's run_job; this flag keeps the answer what it was: out of time.
+        self.expired = False
+        self.stopped_in: tuple | None = None  # innermost_loop() when the deadline fired
 
     def begin(self) -> None:
         """Before a job: a stretch an earlier job's error left open must not shield this one,
         and loops an earlier job's stop left on the list are not this job's."""
         self.uninterrupted = 0
+        self.expired, self.stopped_in = False, None
         ACTIVE_LOOPS.clear()
 
     @staticmethod

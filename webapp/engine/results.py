@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 
 from ..model import Leaf, Output, Parameter, Print, Result, Summary, Update
+from ..language.frontend import current_language
+from ..language.r_printing import print_text
 from .jsonvalues import describe, number, plain, tensor_value
 
 from ..limits import MAX_RESULT_TEXT as MAX_TEXT
@@ -35,7 +37,7 @@ def describe_prints(prints: list) -> list:
 
 
 def describe_result(value, line, limits) -> Result:
-    """The last line's value (kind, value, shape), and how Python prints it."""
+    """The last line's value (kind, value, shape), and how the program's language prints it."""
     result = Result(kind=_kind(value), value=plain(value, limits.max_json_elements), line=line,
                     text=_text(value))
     if isinstance(value, torch.Tensor):  # its "value" is plain's tensor_value already
@@ -92,7 +94,13 @@ def _kind(value) -> str:
 
 
 def _text(value) -> str:
-    """repr() as the Python prompt shows it; only for values whose repr is plain data."""
+    """As the program's prompt shows it: R torch's print for an R program, else repr() as
+    the Python prompt shows it (only for values whose repr is plain data)."""
+    if current_language() == "r":  # the job's language (engine/jobs.py sets it)
+        try:
+            return print_text(value)[:MAX_TEXT]
+        except Exception:  # a tensor that cannot print (e.g. freed storage) still answers
+            return f"<{type(value).__name__}>"
     if isinstance(value, (torch.Tensor, bool, int, float, str, type(None))) or \
             (isinstance(value, (tuple, list)) and len(value) <= 100):
         try:

@@ -8,6 +8,7 @@ import torch
 
 from ..errors import OUT_OF_MEMORY, ChainruleError, limit, runtime, unsupported
 from .budget import Budget, nested_numel, numel_of_size
+from .student_terms import shape_mismatch
 from .vocabulary import CREATION, ELEMENTWISE, FORBIDDEN_KWARGS, SIZED_CREATION
 
 # Ops whose output can be much larger than their inputs: sized on the meta device first.
@@ -164,7 +165,7 @@ def call_torch(name: str, function, args: list, kwargs: dict, budget: Budget, no
         args = [torch.tensor(float(a)) if _is_number(a) else a for a in args]  # maximum(x, 0)
     if short in CREATION or short in GROWING:
         predict_numel(name, function, args, kwargs, budget, node)
-    result = guarded(lambda: function(*args, **kwargs), node)
+    result = guarded(lambda: function(*args, **kwargs), node, operands=args)
     budget.produced(result, node, inputs=args)
     return result
 
@@ -195,8 +196,9 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def guarded(thunk, node=None):
-    """Run a torch call, turning its exceptions into one plain sentence at `node`."""
+def guarded(thunk, node=None, operands=None):
+    """Run a torch call, turning its exceptions into one plain sentence at `node`; with its
+    tensor `operands`, a mistake of the student's is said in their terms (student_terms.py)."""
     try:
         return thunk()
     except ChainruleError as error:
@@ -209,6 +211,8 @@ def guarded(thunk, node=None):
         raise limit("This function is nested too deeply.", node) from None
     except TORCH_ERRORS as exc:
         message = explain_torch_error(exc)
+        if operands is not None:
+            message = shape_mismatch(str(exc), node, list(operands)) or message
         if message == OUT_OF_MEMORY:
             raise limit(message, node) from None
         raise runtime(message, node) from None

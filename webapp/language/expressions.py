@@ -4,14 +4,16 @@ attribute access (the only way user code reaches any attribute).
 from __future__ import annotations
 
 import ast
+import contextlib
 import operator
 
 import torch
 
-from ..errors import runtime, unsupported
+from ..errors import ChainruleError, runtime, unsupported
 from .budget import nested_numel
 from .calls import call_torch, guarded
 from .custom_function import CtxProxy, CustomFunction
+from .student_terms import grad_is_none, grad_owner, none_grad_operand
 from .name_slips import did_you_mean
 from .vocabulary import Namespace, TENSOR_METHODS, TENSOR_PROPERTIES
 from .scopes import TensorMethod
@@ -90,7 +92,33 @@ class Expressions:
     def eval_BinOp(self, node, scope):
         left = self.evaluate(node.left, scope)
         right = self.evaluate(node.right, scope)
-        return self.binary(node.op, left, right, node)
+        with self.none_grad_said([(node.left, left), (node.right, right)], scope):
+            return self.binary(node.op, left, right, node)
+
+    @contextlib.contextmanager
+    def none_grad_said(self, operands, scope):
+        """A refusal of an operation on a `.grad` that is None, said as what it means: no
+        backward pass has reached that tensor (student_terms.grad_is_none)."""
+        try:
+            yield
+        except ChainruleError as error:
+            attribute = none_grad_operand(operands)
+            if attribute is None or error.kind not in ("runtime", "unsupported") \
+                    or getattr(error, "none_grad", False):  # a limit stays a limit; said once
+                raise
+            said = runtime(grad_is_none(attribute, self.known_value(grad_owner(attribute), scope)),
+                           attribute)
+            said.none_grad = True
+            raise said from None
+
+    def known_value(self, node, scope):
+        """The value of a plain name, when it has one (read only, never evaluated)."""
+        if isinstance(node, ast.Name):
+            try:
+                return scope.lookup(node.id)
+            except KeyError:
+                return None
+        return None
 
     def binary(self, op, left, right, node, inplace=False):
         """Apply an arithmetic operator with the language's checks."""
@@ -140,7 +168,8 @@ class Expressions:
         container = self.evaluate(node.value, scope)
         index = self.evaluate(node.slice, scope)
         if not isinstance(container, (torch.Tensor, list, tuple, torch.Size, range)):
-            raise unsupported("Only tensors, lists and tuples can be indexed.", node)
+            with self.none_grad_said([(node.value, container)], scope):  # `x.grad[0]`
+                raise unsupported("Only tensors, lists and tuples can be indexed.", node)
         result = guarded(lambda: container[index], node)
         self.budget.produced(result, node)
         return self.produced(result, node, [container])
@@ -152,8 +181,9 @@ class Expressions:
 
     def eval_Attribute(self, node, scope):
         owner = self.evaluate(node.value, scope)
-        if owner is None and isinstance(node.value, ast.Attribute) and node.value.attr == "grad":
-            raise runtime(f"{ast.unparse(node.value)} is None until backward runs.", node)
+        if owner is None and grad_owner(node.value) is not None:
+            raise runtime(grad_is_none(node.value, self.known_value(grad_owner(node.value), scope)),
+                          node)
         return self.attribute(owner, node.attr, node)
 
     def attribute(self, owner, name, node):

@@ -18,7 +18,7 @@ def find_inputs(tree: ast.Module) -> list[str]:
     module reads it before it first binds it (`x -= lr * x.grad` on an input).
     """
     found: list[tuple[int, int, str]] = []
-    _collect_free(tree.body, [], found, read_before_bound(tree, _bound_in(tree.body)))
+    _collect_free(tree.body, [], found, read_before_bound(tree, bound_in(tree.body)))
     ordered: list[str] = []
     for _, _, name in sorted(found):
         if name not in LANGUAGE_NAMES and name not in ordered:
@@ -27,7 +27,7 @@ def find_inputs(tree: ast.Module) -> list[str]:
 
 
 def _collect_free(body, enclosing: list[set], found: list, unbound: set = frozenset()) -> None:
-    bound = _bound_in(body) - unbound
+    bound = bound_in(body) - unbound
     if isinstance(body, ast.FunctionDef):
         bound |= {a.arg for a in body.args.args}
         body = body.body
@@ -44,7 +44,7 @@ def _collect_free(body, enclosing: list[set], found: list, unbound: set = frozen
                     _collect_free(item, scopes, found)
 
 
-def _bound_in(body) -> set[str]:
+def bound_in(body) -> set[str]:
     """Names one scope assigns: targets, defs, classes, imports (not nested defs' locals)."""
     statements = body.body if isinstance(body, ast.FunctionDef) else body
     bound: set[str] = set()
@@ -127,3 +127,41 @@ def read_before_bound(tree: ast.Module, assigned: set) -> set[str]:
     for _, _, _, name, read in sorted(events):
         first.setdefault(name, read)
     return {name for name, read in first.items() if read and name in assigned}
+
+
+# Attributes that only an object other than an input tensor has (a module, a model, an
+# optimizer): `loss.backward()` of a never-assigned `loss` is a slip to point at, not an
+# input box. (`a.grad` stays an input's: its gradient read before backward is said as such.)
+OBJECT_ATTRIBUTES = frozenset({"backward", "zero_grad", "step", "parameters", "named_parameters",
+                               "apply", "forward", "state_dict", "train", "eval"})
+
+
+def used_as_objects(tree: ast.Module) -> set[int]:
+    """ids of Name nodes used as an object: called (`n(...)`), or with an attribute that
+    only a module, a model or an optimizer has (`n.Linear`, `n.backward()`; not `W.T`)."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and \
+                (node.attr in OBJECT_ATTRIBUTES or node.attr[:1].isupper() and len(node.attr) > 2):
+            found.add(id(node.value))
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            found.add(id(node.func))
+    return found
+
+
+def objects_only(tree: ast.Module, inputs: list[str]) -> list:
+    """[Name node] of the free names used only as objects, never as values, at each one's
+    first use: such a name has no value a student could give, so it is not an input."""
+    objects = used_as_objects(tree)
+    first: dict = {}
+    values: set = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in inputs:
+            if id(node) in objects:
+                if node.id not in first or (node.lineno, node.col_offset) < \
+                        (first[node.id].lineno, first[node.id].col_offset):
+                    first[node.id] = node
+            else:
+                values.add(node.id)
+    return sorted((n for name, n in first.items() if name not in values),
+                  key=lambda n: (n.lineno, n.col_offset))

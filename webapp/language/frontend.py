@@ -203,7 +203,10 @@ def install_helpers(program, interpreter) -> None:
 
 # PyTorch's hints name Python spellings; an R user reads R's.
 R_WORDING = {"`with torch.no_grad():`": "`with_no_grad({ ... })`",
-             "retain_graph=True": "retain_graph = TRUE", "requires_grad=True": "requires_grad = TRUE"}
+             "retain_graph=True": "retain_graph = TRUE", "requires_grad=True": "requires_grad = TRUE",
+             # pasted characters (validator.LOOKALIKES): R's power is `^`, its pi is `pi`
+             "did you mean **2?": "did you mean ^2?", "did you mean **3?": "did you mean ^3?",
+             "did you mean math.pi?": "did you mean pi?"}
 
 
 def in_language(error: ChainruleError, language) -> ChainruleError:

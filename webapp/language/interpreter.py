@@ -120,7 +120,9 @@ class Interpreter(Statements, Expressions):
         function = self.evaluate(node.func, scope)
         args = [self.evaluate(a, scope) for a in node.args]
         kwargs = {k.arg: self.evaluate(k.value, scope) for k in node.keywords}
-        return self.call(function, args, kwargs, node)
+        operands = [*zip(node.args, args), *((k.value, kwargs[k.arg]) for k in node.keywords)]
+        with self.none_grad_said(operands, scope):
+            return self.call(function, args, kwargs, node)
 
     def call(self, function, args, kwargs, node):
         if isinstance(function, TensorMethod):

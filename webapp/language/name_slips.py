@@ -8,6 +8,8 @@ import builtins
 import difflib
 
 from ..errors import slip, unsupported
+from .free_names import bound_in, objects_only
+from .student_terms import never_given, use_of
 from .names import BARE_MATH, BUILTINS
 
 NUMPY = ("np", "numpy", "scipy", "jnp")
@@ -73,3 +75,16 @@ def refuse_unknown_functions(tree: ast.Module, inputs: list[str]) -> None:
             raise refusal(f"`{node.func.id}()` is not a function of the language."
                               + did_you_mean(node.func.id, CALLABLE + tuple(defined), call=True),
                               node)
+    refuse_objects_never_given(tree, inputs)
+
+
+def refuse_objects_never_given(tree: ast.Module, inputs: list[str]) -> None:
+    """A free name used only as an object (`loss.backward()`, `opt.step()`) is no input: the
+    error Python would raise at its line (NameError), said with the program's own names."""
+    # `x.zero_grad()` keeps its own hint (MEANT): what to write for a tensor's gradient.
+    objects = [node for node in objects_only(tree, inputs)
+               if use_of(node, tree).rsplit(".", 1)[-1].rstrip("()") not in MEANT]
+    if objects:
+        first, unused = objects[0], {node.id for node in objects}
+        known = [*bound_in(tree.body), *(name for name in inputs if name not in unused)]
+        raise slip(never_given(first.id, use_of(first, tree), known), first)  # final: CPython too fails

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from ..errors import limit, syntax, unsupported
 from ..limits import Limits
 from ..memo import MiB, bytes_bounded
-from .free_names import read_before_bound
+from .free_names import read_before_bound, used_as_objects
 from .loop_exits import never_ends
 from .names import LANGUAGE_NAMES
 
@@ -111,7 +111,7 @@ def free_values(tree: ast.Module, table: symtable.SymbolTable) -> list[str]:
                 free.add(name)
     free |= read_before_bound(tree, {s.get_name() for s in table.get_symbols() if s.is_assigned()})
     free -= PYTHON_NAMES | LANGUAGE_NAMES
-    objects = _used_as_objects(tree)
+    objects = used_as_objects(tree)
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in free \
@@ -127,22 +127,3 @@ def free_values(tree: ast.Module, table: symtable.SymbolTable) -> list[str]:
 def _module_bound(table: symtable.SymbolTable) -> set[str]:
     return {s.get_name() for s in table.get_symbols()
             if s.is_assigned() or s.is_imported() or s.is_namespace()}
-
-
-# Attributes that only an object other than an input tensor has: `loss.backward()` of a
-# never-assigned `loss` is a slip to point at, not an input box.
-OBJECT_ATTRIBUTES = frozenset({"backward", "zero_grad", "step", "parameters", "named_parameters",
-                               "apply", "forward", "state_dict", "train", "eval"})
-
-
-def _used_as_objects(tree: ast.Module) -> set[int]:
-    """ids of Name nodes used as an object: called (`n(...)`), or with an attribute that
-    only a module, a model or an optimizer has (`n.Linear`, `n.backward()`; not `W.T`)."""
-    found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and \
-                (node.attr in OBJECT_ATTRIBUTES or node.attr[:1].isupper() and len(node.attr) > 2):
-            found.add(id(node.value))
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-            found.add(id(node.func))
-    return found

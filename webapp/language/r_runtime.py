@@ -296,29 +296,7 @@ def cpython_helpers(runner) -> dict:
 
 
 def describe(value, n=None) -> str:
-    """What R's print() shows, in short: `[1] 0.8`, or a tensor the way R torch prints it
-    (its first `n` rows, if given, then R torch's note that the rest was left out)."""
-    if isinstance(value, torch.Tensor):
-        data = value.detach()
-        rows = [data.reshape(-1).tolist()] if data.dim() < 2 else data.reshape(data.shape[0], -1).tolist()
-        rows = rows if data.dim() == 2 else [[v] for v in rows[0]]
-        shown = rows if n is None or not 0 <= int(n) < len(rows) else rows[:int(n)]
-        lines = ["torch_tensor"]
-        lines += [" ".join(f"{v: .4f}" if isinstance(v, float) else str(v) for v in row)
-                  for row in shown]
-        if len(shown) < len(rows):
-            lines.append("... [the output was truncated (use n=-1 to disable)]")
-        kind = {torch.float32: "CPUFloatType", torch.float64: "CPUDoubleType",
-                torch.int64: "CPULongType", torch.bool: "CPUBoolType"}.get(data.dtype, str(data.dtype))
-        shape = ",".join(str(s) for s in data.shape)
-        suffix = f"[ grad_fn = <{type(value.grad_fn).__name__}> ]" if value.grad_fn is not None \
-            else "[ requires_grad = TRUE ]" if value.requires_grad else ""
-        return "\n".join(lines + [f"[ {kind}{{{shape}}} ]{suffix}"])
-    if value is None:
-        return "NULL"
-    if isinstance(value, str):
-        return f'[1] "{value}"'
-    if isinstance(value, RList):
-        return "\n".join(f"${name or i + 1}\n{describe(v)}" for i, (name, v)
-                         in enumerate(zip(value.names or [None] * len(value), value)))
-    return "[1] " + " ".join(r_number(v) for v in flat(value))
+    """What R's print() shows: a tensor the way R torch prints it (its first `n` lines, if
+    given, then R torch's note that the rest was left out), numbers as `[1] 0.8`."""
+    from .r_printing import print_text  # r_printing reads RList and r_number from here
+    return print_text(value, n)

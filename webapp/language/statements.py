@@ -39,7 +39,8 @@ class Statements:
         current = self.evaluate(target, scope) if not isinstance(target, ast.Name) \
             else self.load_name(target.id, scope, target)
         value = self.evaluate(node.value, scope)
-        result = self.binary(node.op, current, value, node, inplace=True)
+        with self.none_grad_said([(target, current), (node.value, value)], scope):
+            result = self.binary(node.op, current, value, node, inplace=True)
         if isinstance(target, ast.Name):
             self.assign(target, result, scope)
         elif isinstance(target, ast.Subscript):

@@ -15,6 +15,7 @@ from ..limits import DEFAULT_LIMITS, Limits
 from ..memo import MiB, bytes_bounded
 from .free_names import find_inputs
 from .loop_exits import never_ends
+from .student_terms import power_hint
 from .name_slips import refuse_unknown_functions as _refuse_unknown_functions
 from .names import ALLOWED_IMPORTS
 
@@ -49,7 +50,7 @@ REFUSED = {
     ast.BitXor: "The `^` operator is", ast.Invert: "The `~` operator is",
     ast.In: "`in` tests are", ast.NotIn: "`not in` tests are", ast.Match: "`match` is",
 }
-HINTS = {ast.BitXor: " For a power, write `x**2` (x squared)."}  # `x^2`, the commonest slip
+HINTS = {ast.BitXor: power_hint}  # `x^3`, the commonest slip: said with the student's own power
 if hasattr(ast, "TryStar"):
     REFUSED[ast.TryStar] = "`try` is"
 
@@ -82,7 +83,7 @@ def parse_program(source: str, limits: Limits = DEFAULT_LIMITS) -> Program:
         raise syntax_error(exc) from None
     except (RecursionError, MemoryError, ValueError):
         raise limit("This function is nested too deeply to read.") from None
-    _Checker(limits).visit(tree)
+    _Checker(limits, source).visit(tree)
     if not tree.body:
         raise syntax("Type a function first, for example sin(x).")
     inputs = find_inputs(tree)
@@ -134,8 +135,9 @@ def syntax_error(exc: SyntaxError) -> ChainruleError:
 class _Checker(ast.NodeVisitor):
     """Visit every node; refuse unknown kinds, bad names, and oversized trees."""
 
-    def __init__(self, limits: Limits):
+    def __init__(self, limits: Limits, source: str | None = None):
         self.limits = limits
+        self.source = source  # the text as typed, for hints in the student's own words
         self.count = 0
         self.depth = 0
         self.placed = None  # the innermost node with a position: an operator has none itself
@@ -151,8 +153,9 @@ class _Checker(ast.NodeVisitor):
                 raise limit("This function is nested too deeply.", self.placed)
             if type(node) in REFUSED:
                 refusal = slip if type(node) in HINTS else unsupported  # `x^2`: said, not run
-                raise refusal(f"{REFUSED[type(node)]} not part of the function language."
-                              f"{HINTS.get(type(node), '')}", self.placed)
+                hint = HINTS[type(node)](self.placed, self.source) if type(node) in HINTS else ""
+                raise refusal(f"{REFUSED[type(node)]} not part of the function language.{hint}",
+                              self.placed)
             if not isinstance(node, ALLOWED_NODES):
                 raise unsupported(f"`{type(node).__name__}` is not part of the function language.", self.placed)
             method = getattr(self, "check_" + type(node).__name__, None)

@@ -16,7 +16,8 @@ def add_names(trace: dict) -> dict:
     return trace
 
 
-def add_lesson(trace: dict, seeded: bool = False, source: str | None = None) -> dict:
+def add_lesson(trace: dict, seeded: bool = False, source: str | None = None,
+               language: str = "python") -> dict:
     """Fill `name` on every node, `tape`, `explain` and `guards` (in place); returns the trace."""
     add_update_texts(trace)
     if not trace.get("nodes"):
@@ -26,7 +27,7 @@ def add_lesson(trace: dict, seeded: bool = False, source: str | None = None) -> 
     ix = TraceIndex(trace)  # beside the trace, not in it
     assign_names(ix)
     trace["tape"] = tape_rows(ix)
-    trace["explain"] = explanations(ix, seeded)
+    trace["explain"] = explanations(ix, seeded, language)
     tangents = tangent_explanations(ix)
     if tangents:  # only when the request asked for a forward-mode direction
         trace["explain"]["tangent"] = tangents

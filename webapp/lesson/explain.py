@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import math
 
-from .naming import TraceIndex, formula, is_custom, operands, repeats
+from ..formatting import WHOLE, format_number
+from .naming import INFIX, TraceIndex, formula, is_custom, operands, repeats
 from .naming import format_value
-from .tape import bar
+from .notation import agrees, bar, entries, numbers_of, one_number, relation, term
 
 PATTERNS = {"+": "add distributes: each input receives the upstream gradient unchanged",
             "×": "multiply swaps its inputs: each input's local derivative is the other input",
@@ -17,6 +18,7 @@ PATTERNS = {"+": "add distributes: each input receives the upstream gradient unc
             "maximum": "max routes: the whole gradient goes to the larger input",
             "relu": "relu routes: the gradient passes where the input was positive, else 0"}
 REDUCTIONS = {"sum": "sums", "mean": "averages"}
+WHOLE_STEP = 6  # up to 6 entries a step shows upstream ⊙ local = result, entry by entry
 LAYOUT = {"transpose", "t", "reshape", "view", "permute", "expand", "squeeze", "unsqueeze",
           "select", "slice", "index", "unsafeview", "clone", "flatten"}
 
@@ -30,7 +32,22 @@ def dims(shape) -> str:
 
 
 def _fmt(value, shape) -> str:
-    return format_value(value, shape)
+    """A value in a sentence: a 1-element tensor as its number (its shape is said once, at
+    its forward step), anything else as format_value writes it."""
+    number = one_number(value, shape)
+    return format_number(number) if number is not None else format_value(value, shape)
+
+
+def _one_element(ix: TraceIndex, node: dict) -> str:
+    """`a 1-element tensor [1]…` at the first value of the forward pass that is one, else ``:
+    said once; later ones read as numbers too, marked `[1]` in their boxes (and the key)."""
+    if not ix.__dict__.get("one_element_said"):  # found once per lesson, not once per node
+        ix.one_element_said = next((i for i in ix.trace["forward"]
+                                    if ix.nodes[i]["shape"] and _numel(ix.nodes[i]["shape"]) == 1), "none")
+    if ix.one_element_said != node["id"]:
+        return ""
+    return (f"a 1-element tensor {dims(node['shape'])}; such tensors read as numbers here, "
+            f"marked {dims(node['shape'])}")
 
 
 def forward_text(ix: TraceIndex, node: dict) -> str:
@@ -45,8 +62,9 @@ def forward_text(ix: TraceIndex, node: dict) -> str:
 
 def _forward_text(ix: TraceIndex, node: dict) -> str:
     if node["kind"] in ("input", "leaf"):
+        one = _one_element(ix, node)
         return (f"{node['name']} = {_fmt(node['value'], node['shape'])}   "
-                "(a leaf: created with requires_grad=True)")
+                f"(a leaf: created with requires_grad=True{'; ' + node['name'] + ' is ' + one if one else ''})")
     if node["kind"] == "constant":
         return f"{node['name']} is a constant: it needs no gradient"
     pairs = operands(ix, node["id"])
@@ -55,14 +73,59 @@ def _forward_text(ix: TraceIndex, node: dict) -> str:
         pairs = [p for p in pairs if p[1]["kind"] != "constant"]
     names = [s["name"] for _, s in pairs]
     value = _fmt(node["value"], node["shape"])
-    if all(not s["shape"] for _, s in pairs) and not node["shape"]:
-        numbers = formula(node, [_fmt(s["value"], s["shape"]) for _, s in pairs])
-        return f"{node['name']} = {formula(node, names)} = {numbers} = {value}"
+    if all(one_number(s["value"], s["shape"]) is not None for _, s in pairs) \
+            and one_number(node["value"], node["shape"]) is not None:
+        operators = symbol in INFIX or symbol.startswith("^") or symbol in ("−x", "1/x")
+        shown = [_fmt(s["value"], s["shape"]) for _, s in pairs]
+        numbers = formula(node, [term(v) for v in shown] if operators else shown)
+        one = _one_element(ix, node)
+        said = f"   ({node['name']} is {one})" if one else ""
+        return f"{node['name']} = {formula(node, names)} = {numbers} = {value}{said}"
     shapes = " , ".join(f"{s['name']} {dims(s['shape'])}" for _, s in pairs)
     text = f"{node['name']} = {formula(node, names)}: {shapes} → {dims(node['shape'])}"
     if symbol in REDUCTIONS and pairs:
         text += f" ({REDUCTIONS[symbol]} {_numel(pairs[0][1]['shape'])} entries)"
+    entrywise = _entrywise_forward(node, pairs, symbol)
+    if entrywise:
+        return f"{text}\n   = {entrywise}"
     return f"{text} = {value}"
+
+
+ENTRYWISE = {"+": lambda a, b: a + b, "−": lambda a, b: a - b, "×": lambda a, b: a * b,
+             "÷": lambda a, b: a / b, "−x": lambda a: -a}
+
+
+def _entrywise_forward(node: dict, pairs: list, symbol: str) -> str | None:
+    """A small tensor's forward arithmetic entry by entry: `(1, 2) ⊙ (3, 4) = (3, 8)`
+    (⊙ where two tensors multiply; a scalar stays a factor); None past WHOLE_STEP entries
+    or for an operation that is not entrywise."""
+    result = numbers_of(node["value"])
+    columns = [numbers_of(s["value"]) for _, s in pairs]
+    power = symbol.startswith("^") and len(pairs) == 1
+    if result is None or not 1 < len(result) <= WHOLE_STEP or not (symbol in ENTRYWISE or power) \
+            or any(c is None or len(c) not in (1, len(result)) for c in columns):
+        return None
+    args = [term(format_number(c[0])) if len(c) == 1 else entries(c) for c in columns]
+    if power:
+        try:
+            k = float(symbol[1:].replace("−", "-"))
+        except ValueError:
+            return None
+        numbers, combine = f"{args[0]}^{symbol[1:]}", lambda a: a ** k
+    else:
+        numbers = formula(node, args)
+        combine = ENTRYWISE[symbol]
+        if symbol == "×" and all(len(c) > 1 for c in columns):
+            numbers = f"{args[0]} ⊙ {args[1]}"
+    if len(columns) != (1 if power or symbol == "−x" else 2):
+        return None
+    full = [c * len(result) if len(c) == 1 else c for c in columns]
+    try:
+        sign = "=" if all(agrees(list(parts), r, lambda ps: combine(*ps)) for *parts, r in zip(*full, result)) \
+            else "≈"
+    except ZeroDivisionError:
+        sign = "="
+    return f"{numbers} {sign} {entries(result)}"
 
 
 def local_derivative(node: dict, consumer: dict, pairs: list, position: int) -> str | None:
@@ -87,27 +150,61 @@ def local_derivative(node: dict, consumer: dict, pairs: list, position: int) -> 
             "−x": "−1", "relu": f"1 if {n} > 0 else 0"}.get(symbol)
 
 
-def _contribution(ix, node, edge, consumer, out_name) -> str:
-    text = _one_contribution(ix, node, edge, consumer, out_name)
+def _contribution(ix, node, edge, consumer, out_name, op="+=") -> str:
+    text = _one_contribution(ix, node, edge, consumer, out_name, op)
     count = repeats(ix, edge)
     if edge.get("entry"):  # folded: this edge feeds the box's first repetition only
         return f"{text}\n   (into the first of {consumer['folded']['count']:,} repetitions)"
     return f"{text}\n   (the last of {count:,}, one per repetition)" if count > 1 else text
 
 
-def _one_contribution(ix, node, edge, consumer, out_name) -> str:
+def _one_contribution(ix, node, edge, consumer, out_name, op="+=") -> str:
+    """One edge's term of the chain rule: with names, then PyTorch's numbers; `op` is `=`
+    for the node's first contribution, `+=` where another path adds to it."""
     pairs = operands(ix, consumer["id"], first=bool(edge.get("entry")))
     position = next((i for i, (e, _) in enumerate(pairs) if e is edge), 0)
-    rule = f"∂{out_name}/∂{node['name']} += ∂{out_name}/∂{consumer['name']} · ∂{consumer['name']}/∂{node['name']}"
-    upstream = _fmt(edge.get("target_grad", consumer.get("grad")), consumer["shape"])
+    rule = (f"∂{out_name}/∂{node['name']} {op} ∂{out_name}/∂{consumer['name']} · "
+            f"∂{consumer['name']}/∂{node['name']}")
+    up_value = edge.get("target_grad", consumer.get("grad"))
     got = _fmt(edge["grad"], node["shape"])
     if is_custom(consumer):
         return f"{rule}\n   your backward of {consumer.get('symbol') or consumer['op']} returned {got}"
-    if node["shape"] or consumer["shape"]:
-        return f"{rule}\n   {_tensor_rule(node, consumer, pairs, position)} = {got}"
     local = local_derivative(node, consumer, pairs, position)
-    named = f"{bar(consumer['name'])} · {_term(local)}" if local else f"{bar(consumer['name'])} · ∂{consumer['name']}/∂{node['name']}"
-    return f"{rule}\n   = {named}\n   = {_term(upstream)} · {_term(_fmt(edge['local_grad'], []))} = {got}"
+    named = (f"{bar(consumer['name'])} {{}} {term(local)}" if local else
+             f"{bar(consumer['name'])} {{}} ∂{consumer['name']}/∂{node['name']}")
+    numbers = [numbers_of(v) for v in (up_value, edge.get("local_grad"), edge["grad"])]
+    scalar_like = _numel(node["shape"]) == 1 and _numel(consumer["shape"]) == 1  # a number, or [1]
+    if scalar_like and all(n is not None and len(n) == 1 for n in (numbers[0], numbers[2])) \
+            and (numbers[1] is None or len(numbers[1]) == 1):
+        # a number, or a 1-element tensor read as one; no local derivative when the upstream is 0
+        up, result = numbers[0][0], numbers[2][0]
+        lo = numbers[1][0] if numbers[1] is not None else None
+        sign = "=" if lo is None or agrees([up, lo], result, _product) else "≈"
+        local_text = term(format_number(lo)) if lo is not None else f"∂{consumer['name']}/∂{node['name']}"
+        return (f"{rule}\n   = {named.format('·')}\n   = {term(format_number(up))} · "
+                f"{local_text} {sign} {got}")
+    how = _tensor_rule(node, consumer, pairs, position)
+    count = max(_numel(node["shape"]), _numel(consumer["shape"]))
+    if edge.get("local_kind") == "derivative" and all(n is not None for n in numbers) \
+            and len({len(n) for n in numbers}) == 1 and len(numbers[0]) <= WHOLE_STEP:
+        up, lo, result = numbers
+        sign = "=" if all(agrees([u, v], r, _product) for u, v, r in zip(up, lo, result)) else "≈"
+        said = "" if how.startswith("entrywise") else f"\n   = {named.format('⊙')}"  # said once
+        return (f"{rule}\n   {how}{said}\n   = upstream {entries(up)} ⊙ "
+                f"local {entries(lo)} {sign} {entries(result)}")
+    if count <= WHOLE_STEP and numbers[0] is not None and numbers[2] is not None:
+        # no entrywise product (a sum, a matrix product): the entries that go in and come out
+        up, result = (format_number(n[0]) if len(n) == 1 else entries(n)
+                      for n in (numbers[0], numbers[2]))
+        return f"{rule}\n   {how}\n   = upstream {up} → {result}"
+    # a large gradient has no entries; up to WHOLE (8) the values above show them all
+    first = ", with the first entries" if numbers[2] is not None and count > WHOLE else ""
+    return (f"{rule}\n   {how} = {got}\n   ({count:,} entries: too many to show one by one, more "
+            f"than {WHOLE_STEP}; so the rule and the shapes{first})")
+
+
+def _product(values):
+    return math.prod(values)
 
 
 def _tensor_rule(node, consumer, pairs, position) -> str:
@@ -144,28 +241,29 @@ def _tensor_rule(node, consumer, pairs, position) -> str:
     return f"{how}{broadcast}; {node['name']} is {dims(node['shape'])}"
 
 
-def _term(text: str) -> str:
-    """A negative term or factor in brackets: 0.9093 + (−0.5769), 1 · (−0.25)."""
-    return f"({text})" if text.startswith(("−", "-")) else text
-
-
-def backward_text(ix: TraceIndex, node: dict, out_name: str, seeded: bool) -> str:
+def backward_text(ix: TraceIndex, node: dict, out_name: str, seeded: bool,
+                  language: str = "python") -> str:
     """How the node's gradient was assembled from its consumers' gradients."""
     grad = _fmt(node.get("grad"), node["shape"])
     if node["kind"] == "output":
-        start = "the gradient you passed" if seeded else "1"
-        text = f"∂{out_name}/∂{out_name} = {grad}: backward starts at the output with {start}"
+        # ∂y/∂y = 1 is true of a number; a tensor's seed is ȳ (∂y/∂y would be the identity)
+        seed = f"∂{out_name}/∂{out_name}" if _is_one(node.get("grad")) else bar(out_name)
+        text = f"{seed} = {grad}: backward starts at the output with {seed_words(node, seeded)}"
         if ix.trace.get("extra_pass"):
+            attr = GRAD_WORDS.get(language, GRAD_WORDS["python"])[0]
             text += (f"\n(the program's own backward() ran before {out_name} was computed: chainrule "
-                     f"runs this pass on {out_name} itself and leaves every .grad as the program left it)")
+                     f"runs this pass on {out_name} itself and leaves every {attr} as the program left it)")
         return text
     nodes, reached = ix.nodes, ix.reached
     edges = [e for e in ix.out.get(node["id"], [])  # a large gradient is left
              if e.get("grad") is not None or e["target"] in reached]  # out of the JSON, not the text
-    texts = [_contribution(ix, node, e, nodes[e["target"]], out_name) for e in edges]
+    # `=` for the first contribution; `+=` only where a second path (or repetition) adds to it
+    texts = [_contribution(ix, node, e, nodes[e["target"]], out_name,
+                           "=" if i == 0 and repeats(ix, e) == 1 else "+=")
+             for i, e in enumerate(edges)]
     patterns = {PATTERNS[nodes[e["target"]].get("symbol")] for e in edges  # tensor lines name it
                 if nodes[e["target"]].get("symbol") in PATTERNS
-                and not node["shape"] and not nodes[e["target"]]["shape"]}
+                and _numel(node["shape"]) == 1 and _numel(nodes[e["target"]]["shape"]) == 1}
     lines = texts + sorted(patterns)
     targets = [e["target"] for e in edges]
     for target in dict.fromkeys(t for t in targets if targets.count(t) > 1):  # x·x: x twice
@@ -179,44 +277,79 @@ def backward_text(ix: TraceIndex, node: dict, out_name: str, seeded: bool) -> st
         lines.append(f"{bar(node['name'])} sums {total:,} contributions, one per repetition of the "
                      f"folded boxes it feeds (the lines above show one of each) = {grad}")
     elif len(edges) > 1:
-        parts = " + ".join(_term(_fmt(e["grad"], node["shape"])) for e in edges)
-        lines.append(f"{bar(node['name'])} sums {len(edges)} contributions: {parts} = {grad}")
+        lines.append(f"{bar(node['name'])} sums {len(edges)} contributions: "
+                     f"{sum_text([e['grad'] for e in edges], node.get('grad'), node['shape'])}")
     if node["kind"] in ("input", "leaf"):
-        lines.append(_grad_line(ix.trace, node, grad))
+        lines.append(_grad_line(ix.trace, node, grad, language))
     return "\n".join(lines) if lines else f"∂{out_name}/∂{node['name']} = {grad}"
 
 
-def _grad_line(trace: dict, node: dict, grad: str) -> str:
+def sum_text(parts: list, total, shape) -> str:
+    """`1.883 + (−0.8485) + (−2.793) = −1.758`; a small tensor's entries without its shape
+    (said above); `≈` where the terms as shown do not add up to the total as shown."""
+    small = shape and numbers_of(total) is not None and len(numbers_of(total)) <= WHOLE_STEP \
+        and _numel(shape) > 1
+    show = (lambda v: entries(numbers_of(v)) if numbers_of(v) is not None else _fmt(v, shape)) \
+        if small else (lambda v: _fmt(v, shape))
+    terms = " + ".join(term(show(p)) for p in parts)
+    return f"{terms} {relation(parts, total)} {show(total)}"
+
+
+def _is_one(value) -> bool:
+    numbers = numbers_of(value)
+    return numbers is not None and len(numbers) == 1 and numbers[0] == 1
+
+
+def seed_words(node: dict, seeded: bool) -> str:
+    """What backward() started with, as it is: 1, ones, or the gradient given (its numbers
+    are the step's own, said just before)."""
+    numbers = numbers_of(node.get("grad"))
+    if numbers is not None and all(v == 1 for v in numbers):
+        if len(numbers) == 1:
+            return "1"
+        return "ones, one per entry" + (" (the grad_output you gave)" if seeded else "")
+    return "the grad_output you gave" if seeded else "the gradient the program gave backward()"
+
+
+# How the program's language writes a leaf's gradient and its absence: `x.grad`, `None` in
+# Python; `x$grad`, `NULL` in R (the lesson a student pasted is read in its own words).
+GRAD_WORDS = {"python": (".grad", "None"), "r": ("$grad", "NULL")}
+
+
+def _grad_line(trace: dict, node: dict, grad: str, language: str = "python") -> str:
     """The leaf's `.grad` after the pass shown: this pass's gradient, unless earlier passes
     of the program had already added to it, or chainrule ran the pass itself; and what the
     program's later lines made of it (`zero_()`, a descent step), when they changed it."""
     accumulated = node.get("accumulated")
+    attr, none = GRAD_WORDS.get(language, GRAD_WORDS["python"])
     name = node["name"]
     if trace.get("extra_pass"):
-        kept = "None" if accumulated is None else _fmt(accumulated, node["shape"])
-        return f"{name}.grad stays {kept}, as the program left it (this pass is chainrule's own)"
+        kept = none if accumulated is None else _fmt(accumulated, node["shape"])
+        return f"{name}{attr} stays {kept}, as the program left it (this pass is chainrule's own)"
     after = node.get("after_pass", accumulated)  # .grad right after the pass
     if after is None or after == node.get("grad"):
-        line = f"{name}.grad = {grad}"
+        line = f"{name}{attr} = {grad}"
     elif isinstance(after, (int, float)) and isinstance(node.get("grad"), (int, float)):
         earlier = _fmt(after - node["grad"], node["shape"])
-        line = (f"{name}.grad = {_term(earlier)} + {_term(grad)} = {_fmt(after, node['shape'])}: "
-                ".grad adds this pass to the earlier ones")
+        sign = relation([after - node["grad"], node["grad"]], after)
+        line = (f"{name}{attr} = {term(earlier)} + {term(grad)} {sign} {_fmt(after, node['shape'])}: "
+                f"{attr} adds this pass to the earlier ones")
     else:
-        line = (f"{name}.grad = {_fmt(after, node['shape'])}: .grad adds this pass's {grad} to "
+        line = (f"{name}{attr} = {_fmt(after, node['shape'])}: {attr} adds this pass's {grad} to "
                 "the earlier passes'")
     if after is not None and accumulated != after:
-        ended = "None" if accumulated is None else _fmt(accumulated, node["shape"])
+        ended = none if accumulated is None else _fmt(accumulated, node["shape"])
         line += f"; the program's later lines then made it {ended}"
     return line
 
 
-def explanations(ix: TraceIndex, seeded: bool = False) -> dict:
-    """{"forward": {id: text}, "backward": {id: text}} for every step."""
+def explanations(ix: TraceIndex, seeded: bool = False, language: str = "python") -> dict:
+    """{"forward": {id: text}, "backward": {id: text}} for every step, in the words of the
+    program's language where they name its code (`x$grad` in R)."""
     trace, nodes = ix.trace, ix.nodes
     output = next((n for n in trace["nodes"] if n["kind"] == "output"), None)
     out_name = output["name"] if output else "y"
     # dict.fromkeys: a folded trace (folding.py) steps one box many times; one text each
     return {"forward": {i: forward_text(ix, nodes[i]) for i in dict.fromkeys(trace["forward"])},
-            "backward": {i: backward_text(ix, nodes[i], out_name, seeded)
+            "backward": {i: backward_text(ix, nodes[i], out_name, seeded, language)
                          for i in dict.fromkeys(trace["backward"])}}

@@ -86,10 +86,11 @@ def is_right(answer: float, truth: float) -> bool:
 
 
 def check_answer(trace: dict, node_id, answer: float | None = None, reveal: bool = False,
-                 grad_text=None) -> dict:
+                 grad_text=None, factors: bool = True) -> dict:
     """The verdict on one asked node (`answer` a finite number unless `reveal`). Right, or
     revealed: the node's numbers as the page would have carried them. Wrong: only the local
-    derivatives its hint multiplies.
+    derivatives its hint multiplies, and not even those for the first hint (`factors`
+    False): that one names the rule, and no number in it may give the answer away.
 
     `grad_text(node)` is the text the graph's gradient row shows (drawing's value_texts).
     """
@@ -99,7 +100,8 @@ def check_answer(trace: dict, node_id, answer: float | None = None, reveal: bool
     if not (right or reveal):  # the hint's factors: upstream (shown already) × local
         return {"node": node_id, "right": False, "revealed": False,
                 "edges": [{"index": i, "source": e["source"], "target": e["target"],
-                           "carried": bool(e.get("carried")), "local_grad": e.get("local_grad")}
+                           "carried": bool(e.get("carried")),
+                           **({"local_grad": e.get("local_grad")} if factors else {})}
                           for i, e in outgoing if e.get("grad") is not None]}
     row = next((r for r in (tape_view(trace) or {"rows": []})["rows"] if r["id"] == node_id), None)
     leaf = (trace.get("leaves") or {}).get(node.get("name")) if node["kind"] in ("input", "leaf") else None
@@ -110,5 +112,6 @@ def check_answer(trace: dict, node_id, answer: float | None = None, reveal: bool
             "edges": [{"index": i, **copy.deepcopy(e)} for i, e in outgoing],
             "leaf": {"name": node["name"], "grad": leaf.get("grad"), "accumulated": leaf.get("accumulated")}
             if leaf else None,
-            "tape": {"bar": row["bar"], "adjoint": row["adjoint"], "contributions": row["contributions"]}
+            "tape": {"bar": row["bar"], "adjoint": row["adjoint"], "contributions": row["contributions"],
+                     "sign": row["sign"]}
             if row else None}

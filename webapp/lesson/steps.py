@@ -77,13 +77,10 @@ def export_steps(trace: dict) -> list[dict]:
 
 
 def caption(text: str) -> str:
-    """One line for a frame: the explanation's first and last lines (the result)."""
-    from .explain import PATTERNS  # a pattern line names the gate; the caption keeps the numbers
-    lines = [line.strip() for line in text.splitlines()
-             if line.strip() and line.strip() not in PATTERNS.values()]
-    if len(lines) <= 1:
-        return lines[0] if lines else ""
-    return f"{lines[0]}  …  {lines[-1]}"
+    """A frame's caption: the step's whole explanation, every line of it, as the page shows
+    it (a fan-out keeps each contribution and their sum); only blank lines and trailing
+    spaces go. Exports wrap it to their width (drawing/handouts.py), never shorten it."""
+    return "\n".join(line.rstrip() for line in text.splitlines() if line.strip())
 
 
 def trace_at(trace: dict, steps: list[dict], done: int) -> dict:

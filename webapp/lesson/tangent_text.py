@@ -6,6 +6,7 @@ import re
 
 from .explain import dims, local_derivative
 from .naming import TraceIndex, format_value, operands
+from .notation import term
 
 
 def dot(name: str) -> str:
@@ -32,17 +33,17 @@ def tangent_text(ix: TraceIndex, node: dict) -> str:
         local = local_derivative(source, node, pairs, position) or f"∂{node['name']}/∂{source['name']}"
         named.append({"1": dot(source["name"]), "−1": f"−{dot(source['name'])}"}.get(
             local, f"{local}·{dot(source['name'])}"))
-        numbers.append(f"{format_value(edge.get('local_grad'), [])}·"
-                       f"{format_value(source.get('tangent'), [])}")
+        numbers.append(f"{term(format_value(edge.get('local_grad'), []))}·"
+                       f"{term(format_value(source.get('tangent'), []))}")
     return (f"{dot(node['name'])} = {_sum(named)}\n"
-            f"   = {' + '.join(numbers)} = {value}")
+            f"   = {' + '.join(numbers)} = {value}")  # a negative factor in brackets: (−0.4161)·1
 
 
 def _sum(terms: list[str]) -> str:
     """`a + −b` written `a − b`."""
     text = terms[0] if terms else "0"
-    for term in terms[1:]:
-        text += f" − {term[1:]}" if term.startswith("−") else f" + {term}"
+    for part in terms[1:]:
+        text += f" − {part[1:]}" if part.startswith("−") else f" + {part}"
     return text
 
 

@@ -1,9 +1,8 @@
 """The evaluation trace (Baydin et al.'s primal / tangent / adjoint table) as rows."""
 from __future__ import annotations
 
-import re
-
 from .naming import TraceIndex, expression, format_value, repeats
+from .notation import bar, relation, term
 
 
 def adjoint_sum(ix: TraceIndex, node: dict) -> str | None:
@@ -18,16 +17,10 @@ def adjoint_sum(ix: TraceIndex, node: dict) -> str | None:
     if total > len(parts):  # folded: the shown edges stand for more, their terms do not add up
         return (f"{bar(node['name'])} = the sum of {total:,} contributions, one per repetition of "
                 f"the folded boxes it feeds = {format_value(node['grad'], node['shape'])}")
-    terms = " + ".join(f"{format_value(e['grad'], node['shape'])} (from {nodes[e['target']]['name']})"
+    terms = " + ".join(f"{term(format_value(e['grad'], node['shape']))} (from {nodes[e['target']]['name']})"
                        for e in parts)
-    return f"{bar(node['name'])} = {terms} = {format_value(node['grad'], node['shape'])}"
-
-
-def bar(name: str) -> str:
-    """The adjoint's name: x1 → x̄1 (a combining macron over the letter); loss → adj(loss)."""
-    if re.fullmatch(r"[A-Za-z]\d*", name or ""):
-        return name[0] + "\u0304" + name[1:]
-    return f"adj({name})"
+    sign = relation([e["grad"] for e in parts], node["grad"])
+    return f"{bar(node['name'])} = {terms} {sign} {format_value(node['grad'], node['shape'])}"
 
 
 def tape_rows(ix: TraceIndex) -> list[dict]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..limits import MAX_TAPE_ROWS
 from .naming import format_value
-from .tape import bar
+from .notation import bar, relation, term
 
 
 def _expr(row: dict, node: dict) -> str:
@@ -27,7 +27,7 @@ def tape_view(trace: dict | None) -> dict | None:
     for row in trace["tape"][:MAX_TAPE_ROWS]:
         node = nodes[row["id"]]
         shape = row["shape"]
-        contributions = [{"text": format_value(e["grad"], shape), "from": nodes[e["target"]]["name"],
+        contributions = [{"text": term(format_value(e["grad"], shape)), "from": nodes[e["target"]]["name"],
                           "from_id": e["target"]}
                          for e in out.get(row["id"], []) if e.get("grad") is not None]
         adjoint = row["adjoint"]
@@ -39,6 +39,9 @@ def tape_view(trace: dict | None) -> dict | None:
             "adjoint": (format_value(adjoint, shape, node.get("grad_summary"))
                         if adjoint is not None or node.get("grad_summary") else ""),
             "contributions": contributions if len(contributions) > 1 else [],
+            # `≈` where the contributions as shown do not add up to the total as shown
+            "sign": relation([e["grad"] for e in out.get(row["id"], []) if e.get("grad") is not None],
+                             adjoint) if len(contributions) > 1 else "=",
         })
     output = next((n["name"] for n in trace["nodes"] if n["kind"] == "output"), "y")
     return {"rows": rows, "more": max(0, len(trace["tape"]) - MAX_TAPE_ROWS), "output": output}

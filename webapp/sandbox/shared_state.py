@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import hashlib
 import json
 import os
 import secrets
 import threading
 import time
+from pathlib import Path
 
 from flask import Flask, jsonify
 
@@ -100,12 +102,27 @@ def redis_link(client_or_link) -> RedisLink:
     return client_or_link if isinstance(client_or_link, RedisLink) else RedisLink(client_or_link)
 
 
+@functools.lru_cache(maxsize=1)  # made once per process
+def code_version() -> str:
+    """A hash of chainrule's code and templates: part of every cached entry's Redis key, so
+    answers and pages made by an earlier version are never served after a deploy (they
+    expire unread). Processes of one deploy agree; a mixed fleet keeps two sets apart."""
+    root = Path(__file__).resolve().parent.parent
+    templates = root / "templates" if (root / "templates").is_dir() else root.parent / "templates"
+    digest = hashlib.sha256()
+    for folder, pattern in ((root, "*.py"), (templates, "*.html")):
+        for path in sorted(folder.rglob(pattern)):
+            digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 class RedisCache:
-    """BoundedCache's get / put in Redis, under `chainrule:<name>:<hash of the key>`;
-    while Redis is unreachable, in this process's own BoundedCache."""
+    """BoundedCache's get / put in Redis, under `chainrule:<code version>:<name>:<hash of
+    the key>`; while Redis is unreachable, in this process's own BoundedCache."""
 
     def __init__(self, link, name: str, max_bytes: int = 64 * 2**20):
-        self.link, self.prefix, self.max_bytes = redis_link(link), f"chainrule:{name}:", max_bytes
+        self.link, self.max_bytes = redis_link(link), max_bytes
+        self.prefix = f"chainrule:{code_version()}:{name}:"
         self.local = BoundedCache(max_bytes)
         self.hits = self.misses = 0
 

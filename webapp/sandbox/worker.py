@@ -70,33 +70,17 @@ class DeadlineExceeded(BaseException):
     """Raised inside a job at its deadline (a BaseException: no `except Exception` eats it)."""
 
 
-class JobClock:
-    """What the deadline's signal handler knows of the job running in this process.
+def _on_deadline(signum, frame):
+    """The deadline: raise DeadlineExceeded in the job, and note where it stopped (JOB)."""
+    if not JOB.expired:
+        JOB.stopped_in = JOB.innermost_loop()
+    JOB.expired = True
+    if JOB.uninterrupted > 0:  # in the tracer's copy step: raised just after it ends
+        signal.setitimer(signal.ITIMER_REAL, 0.001)
+        return
+    signal.setitimer(signal.ITIMER_REAL, AGAIN_SECONDS)
+    raise DeadlineExceeded()
 
-    `expired`: the deadline fired. The exception lands between any two bytecodes: in a
-    context manager's exit (torch's mode stack, a tracer's flush) the clean-up it
-    interrupted may raise again, and that RuntimeError, not DeadlineExceeded, reaches
-    run_job. The flag keeps the answer what it was: out of time.
-    `stopped_in`: (line, col, turns) of the innermost loop running when the deadline fired.
-    """
-
-    def __init__(self):
-        self.expired = False
-        self.stopped_in = None
-
-    def _on_deadline(self, signum, frame):
-        if not self.expired:
-            self.stopped_in = JOB.innermost_loop()
-        self.expired = True
-        if JOB.uninterrupted > 0:  # in the tracer's copy step: raised just after it ends
-            signal.setitimer(signal.ITIMER_REAL, 0.001)
-            return
-        signal.setitimer(signal.ITIMER_REAL, AGAIN_SECONDS)
-        raise DeadlineExceeded()
-
-
-# One per process: a job's child runs one job (tests run several, one after another).
-CLOCK = JobClock()
 
 # A deadline raised where Python ignores exceptions (a weakref callback, `__del__`) is
 # printed and lost, and the job runs on. Until run_job disarms the clock, it is raised again
@@ -114,13 +98,12 @@ def _on_long_job(signum, frame):
 
 def install_clock_handlers() -> None:
     """What the job clocks of start_clocks raise or do (each job's child; tests)."""
-    signal.signal(signal.SIGALRM, CLOCK._on_deadline)
+    signal.signal(signal.SIGALRM, _on_deadline)
     signal.signal(signal.SIGVTALRM, _on_long_job)
 
 
 def start_clocks(deadline: float) -> None:
     """The job's deadline (wall clock) and its renice point (CPU time)."""
-    CLOCK.expired, CLOCK.stopped_in = False, None
     JOB.begin()  # nothing an earlier job's stop left open or running is this job's
     try:
         os.setpriority(os.PRIO_PROCESS, 0, 0)  # back to normal priority (allowed as root)
@@ -163,14 +146,14 @@ def run_job(handle, job: dict) -> dict:
         finally:
             stop_clocks()
     except DeadlineExceeded:
-        return out_of_time(deadline, CLOCK.stopped_in).to_dict()
+        return out_of_time(deadline, JOB.stopped_in).to_dict()
     except Exception:  # a bug in chainrule, not in the user's text, unless time ran out
-        if CLOCK.expired:
-            return out_of_time(deadline, CLOCK.stopped_in).to_dict()
+        if JOB.expired:
+            return out_of_time(deadline, JOB.stopped_in).to_dict()
         log_bug()
         return INTERNAL
     # Whatever the job's unwinding made of the deadline (an error, or nothing), it ran out.
-    return out_of_time(deadline, CLOCK.stopped_in).to_dict() if CLOCK.expired else answer
+    return out_of_time(deadline, JOB.stopped_in).to_dict() if JOB.expired else answer
 
 
 def main() -> None:

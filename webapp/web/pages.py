@@ -17,7 +17,7 @@ from ..lesson.steps import animation_steps, export_steps
 from ..lesson.tape_view import tape_view
 from ..limits import MAX_ANIMATION_STEPS, MAX_DESCENT_STEPS
 from ..services import services
-from .embed_snippet import snippet
+from .embed_snippet import image_size, image_tag, snippet
 from .fold_links import fold_links
 from .examples import DEFAULT, EXAMPLES
 from .query import (RESERVED, VIEWS, default_span, embed_options, fold_from_query, grad_output_from_query,
@@ -104,7 +104,10 @@ def build_view(state: PageState) -> dict:
         practice_api=f"{url_for('practice.answer')}?{query}",
         folded=folding.notice(context["trace"]), fold_urls=fold_links(state, context["inputs"], context["trace"]),
     )
-    context["embed_code"] = snippet(context["embed_url"], context["image_url"], state.source)
+    size = image_size(context["trace"], state.view, context["svg"], lambda t, v: render.draw(  # issue 29
+        t, v, "svg", state=services().drawing, who=evaluator.sender()))
+    context["image_tag"] = image_tag(context["image_url"], "autograd graph", size)
+    context["embed_code"] = snippet(context["embed_url"], context["image_url"], state.source, size)
     if context["trace"] and any(n.get("derivative") for n in context["trace"]["nodes"]):
         # A gradient drawn as the graph PyTorch recorded for it: f's graph can be shown beside.
         context["function_graph_url"] = f"{url_for('images.graph_svg')}?{query}&graph_of=function"

@@ -19,7 +19,8 @@ bp = Blueprint("practice", __name__)
 
 @bp.post("/api/practice/answer")
 def answer():
-    """{"node": "n1", "answer": 1.18} or {"node": "n1", "reveal": true}."""
+    """{"node": "n1", "answer": 1.18} or {"node": "n1", "reveal": true}; "hint": 1 with a
+    wrong answer leaves out the local derivatives (the first hint names only the rule)."""
     body = json_body()
     node = body.get("node")
     if not isinstance(node, str):
@@ -30,8 +31,12 @@ def answer():
     answer = body.get("answer")  # a JSON number (finite: json_body refuses NaN)
     if not reveal and (not isinstance(answer, (int, float)) or isinstance(answer, bool)):
         raise bad_input("answer must be the number typed, or reveal must be true.")
+    hint = body.get("hint", 2)
+    if hint not in (1, 2) or isinstance(hint, bool):
+        raise bad_input("hint must be 1 (the rule) or 2 (its factors).")
     trace = page_trace(PageState(_page_query()))
-    return jsonify(check_answer(trace, node, answer, reveal, grad_text=lambda n: value_texts(n)[1]))
+    return jsonify(check_answer(trace, node, answer, reveal, grad_text=lambda n: value_texts(n)[1],
+                                factors=hint == 2))
 
 
 def _page_query():

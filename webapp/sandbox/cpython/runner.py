@@ -117,7 +117,7 @@ class CPythonRunner:
         except (MemoryError, RecursionError):
             raise
         except Exception as exc:  # the program's own error, said at its line
-            raise said(exc, [*self._names]) from None
+            raise said(exc, [*self._names], tree) from None
         finally:
             self.frame = None
             ACTIVE_LOOPS.clear()

@@ -1,0 +1,263 @@
+/* A live class (issue 30), both sides:
+ * - the lecturer's panel on the page (_class.html): "Start a class" posts the page's state,
+ *   then every new graph and every step is posted (POST /class/CODE/state); the panel polls
+ *   the answers and draws a bar per mistake kind for the step being asked;
+ * - the student's page (join.html): follows the lecturer's state over Server-Sent Events
+ *   in a same-origin /embed frame, steps on its own, snaps back, answers practice steps.
+ */
+(function () {
+  "use strict";
+
+  const KINDS = ["upstream_only", "local_only", "one_path", "sign", "forward_value", "other"];
+  const LABELS = { upstream_only: "upstream only", local_only: "local only", one_path: "one path of a sum",
+                   sign: "sign", forward_value: "forward value", other: "other" };
+
+  // Every request goes through requests.js ({ok, status, data}).
+  function post(url, body) { return window.chainruleRequests.classroom(url, body); }
+
+  // The node a practice question asks at player index i: the next step, when it is backward.
+  function askedAt(player, index) {
+    const step = player && player.steps[index];
+    if (!step || step.phase !== "backward") return null;
+    const node = player.trace.nodes.find(function (n) { return n.id === step.node; });
+    // As lesson/practice.py asks: a single number, not a constant (the server has the last word);
+    // a practice frame left out the gradients it asks, and lists them.
+    const asked = player.trace.practice && player.trace.practice.asked;
+    if (node && asked) return asked.indexOf(node.id) >= 0 ? node : null;
+    return node && node.kind !== "constant" && typeof node.grad === "number" ? node : null;
+  }
+
+  // ---- the lecturer -----------------------------------------------------------------------
+  function lecturer(panel) {
+    const live = { code: null, player: null, sending: false, pending: null };
+    const bars = document.getElementById("class-bars");
+
+    function send(changes) {
+      if (!live.code) return;
+      live.pending = Object.assign(live.pending || {}, changes);
+      if (live.sending) return;
+      const body = live.pending;
+      live.pending = null;
+      live.sending = true;
+      post("/class/" + live.code + "/state", body).finally(function () {
+        live.sending = false;
+        if (live.pending) send({});
+      });
+    }
+
+    function pageState(player) {
+      const form = document.getElementById("editor");
+      const data = new FormData(form);
+      const inputs = {};
+      ((player && player.trace.inputs) || []).forEach(function (name) {
+        if (data.get(name) !== null) inputs[name] = String(data.get(name));
+      });
+      return { f: String(data.get("f") || ""), inputs: inputs, view: data.get("view") === "autograd" ? "autograd" : "values",
+               step: player ? player.state().index : 0 };
+    }
+
+    document.getElementById("class-start").addEventListener("click", function () {
+      const player = window.chainrule && window.chainrule.player();
+      post("/class", pageState(player)).then(function (reply) {
+        const answer = reply.data;
+        if (!reply.ok) return;
+        live.code = answer.code;
+        document.getElementById("class-code").textContent = answer.code;
+        document.getElementById("class-join").textContent = answer.join;
+        document.getElementById("class-qr").src = "/class/" + answer.code + "/qr.svg";
+        document.getElementById("class-live").hidden = false;
+        document.getElementById("class-start").hidden = true;
+        poll();
+      });
+    });
+    document.getElementById("class-practice").addEventListener("change", function (event) {
+      send({ practice: event.target.checked });
+    });
+    document.addEventListener("chainrule:loaded", function (event) {
+      live.player = event.detail.player;
+      if (event.target.id === "graph") send(pageState(event.detail.player));
+    });
+    document.addEventListener("chainrule:step", function (event) {
+      if (event.target.id !== "graph") return;
+      live.player = event.detail.player;
+      send({ step: event.detail.index });
+    });
+
+    function bar(kind, count, most) {
+      const row = document.createElement("div");
+      row.className = "class-bar";
+      row.dataset.kind = kind;
+      const label = document.createElement("span");
+      label.className = "class-bar-label";
+      label.textContent = LABELS[kind] || kind;
+      const track = document.createElement("span");
+      track.className = "class-bar-track";
+      const fill = document.createElement("span");
+      fill.className = "class-bar-fill";
+      fill.style.width = (most ? 100 * count / most : 0) + "%";
+      track.appendChild(fill);
+      const number = document.createElement("span");
+      number.className = "class-bar-count";
+      number.textContent = String(count);
+      row.append(label, track, number);
+      return row;
+    }
+
+    function draw(answers) {
+      const player = live.player || (window.chainrule && window.chainrule.player());
+      const ids = Object.keys(answers.nodes);
+      const next = player && askedAt(player, player.state().index);
+      const id = next && answers.nodes[next.id] ? next.id : ids[ids.length - 1];
+      bars.replaceChildren();
+      const heading = document.createElement("p");
+      heading.className = "class-node";
+      if (!id) {
+        heading.textContent = "No answers yet.";
+        bars.append(heading);
+        return;
+      }
+      const row = answers.nodes[id];
+      const node = player && player.trace.nodes.find(function (n) { return n.id === id; });
+      heading.textContent = (node ? node.name || node.label : id) + ": " + row.answers + " answered, " +
+        row.correct + " right";
+      heading.dataset.node = id;
+      bars.append(heading);
+      const most = Math.max(1, row.correct, ...KINDS.map(function (k) { return row.mistakes[k] || 0; }));
+      bars.append(bar("correct", row.correct, most));
+      KINDS.forEach(function (kind) { bars.append(bar(kind, row.mistakes[kind] || 0, most)); });
+    }
+
+    function poll() {
+      window.chainruleRequests.tally("/class/" + live.code + "/answers")
+        .then(function (reply) { if (reply.ok) draw(reply.data); })
+        .catch(function () {})
+        .finally(function () { setTimeout(poll, 1500); });
+    }
+  }
+
+  // ---- the student -------------------------------------------------------------------------
+  function student(main) {
+    const code = main.dataset.code;
+    const frame = document.getElementById("join-graph");
+    const status = document.getElementById("join-status");
+    const follow = document.getElementById("join-follow");
+    const form = document.getElementById("join-practice");
+    const me = { following: true, lecturer: null, base: null, asked: null };
+
+    function player() {
+      const w = frame.contentWindow;
+      return w && w.chainrule && w.chainrule.player && w.chainrule.player();
+    }
+
+    function graphUrl(state) {
+      const query = new URLSearchParams({ f: state.f });
+      Object.keys(state.inputs).forEach(function (name) { query.set(name, state.inputs[name]); });
+      if (state.view !== "values") query.set("view", state.view);
+      // Practice: the frame carries no gradient a question asks (lesson/practice.py), so
+      // stepping ahead shows "grad ?", not the answer the student is to predict.
+      if (state.practice) query.set("practice", "1");
+      query.set("controls", "0");
+      return "/embed?" + query.toString();
+    }
+
+    function setFollowing(on) {
+      me.following = on;
+      follow.setAttribute("aria-pressed", on ? "true" : "false");
+      if (on && me.lecturer) apply(me.lecturer);
+    }
+
+    function apply(state) {
+      document.getElementById("join-waiting").hidden = !!state.f;
+      if (!state.f) return;
+      const url = graphUrl(state);
+      if (url !== me.base) {
+        me.base = url;
+        frame.hidden = false;
+        frame.src = url;  // its load handler goes to the step
+        return;
+      }
+      const p = player();
+      if (p) p.go(Math.min(state.step, p.steps.length));
+      question();
+    }
+
+    function question() {
+      const p = player(), state = me.lecturer;
+      const where = document.getElementById("join-where");
+      if (p) where.textContent = "step " + p.state().index + " of " + p.steps.length +
+        (me.following ? "" : " (lecturer: " + (state ? state.step : 0) + ")");
+      const node = state && state.practice && p ? askedAt(p, p.state().index) : null;
+      form.hidden = !node;
+      if (!node) { me.asked = null; return; }
+      if (!me.asked || me.asked !== node.id) {
+        me.asked = node.id;
+        document.getElementById("join-question").textContent = "Your prediction: ∂out/∂" + (node.name || node.label) + " =";
+        document.getElementById("join-verdict").textContent = "";
+        form.dataset.node = node.id;
+        document.getElementById("join-value").value = "";
+      }
+    }
+
+    frame.addEventListener("load", function () {
+      const w = frame.contentWindow;
+      function ready() {
+        const p = player();
+        if (!p) { setTimeout(ready, 50); return; }
+        const state = me.lecturer;
+        if (me.following && state) p.go(Math.min(state.step, p.steps.length));
+        w.document.addEventListener("chainrule:step", question);
+        question();
+      }
+      ready();
+    });
+
+    document.getElementById("join-back").addEventListener("click", function () {
+      setFollowing(false);
+      const p = player();
+      if (p) p.step(-1);
+    });
+    document.getElementById("join-ahead").addEventListener("click", function () {
+      setFollowing(false);
+      const p = player();
+      if (p) p.step(1);
+    });
+    follow.addEventListener("click", function () { setFollowing(true); });
+
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      const value = Number(String(document.getElementById("join-value").value).replace(",", ".").trim());
+      const verdict = document.getElementById("join-verdict");
+      if (!Number.isFinite(value)) { verdict.textContent = "Type a number, like 1.5."; return; }
+      post("/class/" + code + "/answer", { node: form.dataset.node, value: value })
+        .then(function (reply) {
+          const answer = reply.data;
+          verdict.textContent = answer.error ? answer.error.message : answer.hint;
+          verdict.dataset.correct = answer.correct ? "true" : "false";
+          verdict.dataset.mistake = answer.mistake || "";
+        });
+    });
+
+    const source = new EventSource("/class/" + code + "/events");
+    source.addEventListener("state", function (event) {
+      const state = JSON.parse(event.data);
+      if (me.lecturer && state.seq <= me.lecturer.seq) return;
+      me.lecturer = state;
+      status.textContent = "Following class " + code + " live.";
+      main.dataset.seq = String(state.seq);
+      if (me.following) apply(state); else question();
+    });
+    source.addEventListener("error", function () {
+      status.textContent = source.readyState === EventSource.CLOSED
+        ? "The class has ended." : "Reconnecting…";
+    });
+  }
+
+  function start() {
+    const panel = document.getElementById("class-panel");
+    if (panel) lecturer(panel);
+    const main = document.getElementById("join");
+    if (main) student(main);
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();

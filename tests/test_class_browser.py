@@ -1,0 +1,129 @@
+"""A live class in Chromium: one lecturer page and three student pages (each its own browser
+context, so three anonymous students). The lecturer types a function and steps; the
+students' screens follow; with practice on, their answers appear in the lecturer's panel
+under the right mistake kinds. Screenshots: the lecturer's panel, a student's phone."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+FUNCTION = "exp(sin(x) * x**3)"
+
+
+def wait_for(read, wanted, timeout=60.0):
+    """Poll `read()` until `wanted(value)`; generous, a busy machine is slow, not wrong."""
+    deadline = time.monotonic() + timeout
+    value = None
+    while time.monotonic() < deadline:
+        value = read()
+        if wanted(value):
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out; last value {value!r}")
+
+
+def student_frame(student):
+    return student.locator("#join-graph").element_handle().content_frame()
+
+
+def student_index(student):
+    frame = student_frame(student)
+    if frame is None:
+        return None
+    return frame.evaluate("window.chainrule && window.chainrule.player() ? "
+                          "[window.chainrule.player().source || '', window.chainrule.player().state().index] : null")
+
+
+def test_a_lecturer_and_three_students(browser, live_server, artifacts):
+    """Mutations seen failing: classroom.js's lecturer sends nothing on chainrule:step (the
+    students stay at step 0); the practice form submits `value: -value` (the kinds swap)."""
+    lecturer_context = browser.new_context(viewport={"width": 1400, "height": 900})
+    lecturer_context.set_default_timeout(120_000)  # a loaded machine is slow, not wrong
+    lecturer = lecturer_context.new_page()
+    errors = []
+    lecturer.on("pageerror", lambda error: errors.append(str(error)))
+    contexts, students = [], []
+    try:
+        lecturer.goto(f"{live_server}/?f=x*x&x=2")
+        lecturer.wait_for_selector("#graph svg")
+        lecturer.click("#class-start")
+        code = wait_for(lambda: lecturer.text_content("#class-code"), bool)
+        assert lecturer.is_visible("#class-qr")
+        for _ in range(3):
+            context = browser.new_context(viewport={"width": 390, "height": 844})
+            context.set_default_timeout(120_000)
+            student = context.new_page()
+            student.on("pageerror", lambda error: errors.append(str(error)))
+            student.goto(f"{live_server}/join/{code}")
+            contexts.append(context)
+            students.append(student)
+
+        # The lecturer types a function: every student's graph becomes it.
+        lecturer.fill("#source", FUNCTION)
+        lecturer.fill("input.input-value[name=x]", "0.8")
+        lecturer.click("button.run")
+        wait_for(lambda: lecturer.evaluate("window.chainrule.player().trace.nodes.length"), lambda n: n >= 5)
+        for student in students:
+            wait_for(lambda: student.get_attribute("#join-graph", "src") or "", lambda src: "exp" in src)
+            wait_for(lambda: student_index(student), lambda v: v is not None)
+
+        # The lecturer steps (keys on the page): the students follow.
+        lecturer.click("header h1")
+        for _ in range(3):
+            lecturer.keyboard.press("ArrowRight")
+        lecturer_step = lecturer.evaluate("window.chainrule.player().state().index")
+        assert lecturer_step == 3
+        for student in students:
+            wait_for(lambda: student_index(student), lambda v: v and v[1] == lecturer_step)
+
+        # A student steps ahead alone, then snaps back.
+        students[0].click("#join-ahead")
+        wait_for(lambda: student_index(students[0]), lambda v: v[1] == lecturer_step + 1)
+        assert students[0].get_attribute("#join-follow", "aria-pressed") == "false"
+        students[0].click("#join-follow")
+        wait_for(lambda: student_index(students[0]), lambda v: v[1] == lecturer_step)
+
+        # Practice: the lecturer stops just before x's backward step; each student predicts it.
+        trace = lecturer.evaluate("window.chainrule.player().trace")
+        x = next(n for n in trace["nodes"] if n["name"] == "x")
+        edges = [e for e in trace["edges"] if e["source"] == x["id"] and e.get("grad") is not None]
+        before = lecturer.evaluate(f"window.chainrule.player().steps.findIndex(s => s.node === '{x['id']}' "
+                                   "&& s.phase === 'backward')")
+        lecturer.check("#class-practice")
+        lecturer.evaluate(f"window.chainrule.player().go({before})")
+        # Their frames carry no gradient a question asks: stepping ahead shows no answer.
+        # (Mutation seen failing: classroom.js without `practice=1` in the frame's address.)
+        for student in students:
+            wait_for(lambda: student.get_attribute("#join-graph", "src") or "", lambda src: "practice=1" in src)
+            shown = wait_for(lambda: student.evaluate(
+                "(() => { const w = document.getElementById('join-graph').contentWindow;"
+                " const p = w.chainrule && w.chainrule.player && w.chainrule.player();"
+                " return p && p.trace.practice ? [p.trace.nodes.find(n => n.name === 'x').grad] : null; })()"),
+                lambda v: v is not None)
+            assert shown == [None]
+        answers = [(x["grad"], "correct"), (-x["grad"], "sign"), (edges[0]["grad"], "one_path")]
+        for student, (value, _) in zip(students, answers):
+            wait_for(lambda: student.is_visible("#join-practice"), bool)
+            assert "x" in student.text_content("#join-question")
+            student.fill("#join-value", f"{value:.6g}")
+            student.click("#join-practice button[type=submit]")
+        for student, (_, kind) in zip(students, answers):
+            verdict = wait_for(lambda: student.get_attribute("#join-verdict", "data-mistake"), lambda v: v is not None)
+            assert (verdict or "correct") == kind
+
+        # The lecturer's panel: x, three answers, one right, one per mistake shown.
+        wait_for(lambda: lecturer.text_content(".class-node") or "", lambda t: "3 answered, 1 right" in t)
+        counts = lecturer.evaluate("Object.fromEntries([...document.querySelectorAll('.class-bar')].map("
+                                   "b => [b.dataset.kind, b.querySelector('.class-bar-count').textContent]))")
+        assert counts == {"correct": "1", "upstream_only": "0", "local_only": "0", "one_path": "1",
+                          "sign": "1", "forward_value": "0", "other": "0"}
+        lecturer.locator("#class-panel").screenshot(path=str(artifacts / "class-lecturer-panel.png"))
+        students[1].screenshot(path=str(artifacts / "class-student-phone.png"))
+        assert errors == []
+    finally:
+        for context in contexts:
+            context.close()
+        lecturer_context.close()

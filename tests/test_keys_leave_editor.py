@@ -1,0 +1,78 @@
+"""Keys after typing (issue 29 item 5): Esc leaves the editor, then → steps at once, without
+a click on the graph, also in presenter mode with the code shown; Tab goes through the page
+in a sensible order and nothing keeps the focus. Chromium at 1280×720, keystrokes only."""
+from __future__ import annotations
+
+import pytest
+
+from tests.test_page_browser import wait_settled, wait_until
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(autouse=True)
+def _patient(page):
+    """The session's first page waits for a cold worker pool on a busy machine."""
+    page.set_default_navigation_timeout(120_000)
+
+
+def _active(page) -> str:
+    return page.evaluate("""(() => { const e = document.activeElement;
+        return e.id || e.getAttribute('data-action') || e.getAttribute('name') || e.tagName; })()""")
+
+
+def test_typed_code_then_esc_then_arrows_step_in_presenter_mode(page, live_server, artifacts):
+    """Presenter mode, code shown (C), a function typed key by key: Esc leaves the editor
+    (presenter mode stays), → and ← step the new graph at once, and the current line follows.
+    Mutation: keys.js's typing branch without `leave(target)` on Escape (→ moves the text
+    cursor, the player stays at Ready)."""
+    page.goto(f"{live_server}/?f=x&x=1")
+    page.wait_for_selector("#graph svg")
+    page.click("#presenter-toggle")
+    page.keyboard.press("c")
+    page.click("#source")
+    page.keyboard.press("Control+a")
+    page.keyboard.type("y = x * 2\nz = torch.sin(y)\nz")
+    wait_until(page, "window.chainrule.state().loads >= 2 && window.chainrule.state().steps >= 6", 30)
+    wait_settled(page)
+    page.keyboard.press("Escape")
+    assert _active(page) == "player"
+    assert page.evaluate("document.body.classList.contains('presenter')")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    wait_until(page, "window.chainrule.state().index === 3")
+    assert page.evaluate("document.getElementById('source').value") == "y = x * 2\nz = torch.sin(y)\nz"
+    assert page.inner_text("#step-status").startswith("Forward 3/")
+    marked = page.evaluate("document.querySelector('[data-line][aria-current=\"true\"]').dataset.line")
+    line = page.evaluate("""(() => { const p = window.chainrule.player();
+        return p.trace.nodes.find(n => n.id === p.state().step.node).line; })()""")
+    assert int(marked) == line
+    page.keyboard.press("ArrowLeft")
+    wait_until(page, "window.chainrule.state().index === 2")
+    page.screenshot(path=str(artifacts / "keys_presenter_after_esc.png"))
+    assert page.errors == []
+
+
+def test_tab_goes_through_the_page_and_nothing_keeps_it(page, live_server):
+    """From the top, Tab reaches the editor, then the player's buttons, the graph and the
+    share box, in that order: every press moves focus to another element, none sticks.
+    Mutation: keys.js's typing branch keeping Tab (`if (event.key === "Tab")
+    event.preventDefault()`): focus stays in the editor."""
+    page.goto(f"{live_server}/?f=sin(x)*x&x=1")
+    page.wait_for_selector("#graph svg")
+    page.evaluate("document.body.focus()")
+    seen = []
+    for _ in range(160):
+        page.keyboard.press("Tab")
+        name = _active(page)
+        same = page.evaluate("(() => { const same = document.activeElement === window.__lastFocus;"
+                             " window.__lastFocus = document.activeElement; return same; })()")
+        assert not same, f"focus stuck on {name}: {seen[-5:]}"
+        seen.append(name)
+        if name == "share-link":
+            break
+    order = [seen.index(name) for name in ("source", "reset", "forward", "graph", "share-link")]
+    assert order == sorted(order), seen
+    assert _active(page) == "share-link"
+    assert page.errors == []
