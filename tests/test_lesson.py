@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from webapp import trace
+from webapp.lesson.notation import bar
 from webapp.web.examples import BY_SLUG
 
 from .graph_table import TABLE
@@ -124,7 +125,11 @@ def test_custom_function_step_says_your_backward_returned():
     data = trace(example.source, **example.inputs)
     relu = next(n for n in data["nodes"] if n.get("op") == "MyReLUBackward")
     fed = next(e["source"] for e in data["edges"] if e["target"] == relu["id"])
-    assert "your backward of MyReLU returned [64×100]" in data["explain"]["backward"][fed]
+    step = data["explain"]["backward"][fed]
+    assert "your backward of MyReLU, given " in step and " returned [64×100]" in step
+    # its grad_output, the upstream gradient, is shown as it went in (issue 28: the upstream
+    # entries of a custom backward). Mutation: `given` left out of the custom branch.
+    assert f"given {bar(relu['name'])} = [64×100]" in step
 
 
 def test_graph_image_titles_nodes_by_name(client):

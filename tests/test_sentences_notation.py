@@ -153,3 +153,18 @@ def test_forward_mode_brackets_its_negative_factors(client):
     _, jvp = torch.func.jvp(lambda a, b: a * b, (x1, x2), (torch.tensor(-1.0), torch.tensor(0.0)))
     assert any(t.endswith(f"= 5·(−1) + 2·0 = {format_number(jvp.item())}") for t in texts)
     assert [t for t in texts if BARE_NEGATIVE_OPERAND.search(t)] == []
+
+
+@pytest.mark.parametrize("source, x, shown", [
+    ("x * 3", 0.33333, "0.3333 · 3 ≈ 1"),     # the shown factor times 3 is 0.9999, not 1
+    ("x * 3", 0.25, "0.25 · 3 = 0.75"),       # exact as shown
+    ("sin(x)", 0.5, "sin(0.5) = 0.4794"),
+])
+def test_a_forward_step_says_approximately_where_its_shown_numbers_do_not_give_its_result(
+        client, source, x, shown):
+    """The result is PyTorch's; the operands are shown to 4 digits. Mutation:
+    explain._forward_relation always returns "=" (0.3333 · 3 = 1 is false as written)."""
+    trace = trace_of(client, source, {"x": x})
+    value = torch.tensor(x) * 3 if "*" in source else torch.sin(torch.tensor(x))
+    assert shown.endswith(format_number(value.item()))  # the result shown is PyTorch's
+    assert any(text.endswith(shown) for text in trace["explain"]["forward"].values())

@@ -155,3 +155,13 @@ def test_a_small_tensor_forward_step_shows_its_entries(client):
     assert f"x [2] , w [2] → [2]\n   = {entries(x)} ⊙ {entries(w)} = {entries(x * w)}" in "\n".join(forward.values())
     scaled = trace_of(client, "x = torch.tensor([0.5, -1.], requires_grad=True)\ny = (x * 2).sum()")
     assert f"= (0.5, −1) · 2 = {entries(torch.tensor([0.5, -1.0]) * 2)}" in "\n".join(scaled["explain"]["forward"].values())
+
+
+def test_an_unnamed_constant_tensor_is_named_by_its_shape_in_brackets(client):
+    """`x * torch.tensor([1., 2.])`: the constant was `tensor 2`, read as the number 2.
+    Mutation: constant_label writes the shape without brackets again."""
+    trace = trace_of(client, "x = torch.tensor([1., 2.], requires_grad=True)\n"
+                             "y = (x * torch.tensor([1., 2.])).sum()")
+    constants = [n["label"] for n in trace["nodes"] if n["kind"] == "constant"]
+    assert constants == ["tensor [2]"]
+    assert "x · tensor [2]" in " ".join(trace["explain"]["forward"].values())

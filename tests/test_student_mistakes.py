@@ -97,3 +97,17 @@ def test_only_names_used_as_values_become_inputs_and_the_page_says_which(client)
             'program uses them as values but never assigns them.</p>') in page
     trace = client.post("/api/trace", json={"source": "x.sin() * w", "inputs": {"x": 1.0, "w": 2.0}})
     assert trace.status_code == 200 and trace.get_json()["inputs"] == ["x", "w"]
+
+
+def test_a_program_that_fails_on_its_input_keeps_the_box_to_fix_it(client):
+    """Rosenbrock typed as the lesson writes it: x, made an input of 1.0, is indexed as a
+    vector and PyTorch refuses. The page must keep an input box for x, so the student can
+    give it [-1, 1] there. Mutation: `error.kind == "runtime"` -> `False` in
+    pages._inputs_despite (no box: the error could only be fixed by editing the URL)."""
+    from urllib.parse import urlencode
+    source = ("a = 1\nb = 5\n\ndef rosenbrock(x):\n    x1 = x[0]\n    x2 = x[1]\n"
+              "    return (a - x1)**2 + b * (x2 - x1**2)**2\n\nrosenbrock(x)")
+    html = client.get("/?" + urlencode({"f": source})).data.decode()
+    assert "0-dim tensor" in html and 'name="x"' in html
+    fixed = client.get("/?" + urlencode({"f": source, "x": "[-1,1]"})).data.decode()
+    assert 'class="error"' not in fixed and "<svg" in fixed

@@ -290,5 +290,5 @@ def test_a_large_constant_is_labelled_by_its_shape(limits):
     from webapp.engine.evaluation import trace_values
     trace = trace_values("w = x * torch.ones(2000000)\nw.sum()", {"x": 1.0}, None, limits)
     constants = [n for n in trace["nodes"] if n["kind"] == "constant"]
-    assert [n["label"] for n in constants] == ["tensor 2000000"]
+    assert [n["label"] for n in constants] == ["tensor [2000000]"]
     assert trace["leaves"]["x"]["grad"] == 2000000.0  # d/dx sum(x · ones) by hand

@@ -92,10 +92,10 @@ def add_summaries(node: Node, value, grad) -> None:
 
 
 def constant_label(value) -> str:
-    if isinstance(value, Large):  # a constant too large to copy: its shape says what it is
-        return "tensor " + "×".join(str(s) for s in value.shape)
-    if isinstance(value, torch.Tensor):
-        if value.numel() == 1:
-            return format_number(value.item())
-        return "tensor " + "×".join(str(s) for s in value.shape)
+    """An unnamed constant: its number, or `tensor [2×3]` (its shape in brackets, as every
+    sentence writes shapes: `tensor 2` read as the number 2)."""
+    if isinstance(value, torch.Tensor) and not isinstance(value, Large) and value.numel() == 1:
+        return format_number(value.item())
+    if isinstance(value, (Large, torch.Tensor)):  # too large to copy: its shape says what it is
+        return "tensor [" + "×".join(str(s) for s in value.shape) + "]"
     return format_number(value)

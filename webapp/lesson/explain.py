@@ -80,7 +80,9 @@ def _forward_text(ix: TraceIndex, node: dict) -> str:
         numbers = formula(node, [term(v) for v in shown] if operators else shown)
         one = _one_element(ix, node)
         said = f"   ({node['name']} is {one})" if one else ""
-        return f"{node['name']} = {formula(node, names)} = {numbers} = {value}{said}"
+        sign = _forward_relation(symbol, [one_number(s["value"], s["shape"]) for _, s in pairs],
+                                 one_number(node["value"], node["shape"]))
+        return f"{node['name']} = {formula(node, names)} = {numbers} {sign} {value}{said}"
     shapes = " , ".join(f"{s['name']} {dims(s['shape'])}" for _, s in pairs)
     text = f"{node['name']} = {formula(node, names)}: {shapes} → {dims(node['shape'])}"
     if symbol in REDUCTIONS and pairs:
@@ -89,6 +91,32 @@ def _forward_text(ix: TraceIndex, node: dict) -> str:
     if entrywise:
         return f"{text}\n   = {entrywise}"
     return f"{text} = {value}"
+
+
+# A scalar step's operation on its operands, to check the rounded operands shown give the
+# rounded result shown (else `≈`): the result itself is always PyTorch's.
+SCALAR = {"log": math.log, "sin": math.sin, "cos": math.cos, "exp": math.exp, "tanh": math.tanh,
+          "sqrt": math.sqrt, "1/x": lambda a: 1 / a, "relu": lambda a: max(a, 0.0),
+          "sigmoid": lambda a: 1 / (1 + math.exp(-a))}
+
+
+def _forward_relation(symbol: str, operands: list, result) -> str:
+    """`=` when the operands as shown give the result as shown, `≈` when they do not
+    (`(−0.5984)^2` shown to 4 digits need not square to the 0.3581 PyTorch computed)."""
+    if symbol.startswith("^"):
+        try:
+            power = float(symbol[1:].replace("−", "-"))
+        except ValueError:
+            return "="
+        function = lambda a: a ** power  # noqa: E731
+    else:
+        function = ENTRYWISE.get(symbol) or SCALAR.get(symbol)
+    if function is None or result is None or None in operands:
+        return "="
+    try:
+        return "=" if agrees(operands, result, lambda shown_: function(*shown_)) else "≈"
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError):  # arity, domain: no claim
+        return "="
 
 
 ENTRYWISE = {"+": lambda a, b: a + b, "−": lambda a, b: a - b, "×": lambda a, b: a * b,
@@ -167,8 +195,12 @@ def _one_contribution(ix, node, edge, consumer, out_name, op="+=") -> str:
             f"∂{consumer['name']}/∂{node['name']}")
     up_value = edge.get("target_grad", consumer.get("grad"))
     got = _fmt(edge["grad"], node["shape"])
-    if is_custom(consumer):
-        return f"{rule}\n   your backward of {consumer.get('symbol') or consumer['op']} returned {got}"
+    if is_custom(consumer):  # its grad_output is the upstream gradient: shown, as it went in
+        upstream = _fmt(up_value, consumer["shape"]) if up_value is not None else \
+            format_value(None, consumer["shape"], consumer.get("grad_summary")) if consumer["shape"] else None
+        given = f", given {bar(consumer['name'])} = {upstream}," if upstream else ""
+        return (f"{rule}\n   your backward of {consumer.get('symbol') or consumer['op']}{given} "
+                f"returned {got}")
     local = local_derivative(node, consumer, pairs, position)
     named = (f"{bar(consumer['name'])} {{}} {term(local)}" if local else
              f"{bar(consumer['name'])} {{}} ∂{consumer['name']}/∂{node['name']}")

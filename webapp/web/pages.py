@@ -92,7 +92,7 @@ def build_view(state: PageState) -> dict:
             evaluator.penalise_sender()
         context["error"] = _error_context(error, state.source)
         context["error"]["guards"] = guards_for_error(state.source, error)
-        context["inputs"] = list(state.inputs_text)
+        context["inputs"] = _inputs_despite(state, error)
     query = state.query(context["inputs"])
     root = request.host_url.rstrip("/")
     context.update(
@@ -115,6 +115,21 @@ def build_view(state: PageState) -> dict:
     context["animation_refused"] = (f"{frames:,} steps, more than the {MAX_ANIMATION_STEPS} an "
                                     "animation holds") if frames > MAX_ANIMATION_STEPS else None
     return context
+
+
+def _inputs_despite(state: PageState, error: ChainruleError) -> list[str]:
+    """The input boxes a refused program still gets: the names typed, and, when it ran and
+    failed (`rosenbrock(x)` with x = 1.0 indexed as a vector), its free names too, so the
+    student can give x the value it needs ([-1, 1]) on the page."""
+    names = list(state.inputs_text)
+    if error.kind == "runtime":
+        try:
+            names += evaluator.evaluate("inputs", source=state.source)["inputs"]
+        except ChainruleError:
+            pass  # the error already on the page is the one to read
+    for name in dict.fromkeys(names):
+        state.inputs_text.setdefault(name, str(NEW_INPUT_VALUE))
+    return list(dict.fromkeys(names))
 
 
 def _plot_context(state: PageState, context: dict) -> dict | None:
