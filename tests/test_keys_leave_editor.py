@@ -54,6 +54,29 @@ def test_typed_code_then_esc_then_arrows_step_in_presenter_mode(page, live_serve
     assert page.errors == []
 
 
+def test_esc_on_the_normal_page_brings_back_the_graph_typing_scrolled_away(page, live_server):
+    """The normal page's editor is below the graph: typing there scrolls the graph off the
+    screen, and → after Esc stepped a graph no one saw. Esc brings the player, the graph
+    and the panel back into view. Mutation: keys.js's leave() without its scrollIntoView."""
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.goto(f"{live_server}/?f=x&x=1")
+    page.wait_for_selector("#graph svg")
+    page.click("#source")
+    page.keyboard.press("Control+a")
+    page.keyboard.type("y = x * 2\nz = torch.sin(y)\nz")
+    wait_until(page, "window.chainrule.state().loads >= 2 && window.chainrule.state().steps >= 6", 30)
+    wait_settled(page)
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")  # as a long typing leaves it
+    assert page.evaluate("document.getElementById('player').getBoundingClientRect().top") < 0
+    page.keyboard.press("Escape")
+    page.keyboard.press("ArrowRight")
+    wait_until(page, "window.chainrule.state().index === 1")
+    top = page.evaluate("document.getElementById('player').getBoundingClientRect().top")
+    graph = page.evaluate("document.getElementById('graph').getBoundingClientRect().bottom")
+    assert 0 <= top and graph <= 720
+    assert page.errors == []
+
+
 def test_tab_goes_through_the_page_and_nothing_keeps_it(page, live_server):
     """From the top, Tab reaches the editor, then the player's buttons, the graph and the
     share box, in that order: every press moves focus to another element, none sticks.

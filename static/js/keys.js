@@ -37,6 +37,10 @@
     const bar = document.getElementById("player");
     if (bar && bar.focus) bar.focus({ preventScroll: true });
     if (document.activeElement === field) field.blur();
+    // The normal page's editor sits below the graph: typing scrolled it away. The steps
+    // the arrows now take are seen: the player (the graph and panel below it) comes back.
+    const top = bar ? bar.getBoundingClientRect().top : 0;
+    if (bar && (top < 0 || top > window.innerHeight - 40)) bar.scrollIntoView({ block: "start" });
   }
 
   document.addEventListener("keydown", function (event) {
