@@ -107,7 +107,9 @@ def test_a_lecturer_and_three_students(browser, live_server, artifacts):
         answers = [(x["grad"], "correct"), (-x["grad"], "sign"), (edges[0]["grad"], "one_path")]
         for student, (value, _) in zip(students, answers):
             wait_for(lambda: student.is_visible("#join-practice"), bool)
-            assert "x" in student.text_content("#join-question")
+            out = next(n for n in trace["nodes"] if n["kind"] == "output")
+            # the program's own names (was ∂out/∂x). Mutation: "out" written again.
+            assert student.text_content("#join-question") == f"Your prediction: ∂{out['name']}/∂x ="
             student.fill("#join-value", f"{value:.6g}")
             student.click("#join-practice button[type=submit]")
         for student, (_, kind) in zip(students, answers):

@@ -191,7 +191,9 @@
       if (!node) { me.asked = null; return; }
       if (!me.asked || me.asked !== node.id) {
         me.asked = node.id;
-        document.getElementById("join-question").textContent = "Your prediction: ∂out/∂" + (node.name || node.label) + " =";
+        const out = p.trace.nodes.find(function (n) { return n.kind === "output"; });
+        document.getElementById("join-question").textContent = "Your prediction: ∂" +
+          (out ? out.name || out.label : "out") + "/∂" + (node.name || node.label) + " =";
         document.getElementById("join-verdict").textContent = "";
         form.dataset.node = node.id;
         document.getElementById("join-value").value = "";

@@ -52,7 +52,10 @@ class QueueSink:
 
     def close(self) -> None:
         self.closed = True
-        self.queue.put(None)
+        try:
+            self.queue.put_nowait(None)  # wakes the reader; a full queue's reader sees `closed`
+        except queue.Full:
+            pass
 
     def events(self, first: bytes):
         """The generator a streaming response iterates: the first event, then each change."""
