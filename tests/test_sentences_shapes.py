@@ -54,6 +54,7 @@ def test_r_one_element_tensors_read_like_numbers(client):
     assert f"= x̄5 · 0.2\n   = 1 · 0.2 = {format_number(x3.grad.item())}" in step
     assert forward[nodes["x3"]["id"]].endswith(f"= {format_number(x3.item())}")
     assert "x1 is a 1-element tensor [1]" in forward[nodes["x1"]["id"]]  # the first one
+    assert "requires_grad = TRUE" in forward[nodes["x1"]["id"]]  # R's words, as x1$grad below
     texts = list(backward.values()) + list(forward.values())
     assert sum(t.count("1-element tensor") for t in texts) == 1  # said once, not per node
     assert not any("[1] (" in t for t in texts)

@@ -50,21 +50,22 @@ def _one_element(ix: TraceIndex, node: dict) -> str:
             f"marked {dims(node['shape'])}")
 
 
-def forward_text(ix: TraceIndex, node: dict) -> str:
+def forward_text(ix: TraceIndex, node: dict, language: str = "python") -> str:
     """What the forward pass computed at this node, with names and with numbers; a node
     the backward pass recorded (create_graph=True) says it is part of a derivative."""
-    text = _forward_text(ix, node)
+    true = _words(language)[2]
+    text = _forward_text(ix, node, true)
     if node.get("derivative"):
-        text += ("   (recorded by the backward pass, create_graph=True: this step computes "
+        text += (f"   (recorded by the backward pass, create_graph{true}: this step computes "
                  "part of the derivative)")
     return text
 
 
-def _forward_text(ix: TraceIndex, node: dict) -> str:
+def _forward_text(ix: TraceIndex, node: dict, true: str = "=True") -> str:
     if node["kind"] in ("input", "leaf"):
         one = _one_element(ix, node)
         return (f"{node['name']} = {_fmt(node['value'], node['shape'])}   "
-                f"(a leaf: created with requires_grad=True{'; ' + node['name'] + ' is ' + one if one else ''})")
+                f"(a leaf: created with requires_grad{true}{'; ' + node['name'] + ' is ' + one if one else ''})")
     if node["kind"] == "constant":
         return f"{node['name']} is a constant: it needs no gradient"
     pairs = operands(ix, node["id"])
@@ -282,7 +283,7 @@ def backward_text(ix: TraceIndex, node: dict, out_name: str, seeded: bool,
         seed = f"∂{out_name}/∂{out_name}" if _is_one(node.get("grad")) else bar(out_name)
         text = f"{seed} = {grad}: backward starts at the output with {seed_words(node, seeded)}"
         if ix.trace.get("extra_pass"):
-            attr = GRAD_WORDS.get(language, GRAD_WORDS["python"])[0]
+            attr = _words(language)[0]
             text += (f"\n(the program's own backward() ran before {out_name} was computed: chainrule "
                      f"runs this pass on {out_name} itself and leaves every {attr} as the program left it)")
         return text
@@ -343,9 +344,14 @@ def seed_words(node: dict, seeded: bool) -> str:
     return "the grad_output you gave" if seeded else "the gradient the program gave backward()"
 
 
-# How the program's language writes a leaf's gradient and its absence: `x.grad`, `None` in
-# Python; `x$grad`, `NULL` in R (the lesson a student pasted is read in its own words).
-GRAD_WORDS = {"python": (".grad", "None"), "r": ("$grad", "NULL")}
+# How the program's language writes a leaf's gradient, its absence and a flag set: `x.grad`,
+# `None`, `requires_grad=True` in Python; `x$grad`, `NULL`, `requires_grad = TRUE` in R (the
+# lesson a student pasted is read in its own words).
+GRAD_WORDS = {"python": (".grad", "None", "=True"), "r": ("$grad", "NULL", " = TRUE")}
+
+
+def _words(language) -> tuple[str, str, str]:
+    return GRAD_WORDS.get(language, GRAD_WORDS["python"])
 
 
 def _grad_line(trace: dict, node: dict, grad: str, language: str = "python") -> str:
@@ -353,7 +359,7 @@ def _grad_line(trace: dict, node: dict, grad: str, language: str = "python") -> 
     of the program had already added to it, or chainrule ran the pass itself; and what the
     program's later lines made of it (`zero_()`, a descent step), when they changed it."""
     accumulated = node.get("accumulated")
-    attr, none = GRAD_WORDS.get(language, GRAD_WORDS["python"])
+    attr, none, _ = _words(language)
     name = node["name"]
     if trace.get("extra_pass"):
         kept = none if accumulated is None else _fmt(accumulated, node["shape"])
@@ -382,6 +388,6 @@ def explanations(ix: TraceIndex, seeded: bool = False, language: str = "python")
     output = next((n for n in trace["nodes"] if n["kind"] == "output"), None)
     out_name = output["name"] if output else "y"
     # dict.fromkeys: a folded trace (folding.py) steps one box many times; one text each
-    return {"forward": {i: forward_text(ix, nodes[i]) for i in dict.fromkeys(trace["forward"])},
+    return {"forward": {i: forward_text(ix, nodes[i], language) for i in dict.fromkeys(trace["forward"])},
             "backward": {i: backward_text(ix, nodes[i], out_name, seeded, language)
                          for i in dict.fromkeys(trace["backward"])}}
