@@ -53,6 +53,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench.benchmark import free_port, start_server  # noqa: E402
 from bench.cpu_share import cpu_line, cpu_snapshot, cpu_spent, zygote_memory  # noqa: E402
+from webapp.warm_gallery import gallery_urls  # noqa: E402
 from webapp.web.examples import EXAMPLES  # noqa: E402
 
 BOMBS = [
@@ -158,13 +159,9 @@ def student(ports, number, phase, stop_at, recorder, think=10.0):
     for example in EXAMPLES:
         if time.monotonic() > stop_at:
             return
-        seconds, status, timing = connection.timed("GET", f"/?{example.query}")
-        recorder.add(phase(), seconds, status, "example page", timing)
-        if example.inputs and all(isinstance(v, float) for v in example.inputs.values()):
-            # for functions of scalar inputs the page fetches the plot's samples and draws them
-            wrt = next(iter(example.inputs))
-            seconds, status, timing = connection.timed("GET", f"/api/plot?{example.query}&wrt={wrt}")
-            recorder.add(phase(), seconds, status, "example plot", timing)
+        for kind, url in gallery_urls(example):  # the page, then the plot it fetches
+            seconds, status, timing = connection.timed("GET", url)
+            recorder.add(phase(), seconds, status, f"example {kind}", timing)
     k = 0
     while time.monotonic() < stop_at:
         k += 1
@@ -298,9 +295,8 @@ def main():
         for port in ports:
             teacher = Client(port, ("127.0.0.1", 0))
             for example in EXAMPLES:
-                teacher.request("GET", f"/?{example.query}")
-                if example.inputs and all(isinstance(v, float) for v in example.inputs.values()):
-                    teacher.request("GET", f"/api/plot?{example.query}&wrt={next(iter(example.inputs))}")
+                for _, url in gallery_urls(example):
+                    teacher.request("GET", url)
     recorder = Recorder()
     statuses = collections.Counter()
     loads = [os.getloadavg()]

@@ -18,15 +18,21 @@ from .web.examples import EXAMPLES
 SENDER = "192.0.2.1"
 
 
+def gallery_urls(example) -> list[tuple[str, str]]:
+    """What a browser asks for when it opens one example: ("page", its URL), and for a
+    function of scalar inputs ("plot", the plot's samples it then fetches)."""
+    urls = [("page", f"/?{example.query}")]
+    if example.inputs and all(isinstance(v, float) for v in example.inputs.values()):
+        urls.append(("plot", f"/api/plot?{example.query}&wrt={next(iter(example.inputs))}"))
+    return urls
+
+
 def warm_gallery(app) -> tuple[int, float]:
     """Open every example page and its plot once; returns (requests answered 200, seconds)."""
     started, answered = time.monotonic(), 0
     client = app.test_client()
     for example in EXAMPLES:
-        urls = [f"/?{example.query}"]
-        if example.inputs and all(isinstance(v, float) for v in example.inputs.values()):
-            urls.append(f"/api/plot?{example.query}&wrt={next(iter(example.inputs))}")
-        for url in urls:
+        for _, url in gallery_urls(example):
             response = client.get(url, environ_base={"REMOTE_ADDR": SENDER})
             answered += response.status_code == 200
             response.close()
