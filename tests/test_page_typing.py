@@ -234,15 +234,38 @@ def test_error_replaces_stale_graph(page, live_server):
     assert page.locator("#stale-note").count() == 0
 
 
-def test_first_click_after_typing_not_swallowed(page, live_server):
-    """Typing, then at once clicking Step: the step counts, though leaving the editor re-runs it.
+def test_leaving_the_editor_sends_nothing_new(page, live_server):
+    """Typing a program whose answer drops the blank page's input box `x`, waiting for its
+    graph, then leaving the editor: no request follows, so the graph (and a note the reader
+    opens next) is not drawn again under them. Mutation seen failing: page.js without the
+    capture listener that stops the editor's `change` (a second POST /partials/graph, its
+    form now without `x`, 50 ms after leaving)."""
+    open_blank(page, live_server)
+    posts = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" and "/partials/graph" in r.url else None)
+    before = loads(page)
+    type_source(page, "x = torch.tensor(2.0, requires_grad=True)\ny = x * x\ny")
+    wait_until(page, f"window.chainrule.state().loads > {before}"
+                     " && !document.querySelector('#inputs input.input-value')")
+    page.wait_for_load_state("networkidle")
+    sent, drawn = len(posts), loads(page)
+    page.evaluate("document.activeElement.blur()")
+    time.sleep(1.0)
+    page.wait_for_load_state("networkidle")
+    assert (len(posts), loads(page)) == (sent, drawn), posts
+    assert page.errors == []
 
-    Mutation: in page.js load(), use `const keep = 0`: the re-run resets the player."""
+
+def test_first_click_after_typing_not_swallowed(page, live_server):
+    """Typing, then at once clicking Step: the step counts.
+
+    Mutation: in page.js load(), use `const keep = 0` together with the editor's `change`
+    let through to htmx (leaving the editor used to re-run it): the re-run resets the player."""
     open_blank(page, live_server)
     before = loads(page)
     type_source(page, "sin(x)*x")
     wait_until(page, f"window.chainrule.state().loads > {before}")
-    page.click('[data-action="forward"]')  # blurs the editor: htmx sends it again
+    page.click('[data-action="forward"]')  # blurs the editor
     time.sleep(1.0)
     page.wait_for_load_state("networkidle")
     assert page.evaluate("window.chainrule.state().index") == 1

@@ -177,9 +177,15 @@
     if (source) chain.appendChild(source.cloneNode(true));
   }
 
-  // ---- One request per change: Enter in a box fires `change` and `submit` together, and
-  // leaving the editor fires `change` for text already sent. Both would redraw the same
-  // graph (and restart the player); a request equal to the last one sent is not sent.
+  // ---- One request per change: Enter in a box fires `change` and `submit` together; both
+  // would redraw the same graph (and restart the player); a request equal to the last one
+  // sent is not sent.
+  // Leaving the editor fires `change` for text its `input` event already sent; by then the
+  // answer may have redrawn the input boxes, so the form reads as new and the same graph
+  // would be drawn twice (closing a note the reader had opened, restarting the player).
+  document.addEventListener("change", function (event) {
+    if (event.target.id === "source") event.stopPropagation();
+  }, true);
   document.addEventListener("htmx:configRequest", function (event) {
     if (event.detail.elt !== document.getElementById("editor")) return;
     const key = event.detail.verb + " " + event.detail.path + "?" + new URLSearchParams(event.detail.formData);
