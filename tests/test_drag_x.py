@@ -208,6 +208,38 @@ def test_a_stale_answer_never_replaces_a_newer_point(page, live_server):
     assert page.errors == []
 
 
+@pytest.mark.browser
+def test_a_fast_drag_keeps_one_request_in_flight_and_ends_on_its_last_point(page, live_server):
+    """Sixty moves at 60 a second from inside the page (as bench/drag_bench.py sweeps): the
+    next point is asked as soon as an answer arrives, before it is drawn, yet never two
+    requests at once, and the screen ends on the last point. Mutation: free() without its
+    `live.busy !== job` check (the answer's later `free` lets a second request go)."""
+    open_page(page, live_server)
+    page.evaluate("""() => { const requests = window.chainruleRequests, point = requests.point;
+      window.flight = { now: 0, most: 0 };
+      requests.point = function (url) {
+        window.flight.now += 1; window.flight.most = Math.max(window.flight.most, window.flight.now);
+        return point.call(requests, url).finally(function () { window.flight.now -= 1; });
+      }; }""")
+    last = page.evaluate("""async (selector) => {
+      const slider = document.querySelector(selector), lo = Number(slider.min), step = Number(slider.step);
+      let value = null;
+      for (let i = 0; i < 60; i++) {
+        value = String(Number((lo + (20 + i) * step).toPrecision(12)));
+        slider.value = value;
+        slider.dispatchEvent(new Event("input", { bubbles: true }));
+        await new Promise(function (done) { setTimeout(done, 1000 / 60); });
+      }
+      return Number(slider.value); }""", SLIDER)
+    wait_until(page, "window.chainruleDrag.idle()", 30)
+    wait_until(page, f"JSON.parse(document.getElementById('graph').dataset.point || 'null')?.x === {last}", 20)
+    flight = page.evaluate("window.flight")
+    assert flight == {"now": 0, "most": 1}, flight
+    stats = page.evaluate("window.chainruleDrag.stats()")
+    assert 1 < len(stats["latencies"]) and stats["shown"] == stats["asked"], stats
+    assert page.errors == []
+
+
 def assert_page_shows_settled(page, x: float):
     f, _ = oracle(x)
     trace = page.evaluate(TRACE_JS)

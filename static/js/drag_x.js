@@ -20,7 +20,7 @@
     seq: 0,        // points asked for
     shown: 0,      // the newest point on screen
     floor: 0,      // answers to points up to this one are stale (the page settled since)
-    busy: false, next: null,
+    busy: null, next: null,  // the point whose request is in flight; the one waiting
     layout: null,  // the layout key of the SVG on screen (points.py), once known
     dragged: false, keep: null,  // moved since the page settled; the step to keep when it does
     creating: false,
@@ -68,16 +68,27 @@
     const job = live.next, url = document.querySelector("[data-point-url]");
     live.next = null;
     if (!url || !editor()) return;
-    live.busy = true;
+    live.busy = job;
     window.chainruleRequests.point(url.dataset.pointUrl + "?" + query())
       .then(function (result) {
-        if (result.ok && job.seq > live.shown && job.seq > live.floor) apply(job, result.data);
+        if (result.ok && job.seq > live.shown && job.seq > live.floor) {
+          // The next point goes to the server before this one is drawn, so the server's
+          // work and the page's overlap; still one request in flight.
+          free(job);
+          apply(job, result.data);
+        }
         // Busy (a shared address's newcomers, a full pool): the point is asked again in a
         // moment unless a newer one is waiting; any other refusal waits for the next point.
         else if (result.status === 429 && !live.next && job.seq > live.floor) return retry(job);
       })
       .catch(function () { /* a lost point: the next one, or the settled page, replaces it */ })
-      .then(function () { live.busy = false; pump(); });
+      .then(function () { free(job); });
+  }
+
+  function free(job) {  // the request for `job` is answered: the next point may go
+    if (live.busy !== job) return;
+    live.busy = null;
+    pump();
   }
 
   function retry(job) {
