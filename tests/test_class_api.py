@@ -63,7 +63,7 @@ def test_students_get_the_state_at_once_then_each_change(client, app):
     assert "event: state" in first
     state = json.loads(first.split("data: ", 1)[1])
     assert state == {"f": FUNCTION, "inputs": {"x": X}, "step": 0, "view": "values",
-                     "practice": False, "seq": state["seq"]}
+                     "practice": False, "forward": None, "fold": "auto", "seq": state["seq"]}
     changed = client.post(f"/class/{lecturer['code']}/state", json={"step": 4, "practice": True})
     assert changed.status_code == 200
     # The change was queued before this read: the very next chunk carries it (a keep-alive,
@@ -113,13 +113,34 @@ def test_an_unknown_code_is_a_404_in_the_contracts_shape(client, path, method):
 @pytest.mark.parametrize("body, field", [
     ({"step": -1}, "step"), ({"step": "2"}, "step"), ({"view": "dots"}, "view"),
     ({"practice": "yes"}, "practice"), ({"f": 3}, "f"), ({"inputs": [1]}, "inputs"),
-    ({"inputs": {"x": None}}, "inputs"), ({"seq": 9}, "seq"), ({"colour": "red"}, "colour")])
+    ({"inputs": {"x": None}}, "inputs"), ({"seq": 9}, "seq"), ({"colour": "red"}, "colour"),
+    ({"forward": "x y"}, "forward"), ({"forward": 1}, "forward"), ({"forward": True}, "forward"),
+    ({"forward": ""}, "forward"), ({"fold": "yes"}, "fold"), ({"fold": 1}, "fold"), ({"fold": None}, "fold")])
 def test_a_bad_state_is_a_400_that_names_the_field(client, body, field):
-    """Mutation seen failing: the `view` check removed from state_changes."""
+    """Mutations seen failing: the `view` check removed from state_changes; the `forward`
+    check's `not INPUT_NAME.fullmatch(...)` dropped; the `fold` check's isinstance(..., bool)
+    written as isinstance(..., int)."""
     code = begin(client)["code"]
     response = client.post(f"/class/{code}/state", json=body)
     assert response.status_code == 400
     assert response.get_json()["error"]["message"].startswith(field)
+
+
+def test_forward_mode_and_folding_reach_the_students(client, app):
+    """The lecturer's forward mode (its direction) and folding are state like the step.
+    Mutation seen failing: FIELDS without "forward" (a 400)."""
+    code = begin(client)["code"]
+    stream = app.test_client().get(f"/class/{code}/events", buffered=False)
+    iterator = iter(stream.response)
+    first = json.loads(next(iterator).decode().split("data: ", 1)[1])
+    assert first["forward"] is None and first["fold"] == "auto"
+    changed = client.post(f"/class/{code}/state", json={"forward": "x", "fold": False, "step": 2})
+    assert changed.status_code == 200, changed.get_json()
+    pushed = first_events([next(iterator)], 1)[0]
+    assert pushed == {**first, "forward": "x", "fold": False, "step": 2, "seq": first["seq"] + 1}
+    off = client.post(f"/class/{code}/state", json={"forward": None}).get_json()
+    assert off["forward"] is None and off["fold"] is False
+    stream.close()
 
 
 @pytest.mark.parametrize("body, field", [({"value": 1}, "node"), ({"node": "n1"}, "value"),
@@ -254,3 +275,53 @@ def test_one_address_cannot_fill_the_server_with_classes(client):
     refused = client.post("/class", json={}, environ_base=attacker)
     assert refused.status_code == 429 and "classes in the last hour" in refused.get_json()["error"]["message"]
     assert client.post("/class", json={}, environ_base=lecturer).status_code == 201
+
+
+def test_streams_catch_up_on_a_change_no_announcement_brought():
+    """A lost Redis subscription loses announcements: once subscribed again (catch_up) the
+    streams get the store's state when newer, once; a class the store could not read then
+    (Redis still away), at a later heartbeat. Mutations seen failing: Hub.beat never
+    publishes (keep-alives only); Hub.publish without its `seq <=` check (the same state
+    sent twice)."""
+    from webapp.errors import ChainruleError
+    from webapp.web.class_stream import Hub, QueueSink, event_bytes
+
+    class Flaky(LocalStore):
+        away = False
+
+        def state(self, code):
+            if self.away:
+                raise ChainruleError("busy", "The shared store did not answer.", status=503)
+            return super().state(code)
+
+    store = Flaky()
+    hub = Hub(store)
+    code, _ = store.create()
+    sink = QueueSink()
+    hub.attach(code, sink, store.state(code)["seq"])
+    keep_alive = b": keep-alive\n\n"
+
+    def sent():
+        out = []
+        while not sink.queue.empty():
+            out.append(sink.queue.get_nowait())
+        return out
+
+    hub.catch_up()
+    hub.beat()
+    assert sent() == [keep_alive]   # nothing new: no state sent again
+    store.listeners.clear()         # the announcements are lost from now on
+    changed = store.update(code, {"step": 2})
+    hub.catch_up()
+    hub.catch_up()
+    hub.beat()
+    assert sent() == [event_bytes(changed), keep_alive]
+    later = store.update(code, {"step": 3})
+    store.away = True
+    hub.catch_up()                  # cannot read it: the heartbeat will
+    hub.beat()
+    assert sent() == [keep_alive]
+    store.away = False
+    hub.beat()
+    hub.beat()
+    assert sent() == [event_bytes(later), keep_alive]

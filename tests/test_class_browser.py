@@ -129,3 +129,93 @@ def test_a_lecturer_and_three_students(browser, live_server, artifacts):
         for context in contexts:
             context.close()
         lecturer_context.close()
+
+
+TANGENT_LABELS = ("(() => { const p = window.chainrule && window.chainrule.player(); if (!p) return null;"
+                  " return Object.fromEntries([...p.root.querySelectorAll('text.cr-tangent')]"
+                  ".map(t => [t.parentNode.id, t.textContent])); })()")
+
+
+def test_a_student_follows_the_lecturers_forward_mode(browser, live_server, artifacts):
+    """The lecturer turns forward mode on along y and steps: the student's screen shows forward
+    mode, the same direction, the same step and PyTorch's same tangents; a student who
+    stepped ahead alone snaps back to the lecturer's new direction. Mutations seen
+    failing: classroom.js's lecturer publishes `forward: null` always (the student's page
+    shows no forward mode); the student's labels() shows every tangent at once (`shown.has(...)`
+    dropped: labels of nodes not yet computed appear); the student's apply() without
+    forward(state); graphUrl() without its `fold` line."""
+    lecturer_context = browser.new_context(viewport={"width": 1400, "height": 900})
+    student_context = browser.new_context(viewport={"width": 390, "height": 844})
+    for context in (lecturer_context, student_context):
+        context.set_default_timeout(120_000)
+    errors = []
+    try:
+        lecturer = lecturer_context.new_page()
+        lecturer.on("pageerror", lambda error: errors.append(str(error)))
+        lecturer.goto(f"{live_server}/?f=sin(x)*y%2Bx&x=0.5&y=2&fold=0")  # fold=0: every node drawn
+        lecturer.wait_for_selector("#graph svg")
+        lecturer.click("#class-start")
+        code = wait_for(lambda: lecturer.text_content("#class-code"), bool)
+        student = student_context.new_page()
+        student.on("pageerror", lambda error: errors.append(str(error)))
+        student.goto(f"{live_server}/join/{code}")
+        wait_for(lambda: student_index(student), lambda v: v is not None)
+        assert student.is_hidden("#join-forward")
+        assert "fold=0" in student.get_attribute("#join-graph", "src")  # folded as the lecturer's
+
+        # Forward mode along y; it replays the forward pass, then pauses; one step more.
+        lecturer.select_option("#forward-direction", "y")
+        lecturer.check("#forward-toggle")
+        forward_steps = lecturer.evaluate("window.chainrule.player().state().forward")
+        wait_for(lambda: lecturer.evaluate("[window.chainrule.player().playing(), "
+                                           "window.chainrule.player().state().index]"),
+                 lambda v: not v[0] and v[1] >= forward_steps)
+        lecturer.click("header h1")
+        lecturer.keyboard.press("ArrowRight")
+        step = lecturer.evaluate("window.chainrule.player().state().index")
+        assert step == forward_steps + 1
+        wanted = wait_for(lambda: lecturer.evaluate(TANGENT_LABELS), lambda v: v and all(v.values()))
+        assert wanted and any(text.startswith("y\u0307 = 1") for text in wanted.values())  # ẏ = 1
+
+        wait_for(lambda: student.get_attribute("#join", "data-forward"), lambda v: v == "y")
+        assert student.is_visible("#join-forward")
+        assert "y\u0307 = 1, others 0" in student.text_content("#join-forward")
+        wait_for(lambda: student_index(student), lambda v: v and v[1] == step)
+        frame = student_frame(student)
+        assert wait_for(lambda: frame.evaluate(TANGENT_LABELS), lambda v: v == wanted) == wanted
+        student.screenshot(path=str(artifacts / "class-student-forward.png"))
+        # Back to step 2: only the nodes computed so far show their tangent, on both screens.
+        lecturer.keyboard.press("Home")
+        lecturer.keyboard.press("ArrowRight")
+        lecturer.keyboard.press("ArrowRight")
+        assert lecturer.evaluate("window.chainrule.player().state().index") == 2
+        partial = lecturer.evaluate(TANGENT_LABELS)
+        assert "" in partial.values() and any(partial.values())
+        wait_for(lambda: student_index(student), lambda v: v and v[1] == 2)
+        assert wait_for(lambda: frame.evaluate(TANGENT_LABELS), lambda v: v == partial) == partial
+
+        # A student ahead alone keeps y while the lecturer seeds x; "Follow" snaps back to x.
+        student.click("#join-ahead")
+        wait_for(lambda: student_index(student), lambda v: v and v[1] == 3)
+        lecturer.select_option("#forward-direction", "x")
+        wait_for(lambda: lecturer.evaluate("[window.chainrule.player().playing(), "
+                                           "window.chainrule.player().state().index]"),
+                 lambda v: not v[0] and v[1] >= forward_steps)
+        step = lecturer.evaluate("window.chainrule.player().state().index")
+        seeded_x = wait_for(lambda: lecturer.evaluate(TANGENT_LABELS),
+                            lambda v: v and any(t.startswith("x\u0307 = 1") for t in v.values()))
+        assert student.get_attribute("#join", "data-forward") == "y"
+        student.click("#join-follow")
+        wait_for(lambda: student.get_attribute("#join", "data-forward"), lambda v: v == "x")
+        wait_for(lambda: student_index(student), lambda v: v and v[1] == step)
+        assert wait_for(lambda: frame.evaluate(TANGENT_LABELS), lambda v: v == seeded_x) == seeded_x
+
+        # Off again: the student's tangents go.
+        lecturer.uncheck("#forward-toggle")
+        wait_for(lambda: student.get_attribute("#join", "data-forward"), lambda v: v == "")
+        assert wait_for(lambda: student_frame(student).evaluate(TANGENT_LABELS), lambda v: v == {}) == {}
+        assert student.is_hidden("#join-forward")
+        assert errors == []
+    finally:
+        student_context.close()
+        lecturer_context.close()

@@ -3,7 +3,8 @@
  *   then every new graph and every step is posted (POST /class/CODE/state); the panel polls
  *   the answers and draws a bar per mistake kind for the step being asked;
  * - the student's page (join.html): follows the lecturer's state over Server-Sent Events
- *   in a same-origin /embed frame, steps on its own, snaps back, answers practice steps.
+ *   in a same-origin /embed frame (with its forward mode and folding), steps on its own,
+ *   snaps back, answers practice steps.
  */
 (function () {
   "use strict";
@@ -52,8 +53,17 @@
       ((player && player.trace.inputs) || []).forEach(function (name) {
         if (data.get(name) !== null) inputs[name] = String(data.get(name));
       });
+      const fold = data.get("fold");  // the editor's hidden field: absent is "auto"
       return { f: String(data.get("f") || ""), inputs: inputs, view: data.get("view") === "autograd" ? "autograd" : "values",
-               step: player ? player.state().index : 0 };
+               step: player ? player.state().index : 0, forward: forwardMode(player),
+               fold: fold === "1" ? true : fold === "0" ? false : "auto" };
+    }
+
+    // Forward mode as forward_mode.js shows it: the seed direction's input, or null (off).
+    function forwardMode(player) {
+      const toggle = document.getElementById("forward-toggle"), select = document.getElementById("forward-direction");
+      if (!toggle || !toggle.checked || toggle.disabled) return null;
+      return (select && select.value) || (player && player.trace.inputs[0]) || null;
     }
 
     document.getElementById("class-start").addEventListener("click", function () {
@@ -72,6 +82,11 @@
     });
     document.getElementById("class-practice").addEventListener("change", function (event) {
       send({ practice: event.target.checked });
+    });
+    document.addEventListener("change", function (event) {
+      if (event.target.id === "forward-toggle" || event.target.id === "forward-direction") {
+        send({ forward: forwardMode(window.chainrule && window.chainrule.player()) });
+      }
     });
     document.addEventListener("chainrule:loaded", function (event) {
       live.player = event.detail.player;
@@ -153,6 +168,7 @@
       const query = new URLSearchParams({ f: state.f });
       Object.keys(state.inputs).forEach(function (name) { query.set(name, state.inputs[name]); });
       if (state.view !== "values") query.set("view", state.view);
+      if (state.fold === true || state.fold === false) query.set("fold", state.fold ? "1" : "0");
       // Practice: the frame carries no gradient a question asks (lesson/practice.py), so
       // stepping ahead shows "grad ?", not the answer the student is to predict.
       if (state.practice) query.set("practice", "1");
@@ -178,7 +194,75 @@
       }
       const p = player();
       if (p) p.go(Math.min(state.step, p.steps.length));
+      forward(state);
       question();
+    }
+
+    // ---- forward mode, as the lecturer's page shows it (forward_mode.js draws it there): the
+    // embed has no forward-mode box, so PyTorch's tangents for the lecturer's seed direction
+    // are asked of /api/trace here and written beside each node of the frame's graph once its
+    // forward step has passed.
+    const tangents = { key: null, rows: null, request: 0 };
+
+    function dot(name) { return /^[A-Za-z]\d*$/.test(name) ? name[0] + "\u0307" + name.slice(1) : "tangent(" + name + ")"; }
+    function filled(shape, x) {
+      if (!shape || !shape.length) return x;
+      return Array.from({ length: shape[0] }, function () { return filled(shape.slice(1), x); });
+    }
+
+    function forward(state) {
+      const p = player(), banner = document.getElementById("join-forward");
+      const on = !!(state && state.forward && p && p.trace.inputs.indexOf(state.forward) >= 0);
+      const key = on ? p.source + "|" + state.forward : null;
+      banner.hidden = !on;
+      main.dataset.forward = on ? state.forward : "";
+      if (on) banner.textContent = "Forward mode: seed direction " + dot(state.forward) + " = 1, others 0";
+      if (key === tangents.key) { labels(); return; }
+      tangents.key = key;
+      tangents.rows = null;
+      labels();
+      if (!on) return;
+      const number = ++tangents.request, body = { source: state.f, inputs: {}, tangent: {} };
+      p.trace.inputs.forEach(function (name) {
+        const leaf = p.trace.leaves[name] || {};
+        body.inputs[name] = leaf.value;
+        body.tangent[name] = filled(leaf.shape, name === state.forward ? 1 : 0);
+      });
+      window.chainruleRequests.tangents(main.dataset.tangents, body).then(function (reply) {
+        if (number !== tangents.request || !reply.ok) return;  // a newer direction or graph
+        tangents.rows = {};  // the tangents only: the tape's gradients may be a practice answer
+        reply.data.tape.forEach(function (row) { tangents.rows[row.id] = { tangent: row.tangent, shape: row.shape }; });
+        labels();
+      }).catch(function () {});  // a lost connection: no tangents shown, the rest goes on
+    }
+
+    // The tangent labels of the frame's graph at its step (none when forward mode is off).
+    function labels() {
+      const p = player(), w = frame.contentWindow;
+      if (!p) return;
+      if (!tangents.rows) { p.root.querySelectorAll("text.cr-tangent").forEach(function (t) { t.remove(); }); return; }
+      const svg = p.root.querySelector("svg"), shown = new Set(), index = p.state().index;
+      if (svg && svg.viewBox && svg.viewBox.baseVal && !svg.dataset.tangentRoom) {
+        svg.viewBox.baseVal.height += 14;  // room for the labels under the lowest nodes
+        svg.dataset.tangentRoom = "1";
+      }
+      for (let i = 0; i < index; i++) if (p.steps[i].phase === "forward") shown.add(p.steps[i].node);
+      p.trace.nodes.forEach(function (node) {
+        const group = p.root.querySelector('[id="' + node.id + '"][data-kind]'), row = tangents.rows[node.id];
+        if (!group || !row || row.tangent === undefined || row.tangent === null) return;
+        let label = group.querySelector("text.cr-tangent");
+        if (!label) {
+          const box = group.getBBox();
+          label = w.document.createElementNS("http://www.w3.org/2000/svg", "text");
+          label.setAttribute("class", "cr-tangent");
+          label.setAttribute("text-anchor", "middle");
+          label.setAttribute("x", box.x + box.width / 2);
+          label.setAttribute("y", box.y + box.height + 11);
+          group.appendChild(label);
+        }
+        label.dataset.final = dot(node.name || node.label) + " = " + w.chainruleFormat.value(row.tangent, row.shape);
+        label.textContent = shown.has(node.id) || node.kind === "constant" ? label.dataset.final : "";
+      });
     }
 
     function question() {
@@ -207,7 +291,8 @@
         if (!p) { setTimeout(ready, 50); return; }
         const state = me.lecturer;
         if (me.following && state) p.go(Math.min(state.step, p.steps.length));
-        w.document.addEventListener("chainrule:step", question);
+        w.document.addEventListener("chainrule:step", function () { labels(); question(); });
+        if (me.following && state) forward(state);
         question();
       }
       ready();

@@ -2,12 +2,14 @@
 
 A class is a code (8 characters, ~40 bits from `secrets`, never listed), the hash of its
 teacher's token, the state every student follows (`f`, `inputs`, `step`, `view`,
-`practice`, and `seq`, raised by each change) and, per node, each student's first verdict.
+`practice`, `forward`, `fold`, and `seq`, raised by each change) and, per node, each
+student's first verdict.
 A class ends CLASS_SECONDS after it began: then its state, answers and listeners go.
 
 `LocalStore` keeps classes in a dict; `RedisStore` (CHAINRULE_CACHE_URL) keeps them under
 `chainrule:class:<code>…` with Redis's own expiry and announces each change on one pub/sub
-channel, so a student streaming from one process follows a lecturer posting to another.
+channel, so a student streaming from one process follows a lecturer posting to another; a
+lost subscription is made again, and the open streams then catch up from the store.
 While Redis does not answer (`RedisLink`), a class begun then lives in this process alone,
 and a class Redis holds is refused with a 503 that says so (never a 500).
 """
@@ -17,6 +19,7 @@ import hashlib
 import hmac
 import json
 import os
+import random
 import secrets
 import threading
 import time
@@ -28,7 +31,8 @@ CLASS_SECONDS = 12 * 3600
 ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read aloud and typed on phones
 CODE_LENGTH = 8         # 31**8 ≈ 2**39.6
 CHANNEL = "chainrule:class:events"
-FIELDS = ("f", "inputs", "step", "view", "practice")
+FIELDS = ("f", "inputs", "step", "view", "practice", "forward", "fold")
+RESUBSCRIBE_SECONDS = (0.2, 5.0)   # the pause before subscribing again: the first, the longest
 
 
 def new_code() -> str:
@@ -44,7 +48,8 @@ def _digest(token: str) -> str:
 
 
 def first_state() -> dict:
-    return {"f": "", "inputs": {}, "step": 0, "view": "values", "practice": False, "seq": 1}
+    return {"f": "", "inputs": {}, "step": 0, "view": "values", "practice": False, "forward": None,
+            "fold": "auto", "seq": 1}
 
 
 def not_found() -> ChainruleError:
@@ -95,6 +100,9 @@ class LocalStore:
 
     def listen(self, callback) -> None:
         self.listeners.append(callback)
+
+    def on_subscribed(self, callback) -> None:
+        """Never called: every change of an in-process class is heard, none is missed."""
 
     def start(self) -> None:
         """Nothing to hear: every change of an in-process class is made here."""
@@ -222,6 +230,7 @@ class RedisStore:
         self._update = link.client.register_script(_UPDATE)
         self._record = link.client.register_script(_RECORD)
         self.listening = None
+        self.subscribed: list = []
 
     @staticmethod
     def _key(code: str, part: str = "") -> str:
@@ -229,6 +238,11 @@ class RedisStore:
 
     def listen(self, callback) -> None:
         self.listeners.append(callback)
+
+    def on_subscribed(self, callback) -> None:
+        """callback() each time the subscription is (again) active: changes announced while it
+        was not were heard by no one here, so the listener reads the store's state again."""
+        self.subscribed.append(callback)
 
     def start(self) -> None:
         """Subscribe to the other processes' changes (a thread, for as long as the process lives)."""
@@ -242,20 +256,53 @@ class RedisStore:
             callback(code, state)
 
     def _subscribe(self) -> None:
-        """Hear the other processes' changes; after Redis fails, subscribe again."""
+        """Hear the other processes' changes. When the subscription is lost (Redis restarted,
+        the connection killed), subscribe again after a pause that doubles up to 5 s (never a
+        busy loop; this thread's alone, never the web loop's); each time it is active again,
+        the `on_subscribed` callbacks catch the open streams up from the store."""
         import redis
+        first, most = RESUBSCRIBE_SECONDS
+        pause = first
         while True:
+            pubsub = None
             try:
-                client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5,
-                                              socket_timeout=None, health_check_interval=30)
-                pubsub = client.pubsub(ignore_subscribe_messages=True)
+                client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5, socket_timeout=None,
+                                              socket_keepalive=True, health_check_interval=30)
+                pubsub = client.pubsub()
                 pubsub.subscribe(CHANNEL)
                 for message in pubsub.listen():
-                    event = json.loads(message["data"])
-                    if event.get("origin") != self.origin:
-                        self._announce(event["code"], _plain(event["state"]))
-            except (redis.RedisError, OSError, ValueError, KeyError):
-                time.sleep(1.0)
+                    # "subscribe" comes first and again when redis-py reconnected on its own.
+                    if message["type"] == "subscribe":
+                        pause = first
+                        self._subscribed()
+                    elif message["type"] == "message":
+                        self._heard(message["data"])
+            except (redis.RedisError, OSError):
+                pass
+            finally:
+                if pubsub is not None:
+                    try:
+                        pubsub.close()
+                    except (redis.RedisError, OSError):
+                        pass
+            time.sleep(pause * random.uniform(0.5, 1.0))  # spread: every process lost it at once
+            pause = min(pause * 2, most)
+
+    def _heard(self, data) -> None:
+        try:
+            event = json.loads(data)
+            code, state, origin = event["code"], _plain(event["state"]), event.get("origin")
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return   # not one of ours
+        if origin != self.origin:
+            self._announce(code, state)
+
+    def _subscribed(self) -> None:
+        # Redis just answered SUBSCRIBE: the link need not wait out its RETRY_SECONDS before
+        # the catch-up reads the classes (else they would wait for the next heartbeat).
+        self.link.down_until = 0.0
+        for callback in self.subscribed:
+            callback()
 
     def _fallback(self, code: str, method: str, *args):
         """Redis is away: a class of this process answers; one Redis holds is a 503 that says so."""

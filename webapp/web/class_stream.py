@@ -15,7 +15,10 @@ kinds of sink:
   generator waits on a queue, a thread per stream, which is fine for one lecturer testing.
 
 A heartbeat comment every HEARTBEAT_SECONDS keeps proxies and waitress's idle timeout from
-closing a quiet stream, finds closed sockets, and closes the streams of ended classes.
+closing a quiet stream, finds closed sockets, and closes the streams of ended classes. When
+Redis's subscription was lost, each change announced meanwhile was heard by no process:
+once subscribed again, the streams catch up from the store (a class it could not read then,
+at the next heartbeat).
 """
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ import time
 from waitress.channel import HTTPChannel
 from waitress.task import WSGITask
 
+from ..errors import ChainruleError
 from ..limits import MAX_CLASS_STREAMS, MAX_STREAM_BUFFERED
 
 HEARTBEAT_SECONDS = 15.0
@@ -108,9 +112,12 @@ class Hub:
     def __init__(self, store):
         self.store = store
         self.sinks: dict[str, set] = {}
+        self.seqs: dict[str, int] = {}   # per class with open streams: the last seq published
+        self.stale: set[str] = set()     # classes a catch-up could not read
         self.lock = threading.Lock()
         self.beating = False
         store.listen(self.publish)
+        store.on_subscribed(self.catch_up)
         # Now, not at the first stream: a change published before the subscription is
         # active would never reach this process's students.
         store.start()
@@ -127,6 +134,7 @@ class Hub:
         """Add a stream that was sent the state `seq`; a change made since is sent now."""
         with self.lock:
             self.sinks.setdefault(code, set()).add(sink)
+            self.seqs.setdefault(code, seq)  # the first stream's: no other can miss a change
             started, self.beating = self.beating, True
         if not started:  # the first stream: the heartbeat, not before (a test's app keeps none)
             threading.Thread(target=self._heartbeat, daemon=True, name="chainrule-class-heartbeat").start()
@@ -137,11 +145,38 @@ class Hub:
         if state["seq"] > seq:
             self._send(code, [sink], event_bytes(state))
 
-    def publish(self, code: str, state: dict) -> None:
+    def publish(self, code: str, state: dict) -> bool:
+        """Send a state to the class's streams, unless they were sent it or a later one."""
         with self.lock:
             sinks = list(self.sinks.get(code, ()))
-        if sinks:
-            self._send(code, sinks, event_bytes(state))
+            if not sinks or state["seq"] <= self.seqs.get(code, 0):
+                return False
+            self.seqs[code] = state["seq"]
+        self._send(code, sinks, event_bytes(state))
+        return True
+
+    def _state(self, code: str):
+        """The class's state from the store; False when it ended; None when the store cannot
+        say now (Redis away)."""
+        try:
+            return self.store.state(code)
+        except ChainruleError as error:
+            return False if error.status == 404 else None
+        except Exception:  # noqa: BLE001 - keep the streams while the store cannot say
+            return None
+
+    def catch_up(self) -> None:
+        """Every open class's state from the store, to its streams when newer than the last
+        they were sent: after a lost subscription, the changes announced meanwhile. A class
+        the store cannot say now (Redis still away) is tried again at the next heartbeat."""
+        with self.lock:
+            codes = list(self.sinks)
+        for code in codes:
+            state = self._state(code)
+            with self.lock:
+                (self.stale.add if state is None else self.stale.discard)(code)
+            if state:
+                self.publish(code, state)
 
     def _send(self, code: str, sinks, data: bytes) -> None:
         gone = [sink for sink in sinks if not sink.send(data)]
@@ -160,10 +195,12 @@ class Hub:
             held.difference_update(sinks)
             if not held:
                 self.sinks.pop(code, None)
+                self.seqs.pop(code, None)
 
     def close_class(self, code: str) -> None:
         with self.lock:
             sinks = self.sinks.pop(code, set())
+            self.seqs.pop(code, None)
         for sink in sinks:
             sink.close()
 
@@ -173,16 +210,22 @@ class Hub:
             self.beat()
 
     def beat(self) -> None:
+        """Close the streams of ended classes; send a class a catch-up could not read its
+        state, when newer than the last its streams were sent; else a keep-alive."""
         with self.lock:
             codes = list(self.sinks)
+            stale, self.stale = self.stale, set()
         for code in codes:
-            try:
-                live = self.store.live(code)
-            except Exception:  # noqa: BLE001 - keep the streams while the store cannot say
-                live = True
-            if not live:
+            state = self._state(code)
+            if state is False:
                 self.close_class(code)
                 continue
+            if code in stale:
+                if state is None:
+                    with self.lock:
+                        self.stale.add(code)   # still unread: next time
+                elif self.publish(code, state):
+                    continue
             with self.lock:
                 sinks = list(self.sinks.get(code, ()))
             self._send(code, sinks, b": keep-alive\n\n")

@@ -30,6 +30,7 @@ bp = Blueprint("classroom", __name__)
 
 TEACHER_COOKIE, STUDENT_COOKIE = "chainrule_teacher", "chainrule_student"
 STUDENT_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
+INPUT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")   # forward mode's direction: an input's name
 
 
 def init_app(app: Flask) -> None:
@@ -63,7 +64,7 @@ def state_changes(body: dict) -> dict:
     changes = {}
     for name, value in body.items():
         if name not in FIELDS:
-            raise bad_input(f"{name} is not a field of a class's state (f, inputs, step, view, practice).")
+            raise bad_input(f"{name} is not a field of a class's state ({', '.join(FIELDS)}).")
         changes[name] = value
     if "f" in changes and (not isinstance(changes["f"], str) or len(changes["f"]) > MAX_CLASS_SOURCE):
         raise bad_input(f"f must be the function's text, at most {MAX_CLASS_SOURCE:,} characters.")
@@ -82,6 +83,12 @@ def state_changes(body: dict) -> dict:
         raise bad_input("view must be values or autograd.")
     if "practice" in changes and not isinstance(changes["practice"], bool):
         raise bad_input("practice must be true or false.")
+    if "forward" in changes and changes["forward"] is not None and (
+            not isinstance(changes["forward"], str) or not INPUT_NAME.fullmatch(changes["forward"])):
+        raise bad_input("forward must be null (forward mode off) or the input its seed direction "
+                        "moves, like x.")
+    if "fold" in changes and not (isinstance(changes["fold"], bool) or changes["fold"] == "auto"):
+        raise bad_input('fold must be true, false or "auto".')
     return changes
 
 
@@ -161,6 +168,8 @@ def answer(code: str):
     student, new = _student()
     store.check_tries(code, student, node)   # before any work
     args = {"f": state["f"], **state["inputs"]}
+    if state.get("fold", "auto") != "auto":  # the lecturer's folding names the nodes asked
+        args["fold"] = "1" if state["fold"] else "0"
     verdict = diagnose(page_trace(PageState(args)), node, float(value))
     store.record(code, student, node, "correct" if verdict["correct"] else verdict["mistake"])
     return _with_student(jsonify(verdict), student, new)
