@@ -134,3 +134,34 @@ def test_view_theme_fold_and_practice_ride_in_the_link(page, live_server):
     assert page.evaluate("document.documentElement.dataset.theme") == "dark"
     assert _status(page) == status
     assert page.errors == []
+
+
+def test_presenter_mode_and_its_code_view_survive_a_reload(page, live_server):
+    """Presenter mode entered with its button, the code shown with C, stepped to 3: the URL
+    and the share link say presenter=code and step=3; a reload opens presenter mode with the
+    code beside the graph at the same status; leaving it (Esc) takes presenter= out of the URL,
+    and the practice link never carries it. Mutation: presenter.js ignoring ?presenter= on
+    load (`const opened = null`): the reload opens the normal page."""
+    _open(page, f"{live_server}/?f=x1*x2%2Bsin(x1)&x1=1&x2=2")
+    page.click("#presenter-toggle")
+    wait_until(page, "document.body.classList.contains('presenter')")
+    page.keyboard.press("c")
+    wait_until(page, "document.body.classList.contains('show-code')")
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")
+    status = _status(page)
+    params = _params(page.url)
+    assert params["presenter"] == "code" and params["step"] == "3", params
+    assert _params(page.input_value("#share-link"))["presenter"] == "code"
+    assert "presenter" not in _params(page.input_value("#practice-link"))
+
+    page.reload()
+    page.wait_for_selector("#graph svg")
+    wait_until(page, "window.chainrule.state().index === 3")
+    assert page.evaluate("['presenter', 'show-code'].map(c => document.body.classList.contains(c))") == [True, True]
+    assert page.get_attribute("#presenter-toggle", "aria-pressed") == "true"
+    assert _status(page) == status
+    page.keyboard.press("Escape")
+    wait_until(page, "!document.body.classList.contains('presenter')")
+    assert "presenter" not in _params(page.url)
+    assert page.errors == []

@@ -3,11 +3,16 @@
  * address is rewritten with history.replaceState, and the share link, the practice link and
  * the embed code follow it, so a copied link, a pasted embed and a reload land on the same
  * screen. The server keeps the rest in the query it sends back (HX-Replace-Url: f, the
- * inputs, view, fold, theme, practice); this adds step= and forward= (docs/api.md, "The
- * page's URL"). page.js opens at ?step=, forward_mode.js at ?forward=.
+ * inputs, view, fold, theme, practice); this adds step=, forward= and presenter= (docs/api.md,
+ * "The page's URL"). page.js opens at ?step=, forward_mode.js at ?forward=, presenter.js at
+ * ?presenter=.
  */
 (function () {
   "use strict";
+
+  // The address the page opened at: the first player's step rewrites it before
+  // presenter.js (loaded after page.js) reads its mode.
+  const OPENED = new URLSearchParams(location.search);
 
   function el(id) { return document.getElementById(id); }
   function player() { return window.chainrule && window.chainrule.player(); }
@@ -22,6 +27,10 @@
     else params.delete("forward");
     const practice = el("practice-toggle");
     if (practice && practice.checked) params.set("practice", "1"); else params.delete("practice");
+    // Presenter mode (and its code view) is a screen too: a rehearsed lesson reopens in it.
+    if (document.body.classList.contains("presenter")) {
+      params.set("presenter", document.body.classList.contains("show-code") ? "code" : "1");
+    } else params.delete("presenter");
     const view = document.querySelector('input.view-choice:checked');
     if (view && view.value !== "values") params.set("view", view.value);
     else if (view) params.delete("view");
@@ -48,7 +57,7 @@
     const practice = el("practice-link");
     if (practice) {  // a practice link starts a class at the first question
       const start = new URLSearchParams(params);
-      start.delete("step"); start.delete("forward"); start.set("practice", "1");
+      start.delete("step"); start.delete("forward"); start.delete("presenter"); start.set("practice", "1");
       practice.value = location.origin + "/?" + start.toString();
     }
     const code = el("embed-code");
@@ -70,6 +79,7 @@
       return n > 0 ? n : 0;
     },
     forward: function () { return new URLSearchParams(location.search).get("forward"); },
+    presenter: function () { return OPENED.get("presenter"); },
     sync: sync,
   };
 })();

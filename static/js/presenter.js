@@ -103,6 +103,7 @@
       button.textContent = shown ? "Hide code (C)" : "Show code (C)";
     }
     refit();
+    if (window.chainruleLinks) window.chainruleLinks.sync();
   }
 
   function zoomBy(factor) {
@@ -129,6 +130,7 @@
     if (wanted) window.scrollTo(0, 0);  // one screen, from its top
     refit();
     newestLine();
+    if (window.chainruleLinks) window.chainruleLinks.sync();
   }
 
   function togglePresenter(button) {
@@ -169,6 +171,14 @@
     const button = document.getElementById("presenter-toggle");
     if (!document.fullscreenElement && button && on()) showPresenter(button, false);
   });
+  // A link that was copied in presenter mode opens in it (large type; full screen needs a
+  // click, which browsers ask for): ?presenter=1, or =code with the code beside the graph.
+  const opened = window.chainruleLinks && window.chainruleLinks.presenter();
+  const button = document.getElementById("presenter-toggle");
+  if (button && (opened === "1" || opened === "code")) {
+    showPresenter(button, true);
+    if (opened === "code" && !document.body.classList.contains("show-code")) toggleCode();
+  }
   window.addEventListener("resize", refit);  // full screen, a phone turned, a window resized
   document.addEventListener("chainrule:loaded", function () { newGraph(); if (on()) refit(); });  // a new graph
   // The panel writes the step's explanation on the same event: measure it a frame later.

@@ -17,9 +17,10 @@ from ..sandbox.values import check_value
 # API.md's reserved names, plus grad_output (the gradient a non-scalar output starts from)
 # and language ("python" or "r"; detected when absent); /embed's options (embed_options);
 # practice=1 opens the page in practice mode (issue 15): a switch, never an input; forward=x
-# opens it with forward mode seeded along x (issue 29, links.js).
+# opens it with forward mode seeded along x, presenter=1 (or =code) in presenter mode (issue 29,
+# links.js).
 RESERVED = frozenset("f view wrt lo hi n step theme format lr steps grad_output language "
-                     "autoplay controls code practice fold fit graph_of forward".split())  # fold: folding.py's option
+                     "autoplay controls code practice fold fit graph_of forward presenter".split())  # fold: folding.py's option
 VIEWS = ("values", "autograd")
 
 
