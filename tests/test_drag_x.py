@@ -212,8 +212,9 @@ def test_a_stale_answer_never_replaces_a_newer_point(page, live_server):
 def test_a_fast_drag_keeps_one_request_in_flight_and_ends_on_its_last_point(page, live_server):
     """Sixty moves at 60 a second from inside the page (as bench/drag_bench.py sweeps): the
     next point is asked as soon as an answer arrives, before it is drawn, yet never two
-    requests at once, and the screen ends on the last point. Mutation: free() without its
-    `live.busy !== job` check (the answer's later `free` lets a second request go)."""
+    requests at once, the step's edges stop marching, and the screen ends on the last point.
+    Mutations: free() without its `live.busy !== job` check (the answer's later `free` lets
+    a second request go); moved() not adding `.dragging` (the edges' animation is `flow`)."""
     open_page(page, live_server)
     page.evaluate("""() => { const requests = window.chainruleRequests, point = requests.point;
       window.flight = { now: 0, most: 0 };
@@ -235,6 +236,10 @@ def test_a_fast_drag_keeps_one_request_in_flight_and_ends_on_its_last_point(page
     wait_until(page, f"JSON.parse(document.getElementById('graph').dataset.point || 'null')?.x === {last}", 20)
     flight = page.evaluate("window.flight")
     assert flight == {"now": 0, "most": 1}, flight
+    # While the numbers move, the step's edges stand still (one paint a point, chainrule.css).
+    moving = page.evaluate("""() => Array.from(document.querySelectorAll('#graph .cr-edge.active path'))
+      .map(p => getComputedStyle(p).animationName)""")
+    assert moving and set(moving) == {"none"}, moving
     stats = page.evaluate("window.chainruleDrag.stats()")
     assert 1 < len(stats["latencies"]) and stats["shown"] == stats["asked"], stats
     assert page.errors == []

@@ -52,6 +52,7 @@
     const plotted = document.getElementById("point-slider");
     if (out && plotted && plotted.dataset.input === name) out.textContent = window.chainruleFormat.number(Number(slider.value));
     live.dragged = true;
+    graph().classList.add("dragging");  // no animation while the numbers move (chainrule.css)
     ask(performance.now());
   }
 
