@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from urllib.parse import urlencode
 
-from flask import Blueprint, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
 from ..sandbox import gate as evaluator
 from ..drawing import render
@@ -92,7 +92,9 @@ def build_view(state: PageState) -> dict:
             evaluator.penalise_sender()
         context["error"] = _error_context(error, state.source)
         context["error"]["guards"] = guards_for_error(state.source, error)
-        context["inputs"] = _inputs_despite(state, error)
+        context["inputs"], boxes_certain = _inputs_despite(state, error)
+        # The same refusal next time (the gate keeps these too), boxes included: keepable.
+        context["same_next_time"] = error.kind in evaluator.SAME_EVERY_TIME and boxes_certain
     query = state.query(context["inputs"])
     root = request.host_url.rstrip("/")
     context.update(
@@ -117,19 +119,21 @@ def build_view(state: PageState) -> dict:
     return context
 
 
-def _inputs_despite(state: PageState, error: ChainruleError) -> list[str]:
+def _inputs_despite(state: PageState, error: ChainruleError) -> tuple[list[str], bool]:
     """The input boxes a refused program still gets: the names typed, and, when it ran and
     failed (`rosenbrock(x)` with x = 1.0 indexed as a vector), its free names too, so the
-    student can give x the value it needs ([-1, 1]) on the page."""
-    names = list(state.inputs_text)
+    student can give x the value it needs ([-1, 1]) on the page. And whether they are the
+    same next time (False when finding the names was itself refused for a passing reason)."""
+    names, certain = list(state.inputs_text), True
     if error.kind == "runtime":
         try:
             names += evaluator.evaluate("inputs", source=state.source)["inputs"]
-        except ChainruleError:
-            pass  # the error already on the page is the one to read
+        except ChainruleError as refusal:
+            certain = refusal.kind in evaluator.SAME_EVERY_TIME
+            # the error already on the page is the one to read
     for name in dict.fromkeys(names):
         state.inputs_text.setdefault(name, str(NEW_INPUT_VALUE))
-    return list(dict.fromkeys(names))
+    return list(dict.fromkeys(names)), certain
 
 
 def _plot_context(state: PageState, context: dict) -> dict | None:
@@ -191,11 +195,14 @@ def _error_context(error: ChainruleError, source: str) -> dict:
             "line_text": line_text, "caret": " " * max((error.col or 1) - 1, 0) + "^"}
 
 
-def _cached_page(template: str, options=None) -> str:
+def _cached_page(template: str, options=None):
     """A whole page by its URL: the class opening one link renders it once.
 
     `options(context)` adds what only this page reads from the query (its checks may refuse).
-    Refusals are not kept (a busy server, or a limit, may not happen next time).
+    Kept as the UTF-8 bytes sent, so a hit encodes nothing (a 300 KB page with the graph's
+    subscripts took 0.1-0.5 ms to encode per request). A refusal is kept only when it is the
+    same every time (a typo, the gallery's retain-graph lesson: rendered once per student
+    before); a busy server, a limit or a layout's timeout may not happen next time.
     """
     key = (template, request.host_url, request.full_path)
     pages = services().pages
@@ -207,10 +214,11 @@ def _cached_page(template: str, options=None) -> str:
         context["theme"] = theme
         if options:
             context.update(options(context))
-        page = render_template(template, **context)
-        if not context["error"]:
-            pages.put(key, page, len(page) * 2)
-    return page
+        page = render_template(template, **context).encode()
+        if not context["error"] or context.get("same_next_time"):
+            pages.put(key, page, len(page))
+    # Flask's own answer for a returned str: the same headers, without encoding again.
+    return current_app.response_class(page)
 
 
 @bp.get("/")
@@ -238,17 +246,33 @@ def _embed_options(context: dict) -> dict:
 
 @bp.post("/partials/graph")
 def graph_partial():
-    """The editor changed: new graph (and new input boxes when the source changed)."""
-    state = PageState(request.form)
-    boxes_shown = list(state.inputs_text)
-    context = build_view(state)
-    # Replace the input boxes only when the names changed, so typing in one keeps its focus.
-    names_changed = context["inputs"] != boxes_shown
-    context["hints"] = _misspelled(context["inputs"], boxes_shown)
-    response = make_response(render_template("_update.html", with_inputs=names_changed, **context))
-    response.headers["HX-Replace-Url"] = f"/?{context['query']}" + ("&practice=1" if state.practice else "")
-    if context["error"]:
-        response.headers["HX-Reswap"] = "none"  # keep the last good graph; show the error beside it
+    """The editor changed: new graph (and new input boxes when the source changed).
+
+    Kept by its form as a page by its URL (bytes and headers, the same rule for refusals):
+    a class typing the same exercise draws and renders it once (1-2 ms of this process's
+    CPU each time before; bench/cache_hit_cpu.py)."""
+    key = ("_update.html", request.host_url, tuple(request.form.items(multi=True)))
+    pages = services().pages
+    kept = pages.get(key)
+    if kept is not None:
+        note(True)  # a miss says nothing: the gate's own cache may still answer
+        body, headers = kept
+    else:
+        state = PageState(request.form)
+        boxes_shown = list(state.inputs_text)
+        context = build_view(state)
+        # Replace the input boxes only when the names changed, so typing in one keeps its focus.
+        names_changed = context["inputs"] != boxes_shown
+        context["hints"] = _misspelled(context["inputs"], boxes_shown)
+        body = render_template("_update.html", with_inputs=names_changed, **context).encode()
+        headers = (("HX-Replace-Url", f"/?{context['query']}" + ("&practice=1" if state.practice else "")),)
+        if context["error"]:
+            headers += (("HX-Reswap", "none"),)  # keep the last good graph; show the error beside it
+        if not context["error"] or context.get("same_next_time"):
+            pages.put(key, (body, headers), len(body) + 2 * len(repr(key)))
+    response = current_app.response_class(body)
+    for name, value in headers:
+        response.headers[name] = value
     return response
 
 
