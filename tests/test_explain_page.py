@@ -187,6 +187,29 @@ def test_forward_mode_toggle_animates_tangents(page, live_server):
     assert page.errors == []
 
 
+def test_a_direction_changed_mid_replay_still_stops_before_the_backward_pass(page, live_server):
+    """Forward mode on along x1, and while its replay plays the direction becomes x2: the new
+    replay stops at the forward pass's end (no gradient shown, as a live class would see),
+    with x2's tangents. Found by a new-user review. Mutation: forward_mode.js's animate()
+    setting `mode.animating = true` before `p.reset()` (the reset's pause cleared it, and the
+    replay ran through every backward step)."""
+    _typed_baydin(page, live_server)
+    page.select_option('[data-action="speed"]', "400")
+    page.select_option("#forward-direction", "x1")
+    page.check("#forward-toggle")
+    wait_until(page, "window.chainrule.player().state().playing && window.chainrule.player().state().index >= 1")
+    page.select_option("#forward-direction", "x2")  # mid-replay
+    wait_until(page, "(() => { const s = window.chainrule.player().state();"
+                     " return s.index === s.forward && !s.playing; })()", timeout=30)
+    page.wait_for_timeout(1500)  # three more steps' time at this speed: it stays
+    state = _state(page)
+    assert state["index"] == state["forward"] and not page.evaluate("window.chainrule.player().state().playing")
+    output = page.evaluate("Array.from(document.querySelectorAll('#graph text.cr-tangent'))"
+                           ".map(t => t.textContent).find(t => t.startsWith('v\\u03075'))")
+    assert _number(output.split("=")[1]) == pytest.approx(1.7163, rel=1e-3)  # x2's, as above
+    assert page.errors == []
+
+
 def test_keyboard_walks_the_graph_node_by_node(page, live_server):
     """Tab into the graph, ] and [ (and Shift+↓) walk the nodes, each named with torch's value
     and gradient; Enter goes to the node's step and the live panel says its explanation;

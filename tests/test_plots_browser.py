@@ -200,3 +200,23 @@ def test_the_gradient_check_is_computed_when_its_box_opens_and_not_before(page, 
     page.keyboard.press("Enter")
     page.wait_for_selector("table.check-table", timeout=15000)
     assert len(asked) == 1 and "autograd" in page.inner_text("table.check-table")
+
+
+def test_no_tangent_is_drawn_through_a_pole(page, live_server):
+    """log(x**2)*sin(x) + 1/x opened at x = 0, where torch gives f = NaN and f′ = NaN: the
+    plot draws its curves, says there is no tangent there, draws no tangent line, and the page
+    logs no error (Chromium's `<path> attribute d: Expected number, "M58 NaN…"` before).
+    Mutation: `const tangent = true` in plot.js's draw."""
+    import torch
+    x = torch.tensor(0.0, requires_grad=True)
+    y = torch.log(x ** 2) * torch.sin(x) + 1 / x
+    (slope,) = torch.autograd.grad(y, x)
+    assert math.isnan(y.item()) and math.isnan(slope.item())  # the oracle: no tangent exists
+    console = []
+    page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
+    page.goto(f"{live_server}/?" + urllib.parse.urlencode({"f": seeds.SEED003_LOG_SIN, "x": "0"}))
+    wait_until(page, "!!document.querySelector('#plot-live svg .curve')", 30)
+    text = page.inner_text("#plot-live")
+    assert "no tangent at x = 0" in text and "y = NaN" not in text, text
+    assert page.locator("#plot-live .tangent").count() == 0
+    assert console == [] and page.errors == []

@@ -168,3 +168,33 @@ def test_a_forward_step_says_approximately_where_its_shown_numbers_do_not_give_i
     value = torch.tensor(x) * 3 if "*" in source else torch.sin(torch.tensor(x))
     assert shown.endswith(format_number(value.item()))  # the result shown is PyTorch's
     assert any(text.endswith(shown) for text in trace["explain"]["forward"].values())
+
+
+def test_a_step_through_nan_and_infinity_still_shows_its_arithmetic(client):
+    """At x = 0, log(x**2)·sin(x) + 1/x meets −inf, inf and NaN: every step still shows its
+    numbers (a scalar is not "too many to show"), and they are plain PyTorch's: each node's
+    forward value and x's three contributions and their sum. Mutation: numbers_of treating
+    the JSON's "NaN"/"Infinity" strings as no numbers (the fallback said "1 entries: too many
+    to show one by one, more than 6", false)."""
+    trace = trace_of(client, LOG_SIN, {"x": 0.0})
+    texts = texts_of(trace)
+    assert not [t for t in texts if "too many" in t], texts
+    x = torch.tensor(0.0, requires_grad=True)
+    v1 = x ** 2
+    v1.retain_grad()
+    v2 = torch.log(v1)
+    v3 = torch.sin(x)
+    v3.retain_grad()
+    v5 = 1 / x
+    v5.retain_grad()
+    y = v2 * v3 + v5
+    y.backward()
+    contributions = [v1.grad * 2 * x, v3.grad * torch.cos(x), v5.grad * (-1 / x ** 2)]
+    leaf = next(n["id"] for n in trace["nodes"] if n.get("name") == "x")
+    text = trace["explain"]["backward"][leaf]
+    products = [line.rsplit("= ", 1)[1] for line in text.splitlines() if line.startswith("   = ") and " · " in line
+                and not line.startswith("   = v̄")]  # the numbers line of each contribution
+    assert products == [format_number(float(c)) for c in contributions], text
+    total = format_number(float(x.grad))
+    assert text.rstrip().endswith(f"x.grad = {total}") and total == "NaN", text
+    assert "= NaN · 0 = NaN" in text, text  # v̄1 · 2·x, with PyTorch's v̄1 = 0·(1/0) = NaN

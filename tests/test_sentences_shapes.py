@@ -166,3 +166,35 @@ def test_an_unnamed_constant_tensor_is_named_by_its_shape_in_brackets(client):
     constants = [n["label"] for n in trace["nodes"] if n["kind"] == "constant"]
     assert constants == ["tensor [2]"]
     assert "x · tensor [2]" in " ".join(trace["explain"]["forward"].values())
+
+
+TUTORIAL = """torch.manual_seed(0)
+x = torch.ones(5)  # input tensor
+y = torch.zeros(3)  # expected output
+w = torch.randn(5, 3, requires_grad=True)
+b = torch.randn(3, requires_grad=True)
+z = torch.matmul(x, w)+b
+loss = torch.nn.functional.binary_cross_entropy_with_logits(z, y)
+loss.backward()
+loss"""  # pytorch/tutorials, autograd (autogradqs_tutorial), as published
+
+
+def test_an_unnamed_constant_says_its_shape_once(client):
+    """pytorch/tutorials' autograd cell: matmul records x as an unnamed [1×5] constant
+    (`tensor [1×5]`, its label already a shape). Its shape is said once in the forward step
+    and its transpose is bracketed in the backward one; the shapes are torch's. Mutations:
+    with_shape appending the shape always (`tensor [1×5] [1×5]`); transposed without its
+    brackets (`tensor [1×5]ᵀ [5×1]`)."""
+    torch.manual_seed(0)
+    x, w = torch.ones(5), torch.randn(5, 3, requires_grad=True)
+    row = x.unsqueeze(0)  # what matmul multiplies: [1×5] @ [5×3]
+    product = row @ w
+    label = "tensor [" + "×".join(map(str, row.shape)) + "]"
+    trace = trace_of(client, TUTORIAL)
+    forward = [t for t in trace["explain"]["forward"].values() if " @ w" in t]
+    assert len(forward) == 1, forward
+    assert f"{label} , w [5×3] → [{'×'.join(map(str, product.shape))}]" in forward[0], forward
+    assert f"{label} [" not in forward[0], forward
+    backward = by_name(trace)["w"]
+    text = trace["explain"]["backward"][backward["id"]]
+    assert f"({label})ᵀ [{row.shape[1]}×{row.shape[0]}] @ " in text and f"{label}ᵀ" not in text, text

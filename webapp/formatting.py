@@ -15,6 +15,8 @@ def format_number(value) -> str:
         return {"Infinity": "inf", "-Infinity": "−inf"}.get(value, value)
     if isinstance(value, bool):
         return str(value)
+    if value != value:  # a float NaN (lesson/notation.numbers_of) reads as the JSON's "NaN"
+        return "NaN"
     if value == 0:  # −0.0 (a gradient times −1 at 0) reads 0: a student never sees −0
         value = 0 if isinstance(value, int) else 0.0
     text = str(value) if isinstance(value, int) else f"{value:.4g}"

@@ -113,8 +113,11 @@
   }
 
   function animate(p) {
-    mode.animating = true;
+    // Reset first: it pauses a replay still playing (a direction changed mid-replay), and
+    // that pause's "playing: false" clears the flag; set after, this replay stops at the
+    // forward pass's end, before any gradient.
     p.reset();
+    mode.animating = true;
     const select = document.querySelector('[data-action="speed"]');
     p.play(select ? parseInt(select.value, 10) : 900);
   }

@@ -83,10 +83,13 @@
     const panels = shown.second && data.d2f ? 3 : 2;
     const svg = el("svg", { viewBox: "0 0 " + W + " " + (TOP + panels * PANEL + (panels - 1) * (GAP + 10) + 30),
                             role: "img", "aria-label": "f and its autograd derivative against " + data.wrt });
+    // No tangent where f or f′ is not a finite number (1/x at 0): a line through NaN is no line.
+    const tangent = isFinite(fa) && isFinite(slope);
     panel(svg, TOP, xs, f, data.breaks, "#0072B2",
-          "f(" + data.wrt + ") with its tangent: y = " + fmt(fa) + (slope < 0 ? " − " : " + ") + fmt(Math.abs(slope)) +
-            "·(" + data.wrt + (a < 0 ? " + " : " − ") + fmt(Math.abs(a)) + ")",
-          [a, fa], function (x) { return fa + slope * (x - a); });
+          tangent ? "f(" + data.wrt + ") with its tangent: y = " + fmt(fa) + (slope < 0 ? " − " : " + ") + fmt(Math.abs(slope)) +
+            "·(" + data.wrt + (a < 0 ? " + " : " − ") + fmt(Math.abs(a)) + ")"
+            : "f(" + data.wrt + "): no tangent at " + data.wrt + " = " + fmt(a) + ", where f or f′ is not a finite number",
+          [a, fa], tangent ? function (x) { return fa + slope * (x - a); } : null);
     panel(svg, TOP + PANEL + GAP + 10, xs, df, data.breaks, "#009E73",
           "f′(" + data.wrt + ") by autograd: slope " + fmt(slope) + " at " + data.wrt + " = " + fmt(a), [a, slope]);
     if (panels === 3) {

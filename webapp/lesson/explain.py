@@ -31,6 +31,16 @@ def dims(shape) -> str:
     return "[" + "×".join(str(s) for s in shape) + "]" if shape else "scalar"
 
 
+def with_shape(name: str, shape) -> str:
+    """`w [5×3]`; an unnamed constant's label already says its shape (`tensor [1×5]`)."""
+    return name if name.endswith(dims(shape)) else f"{name} {dims(shape)}"
+
+
+def transposed(name: str, shape) -> str:
+    """`wᵀ [3×5]`; a label of several words in brackets: `(tensor [1×5])ᵀ [5×1]`."""
+    return f"{f'({name})' if ' ' in name else name}ᵀ {dims(list(reversed(shape)))}"
+
+
 def _fmt(value, shape) -> str:
     """A value in a sentence: a 1-element tensor as its number (its shape is said once, at
     its forward step), anything else as format_value writes it."""
@@ -84,7 +94,7 @@ def _forward_text(ix: TraceIndex, node: dict, true: str = "=True") -> str:
         sign = _forward_relation(symbol, [one_number(s["value"], s["shape"]) for _, s in pairs],
                                  one_number(node["value"], node["shape"]))
         return f"{node['name']} = {formula(node, names)} = {numbers} {sign} {value}{said}"
-    shapes = " , ".join(f"{s['name']} {dims(s['shape'])}" for _, s in pairs)
+    shapes = " , ".join(with_shape(s["name"], s["shape"]) for _, s in pairs)
     text = f"{node['name']} = {formula(node, names)}: {shapes} → {dims(node['shape'])}"
     if symbol in REDUCTIONS and pairs:
         text += f" ({REDUCTIONS[symbol]} {_numel(pairs[0][1]['shape'])} entries)"
@@ -246,18 +256,18 @@ def _tensor_rule(node, consumer, pairs, position) -> str:
     up = f"{bar(consumer['name'])} {dims(consumer['shape'])}"
     if symbol in ("mm", "@", "matmul") and len(pairs) == 2:
         other = pairs[1 - position][1]
-        other_t = f"{other['name']}ᵀ {dims(list(reversed(other['shape'])))}"
+        other_t = transposed(other["name"], other["shape"])
         product = f"{up} @ {other_t}" if position == 0 else f"{other_t} @ {up}"
         return f"matrix product: {product} → {dims(node['shape'])}"
     if symbol == "mv" and len(pairs) == 2:
         if position == 0:
-            return f"outer product: {up} ⊗ {pairs[1][1]['name']} {dims(pairs[1][1]['shape'])} → {dims(node['shape'])}"
+            return f"outer product: {up} ⊗ {with_shape(pairs[1][1]['name'], pairs[1][1]['shape'])} → {dims(node['shape'])}"
         matrix = pairs[0][1]
-        return (f"matrix-vector product: {matrix['name']}ᵀ {dims(list(reversed(matrix['shape'])))} "
+        return (f"matrix-vector product: {transposed(matrix['name'], matrix['shape'])} "
                 f"@ {up} → {dims(node['shape'])}")
     if symbol == "dot" and len(pairs) == 2:
         other = pairs[1 - position][1]
-        return f"dot product: {up} times {other['name']} {dims(other['shape'])} → {dims(node['shape'])}"
+        return f"dot product: {up} times {with_shape(other['name'], other['shape'])} → {dims(node['shape'])}"
     if symbol in LAYOUT:
         return (f"{symbol} only moves entries: the gradient is put back into "
                 f"{node['name']}'s layout {dims(node['shape'])}, no arithmetic")

@@ -16,11 +16,18 @@ def term(text: str) -> str:
     return f"({text})" if text.startswith(("−", "-")) else text
 
 
+# JSON has no NaN or infinity: the worker writes them as these strings (engine/jsonvalues.py).
+NOT_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
 def numbers_of(value) -> list | None:
-    """A value's entries, flat, as numbers; None when it has none to show (no value, a string
-    such as NaN, a summary)."""
+    """A value's entries, flat, as numbers (NaN and ±inf included: a step at x = 0 of 1/x
+    still shows its arithmetic); None when it has none to show (no value, a summary)."""
     flat = _flatten(value) if value is not None else None
-    if not flat or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in flat):
+    if not flat:
+        return None
+    flat = [NOT_FINITE.get(v, v) if isinstance(v, str) else v for v in flat]
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in flat):
         return None
     return flat
 

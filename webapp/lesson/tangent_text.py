@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .explain import dims, local_derivative
+from .explain import dims, local_derivative, with_shape
 from .naming import TraceIndex, format_value, operands
 from .notation import term
 
@@ -25,7 +25,7 @@ def tangent_text(ix: TraceIndex, node: dict) -> str:
         return f"{node['name']} is a constant: its tangent is 0"
     pairs = [(e, s) for e, s in operands(ix, node["id"]) if s["kind"] != "constant"]
     if node["shape"] or any(s["shape"] for _, s in pairs):
-        moved = " , ".join(f"{dot(s['name'])} {dims(s['shape'])}" for _, s in pairs)
+        moved = " , ".join(with_shape(dot(s["name"]), s["shape"]) for _, s in pairs)
         return (f"{dot(node['name'])} = the Jacobian of {node['name']} times ({moved}) "
                 f"→ {dims(node['shape'])} = {value}")
     named, numbers = [], []
