@@ -163,8 +163,13 @@
     // graph at Ready); createPlayer renders this index next.
     event.detail.player.go(keep);
   });
-  document.addEventListener("htmx:afterSettle", function () {
+  document.addEventListener("htmx:afterSettle", function (event) {
     // A typed value moves the sliders; the plotted input's slider takes the plot's range.
+    // Only the editor's own page, asked at the newest point: a key pressed on the slider
+    // while an older page settled (htmx settles 20 ms after the swap) would be undone, and
+    // the next key would start from there.
+    const xhr = event.detail && event.detail.xhr;
+    if (!xhr || xhr.chainrulePoint === undefined || xhr.chainrulePoint < live.seq) return;
     const trace = graph() && graph().dataset.trace ? JSON.parse(graph().dataset.trace) : null;
     const plotted = document.getElementById("point-slider");
     document.querySelectorAll("input.input-slider[data-input]").forEach(function (slider) {
