@@ -5,6 +5,7 @@ PyTorch's, run here; the form is the rule's."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -168,15 +169,10 @@ def test_an_unnamed_constant_tensor_is_named_by_its_shape_in_brackets(client):
     assert "x · tensor [2]" in " ".join(trace["explain"]["forward"].values())
 
 
-TUTORIAL = """torch.manual_seed(0)
-x = torch.ones(5)  # input tensor
-y = torch.zeros(3)  # expected output
-w = torch.randn(5, 3, requires_grad=True)
-b = torch.randn(3, requires_grad=True)
-z = torch.matmul(x, w)+b
-loss = torch.nn.functional.binary_cross_entropy_with_logits(z, y)
-loss.backward()
-loss"""  # pytorch/tutorials, autograd (autogradqs_tutorial), as published
+# pytorch/tutorials' autograd cell as the course corpus holds it, up to its loss, then its
+# backward pass with the loss as the output.
+TUTORIAL = (Path(__file__).parent / "course_corpus" / "pt_basics_autogradqs.py").read_text() \
+    .split("\nprint(")[0] + "\nloss.backward()\nloss"
 
 
 def test_an_unnamed_constant_says_its_shape_once(client):
