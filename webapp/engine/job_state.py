@@ -8,10 +8,16 @@ running now are the interpreter's list (language.loop_exits.ACTIVE_LOOPS). A wor
 exits after its answer, so its tracers are closed once the answer is written, not while
 the student waits (`close_after_answer`; a tenth of a folded loop's job, measured).
 
+A job may ask for a second answer it can do without (the page's plot beside its graph:
+one fork, not two). That part runs on a budget of its own (`on_a_budget`): cut short at
+the budget, it costs the job nothing, and the job's own answer is already made.
+
 No torch here: the worker's signal handler reads this before torch is imported.
 """
 from __future__ import annotations
 
+import signal
+import time
 import weakref
 
 from ..language.loop_exits import ACTIVE_LOOPS
@@ -31,12 +37,17 @@ class JobState:
         # worker's run_job; this flag keeps the answer what it was: out of time.
         self.expired = False
         self.stopped_in: tuple | None = None  # innermost_loop() when the deadline fired
+        # time.monotonic() of the job's deadline while its clock runs (the worker's
+        # start_clocks); None in-process, where no clock cuts a part short
+        self.ends_at: float | None = None
+        self.in_part = False  # inside on_a_budget's part: its clock raises PartCut
 
     def begin(self) -> None:
         """Before a job: a stretch an earlier job's error left open must not shield this one,
         and loops an earlier job's stop left on the list are not this job's."""
         self.uninterrupted = 0
         self.expired, self.stopped_in = False, None
+        self.in_part = False
         ACTIVE_LOOPS.clear()
 
     @staticmethod
@@ -49,3 +60,31 @@ class JobState:
 
 
 JOB = JobState()  # one job runs at a time in a process
+
+
+class PartCut(BaseException):
+    """Raised in a part of a job at its own budget (a BaseException, as the deadline)."""
+
+
+def on_a_budget(seconds: float, part):
+    """`part()`, or None when it raised or ran past `seconds`: a part the job can do without.
+
+    It starts only while the job's clock runs and at least four budgets remain before the
+    deadline, so the job's own answer is never at risk. Its clock (SIGALRM, as the deadline)
+    raises PartCut inside the part; the worker's handler then re-arms the job's deadline.
+    """
+    if JOB.ends_at is None or JOB.ends_at - time.monotonic() < 4 * seconds:
+        return None
+    JOB.in_part = True
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return part()
+    except PartCut:
+        return None
+    except Exception:  # noqa: BLE001 - the part's refusal or failure is its own request's to say
+        return None
+    finally:
+        JOB.in_part = False
+
+
+PART_CODE = on_a_budget.__code__  # a signal landing in these bytecodes, not the part's, waits

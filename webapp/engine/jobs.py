@@ -2,6 +2,12 @@
 
 A job crosses the pipe as {"kind", ...fields}; `handle` binds the fields to the function
 `HANDLERS[kind]` names, so a field no function takes is refused, never ignored.
+
+A job may carry `also`: jobs on the same source whose answers its sender will want next
+(the page's plot beside its graph). Each runs after the job's own answer is made, in the
+same child, on a budget of its own (job_state.on_a_budget); its answer comes back in
+`also`, or null when it was refused, failed or ran past the budget (its sender then asks
+for it on its own).
 """
 from __future__ import annotations
 
@@ -11,12 +17,13 @@ from ..errors import OUT_OF_MEMORY, ChainruleError, bad_input, limit
 from .checks import check_backward, finite_differences, jacobian
 from .descent import hessian, optimize
 from .evaluation import trace_values
+from .job_state import on_a_budget
 from .sampling import sample_1d, sample_2d
 from ..language.allocation import AllocationGuard
 from ..language.frontend import (as_cpython, choose_language, current_language, in_language,
                                  parse_source, source_language)
 from ..sandbox.cpython import allowed_here
-from ..limits import DEFAULT_LIMITS
+from ..limits import ALSO_SECONDS, DEFAULT_LIMITS
 from ..memo import MiB, bytes_bounded
 
 
@@ -101,8 +108,11 @@ HANDLERS = {"inputs": job_inputs, "trace": job_trace, "plot": job_plot, "contour
             "check": job_check, "jacobian": job_jacobian, "optimize": job_optimize,
             "gradcheck": job_gradcheck, "hessian": job_hessian, "plot_image": job_plot_image,
             "descent_figures": job_descent_figures}
-# What the pool adds to every job; not the handler's business.
-ENVELOPE = ("kind", "language", "deadline")
+# What the pool adds to every job, and the answers wanted next; not the handler's business.
+ENVELOPE = ("kind", "language", "deadline", "also")
+# What an `also` job may be, with the fields it shares with the job that carries it.
+ALSO_KINDS = {"plot"}
+SHARED = ("source", "language")
 
 
 @bytes_bounded(1 * MiB)  # the handlers are fixed; reading one took ~20 µs a job
@@ -138,20 +148,37 @@ def handle(job: dict) -> dict:
             raise bad_input("The request needs the function's source as a string.")
         language = choose_language(job.get("language") or current_language(), job["source"])
         try:
-            return _run(handler, job, language)
+            return _with_also(_run(handler, job, language), job, language)
         except ChainruleError as error:
             # A construct chainrule's interpreter does not speak: the program runs as real
             # CPython instead, where that is allowed (a confined worker, a trusted owner).
             if not (_beyond_the_interpreter(error) and language in ("python", "r") and allowed_here()):
                 raise
         with as_cpython():
-            return _run(handler, job, language)
+            return _with_also(_run(handler, job, language), job, language)
     except ChainruleError as error:
         return in_language(error, language).to_dict()
     except MemoryError:
         return limit(OUT_OF_MEMORY).to_dict()
     except RecursionError:
         return limit("This function is nested too deeply.").to_dict()
+
+
+def _with_also(answer: dict, job: dict, language) -> dict:
+    """The job's answer, with the answers of the jobs it carries in `also` (each made on
+    its budget, in the mode the job ran in; null for one not made)."""
+    wanted = job.get("also")
+    if not isinstance(wanted, list) or not wanted:
+        return answer
+    made = []
+    for extra in wanted:
+        kind = extra.get("kind") if isinstance(extra, dict) else None
+        if kind not in ALSO_KINDS:
+            made.append(None)
+            continue
+        fields = {**extra, **{key: job[key] for key in SHARED if key in job}}
+        made.append(on_a_budget(ALSO_SECONDS, lambda: _run(HANDLERS[kind], fields, language)))
+    return {**answer, "also": made}
 
 
 def _beyond_the_interpreter(error: ChainruleError) -> bool:

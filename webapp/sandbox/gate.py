@@ -67,8 +67,13 @@ SAME_EVERY_TIME = frozenset({"syntax", "unsupported", "input", "runtime"})
 REFUSED = "chainrule_refused"  # the cached form's one key; no answer has it
 
 
-def evaluate(kind: str, **job) -> dict:
-    """Run one job (see engine/jobs.py) in a worker and return its JSON answer."""
+def evaluate(kind: str, also: list[dict] | None = None, **job) -> dict:
+    """Run one job (see engine/jobs.py) in a worker and return its JSON answer.
+
+    `also`: jobs on the same source its sender will ask for next (the page's plot), each a
+    {"kind", ...fields} without source and language. When this job runs, the worker makes
+    them too, in the same child, each on a small budget of its own; those made are cached
+    under the key their own request will have, so it is a lookup. Not part of the key."""
     job = {"kind": kind, **job}
     job.setdefault("language", _request_language())
     check_job(job)
@@ -88,10 +93,13 @@ def evaluate(kind: str, **job) -> dict:
 
     spent: dict = {}  # "job": the worker's seconds, also when it refused
 
+    extras = _extras(job, also, answers)
+
     def compute():
         with timed("evaluate"):
             try:
-                answer = workers.run(job, spent)
+                answer = workers.run({**job, "also": [extra for extra, _ in extras]} if extras else job,
+                                     spent)
             except ChainruleError as error:
                 if error.kind in SAME_EVERY_TIME:  # the gallery's retain-graph lesson, a typo
                     text = json.dumps({REFUSED: error.to_dict()["error"]})
@@ -102,6 +110,10 @@ def evaluate(kind: str, **job) -> dict:
             _read_trace(answer)
         text = json.dumps(answer)
         answers.put(key, text, len(text) + len(key))
+        for (_, extra_key), made in zip(extras, spent.get("also") or ()):
+            if isinstance(made, dict) and "ok" in made:  # made in time: its own request's answer
+                extra_text = json.dumps(made["ok"])
+                answers.put(extra_key, extra_text, len(extra_text) + len(extra_key))
         return answer  # shared with concurrent identical requests: read, never changed
 
     with clients.slot(client, workers.size):
@@ -119,6 +131,19 @@ def evaluate(kind: str, **job) -> dict:
             if error.kind == "limit" and not (read and quick and read(job, error)):
                 clients.penalise(client)  # a bomb, or a runaway loop: cool down before the next
             raise
+
+
+def _extras(job: dict, also: list[dict] | None, answers) -> list[tuple[dict, str]]:
+    """Each `also` job not yet answered, with the key its own request will have (the same
+    source and language as `job`; checked at the door as every job is)."""
+    extras = []
+    for extra in also or ():
+        whole = {**extra, "source": job["source"], "language": job["language"]}
+        check_job(whole)
+        extra_key = json.dumps(whole, sort_keys=True)
+        if answers.get(extra_key) is None:
+            extras.append((extra, extra_key))
+    return extras
 
 
 def _read_trace(answer: dict) -> None:

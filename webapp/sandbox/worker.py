@@ -21,7 +21,7 @@ import sys
 import time
 
 from ..deep_graphs import raise_stack_limit
-from ..engine.job_state import JOB
+from ..engine.job_state import JOB, PART_CODE, PartCut
 from . import confine, huge_pages
 from .forked import JobChild, write_all
 from ..errors import out_of_time
@@ -71,7 +71,24 @@ class DeadlineExceeded(BaseException):
 
 
 def _on_deadline(signum, frame):
-    """The deadline: raise DeadlineExceeded in the job, and note where it stopped (JOB)."""
+    """The deadline: raise DeadlineExceeded in the job, and note where it stopped (JOB).
+
+    Before the job's deadline this clock was a part's budget (job_state.on_a_budget): raise
+    PartCut inside the part, and wait for the deadline again."""
+    left = None if JOB.ends_at is None else JOB.ends_at - time.monotonic()
+    if left is not None and left > 0:
+        if not JOB.in_part:  # a part's clock, after the part ended
+            signal.setitimer(signal.ITIMER_REAL, left)
+        elif JOB.uninterrupted > 0 or (frame is not None and frame.f_code is PART_CODE):
+            # in the tracer's copy step, or between on_a_budget's own bytecodes (the part
+            # is starting or has ended): again a moment later, in the part or not at all
+            signal.setitimer(signal.ITIMER_REAL, min(0.001, left))
+        else:
+            # again soon while the part runs: a student's bare `except:` may swallow it,
+            # and the job's own answer must never wait for the deadline behind it
+            signal.setitimer(signal.ITIMER_REAL, min(PART_AGAIN_SECONDS, left))
+            raise PartCut()
+        return
     if not JOB.expired:
         JOB.stopped_in = JOB.innermost_loop()
     JOB.expired = True
@@ -86,6 +103,7 @@ def _on_deadline(signum, frame):
 # printed and lost, and the job runs on. Until run_job disarms the clock, it is raised again
 # this often; the parent would otherwise kill the worker at its grace time.
 AGAIN_SECONDS = 0.1
+PART_AGAIN_SECONDS = 0.01  # the same for a part cut short at its budget (job_state.on_a_budget)
 
 
 def _on_long_job(signum, frame):
@@ -105,6 +123,7 @@ def install_clock_handlers() -> None:
 def start_clocks(deadline: float) -> None:
     """The job's deadline (wall clock) and its renice point (CPU time)."""
     JOB.begin()  # nothing an earlier job's stop left open or running is this job's
+    JOB.ends_at = time.monotonic() + deadline
     try:
         os.setpriority(os.PRIO_PROCESS, 0, 0)  # back to normal priority (allowed as root)
     except OSError:
@@ -114,6 +133,7 @@ def start_clocks(deadline: float) -> None:
 
 
 def stop_clocks() -> None:
+    JOB.ends_at = None
     signal.setitimer(signal.ITIMER_REAL, 0)
     signal.setitimer(signal.ITIMER_VIRTUAL, 0)
 

@@ -21,7 +21,8 @@ from .embed_snippet import image_size, image_tag, snippet
 from .fold_links import fold_links
 from .examples import DEFAULT, EXAMPLES
 from .query import (RESERVED, VIEWS, default_span, embed_options, fold_from_query, grad_output_from_query,
-                    number_param, page_theme, parse_inputs, plot_job, plot_range, whole_param)
+                    number_param, page_theme, parse_inputs, plot_job, plot_range, plot_request,
+                    whole_param)
 
 bp = Blueprint("pages", __name__)
 
@@ -64,18 +65,36 @@ class PageState:
         return urlencode(pairs)
 
 
-def page_trace(state: PageState) -> dict:
-    """The trace the page draws (through the evaluator and its cache, as every route)."""
+def page_trace(state: PageState, also: list[dict] | None = None) -> dict:
+    """The trace the page draws (through the evaluator and its cache, as every route);
+    `also`: what the page asks for next, made in the same job (gate.evaluate)."""
     return evaluator.evaluate("trace", source=state.source, inputs=state.parsed_inputs(),
                               grad_output=grad_output_from_query({"grad_output": state.grad_output_text}),
-                              fill_missing=NEW_INPUT_VALUE, fold=state.fold)
+                              fill_missing=NEW_INPUT_VALUE, fold=state.fold, also=also)
 
 
-def build_view(state: PageState) -> dict:
-    """Trace and draw the state's function; on a refusal, the error and the source line."""
+def next_plot(state: PageState) -> list[dict] | None:
+    """The plot the page's script will ask for (api.plot, from _plot_context's URL), as that
+    request's job: against the chosen or first input, at the values typed. A guess made
+    before the trace: when that input is not a number, or the source has inputs not typed
+    yet, the page asks for another plot and this one is never read (a few ms of a job)."""
+    try:
+        inputs = state.parsed_inputs()
+        wrt = state.plot.get("wrt") or next(iter(inputs), None)
+        if not wrt or "," in wrt:
+            return None
+        kind, fields = plot_job(plot_request({**state.plot, "wrt": wrt}, inputs))
+    except ChainruleError:
+        return None
+    return [{"kind": kind, "inputs": inputs, **fields}] if kind == "plot" else None
+
+
+def build_view(state: PageState, plot: bool = False) -> dict:
+    """Trace and draw the state's function; on a refusal, the error and the source line.
+    With `plot` (the page, which draws one), the plot's samples are made in the trace's job."""
     context = {"state": state, "examples": EXAMPLES, "trace": None, "svg": None, "error": None}
     try:
-        trace = page_trace(state)
+        trace = page_trace(state, also=next_plot(state) if plot else None)
         # Practice: the graph's data, its SVG and the tape carry no asked gradient.
         shown = practice.without_answers(trace) if state.practice else trace
         svg = render.draw(trace, state.view, "svg", legend=False,
@@ -210,7 +229,7 @@ def _cached_page(template: str, options=None):
     note(page is not None)
     if page is None:
         theme = page_theme(request.args)  # a bad theme is refused before any work
-        context = build_view(PageState(request.args))
+        context = build_view(PageState(request.args), plot=template == "index.html")
         context["theme"] = theme
         if options:
             context.update(options(context))
@@ -260,7 +279,7 @@ def graph_partial():
     else:
         state = PageState(request.form)
         boxes_shown = list(state.inputs_text)
-        context = build_view(state)
+        context = build_view(state, plot=True)
         # Replace the input boxes only when the names changed, so typing in one keeps its focus.
         names_changed = context["inputs"] != boxes_shown
         context["hints"] = _misspelled(context["inputs"], boxes_shown)

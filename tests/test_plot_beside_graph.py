@@ -1,0 +1,95 @@
+"""A typed function's plot is made in its graph's job (one fork, not two: issue 25's opening
+burst), and is the answer its own job gives; a plot past its budget costs the graph nothing."""
+from __future__ import annotations
+
+import json
+import urllib.parse
+
+import pytest
+
+from tests.test_server_timing import stages
+from webapp.sandbox import gate
+from webapp.web.query import default_span
+
+# Typed functions as a class types them: Python, a branch on x's sign (per-point plot),
+# CPython (a def with a torch call the interpreter has), and R.
+FUNCTIONS = [
+    ("sin(x) * 3.417 + x ** 2 / 7", "1.5"),
+    ("log(x**2)*sin(x) + 1/x + 0.0173", "0.8"),
+    ("y = x * 2.21\nif x > 0:\n    y = y + sin(x)\ny", "-0.5"),
+    ("import torch\ndef f(t):\n    return torch.tanh(t) * t + 0.39\nf(x)", "0.3"),
+    ("g <- function(t) t^2 * sin(t)\ng(x) + 0.577", "2"),
+]
+# Its plot is sampled one point at a time (a branch), each point a long loop: past the budget.
+SLOW = "t = x\nfor i in range(150):\n    if x > 0:\n        t = t + sin(t) * 0.01\nt + 0.6931"
+# The same, with a student's bare `except:` around the work: it swallows what cuts the plot.
+SWALLOWS = ("t = x\nfor i in range(150):\n    try:\n        if x > 0:\n            t = t + sin(t) * 0.01\n"
+            "    except:\n        pass\nt + 0.4142")
+
+
+def type_into_editor(client, source: str, x: str):
+    form = urllib.parse.urlencode({"f": source, "x": x})
+    return client.post("/partials/graph", data=form, headers={
+        "Content-Type": "application/x-www-form-urlencoded", "HX-Request": "true"})
+
+
+def the_pool(app):
+    with app.app_context():
+        return gate.pool()
+
+
+def own_job(app, source: str, x: str) -> dict:
+    """The plot as a job of its own, straight to a worker (no cache): the oracle."""
+    lo, hi = default_span([float(x)])
+    job = {"kind": "plot", "source": source, "inputs": {"x": float(x)}, "wrt": "x", "lo": lo,
+           "hi": hi, "n": 200, "language": None}
+    return the_pool(app).run(job)
+
+
+@pytest.mark.parametrize("source,x", FUNCTIONS)
+def test_the_editors_plot_comes_from_the_graphs_job_and_equals_its_own_job(app, client, source, x):
+    """Mutations: drop the `answers.put(extra_key, …)` loop in gate.evaluate (the plot runs a
+    job of its own: `evaluate` in its Server-Timing); `also=None` in build_view (the same);
+    in the worker, run the plot before the program's trace with its inputs shifted
+    (`{**fields, "inputs": {"x": 0.1}}` in jobs._with_also: the numbers differ)."""
+    graph = type_into_editor(client, source, x)
+    assert graph.status_code == 200 and "job" in stages(graph)
+    plot = client.get("/api/plot?" + urllib.parse.urlencode({"f": source, "x": x, "wrt": "x"}))
+    assert plot.status_code == 200
+    assert "evaluate" not in stages(plot), "the plot's request ran a job of its own"
+    assert json.loads(plot.data) == own_job(app, source, x)
+
+
+@pytest.mark.parametrize("source", [SLOW, SWALLOWS])
+def test_a_plot_past_its_budget_costs_the_graph_nothing_and_is_made_by_its_own_request(app, client, source):
+    """Mutations: `on_a_budget` without its clock (no setitimer: the plot is made, ~1 s, and
+    cached, so its request runs no job); the worker's handler treating a part's clock as the
+    deadline (`left > 0` → `False`: the graph is refused, out of time); PART_AGAIN_SECONDS = 10
+    (the bare `except:` swallows the one cut, and the plot is made)."""
+    graph = type_into_editor(client, source, "0.5")
+    assert graph.status_code == 200, graph.data[:300]
+    assert stages(graph)["job"] < 2000  # ms: the budget (0.25 s), not the plot's second or more
+    trace = client.post("/api/trace", json={"source": source, "inputs": {"x": 0.5}}).get_json()
+    assert b'data-trace' in graph.data and str(trace["output"]["value"]) in graph.data.decode()
+    plot = client.get("/api/plot?" + urllib.parse.urlencode({"f": source, "x": "0.5", "wrt": "x"}))
+    assert plot.status_code == 200
+    assert "job" in stages(plot), "the plot was made in the graph's job, past its budget"
+    assert plot.get_json()["mode"] == "per-point"
+
+
+def test_a_job_carries_only_plots_and_answers_them_in_order(app):
+    """`also` asks for what the page reads next; a kind it does not allow is null, never run.
+    Mutation: ALSO_KINDS = {"plot", "trace"} (the trace is made and returned)."""
+    pool = the_pool(app)
+    timings: dict = {}
+    source = "sin(x) * 1.125"
+    answer = pool.run({"kind": "trace", "source": source, "inputs": {"x": 1.0}, "language": None,
+                       "also": [{"kind": "trace", "inputs": {"x": 2.0}},
+                                {"kind": "plot", "inputs": {"x": 1.0}, "wrt": "x", "lo": -4.0,
+                                 "hi": 4.0, "n": 50}]}, timings)
+    assert answer["output"]["value"] == pytest.approx(0.9466, abs=1e-4)
+    refused, made = timings["also"]
+    assert refused is None
+    alone = pool.run({"kind": "plot", "source": source, "inputs": {"x": 1.0}, "wrt": "x",
+                      "lo": -4.0, "hi": 4.0, "n": 50, "language": None})
+    assert made == {"ok": alone}
