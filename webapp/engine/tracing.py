@@ -50,7 +50,18 @@ def _symbol_of_name(fn_name: str) -> str:
     if not re.search(r"Backward\d+$", fn_name):
         return re.sub(r"Backward$", "", fn_name) or fn_name
     base = re.sub(r"Backward\d+$", "", fn_name)
-    return "^" if base == "Pow" else SYMBOLS.get(base, base.lower())
+    return "^" if base == "Pow" else SYMBOLS.get(base, aten_name(base))
+
+
+def aten_name(base: str) -> str:
+    """A built-in grad_fn's op as torch names it: `BinaryCrossEntropyWithLogits` →
+    `binary_cross_entropy_with_logits`, `MaxPool2DWithIndices` → `max_pool2d_with_indices`
+    (lower case run together read as one word: `binarycrossentropywithlogits`)."""
+    return _WORD_START.sub("_", base).lower()
+
+
+# a capital after a small letter, or one that starts a word after capitals or digits (2DWith)
+_WORD_START = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z0-9])(?=[A-Z][a-z])")
 
 
 def walk(root, max_nodes: int = MAX_GRAPH_NODES) -> list:

@@ -20,7 +20,7 @@ PATTERNS = {"+": "add distributes: each input receives the upstream gradient unc
 REDUCTIONS = {"sum": "sums", "mean": "averages"}
 WHOLE_STEP = 6  # up to 6 entries a step shows upstream ⊙ local = result, entry by entry
 LAYOUT = {"transpose", "t", "reshape", "view", "permute", "expand", "squeeze", "unsqueeze",
-          "select", "slice", "index", "unsafeview", "clone", "flatten"}
+          "select", "slice", "index", "unsafe_view", "clone", "flatten"}
 
 
 def _numel(shape) -> int:
