@@ -66,17 +66,22 @@ class PartCut(BaseException):
     """Raised in a part of a job at its own budget (a BaseException, as the deadline)."""
 
 
-def on_a_budget(seconds: float, part):
-    """`part()`, or None when it raised or ran past `seconds`: a part the job can do without.
+def on_a_budget(cpu_seconds: float, part):
+    """`part()`, or None when it raised or ran past its budget: a part the job can do without.
 
-    It starts only while the job's clock runs and at least four budgets remain before the
-    deadline, so the job's own answer is never at risk. Its clock (SIGALRM, as the deadline)
-    raises PartCut inside the part; the worker's handler then re-arms the job's deadline.
+    The budget is CPU time (the same on a busy machine as on a quiet one), and half the wall
+    time left before the job's deadline, so the job's own answer is never at risk. It starts
+    only while the job's clock runs with a second left. Its clocks (SIGPROF, and SIGALRM as the
+    deadline) raise PartCut inside the part; the worker's handlers then re-arm the deadline.
     """
-    if JOB.ends_at is None or JOB.ends_at - time.monotonic() < 4 * seconds:
+    if JOB.ends_at is None:
+        return None
+    left = JOB.ends_at - time.monotonic()
+    if left < 1.0:
         return None
     JOB.in_part = True
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_PROF, cpu_seconds)
+    signal.setitimer(signal.ITIMER_REAL, left / 2)
     try:
         return part()
     except PartCut:
@@ -85,6 +90,7 @@ def on_a_budget(seconds: float, part):
         return None
     finally:
         JOB.in_part = False
+        signal.setitimer(signal.ITIMER_PROF, 0)
 
 
 PART_CODE = on_a_budget.__code__  # a signal landing in these bytecodes, not the part's, waits

@@ -77,17 +77,10 @@ def _on_deadline(signum, frame):
     PartCut inside the part, and wait for the deadline again."""
     left = None if JOB.ends_at is None else JOB.ends_at - time.monotonic()
     if left is not None and left > 0:
-        if not JOB.in_part:  # a part's clock, after the part ended
+        if JOB.in_part:
+            _cut_part(signal.ITIMER_REAL, frame, left)
+        else:  # a part's clock, after the part ended
             signal.setitimer(signal.ITIMER_REAL, left)
-        elif JOB.uninterrupted > 0 or (frame is not None and frame.f_code is PART_CODE):
-            # in the tracer's copy step, or between on_a_budget's own bytecodes (the part
-            # is starting or has ended): again a moment later, in the part or not at all
-            signal.setitimer(signal.ITIMER_REAL, min(0.001, left))
-        else:
-            # again soon while the part runs: a student's bare `except:` may swallow it,
-            # and the job's own answer must never wait for the deadline behind it
-            signal.setitimer(signal.ITIMER_REAL, min(PART_AGAIN_SECONDS, left))
-            raise PartCut()
         return
     if not JOB.expired:
         JOB.stopped_in = JOB.innermost_loop()
@@ -97,6 +90,24 @@ def _on_deadline(signum, frame):
         return
     signal.setitimer(signal.ITIMER_REAL, AGAIN_SECONDS)
     raise DeadlineExceeded()
+
+
+def _on_part_cpu(signum, frame):
+    """A part's CPU budget ran out (job_state.on_a_budget): PartCut inside the part."""
+    if JOB.in_part:
+        _cut_part(signal.ITIMER_PROF, frame, PART_AGAIN_SECONDS)
+
+
+def _cut_part(timer: int, frame, most: float) -> None:
+    """Raise PartCut in the part, and again soon: a student's bare `except:` may swallow
+    it, and the job's own answer must never wait for the deadline behind it. Not in the
+    tracer's copy step, nor between on_a_budget's own bytecodes (the part starting or
+    ended): there, again a moment later, in the part or not at all."""
+    if JOB.uninterrupted > 0 or (frame is not None and frame.f_code is PART_CODE):
+        signal.setitimer(timer, min(0.001, most))
+        return
+    signal.setitimer(timer, min(PART_AGAIN_SECONDS, most))
+    raise PartCut()
 
 
 # A deadline raised where Python ignores exceptions (a weakref callback, `__del__`) is
@@ -118,6 +129,7 @@ def install_clock_handlers() -> None:
     """What the job clocks of start_clocks raise or do (each job's child; tests)."""
     signal.signal(signal.SIGALRM, _on_deadline)
     signal.signal(signal.SIGVTALRM, _on_long_job)
+    signal.signal(signal.SIGPROF, _on_part_cpu)
 
 
 def start_clocks(deadline: float) -> None:
@@ -135,6 +147,7 @@ def start_clocks(deadline: float) -> None:
 def stop_clocks() -> None:
     JOB.ends_at = None
     signal.setitimer(signal.ITIMER_REAL, 0)
+    signal.setitimer(signal.ITIMER_PROF, 0)
     signal.setitimer(signal.ITIMER_VIRTUAL, 0)
 
 
