@@ -95,3 +95,9 @@ MAX_CLASS_STREAMS = 600  # open event streams of one class: 500 students, second
 MAX_STREAM_BUFFERED = 256 * 1024  # bytes a stream may lag behind before it is closed (a stalled client)
 MAX_CLASS_SOURCE = 20_000  # characters of a class's function
 MAX_CLASS_INPUTS = 64  # inputs of a class's state
+
+
+def default_span(values) -> tuple[float, float]:
+    """A plot's default range: at least −4 to 4, and one beyond every input value (the web's
+    plot requests, and the plot a graph's job makes beside it: engine/jobs.py)."""
+    return min(-4.0, min(values) - 1), max(4.0, max(values) + 1)

@@ -23,7 +23,7 @@ from ..language.allocation import AllocationGuard
 from ..language.frontend import (as_cpython, choose_language, current_language, in_language,
                                  parse_source, source_language)
 from ..sandbox.cpython import allowed_here
-from ..limits import ALSO_SECONDS, DEFAULT_LIMITS
+from ..limits import ALSO_SECONDS, DEFAULT_LIMITS, default_span
 from ..memo import MiB, bytes_bounded
 
 
@@ -165,20 +165,44 @@ def handle(job: dict) -> dict:
 
 
 def _with_also(answer: dict, job: dict, language) -> dict:
-    """The job's answer, with the answers of the jobs it carries in `also` (each made on
-    its budget, in the mode the job ran in; null for one not made)."""
+    """The job's answer, with the jobs it carries in `also` made after it (each on its budget,
+    in the mode the job ran in): each {"job": the fields it was made with, "ok": its answer},
+    or null when it was not made."""
     wanted = job.get("also")
-    if not isinstance(wanted, list) or not wanted:
+    if not isinstance(wanted, list) or not wanted or "ok" not in answer:
         return answer
     made = []
     for extra in wanted:
-        kind = extra.get("kind") if isinstance(extra, dict) else None
-        if kind not in ALSO_KINDS:
+        fields = page_plot(answer["ok"], job, extra) if isinstance(extra, dict) and \
+            extra.get("kind") in ALSO_KINDS else None
+        if fields is None:
             made.append(None)
             continue
-        fields = {**extra, **{key: job[key] for key in SHARED if key in job}}
-        made.append(on_a_budget(ALSO_SECONDS, lambda: _run(HANDLERS[kind], fields, language)))
+        whole = {"kind": extra["kind"], **fields, **{key: job[key] for key in SHARED if key in job}}
+        made.append(on_a_budget(ALSO_SECONDS, lambda: {"job": fields, **_run(HANDLERS["plot"], whole, language)}))
     return {**answer, "also": made}
+
+
+def page_plot(trace: dict, job: dict, wanted: dict) -> dict | None:
+    """The fields of the plot job the page will ask for beside this trace (web/pages.py's
+    _plot_context and query.plot_request, read from the same trace): its inputs, as the
+    job gave or filled them; against `wanted["wrt"]`, else the first that is a number; over
+    `wanted`'s lo and hi, else the default span. None when the page draws no such plot."""
+    if not isinstance(trace, dict) or (trace.get("output") or {}).get("shape") != []:
+        return None
+    typed, fill = job.get("inputs") or {}, job.get("fill_missing")
+    if any(name not in typed and fill is None for name in trace.get("inputs", ())):
+        return None
+    inputs = {name: typed.get(name, fill) for name in trace.get("inputs", ())}
+    numbers = [name for name, value in inputs.items()
+               if isinstance(value, (int, float)) and not isinstance(value, bool)]
+    wrt = wanted.get("wrt") or (numbers[0] if numbers else None)
+    if wrt not in numbers:
+        return None
+    lo, hi = default_span([inputs[wrt]])
+    lo = lo if wanted.get("lo") is None else wanted["lo"]
+    hi = hi if wanted.get("hi") is None else wanted["hi"]
+    return {"inputs": inputs, "wrt": wrt, "lo": lo, "hi": hi, "n": wanted.get("n")}
 
 
 def _beyond_the_interpreter(error: ChainruleError) -> bool:

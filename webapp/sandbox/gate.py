@@ -70,10 +70,11 @@ REFUSED = "chainrule_refused"  # the cached form's one key; no answer has it
 def evaluate(kind: str, also: list[dict] | None = None, **job) -> dict:
     """Run one job (see engine/jobs.py) in a worker and return its JSON answer.
 
-    `also`: jobs on the same source its sender will ask for next (the page's plot), each a
-    {"kind", ...fields} without source and language. When this job runs, the worker makes
-    them too, in the same child, each on a small budget of its own; those made are cached
-    under the key their own request will have, so it is a lookup. Not part of the key."""
+    `also`: jobs on the same source its sender will ask for next (the page's plot: what
+    pages.next_plot gives), which the worker completes from the trace and makes after it, in
+    the same child, each on a small budget of its own. Each one made is cached under the key
+    of the job it says it was (its source and language are this job's, never the worker's
+    word), so its own request is a lookup. Not part of this job's key."""
     job = {"kind": kind, **job}
     job.setdefault("language", _request_language())
     check_job(job)
@@ -93,27 +94,23 @@ def evaluate(kind: str, also: list[dict] | None = None, **job) -> dict:
 
     spent: dict = {}  # "job": the worker's seconds, also when it refused
 
-    extras = _extras(job, also, answers)
-
     def compute():
         with timed("evaluate"):
             try:
-                answer = workers.run({**job, "also": [extra for extra, _ in extras]} if extras else job,
-                                     spent)
+                answer = workers.run({**job, "also": also} if also else job, spent)
             except ChainruleError as error:
                 if error.kind in SAME_EVERY_TIME:  # the gallery's retain-graph lesson, a typo
                     text = json.dumps({REFUSED: error.to_dict()["error"]})
                     answers.put(key, text, len(text) + len(key))
                 raise
         record("job", spent.get("job"))
+        record("job-cpu", spent.get("job-cpu"))
         if kind == "trace":
             _read_trace(answer)
         text = json.dumps(answer)
         answers.put(key, text, len(text) + len(key))
-        for (_, extra_key), made in zip(extras, spent.get("also") or ()):
-            if isinstance(made, dict) and "ok" in made:  # made in time: its own request's answer
-                extra_text = json.dumps(made["ok"])
-                answers.put(extra_key, extra_text, len(extra_text) + len(extra_key))
+        for extra, made in zip(also or (), spent.get("also") or ()):
+            _keep_made(job, extra, made, answers)
         return answer  # shared with concurrent identical requests: read, never changed
 
     with clients.slot(client, workers.size):
@@ -133,17 +130,19 @@ def evaluate(kind: str, also: list[dict] | None = None, **job) -> dict:
             raise
 
 
-def _extras(job: dict, also: list[dict] | None, answers) -> list[tuple[dict, str]]:
-    """Each `also` job not yet answered, with the key its own request will have (the same
-    source and language as `job`; checked at the door as every job is)."""
-    extras = []
-    for extra in also or ():
-        whole = {**extra, "source": job["source"], "language": job["language"]}
+def _keep_made(job: dict, extra: dict, made, answers) -> None:
+    """Cache one `also` answer under its own job's key: the kind asked, the fields the worker
+    made it with, this job's source and language. What is not plain, finite data is dropped."""
+    if not (isinstance(made, dict) and "ok" in made and isinstance(made.get("job"), dict)):
+        return  # not made: cut at its budget, refused, or not the page's plot
+    whole = {**made["job"], "kind": extra["kind"], "source": job["source"], "language": job["language"]}
+    try:
         check_job(whole)
-        extra_key = json.dumps(whole, sort_keys=True)
-        if answers.get(extra_key) is None:
-            extras.append((extra, extra_key))
-    return extras
+        key = json.dumps(whole, sort_keys=True, allow_nan=False)
+        text = json.dumps(made["ok"], allow_nan=False)
+    except (ChainruleError, ValueError, TypeError):
+        return
+    answers.put(key, text, len(text) + len(key))
 
 
 def _read_trace(answer: dict) -> None:

@@ -196,7 +196,8 @@ class WorkerPool:
     def run(self, job: dict, timings: dict | None = None) -> dict:
         """Every path after `_acquire` hands the worker back or replaces it (the `finally`).
 
-        `timings`, when given, gets "job": the worker's own seconds for the job, and "also":
+        `timings`, when given, gets "job": the worker's own seconds for the job, "job-cpu":
+        the CPU seconds its child spent on it, and "also":
         the answers of the jobs it carried in `also` (engine/jobs.py), when it had any."""
         try:
             message = encode_message({**job, "deadline": self.deadline_seconds})
@@ -225,6 +226,7 @@ class WorkerPool:
             raise out_of_time(self.deadline_seconds)
         if timings is not None:
             timings["job"] = answer.get("seconds")
+            timings["job-cpu"] = answer.get("cpu")
             if "also" in answer:
                 timings["also"] = answer["also"]
         return unwrap(answer)

@@ -21,8 +21,8 @@ from .embed_snippet import image_size, image_tag, snippet
 from .fold_links import fold_links
 from .examples import DEFAULT, EXAMPLES
 from .query import (RESERVED, VIEWS, default_span, embed_options, fold_from_query, grad_output_from_query,
-                    number_param, page_theme, parse_inputs, plot_job, plot_range, plot_request,
-                    whole_param)
+                    number_param, page_theme, parse_inputs, plot_job, plot_range, whole_param)
+from .query import PLOT_SAMPLES
 
 bp = Blueprint("pages", __name__)
 
@@ -74,19 +74,18 @@ def page_trace(state: PageState, also: list[dict] | None = None) -> dict:
 
 
 def next_plot(state: PageState) -> list[dict] | None:
-    """The plot the page's script will ask for (api.plot, from _plot_context's URL), as that
-    request's job: against the chosen or first input, at the values typed. A guess made
-    before the trace: when that input is not a number, or the source has inputs not typed
-    yet, the page asks for another plot and this one is never read (a few ms of a job)."""
+    """The plot the page's script will ask for (api.plot, at _plot_context's URL), for the
+    graph's job to make beside it: the worker fills in what only the trace knows (the
+    program's inputs, the first number among them, its range) and says which job it made
+    (gate.evaluate caches it under that job's key). Only what the URL keeps is given here."""
+    wrt = state.plot.get("wrt")
+    if wrt and "," in wrt:
+        return None  # two inputs: a contour, not made beside
     try:
-        inputs = state.parsed_inputs()
-        wrt = state.plot.get("wrt") or next(iter(inputs), None)
-        if not wrt or "," in wrt:
-            return None
-        kind, fields = plot_job(plot_request({**state.plot, "wrt": wrt}, inputs))
+        lo, hi = (number_param(state.plot, name, None, "-4") for name in ("lo", "hi"))
     except ChainruleError:
-        return None
-    return [{"kind": kind, "inputs": inputs, **fields}] if kind == "plot" else None
+        return None  # the plot's own request says why
+    return [{"kind": "plot", "wrt": wrt or None, "lo": lo, "hi": hi, "n": PLOT_SAMPLES}]
 
 
 def build_view(state: PageState, plot: bool = False) -> dict:

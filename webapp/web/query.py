@@ -11,7 +11,7 @@ import math
 from flask.json.provider import DefaultJSONProvider
 
 from ..errors import bad_input
-from ..limits import MAX_RANGE
+from ..limits import MAX_RANGE, default_span  # noqa: F401 - pages.py reads it here
 from ..sandbox.values import check_value
 
 # API.md's reserved names, plus grad_output (the gradient a non-scalar output starts from)
@@ -115,11 +115,6 @@ def function_from_query(args) -> tuple[str, dict]:
     return source, parse_inputs({k: v for k, v in args.items() if k not in RESERVED})
 
 
-def default_span(values) -> tuple[float, float]:
-    """A plot's default range: at least −4 to 4, and one beyond every input value."""
-    return min(-4.0, min(values) - 1), max(4.0, max(values) + 1)
-
-
 def view_from_query(args) -> str:
     view = args.get("view", "values")
     if view not in VIEWS:
@@ -150,6 +145,9 @@ def plot_job(wanted: dict) -> tuple[str, dict]:
     return "plot", {"wrt": wanted["wrt"][0], "lo": wanted["lo"], "hi": wanted["hi"], "n": wanted["n"]}
 
 
+PLOT_SAMPLES = 200  # a 1-D plot's points when the request does not say
+
+
 def plot_request(args, inputs: dict, names: list[str] | None = None) -> dict:
     """wrt, lo, hi and n for a plot, with defaults a student would expect."""
     wrt = args.get("wrt") or (names[0] if names else next(iter(inputs), None))
@@ -159,7 +157,7 @@ def plot_request(args, inputs: dict, names: list[str] | None = None) -> dict:
     points = [inputs.get(w) for w in wrts]
     centre = [p if isinstance(p, (int, float)) and not isinstance(p, bool) else 0.0 for p in points]
     lo, hi = plot_range(args, *default_span(centre))
-    n = whole_param(args, "n", 40 if len(wrts) == 2 else 200, 2, 1000)
+    n = whole_param(args, "n", 40 if len(wrts) == 2 else PLOT_SAMPLES, 2, 1000)
     return {"wrt": wrts, "lo": lo, "hi": hi, "n": n}
 
 
