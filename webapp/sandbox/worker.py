@@ -79,8 +79,8 @@ def _on_deadline(signum, frame):
     if left is not None and left > 0:
         if JOB.in_part:
             _cut_part(signal.ITIMER_REAL, frame, left)
-        else:  # a part's clock, after the part ended
-            signal.setitimer(signal.ITIMER_REAL, left)
+        else:  # a part's clock, after the part ended (never 0: that would disarm it)
+            signal.setitimer(signal.ITIMER_REAL, max(left, 0.001))
         return
     if not JOB.expired:
         JOB.stopped_in = JOB.innermost_loop()
@@ -104,9 +104,9 @@ def _cut_part(timer: int, frame, most: float) -> None:
     tracer's copy step, nor between on_a_budget's own bytecodes (the part starting or
     ended): there, again a moment later, in the part or not at all."""
     if JOB.uninterrupted > 0 or (frame is not None and frame.f_code is PART_CODE):
-        signal.setitimer(timer, min(0.001, most))
+        signal.setitimer(timer, max(min(0.001, most), 0.0005))  # never 0: that would disarm it
         return
-    signal.setitimer(timer, min(PART_AGAIN_SECONDS, most))
+    signal.setitimer(timer, max(min(PART_AGAIN_SECONDS, most), 0.0005))
     raise PartCut()
 
 
