@@ -52,10 +52,11 @@ MAX_GRAPH_NODES = 3000  # nodes a trace may hold (the worker stops tracing past 
 MAX_FOLDED_NODES = 20_000  # a graph that will be folded (lesson/folding.py) may have this many
 MAX_SAMPLES = 1000  # points of a 1-D plot
 MAX_POINTWISE = 200  # points sampled one backward at a time (no batching possible)
-# CPU seconds for a plot made beside its graph in the graph's job (engine/jobs.py `also`):
-# a typed function's takes 3-7 ms, one sampled point by point (a branch) 70-200 ms; past
-# this its own request makes it, in a job of its own.
-ALSO_SECONDS = 0.5
+# A plot made beside its graph in the graph's job (engine/jobs.py `also`) delays the graph:
+# a typed function's takes 3-7 ms of CPU, one sampled point by point (a branch) 70-80 ms.
+# Past this CPU, or this wall time on a loaded machine, its own request makes it instead.
+ALSO_SECONDS = 0.25
+ALSO_WALL_SECONDS = 1.5
 MAX_GRID = 80  # points per side of a contour grid
 MAX_POINTWISE_GRID = 24  # points per side of a grid sampled one backward at a time
 MAX_RESULT_TEXT = 2000  # characters of a result's printed text

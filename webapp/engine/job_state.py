@@ -41,13 +41,15 @@ class JobState:
         # start_clocks); None in-process, where no clock cuts a part short
         self.ends_at: float | None = None
         self.in_part = False  # inside on_a_budget's part: its clock raises PartCut
+        self.part_cut = False  # a PartCut was raised in the part (it may have been swallowed)
+        self.made = False  # a part began: the job's own answer is made, the deadline spares it
 
     def begin(self) -> None:
         """Before a job: a stretch an earlier job's error left open must not shield this one,
         and loops an earlier job's stop left on the list are not this job's."""
         self.uninterrupted = 0
         self.expired, self.stopped_in = False, None
-        self.in_part = False
+        self.in_part = self.part_cut = self.made = False
         ACTIVE_LOOPS.clear()
 
     @staticmethod
@@ -66,24 +68,29 @@ class PartCut(BaseException):
     """Raised in a part of a job at its own budget (a BaseException, as the deadline)."""
 
 
-def on_a_budget(cpu_seconds: float, part):
-    """`part()`, or None when it raised or ran past its budget: a part the job can do without.
+def on_a_budget(cpu_seconds: float, wall_seconds: float, part):
+    """`part()`, or None when it raised or ran past its budget: a part the job can do without,
+    called once the job's own answer is made.
 
-    The budget is CPU time (the same on a busy machine as on a quiet one), and half the wall
-    time left before the job's deadline, so the job's own answer is never at risk. It starts
-    only while the job's clock runs with a second left. Its clocks (SIGPROF, and SIGALRM as the
-    deadline) raise PartCut inside the part; the worker's handlers then re-arm the deadline.
+    The budget is CPU time (the same on a busy machine as on a quiet one), and at most
+    `wall_seconds` and half the wall time left before the deadline. It starts only while the
+    job's clock runs with a second left. Its clocks (SIGPROF, and SIGALRM as the deadline)
+    raise PartCut inside the part; from here on the deadline cuts only the part, never the
+    answer made (the worker's handlers). A part that swallowed a cut and finished anyway
+    (a bare `except:`) skipped a step: its answer is not kept.
     """
     if JOB.ends_at is None:
         return None
     left = JOB.ends_at - time.monotonic()
     if left < 1.0:
         return None
-    JOB.in_part = True
+    JOB.in_part = JOB.made = True
+    JOB.part_cut = False
     signal.setitimer(signal.ITIMER_PROF, cpu_seconds)
-    signal.setitimer(signal.ITIMER_REAL, left / 2)
+    signal.setitimer(signal.ITIMER_REAL, min(wall_seconds, left / 2))
     try:
-        return part()
+        made = part()
+        return None if JOB.part_cut else made
     except PartCut:
         return None
     except Exception:  # noqa: BLE001 - the part's refusal or failure is its own request's to say

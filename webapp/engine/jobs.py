@@ -7,7 +7,8 @@ A job may carry `also`: jobs on the same source whose answers its sender will wa
 (the page's plot beside its graph). Each runs after the job's own answer is made, in the
 same child, on a budget of its own (job_state.on_a_budget); its answer comes back in
 `also`, or null when it was refused, failed or ran past the budget (its sender then asks
-for it on its own).
+for it on its own). Only for a program chainrule's interpreter ran: one run as CPython may
+change the process for what runs after it in the same child.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from ..language.allocation import AllocationGuard
 from ..language.frontend import (as_cpython, choose_language, current_language, in_language,
                                  parse_source, source_language)
 from ..sandbox.cpython import allowed_here
-from ..limits import ALSO_SECONDS, DEFAULT_LIMITS, default_span
+from ..limits import ALSO_SECONDS, ALSO_WALL_SECONDS, DEFAULT_LIMITS, default_span
 from ..memo import MiB, bytes_bounded
 
 
@@ -155,7 +156,9 @@ def handle(job: dict) -> dict:
             if not (_beyond_the_interpreter(error) and language in ("python", "r") and allowed_here()):
                 raise
         with as_cpython():
-            return _with_also(_run(handler, job, language), job, language)
+            # No `also` here: a program run as CPython may change the process (a default
+            # dtype, a counter on torch), and a plot made after it would not be its own job's.
+            return _run(handler, job, language)
     except ChainruleError as error:
         return in_language(error, language).to_dict()
     except MemoryError:
@@ -179,7 +182,8 @@ def _with_also(answer: dict, job: dict, language) -> dict:
             made.append(None)
             continue
         whole = {"kind": extra["kind"], **fields, **{key: job[key] for key in SHARED if key in job}}
-        made.append(on_a_budget(ALSO_SECONDS, lambda: {"job": fields, **_run(HANDLERS["plot"], whole, language)}))
+        made.append(on_a_budget(ALSO_SECONDS, ALSO_WALL_SECONDS,
+                                lambda: {"job": fields, **_run(HANDLERS["plot"], whole, language)}))
     return {**answer, "also": made}
 
 

@@ -25,7 +25,8 @@ from ..engine.job_state import JOB, PART_CODE, PartCut
 from . import confine, huge_pages
 from .forked import JobChild, write_all
 from ..errors import out_of_time
-from .protocol import HEADER, INTERNAL, answer_bytes, log_bug, read_frame, read_message, write_message
+from .protocol import (HEADER, INTERNAL, TOO_LARGE, answer_bytes, encode_message, log_bug, read_frame,
+                       read_message, write_message)
 
 
 def warm_up() -> None:
@@ -73,14 +74,15 @@ class DeadlineExceeded(BaseException):
 def _on_deadline(signum, frame):
     """The deadline: raise DeadlineExceeded in the job, and note where it stopped (JOB).
 
-    Before the job's deadline this clock was a part's budget (job_state.on_a_budget): raise
-    PartCut inside the part, and wait for the deadline again."""
-    left = None if JOB.ends_at is None else JOB.ends_at - time.monotonic()
-    if left is not None and left > 0:
-        if JOB.in_part:
-            _cut_part(signal.ITIMER_REAL, frame, left)
-        else:  # a part's clock, after the part ended (never 0: that would disarm it)
-            signal.setitimer(signal.ITIMER_REAL, max(left, 0.001))
+    Once a part began (job_state.on_a_budget), the job's own answer is made: this clock (the
+    part's wall budget, or the deadline itself) cuts only the part, with PartCut, and after
+    it lets the answer be returned (the pool's grace still bounds the child)."""
+    if JOB.in_part:
+        left = JOB.ends_at - time.monotonic() if JOB.ends_at is not None else 0.0
+        _cut_part(signal.ITIMER_REAL, frame, left if left > 0 else AGAIN_SECONDS)
+        return
+    if JOB.made:
+        signal.setitimer(signal.ITIMER_REAL, AGAIN_SECONDS)
         return
     if not JOB.expired:
         JOB.stopped_in = JOB.innermost_loop()
@@ -107,6 +109,7 @@ def _cut_part(timer: int, frame, most: float) -> None:
         signal.setitimer(timer, max(min(0.001, most), 0.0005))  # never 0: that would disarm it
         return
     signal.setitimer(timer, max(min(PART_AGAIN_SECONDS, most), 0.0005))
+    JOB.part_cut = True  # swallowed by the part or not, its answer is not kept
     raise PartCut()
 
 
@@ -264,8 +267,17 @@ def _child_main(handle, job_read: int, answer_write: int) -> None:
     answer = run_job(handle, job)
     answer = {**answer, "seconds": round(time.perf_counter() - started, 6),  # Server-Timing
               "cpu": round(time.process_time() - cpu, 6)}
-    write_all(answer_write, answer_bytes(answer))
+    write_all(answer_write, answer_frame(answer))
     os.close(answer_write)
+
+
+def answer_frame(answer: dict) -> bytes:
+    """The framed answer; one too large only for the answers it carries in `also` goes
+    without them (a job is never refused for what it made beside its answer)."""
+    data = answer_bytes(answer)
+    if "also" in answer and data == encode_message(TOO_LARGE):
+        data = answer_bytes({key: value for key, value in answer.items() if key != "also"})
+    return data
 
 
 def core_to_spare() -> bool:
