@@ -49,7 +49,8 @@ def test_two_apps_in_one_process_share_no_state(app):
             assert response.status_code == 200 and response.headers["X-Chainrule-Cache"] == "miss"
         # its own `dot` ran for each (the page's twice: its graph, and the copied image tag's size)
         assert services(flask_app).drawing.runs >= runs + 2
-        assert len(services(flask_app).answers) == 2 and len(services(flask_app).images) == 1
+        # its two traces, and the page's plot made in its graph's job (unless cut at its budget)
+        assert 2 <= len(services(flask_app).answers) <= 3 and len(services(flask_app).images) == 1
     assert render.own_state().runs == own_runs
 
 
