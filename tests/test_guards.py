@@ -5,6 +5,7 @@ import pytest
 
 from webapp import trace
 from webapp.lesson.guards import find_guards
+from webapp.model import Node
 
 LEAF = "x = torch.tensor(1.0, requires_grad=True)\n"
 
@@ -32,8 +33,10 @@ CASES = [
 def test_guards_fire_only_for_the_mistake(source, expected):
     """Mutation: `node.lineno < first_backward` → `<= first_backward + 99` fires on late reads;
     and dropping `name not in retained` fails the retain_grad row."""
-    nodes = [{"name": "y", "named": True, "kind": "op", "shape": [2] if "[1.0, 2.0]" in source else []}]
-    assert [(g["line"], g["kind"]) for g in find_guards(source, {"nodes": nodes})] == expected
+    nodes = [Node(id="n2", kind="op", label="y", op="MulBackward0", line=2, col=1, origin=None,
+                  value=None, grad=None, shape=[2] if "[1.0, 2.0]" in source else [], named=True,
+                  name="y")]
+    assert [(g["line"], g["kind"]) for g in find_guards(source, nodes)] == expected
 
 
 def test_guards_reach_the_trace():

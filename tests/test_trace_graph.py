@@ -61,7 +61,8 @@ def test_table_covers_what_the_issue_asks():
 @pytest.mark.parametrize("case", TABLE, ids=[c[0] for c in TABLE])
 def test_gradients_and_every_node_value_match_pytorch(case, limits):
     _, source, inputs, _ = case
-    evaluation, trace = trace_program(source, inputs, None, limits)
+    evaluation, model = trace_program(source, inputs, None, limits)
+    trace = model.to_json()
     output, leaves, recorded, _ = plain(case)
     assert close(trace["output"]["value"], output.detach())
     for name, tensor in leaves.items():
@@ -85,7 +86,8 @@ def test_gradients_and_every_node_value_match_pytorch(case, limits):
 @pytest.mark.parametrize("case", TABLE, ids=[c[0] for c in TABLE])
 def test_backward_lists_the_engines_real_order(case, limits):
     _, source, inputs, _ = case
-    evaluation, trace = trace_program(source, inputs, None, limits)
+    evaluation, model = trace_program(source, inputs, None, limits)
+    trace = model.to_json()
     _, _, _, engine_order = plain(case)
     ours = walk(evaluation.output.grad_fn)
     theirs = walk(engine_order[0]) if engine_order else []
@@ -121,7 +123,8 @@ def _torchviz_graph(tensor):
 @pytest.mark.parametrize("case", TABLE, ids=[c[0] for c in TABLE])
 def test_autograd_view_has_torchvizs_nodes_and_edges(case, limits):
     _, source, inputs, _ = case
-    evaluation, trace = trace_program(source, inputs, None, limits)
+    evaluation, model = trace_program(source, inputs, None, limits)
+    trace = model.to_json()
     output = evaluation.output
     viz_nodes, viz_edges = _torchviz_graph(output)
     # Map torchviz's id()-based names to chainrule's ids, through the shared live objects.

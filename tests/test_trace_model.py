@@ -198,3 +198,37 @@ def test_from_json_names_the_field_that_is_wrong(change, message):
     with pytest.raises(TraceError) as refused:
         Trace.from_json(trace)
     assert str(refused.value).startswith(message), str(refused.value)
+
+
+def test_the_worker_writes_the_trace_as_json_once(monkeypatch):
+    """The lesson and the steps are model objects on the `Trace` before it becomes JSON, and it
+    becomes JSON once, where the job answers (issue 27: no stage adds keys to JSON data).
+    An optimiser's step makes the lesson fill Update and Parameter texts too. Mutations seen
+    failing: evaluation.trace_program calling `trace.to_json()` before the lesson again (two
+    writes); annotate.add_lesson storing `explanations(...)` as a plain dict (explain is not an
+    Explain); steps.trace_steps returning dicts."""
+    monkeypatch.setenv("CHAINRULE_TRUSTED", "1")  # a CPython run in this process, as the worker does
+    from webapp.engine.jobs import handle
+    from webapp.model import Explain, Guard, Parameter, Step, TapeRow, Update
+    made, writes = [], []
+    real = Trace.to_json
+
+    def counted(self):
+        made.append(self)
+        writes.append(1)
+        return real(self)
+    monkeypatch.setattr(Trace, "to_json", counted)
+    source = ("w = torch.tensor([1.0, -2.0], requires_grad=True)\n"
+              "opt = torch.optim.SGD([w], lr=0.1)\n"
+              "loss = (w * x).sum()\nloss.backward()\nopt.step()\nw.grad\nloss")
+    answer = handle({"kind": "trace", "source": source, "inputs": {"x": 3.0}})["ok"]
+    assert len(writes) == 1
+    trace = made[0]
+    assert isinstance(trace.explain, Explain) and all(isinstance(r, TapeRow) for r in trace.tape)
+    assert trace.steps and all(isinstance(s, Step) for s in trace.steps)
+    assert all(isinstance(g, Guard) for g in trace.guards)
+    update = trace.updates[0]
+    assert isinstance(update, Update) and isinstance(update.parameters[0], Parameter)
+    assert "p ← p − 0.1 × p.grad" in update.text and update.parameters[0].after_text
+    assert answer["updates"][0]["text"] == update.text
+    assert [s["node"] for s in answer["steps"]] == [s.node for s in trace.steps]

@@ -34,7 +34,7 @@ def test_an_image_trace_carries_steps_too(limits):
     """A trace made without the lesson (an image: names only) still has its steps. Mutation:
     the insertion in evaluation.trace_program moved under `if lesson:`."""
     from webapp.engine.evaluation import trace_program
-    _, trace = trace_program("sin(x) * x", {"x": 1.0}, None, limits, lesson=False)
+    trace = trace_program("sin(x) * x", {"x": 1.0}, None, limits, lesson=False)[1].to_json()
     assert "explain" not in trace
     assert [s["phase"] for s in trace["steps"]] == ["forward"] * 3 + ["backward"] * 3
 

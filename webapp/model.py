@@ -1,9 +1,9 @@
 """The trace: what one run of a program becomes, from the worker to the page.
 
-This file is the documentation of the data. The worker builds a `Trace` (engine/), turns it
-into JSON once (`Trace.to_json`), adds the lesson's texts to that JSON (lesson/: the same
-plain data the web side reads) and sends it down the pipe; the web process reads it back
-once through `Trace.from_json`, which checks every field (typed_json.py). Field order is JSON
+This file is the documentation of the data. The worker builds a `Trace` (engine/), the lesson
+fills in its names, tape, sentences, guards and steps (lesson/annotate.py, lesson/steps.py),
+and it becomes JSON once (`Trace.to_json`, engine/jobs.job_trace), down the pipe; the web
+process reads it back once through `Trace.from_json`, which checks every field (typed_json.py). Field order is JSON
 order (the API keeps it: `app.json.sort_keys = False`). A field whose default is `ABSENT` may
 be left out of the JSON; `None` is JSON's null, a value of its own.
 

@@ -9,7 +9,7 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 from .deep_graphs import raise_stack_limit
-from .engine.tracing import KEY, GraphTracer, build_trace, walk
+from .engine.tracing import KEY, GraphBuilder, GraphTracer, walk
 from .python_api import Graph
 
 
@@ -65,17 +65,17 @@ def graph_of(tensor: torch.Tensor, params: dict | None = None) -> "Graph":
         grads = torch.autograd.grad(tensor, leaves, gradient, retain_graph=True, allow_unused=True)
         for handle_ in tracer.hooks:
             handle_.remove()
-        result = build_trace(tracer, tensor, named_leaves, inputs=[])
+        graph = GraphBuilder(tracer, tensor, named_leaves, inputs=[]).build()
         grad_of = {id(leaf): grad for leaf, grad in zip(leaves, grads)}
-        for node in result["nodes"]:  # leaves show the gradient this pass computed
-            if node["kind"] in ("leaf", "input") and node["label"] in named_leaves:
-                grad = grad_of[id(named_leaves[node["label"]])]
-                node["grad"] = None if grad is None else _json(grad)
+        for node in graph.nodes:  # leaves show the gradient this pass computed
+            if node.kind in ("leaf", "input") and node.label in named_leaves:
+                grad = grad_of[id(named_leaves[node.label])]
+                node.grad = None if grad is None else _json(grad)
     else:
-        result = build_trace(tracer, tensor, named_leaves, inputs=[])
-    result["output"] = {"value": _json(tensor), "shape": list(tensor.shape)}
-    from .lesson.steps import trace_steps  # a trace made here, not in a worker: its steps too
-    result["steps"] = trace_steps(result)
+        graph = GraphBuilder(tracer, tensor, named_leaves, inputs=[]).build()
+    from .lesson.steps import trace_steps  # a graph made here, not in a worker: its steps too
+    result = {**graph.to_json(), "output": {"value": _json(tensor), "shape": list(tensor.shape)},
+              "steps": [step.to_json() for step in trace_steps(graph)]}
     return Graph(result)
 
 

@@ -14,6 +14,7 @@ from ..language.interpreter import Interpreter
 from ..sandbox.cpython.runner import CPythonRunner
 from ..language.frontend import current_language, install_helpers, parse_source
 from ..lesson.annotate import add_lesson, add_names
+from ..lesson.steps import trace_steps
 from ..limits import Limits
 from ..model import ABSENT, Graph, Trace
 from .results import (describe_leaf, describe_modules, describe_output, describe_prints,
@@ -203,12 +204,13 @@ def find_leaves(evaluation: Evaluation) -> dict:
 
 def trace_program(source: str, inputs: dict, grad_output, limits: Limits, tangent=None, fold=None,
                   lesson: bool = True, of_pass: bool = False):
-    """Run, differentiate and trace; returns the live Evaluation and the trace as JSON data.
+    """Run, differentiate and trace; returns the live Evaluation and the `Trace` (model.py),
+    which becomes JSON once, where the job answers (jobs.job_trace).
 
-    Four steps: `run_and_record` (the program and the pass shown), `folded_graph` (the graph
+    Five steps: `run_and_record` (the program and the pass shown), `folded_graph` (the graph
     built; with `fold`, folding.wanted, repeated structure folded), `add_tangents` (forward
-    mode, with `tangent`), and the lesson on the JSON (`add_teaching`; without `lesson`,
-    the nodes' names only: an image shows no explanations). With `of_pass`, a program that
+    mode, with `tangent`), the lesson (`add_teaching`; without `lesson`, the nodes' names
+    only: an image shows no explanations), and the steps. With `of_pass`, a program that
     ran backward() itself shows that pass's graph even when its output was made by or after
     it (f's graph, beside a create_graph gradient's).
 
@@ -233,11 +235,9 @@ def trace_program(source: str, inputs: dict, grad_output, limits: Limits, tangen
                 trace.extra_pass = True
             if tangent is not None:
                 add_tangents(trace, evaluation.directions)
-        result = trace.to_json()  # JSON once; the lesson reads and adds plain data, as the web does
-        add_teaching(result, lesson, seeded=grad_output is not None, source=source)
-        from ..lesson.steps import trace_steps  # the animation's steps, built here only
-        result["steps"] = trace_steps(result)
-        return evaluation, result
+            add_teaching(trace, lesson, seeded=grad_output is not None, source=source)
+            trace.steps = trace_steps(trace)  # the animation's steps, built here only
+        return evaluation, trace
     finally:
         close_later(tracer, graph_of=[evaluation.output] if evaluation is not None else [])
 
@@ -292,7 +292,7 @@ def add_tangents(trace: Trace, directions: dict) -> None:
     trace.output.tangent = None if output is None else output.tangent
 
 
-def add_teaching(trace: dict, lesson: bool, seeded: bool, source: str) -> None:
+def add_teaching(trace: Trace, lesson: bool, seeded: bool, source: str) -> None:
     """The lesson (names, tape, explanations, guards), or the nodes' names only (in place)."""
     if lesson:
         add_lesson(trace, seeded=seeded, source=source, language=current_language())
@@ -302,8 +302,8 @@ def add_teaching(trace: dict, lesson: bool, seeded: bool, source: str) -> None:
 
 def trace_values(source: str, inputs: dict, grad_output, limits: Limits, tangent=None,
                  fold=None, lesson: bool = True, of_pass: bool = False) -> dict:
-    """The whole of POST /api/trace as JSON data: output, leaves and the graph."""
-    return trace_program(source, inputs, grad_output, limits, tangent, fold, lesson, of_pass)[1]
+    """The whole of POST /api/trace as JSON data: output, leaves, the graph and the lesson."""
+    return trace_program(source, inputs, grad_output, limits, tangent, fold, lesson, of_pass)[1].to_json()
 
 
 def summarize(evaluation: Evaluation, leaves: dict, limits: Limits, delivered: dict | None = None) -> dict:

@@ -17,7 +17,7 @@ import inspect
 from ..errors import OUT_OF_MEMORY, ChainruleError, bad_input, limit
 from .checks import check_backward, finite_differences, jacobian
 from .descent import hessian, optimize
-from .evaluation import trace_values
+from .evaluation import trace_program
 from .job_state import on_a_budget
 from .sampling import sample_1d, sample_2d
 from ..language.allocation import AllocationGuard
@@ -43,12 +43,12 @@ def job_trace(source: str, inputs: dict | None = None, grad_output=None, tangent
     if fill_missing is not None:
         for name in parse_source(source, DEFAULT_LIMITS).inputs:
             inputs.setdefault(name, fill_missing)
-    result = trace_values(source, inputs, grad_output, DEFAULT_LIMITS, tangent=tangent, fold=fold,
-                          lesson=bool(lesson), of_pass=bool(of_pass))
+    _, trace = trace_program(source, inputs, grad_output, DEFAULT_LIMITS, tangent=tangent, fold=fold,
+                             lesson=bool(lesson), of_pass=bool(of_pass))
     program = parse_source(source, DEFAULT_LIMITS)
     if getattr(program, "language", "python") == "r":  # the Python it became, for the page
-        result.update(language="r", python=program.python)
-    return result
+        trace.language, trace.python = "r", program.python
+    return trace.to_json()  # the one JSON of the trace: the worker writes it down the pipe
 
 
 def job_plot(source: str, wrt: str, lo: float, hi: float, n: int, inputs: dict | None = None,

@@ -309,9 +309,3 @@ class GraphBuilder:
             if fn in in_graph and fn in self.node_of:
                 order.setdefault(self.node_of[fn].id, None)
         return list(order)
-
-
-def build_trace(tracer: GraphTracer, output, leaves: dict, inputs: list[str]) -> dict:
-    """The graph part of the trace (`nodes`, `edges`, `forward`, `backward`, `autograd`), as
-    JSON data (own_tensors.graph_of)."""
-    return GraphBuilder(tracer, output, leaves, inputs).build().to_json()

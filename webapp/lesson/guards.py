@@ -9,6 +9,7 @@ import ast
 from dataclasses import dataclass
 
 from ..memo import MiB, bytes_bounded
+from ..model import Node
 
 MESSAGES = {
     "grad-before-backward": "{name}.grad is read before any backward() ran, so it is still None.",
@@ -108,17 +109,17 @@ def _syntax(source: str) -> _Syntax | None:
                        for t in n.targets if isinstance(t, ast.Name)))
 
 
-def find_guards(source: str, trace: dict | None = None) -> list[dict]:
-    """[{line, kind, message}] for each mistake the program makes, in line order."""
+def find_guards(source: str, nodes: list[Node] = ()) -> list[dict]:
+    """[{line, kind, message}] for each mistake the program makes, in line order; `nodes`
+    are the trace's, named (naming.assign_names), when the program ran."""
     syntax = _syntax(source)
     if syntax is None:
         return []
-    nodes = trace.get("nodes", []) if trace else []
     # the program's own names: a reassigned name is numbered in `name` (y₁, y₂), not in `label`
-    non_leaf = {n.get("label") or n["name"] for n in nodes if n.get("named") and n["kind"] in ("op", "output")}
+    non_leaf = {n.label or n.name for n in nodes if n.named and n.kind in ("op", "output")}
     non_leaf |= syntax.computed  # the run may have ended before a graph was drawn
-    tensor_names = {n.get("label") or n["name"] if n.get("named") else n["name"] for n in nodes
-                    if n.get("shape") and n["kind"] in ("op", "output")}
+    tensor_names = {n.label or n.name if n.named else n.name for n in nodes
+                    if n.shape and n.kind in ("op", "output")}
     calls, backwards, retained = syntax.calls, list(syntax.backwards), syntax.retained
     in_loop, zeroes, assigned = syntax.in_loop, syntax.zeroes, syntax.assigned
     found = []

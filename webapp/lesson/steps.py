@@ -1,7 +1,7 @@
 """The animation's steps, built once in the worker and carried in the trace as `steps`.
 
-`trace_steps` runs where the trace is finished (engine/evaluation.trace_program, after the
-lesson or the names); the page's player, /embed, the GIF, steps.zip, the widget and the CLI
+`trace_steps` runs on the worker's `Trace` where it is finished (engine/evaluation.trace_program,
+after the lesson or the names); the page's player, /embed, the GIF, steps.zip, the widget and the CLI
 read `trace["steps"]`, and none builds them again. A step is {"phase", "node"}: the caption
 is `explain[phase][node]`. In a folded trace a box's step also says which repetition of
 the box it is ("repetition", from 1 to the box's `folded.count`: the count stays on the box,
@@ -16,32 +16,34 @@ from __future__ import annotations
 import copy
 from itertools import repeat
 
+from ..model import Graph, Step, Trace
 
-def trace_steps(trace: dict) -> list[dict]:
+
+def trace_steps(trace: Trace | Graph) -> list[Step]:
     """Every step of the animation, from the trace's own orders (before practice strips grads)."""
-    if not trace.get("nodes"):
+    if not trace.nodes:
         return []
-    kinds = {n["id"]: n["kind"] for n in trace["nodes"]}
+    kinds = {n.id: n.kind for n in trace.nodes}
     # A folded box's repetitions, numbered from 1 in forward order; trace.fold.forward and
     # .backward name the real node of each step, parallel to trace.forward and .backward.
-    repetition = {n["id"]: {real: k for k, real in enumerate(n["folded"]["members"], 1)}
-                  for n in trace["nodes"] if n.get("folded")}
-    fold = trace.get("fold") or {}
+    repetition = {n.id: {real: k for k, real in enumerate(n.folded.members, 1)}
+                  for n in trace.nodes if n.folded}
+    fold = trace.fold
     steps = []
     for phase in ("forward", "backward"):
-        for node, real in zip(trace[phase], fold.get(phase) or repeat(None)):
+        for node, real in zip(getattr(trace, phase), (getattr(fold, phase) if fold else None) or repeat(None)):
             if phase == "forward" and kinds.get(node) == "constant":
                 continue  # known from the start: no step
-            step = {"phase": phase, "node": node}
+            step = Step(phase=phase, node=node)
             if node in repetition and real is not None:
-                step["repetition"] = repetition[node].get(real, 0)
+                step.repetition = repetition[node].get(real, 0)
             steps.append(step)
     # torch.autograd.grad gives an input its gradient without running its AccumulateGrad node,
     # so the engine's order never reaches it: it gets its step last. A practice page strips
     # such a grad later (lesson/practice.py): the step, made here, stays.
-    reached = set(trace["backward"])
-    steps += [{"phase": "backward", "node": n["id"]} for n in trace["nodes"]
-              if n.get("grad") is not None and n["kind"] != "constant" and n["id"] not in reached]
+    reached = set(trace.backward)
+    steps += [Step(phase="backward", node=n.id) for n in trace.nodes
+              if n.grad is not None and n.kind != "constant" and n.id not in reached]
     return steps
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from .explain import dims, local_derivative, with_shape
-from .naming import TraceIndex, format_value, operands
+from ..model import ABSENT, Node
+from .naming import TraceIndex, format_value, given, operands
 from .notation import term
 
 
@@ -16,26 +17,26 @@ def dot(name: str) -> str:
     return f"tangent({name})"
 
 
-def tangent_text(ix: TraceIndex, node: dict) -> str:
+def tangent_text(ix: TraceIndex, node: Node) -> str:
     """The rule with names, then with PyTorch's numbers, for one node."""
-    value = format_value(node.get("tangent"), node["shape"])
-    if node["kind"] in ("input", "leaf"):
-        return f"{dot(node['name'])} = {value}   (the seed direction you chose)"
-    if node["kind"] == "constant":
-        return f"{node['name']} is a constant: its tangent is 0"
-    pairs = [(e, s) for e, s in operands(ix, node["id"]) if s["kind"] != "constant"]
-    if node["shape"] or any(s["shape"] for _, s in pairs):
-        moved = " , ".join(with_shape(dot(s["name"]), s["shape"]) for _, s in pairs)
-        return (f"{dot(node['name'])} = the Jacobian of {node['name']} times ({moved}) "
-                f"→ {dims(node['shape'])} = {value}")
+    value = format_value(given(node.tangent), node.shape)
+    if node.kind in ("input", "leaf"):
+        return f"{dot(node.name)} = {value}   (the seed direction you chose)"
+    if node.kind == "constant":
+        return f"{node.name} is a constant: its tangent is 0"
+    pairs = [(e, s) for e, s in operands(ix, node.id) if s.kind != "constant"]
+    if node.shape or any(s.shape for _, s in pairs):
+        moved = " , ".join(with_shape(dot(s.name), s.shape) for _, s in pairs)
+        return (f"{dot(node.name)} = the Jacobian of {node.name} times ({moved}) "
+                f"→ {dims(node.shape)} = {value}")
     named, numbers = [], []
     for position, (edge, source) in enumerate(pairs):
-        local = local_derivative(source, node, pairs, position) or f"∂{node['name']}/∂{source['name']}"
-        named.append({"1": dot(source["name"]), "−1": f"−{dot(source['name'])}"}.get(
-            local, f"{local}·{dot(source['name'])}"))
-        numbers.append(f"{term(format_value(edge.get('local_grad'), []))}·"
-                       f"{term(format_value(source.get('tangent'), []))}")
-    return (f"{dot(node['name'])} = {_sum(named)}\n"
+        local = local_derivative(source, node, pairs, position) or f"∂{node.name}/∂{source.name}"
+        named.append({"1": dot(source.name), "−1": f"−{dot(source.name)}"}.get(
+            local, f"{local}·{dot(source.name)}"))
+        numbers.append(f"{term(format_value(edge.local_grad, []))}·"
+                       f"{term(format_value(given(source.tangent), []))}")
+    return (f"{dot(node.name)} = {_sum(named)}\n"
             f"   = {' + '.join(numbers)} = {value}")  # a negative factor in brackets: (−0.4161)·1
 
 
@@ -49,6 +50,6 @@ def _sum(terms: list[str]) -> str:
 
 def tangent_explanations(ix: TraceIndex) -> dict:
     """{id: text} for every node of a trace that carries tangents; {} otherwise."""
-    if not any("tangent" in n for n in ix.trace["nodes"]):
+    if not any(n.tangent is not ABSENT for n in ix.trace.nodes):
         return {}
-    return {i: tangent_text(ix, ix.nodes[i]) for i in ix.trace["forward"]}
+    return {i: tangent_text(ix, ix.nodes[i]) for i in ix.trace.forward}

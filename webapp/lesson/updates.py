@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 from ..formatting import format_number, format_value
+from ..model import Summary, Trace, Update
 
 # Settings a student reads; the rest (foreach, fused, capturable, …) are how PyTorch runs it.
 SHOWN_SETTINGS = ("lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize",
@@ -22,21 +23,22 @@ KEEPS = {"Adam": "the running averages of each gradient and of its square",
          "Adadelta": "running averages of the squared gradients and of the squared steps"}
 
 
-def add_update_texts(trace: dict) -> None:
-    """`text` and `settings_text` on each of `trace["updates"]` (in place)."""
-    for update in trace.get("updates") or []:
-        update["settings_text"] = settings_text(update["settings"])
-        update["text"] = update_text(update)
-        for parameter in update["parameters"]:
-            for key in ("before", "grad", "after"):
-                parameter[f"{key}_text"] = _shown(parameter[key], parameter["shape"])
+def add_update_texts(trace: Trace) -> None:
+    """`text` and `settings_text` on each of `trace.updates`, and each parameter's texts (in place)."""
+    for update in trace.updates or []:
+        update.settings_text = settings_text(update.settings)
+        update.text = update_text(update)
+        for parameter in update.parameters:
+            parameter.before_text = _shown(parameter.before, parameter.shape)
+            parameter.grad_text = _shown(parameter.grad, parameter.shape)
+            parameter.after_text = _shown(parameter.after, parameter.shape)
 
 
 def _shown(value, shape) -> str:
     if value is None:
         return "–"
-    if isinstance(value, dict):  # a large tensor's summary
-        return format_value(None, shape, value)
+    if isinstance(value, Summary):  # a large tensor's summary
+        return format_value(None, shape, value.to_json())
     return format_value(value, shape)
 
 
@@ -54,16 +56,16 @@ def _setting(value) -> str:
     return format_number(value)
 
 
-def update_text(update: dict) -> str:
-    where = f"Line {update['line']}: " if update.get("line") else ""
-    name = update["optimizer"]
+def update_text(update: Update) -> str:
+    where = f"Line {update.line}: " if update.line else ""
+    name = update.optimizer
     head = f"{where}optimizer.step() ({name}) changed {_count(update)} in place, under no_grad, " \
            "so the graph records nothing for it."
     example = _first_entry(update)
     if example is None:
         return head
     label, before, grad, after = example
-    lr = update["settings"].get("lr")
+    lr = update.settings.get("lr")
     if _plain_sgd(update) and _agrees(before, grad, after, lr):
         return (f"{head} Plain SGD moves every parameter against its gradient, "
                 f"p ← p − {format_number(lr)} × p.grad: {label} became "
@@ -74,25 +76,25 @@ def update_text(update: dict) -> str:
     if name == "SGD":
         how = "SGD with these settings also uses " + \
               ("a momentum buffer, a running sum of past gradients" if
-               update["settings"].get("momentum") else "more than the gradient")
+               update.settings.get("momentum") else "more than the gradient")
     grad_text = f" (its .grad was {_n(grad)})" if grad is not None else " (it had no .grad)"
     return f"{head} {how}: {label} went from {_n(before)} to {_n(after)}{grad_text}."
 
 
-def _count(update: dict) -> str:
-    total = update.get("parameters_total", len(update["parameters"]))
+def _count(update: Update) -> str:
+    total = update.parameters_total
     return "1 parameter" if total == 1 else f"{total:,} parameters"
 
 
-def _first_entry(update: dict):
+def _first_entry(update: Update):
     """(label, before, grad, after) of the first listed parameter's first entry."""
-    for parameter in update["parameters"]:
-        before, after = _first(parameter["before"]), _first(parameter["after"])
+    for parameter in update.parameters:
+        before, after = _first(parameter.before), _first(parameter.after)
         if before is None or after is None:
             continue
-        name = parameter.get("name") or "a parameter"
-        label = name if not parameter["shape"] else f"{name}[{', '.join('0' for _ in parameter['shape'])}]"
-        return label, before, _first(parameter["grad"]), after
+        name = parameter.name or "a parameter"
+        label = name if not parameter.shape else f"{name}[{', '.join('0' for _ in parameter.shape)}]"
+        return label, before, _first(parameter.grad), after
     return None
 
 
@@ -104,9 +106,9 @@ def _first(value):
     return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def _plain_sgd(update: dict) -> bool:
-    settings = update["settings"]
-    return update["optimizer"] == "SGD" and not settings.get("momentum") \
+def _plain_sgd(update: Update) -> bool:
+    settings = update.settings
+    return update.optimizer == "SGD" and not settings.get("momentum") \
         and not settings.get("weight_decay") and not settings.get("maximize")
 
 
