@@ -8,6 +8,7 @@ import re
 import torch
 
 from webapp.drawing.plots import tangent_equation
+from webapp.lesson.notation import bar
 
 LOOP = "y = x\nfor i in range(3):\n    y = y * x + 1\ny"
 FORUM = "log(x**2)*sin(x) + 1/x"
@@ -83,3 +84,27 @@ def test_the_tangent_writes_each_sign_once():
     """Mutation: the old `f"… = {fa:.4g} + {slope:.4g}·(x − {a:.4g})"` in plots.tangent_equation."""
     assert tangent_equation({"x": 2.08, "f": 1.76, "df": -0.1056}) == "tangent: y = 1.76 − 0.1056·(x − 2.08)"
     assert tangent_equation({"x": -1, "f": 3, "df": 2}) == "tangent: y = 3 + 2·(x + 1)"
+
+
+def test_a_step_into_the_output_is_the_seed_times_its_local_derivative(client):
+    """Into the output's own operation the chain rule's outer factor is the seed: the rule
+    line says so, and never reads ∂loss/∂z = ∂loss/∂loss · ∂loss/∂z (circular, a lecturer
+    found). A seed of ones for a tensor output is its adjoint, not ∂y/∂y. Mutation: the
+    `consumer.kind == "output"` case removed from explain._one_contribution."""
+    trace = trace_of(client, "z = w * x - 3\nloss = z ** 2\nloss", x=2.0, w=0.5)
+    names = {n["id"]: n["name"] for n in trace["nodes"]}
+    z_id = next(i for i, name in names.items() if name == "z")
+    text = trace["explain"]["backward"][z_id]
+    w = torch.tensor(0.5, requires_grad=True)
+    z = w * 2.0 - 3
+    z.retain_grad()
+    (z ** 2).backward()
+    assert text.splitlines()[0] == "∂loss/∂z = ∂loss/∂loss · loss's local derivative in z"
+    assert text.splitlines()[-1].endswith(f"= {z.grad.item():g}".replace("-", "−"))
+    for step in trace["explain"]["backward"].values():
+        assert not re.search(r"∂(\S+)/∂(\S+) \+?= ∂\1/∂\1 · ∂\1/∂\2", step), step
+    answer = client.post("/api/trace", json={"source": "y = x * 3\ny", "inputs": {"x": [1.0, 2.0]},
+                                             "grad_output": "ones"})
+    vector = answer.json
+    first = next(iter(t for i, t in vector["explain"]["backward"].items() if i != vector["backward"][0]))
+    assert first.splitlines()[0] == f"∂y/∂x = {bar('y')} · y's local derivative in x", first

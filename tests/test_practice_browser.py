@@ -101,7 +101,7 @@ def test_a_practice_link_asks_the_server_reveals_and_scores(page, live_server, a
     said = submit_answer(page, "0.5")
     # Issue 29: the first hint names the rule, with no number that gives the answer away.
     assert said == ("Not quite (0.5). Hint: Upstream gradient × local derivative: "
-                    "∂v2/∂v1 = ∂v2/∂v2 × ∂v2/∂v1. Try again, or Show me."), said
+                    "∂v2/∂v1 = ∂v2/∂v2 × v2's local derivative in v1. Try again, or Show me."), said
     assert _grad_text(page, "n2") == "grad: not yet"  # a wrong answer shows nothing more
     page.fill("#practice-answer", "")
     page.focus("#practice-answer")

@@ -36,9 +36,11 @@ def _beside(page, node_id) -> float:
 def test_hints_come_a_level_at_a_time_beside_the_node(page, live_server, artifacts):
     """v1: a first wrong answer gets the rule and no number, a second the two factors, both
     in the card beside v1's box. x (used twice): the rule says it is a sum; Show me alone
-    gives the products and their sum. Mutations: practice.js `const level = quiz.tries === 0
+    gives the products and their sum. Into the output v2 the factors are the seed and v2's
+    local derivative, never ∂v2/∂v2 × ∂v2/∂v1, which read as circular. Mutations: practice.js `const level = quiz.tries === 0
     ? 1 : 2` -> `2` (the first hint has the numbers); place() returning at once (the card
-    stays in the Practice box, far below the node)."""
+    stays in the Practice box, far below the node); practice.js term() without its output
+    case (the circular hint again)."""
     truth = _truth()
     page.set_default_navigation_timeout(120_000)  # a cold worker pool on a busy machine
     page.goto(live_server + PRACTICE)
@@ -52,14 +54,14 @@ def test_hints_come_a_level_at_a_time_beside_the_node(page, live_server, artifac
     assert _beside(page, "n2") <= 16  # the question already sits beside v1
     first = submit_answer(page, "0.5")
     assert first == ("Not quite (0.5). Hint: Upstream gradient × local derivative: "
-                     "∂v2/∂v1 = ∂v2/∂v2 × ∂v2/∂v1. Try again, or Show me."), first
+                     "∂v2/∂v1 = ∂v2/∂v2 × v2's local derivative in v1. Try again, or Show me."), first
     assert not re.search(r"=\s*-?\d", first)
     assert _beside(page, "n2") <= 16
     page.fill("#practice-answer", "")
     page.focus("#practice-answer")
     second = submit_answer(page, "0.6")
-    assert second == ("Not quite (0.6). Hint: The factors: ∂v2/∂v2 = 1 (its step, above) and "
-                      f"∂v2/∂v1 = {_four(0.7)}. Multiply them. Try again, or Show me."), second
+    assert second == ("Not quite (0.6). Hint: The factors: ∂v2/∂v2 = 1 (the seed, above) and "
+                      f"v2's local derivative in v1 = {_four(0.7)}. Multiply them. Try again, or Show me."), second
     page.screenshot(path=str(artifacts / "practice_hint_beside.png"))
     page.fill("#practice-answer", "")
     page.focus("#practice-answer")
@@ -70,7 +72,7 @@ def test_hints_come_a_level_at_a_time_beside_the_node(page, live_server, artifac
     rule = submit_answer(page, "3")
     assert rule == ("Not quite (3). Hint: A fan-out: x feeds 2 operations, so its gradient is a sum, one "
                     "upstream gradient × local derivative per use: ∂v2/∂x = ∂v2/∂v1 × ∂v1/∂x + "
-                    "∂v2/∂v2 × ∂v2/∂x. Try again, or Show me."), rule
+                    "∂v2/∂v2 × v2's local derivative in x. Try again, or Show me."), rule
     assert _beside(page, "n1") <= 16
     shown = reveal_answer(page)
     products = [f"{_four(truth['v1'])} × {_four(truth['cos'])}", f"1 × {_four(truth['sin'])}"]

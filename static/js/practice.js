@@ -60,8 +60,11 @@
     });
   }
 
+  // Into the output itself the outer factor is the seed and the inner one the output's local
+  // derivative: as ∂y/∂y × ∂y/∂x the hint read as circular (explain.py words it the same).
   function term(p, node, use) {
     const y = outputName(p), c = nameOf(use.consumer);
+    if (use.consumer.kind === "output") return "∂" + y + "/∂" + y + " × " + y + "'s local derivative in " + nameOf(node);
     return "∂" + y + "/∂" + c + " × ∂" + c + "/∂" + nameOf(node);
   }
 
@@ -83,6 +86,10 @@
       const c = nameOf(u.consumer), e = u.edge;
       if (typeof e.local_grad !== "number" || typeof u.consumer.grad !== "number") {
         return "through " + c + ": what " + c + "'s backward returned";
+      }
+      if (u.consumer.kind === "output") {
+        return "∂" + y + "/∂" + y + " = " + F.number(u.consumer.grad) + " (the seed, above) and " + y +
+          "'s local derivative in " + nameOf(node) + " = " + F.number(e.local_grad);
       }
       return "∂" + y + "/∂" + c + " = " + F.number(u.consumer.grad) + " (its step, above) and ∂" + c + "/∂" +
         nameOf(node) + " = " + F.number(e.local_grad);

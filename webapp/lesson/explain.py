@@ -203,9 +203,15 @@ def _one_contribution(ix, node, edge, consumer, out_name, op="+=") -> str:
     for the node's first contribution, `+=` where another path adds to it."""
     pairs = operands(ix, consumer.id, first=bool(edge.entry))
     position = next((i for i, (e, _) in enumerate(pairs) if e is edge), 0)
-    rule = (f"∂{out_name}/∂{node.name} {op} ∂{out_name}/∂{consumer.name} · "
-            f"∂{consumer.name}/∂{node.name}")
     up_value = consumer.grad if edge.target_grad is ABSENT else edge.target_grad
+    if consumer.kind == "output":
+        # The output's own operation: the outer factor is the seed, and the inner one is the
+        # output's local derivative; written ∂loss/∂loss · ∂loss/∂z it read as circular.
+        seed = f"∂{out_name}/∂{out_name}" if _is_one(up_value) else bar(out_name)
+        rule = f"∂{out_name}/∂{node.name} {op} {seed} · {out_name}'s local derivative in {node.name}"
+    else:
+        rule = (f"∂{out_name}/∂{node.name} {op} ∂{out_name}/∂{consumer.name} · "
+                f"∂{consumer.name}/∂{node.name}")
     got = _fmt(edge.grad, node.shape)
     if is_custom(consumer):  # its grad_output is the upstream gradient: shown, as it went in
         upstream = _fmt(up_value, consumer.shape) if up_value is not None else \
