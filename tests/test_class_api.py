@@ -325,3 +325,16 @@ def test_streams_catch_up_on_a_change_no_announcement_brought():
     hub.beat()
     hub.beat()
     assert sent() == [event_bytes(later), keep_alive]
+
+
+def test_a_hint_into_the_output_names_its_local_derivative_not_the_answer(client):
+    """x·w at x = 3, w = 0.5: a student who answers v1's upstream 1 for x is told to multiply
+    by v1's local derivative in x; as ∂v1/∂x that read as the very gradient asked (v1 is the
+    output). Mutation seen failing: mistakes._hint's upstream_only back to `∂{one}/∂{name}`."""
+    from webapp.lesson.mistakes import diagnose
+    trace = client.post("/api/trace", json={"source": "x * w", "inputs": {"x": 3.0, "w": 0.5}}).get_json()
+    x = next(n for n in trace["nodes"] if n["name"] == "x")
+    verdict = diagnose(trace, x["id"], 1.0)
+    assert verdict["mistake"] == "upstream_only", verdict
+    assert verdict["hint"].endswith("multiply it by v1's local derivative in x."), verdict
+    assert "∂v1/∂x" not in verdict["hint"]

@@ -89,8 +89,8 @@ def test_the_tangent_writes_each_sign_once():
 def test_a_step_into_the_output_is_the_seed_times_its_local_derivative(client):
     """Into the output's own operation the chain rule's outer factor is the seed: the rule
     line says so, and never reads ∂loss/∂z = ∂loss/∂loss · ∂loss/∂z (circular, a lecturer
-    found). A seed of ones for a tensor output is its adjoint, not ∂y/∂y. Mutation: the
-    `consumer.kind == "output"` case removed from explain._one_contribution."""
+    found). After a tensor output's ones the gradients are adjoints: x̄ = ȳ · …. Mutation: the
+    `consumer.kind == "output"` case removed from explain._rule."""
     trace = trace_of(client, "z = w * x - 3\nloss = z ** 2\nloss", x=2.0, w=0.5)
     names = {n["id"]: n["name"] for n in trace["nodes"]}
     z_id = next(i for i, name in names.items() if name == "z")
@@ -107,4 +107,51 @@ def test_a_step_into_the_output_is_the_seed_times_its_local_derivative(client):
                                              "grad_output": "ones"})
     vector = answer.json
     first = next(iter(t for i, t in vector["explain"]["backward"].items() if i != vector["backward"][0]))
-    assert first.splitlines()[0] == f"∂y/∂x = {bar('y')} · y's local derivative in x", first
+    assert first.splitlines()[0] == f"{bar('x')} = {bar('y')} · y's local derivative in x", first
+
+
+def test_after_any_seed_but_a_single_1_the_rules_are_in_adjoints(client):
+    """y = x·w with backward(2.0): the pass carries 2 · ∂y/∂x, so a rule reading ∂y/∂x = … would
+    be false; it reads x̄ = ȳ · y's local derivative in x, with plain torch's numbers. A pass
+    from two outputs (autograd.grad([y1, y2], x)) starts at each with its own name. Mutation
+    seen failing: explanations() setting `ix.plain_seed = True` always."""
+    source = "y = x * w\ny.backward(torch.tensor(2.0))\ny"
+    trace = trace_of(client, source, x=3.0, w=0.5)
+    x = torch.tensor(3.0, requires_grad=True)
+    (x * 0.5).backward(torch.tensor(2.0))
+    text = trace["explain"]["backward"][next(n["id"] for n in trace["nodes"] if n["name"] == "x")]
+    assert text.splitlines()[0] == f"{bar('x')} = {bar('y')} · y's local derivative in x", text
+    assert text.splitlines()[2].endswith(f"= {x.grad.item():g}") and "∂y/∂x" not in text
+    two = trace_of(client, "y1 = x*2\ny2 = x*x\ng = torch.autograd.grad([y1, y2], [x])\ng", x=3.0)
+    starts = [t.split(":")[0] for t in two["explain"]["backward"].values() if "backward starts" in t]
+    assert sorted(starts) == ["∂y1/∂y1 = 1", "∂y2/∂y2 = 1"], starts
+
+
+def test_each_use_of_a_value_is_its_own_local_derivative(client):
+    """x · x at 3: each of the two contributions is the derivative of one use (3), and they sum
+    to PyTorch's 6; "the local derivative in x" alone would be 2x = 6, not 3. Mutation seen
+    failing: _rule's `uses > 1` test → `uses > 2`."""
+    trace = trace_of(client, "x * x", x=3.0)
+    x = torch.tensor(3.0, requires_grad=True)
+    (x * x).backward()
+    text = trace["explain"]["backward"]["n1"]
+    assert text.count("v1's local derivative in one use of x") == 2, text
+    assert text.splitlines()[-1] == f"x.grad = {x.grad.item():g}"
+
+
+def test_a_gradient_handed_back_by_autograd_grad_has_its_sentence():
+    """autograd.grad(y, x, create_graph=True), the pass shown: x gets its backward step though
+    the engine never ran its AccumulateGrad, and that step has a sentence; x.grad stays None,
+    as torch leaves it (it said x.grad = 12). Mutations seen failing: explanations() over
+    `trace.backward` only (no caption for x's step); _grad_line without its returned case."""
+    from webapp.engine.evaluation import trace_values
+    from webapp.limits import DEFAULT_LIMITS
+    trace = trace_values("y = x ** 3\ng, = torch.autograd.grad(y, x, create_graph=True)\ng",
+                         {"x": 2.0}, None, DEFAULT_LIMITS, of_pass=True)  # the page's f beside f′
+    x = torch.tensor(2.0, requires_grad=True)
+    (g,) = torch.autograd.grad(x ** 3, x, create_graph=True)
+    assert x.grad is None
+    backward = [s["node"] for s in trace["steps"] if s["phase"] == "backward"]
+    assert all(trace["explain"]["backward"].get(node) for node in backward), backward
+    text = trace["explain"]["backward"][backward[-1]]
+    assert f"= {g.item():g}" in text and text.splitlines()[-1].startswith("x.grad stays None"), text

@@ -98,3 +98,27 @@ def test_the_first_hint_carries_no_local_derivative(client):
     assert sorted(e["local_grad"] for e in second["edges"]) == pytest.approx(sorted([truth["cos"], truth["sin"]]), rel=1e-6)
     assert "grad" not in first and "grad" not in second
     assert client.post(url, json={"node": "n1", "answer": 3, "hint": 3}).status_code == 400
+
+
+def test_after_a_seed_of_2_practice_asks_for_adjoints(page, live_server):
+    """x·w with grad_output 2: the pass carries 2 · ∂v1/∂x, so practice asks for v̄1 and x̄,
+    never ∂v1/∂x (a false question), and its hints and its reveal use the same names; the
+    numbers are plain torch's. Mutation seen failing: practice.js derivatives() returning true
+    (the questions read ∂v1/∂v1 and ∂v1/∂x again)."""
+    x = torch.tensor(3.0, requires_grad=True)
+    (x * 0.5).backward(torch.tensor(2.0))
+    page.set_default_navigation_timeout(120_000)
+    page.goto(live_server + "/?f=x*w&x=3&w=0.5&grad_output=2&practice=1")
+    page.wait_for_selector("#graph svg")
+    page.click("h1")
+    for _ in range(page.evaluate("window.chainrule.player().state().forward") + 1):
+        page.keyboard.press("ArrowRight")
+    assert "what is v̄1?" in page.inner_text("#practice-question")
+    assert "Right" in submit_answer(page, "2")
+    page.keyboard.press("ArrowRight")
+    assert "what is x̄?" in page.inner_text("#practice-question")
+    hint = submit_answer(page, "7")
+    assert "x̄ = v̄1 × v1's local derivative in x." in hint and "∂" not in hint, hint
+    shown = reveal_answer(page)
+    assert shown.startswith(f"Shown: x̄ = 2 × 0.5 = {x.grad.item():g}"), shown
+    assert page.errors == []

@@ -127,6 +127,39 @@ def test_presenter_holds_every_line_of_every_step(page, live_server, artifacts, 
     assert page.errors == []
 
 
+# The current step's highlighted edges (a backward step's: on to every consumer) and the
+# circles of the operations they reach, against the graph panel: how far the farthest one
+# reaches outside it, in px (0 or less: all inside).
+EDGES_OUTSIDE = """(() => { const view = document.getElementById('graph').getBoundingClientRect();
+  const active = Array.from(document.querySelectorAll('#graph .cr-edge.active'));
+  const circles = active.map(e => document.querySelector('#graph [id="' + e.dataset.target + '-op"]')).filter(c => c);
+  const rects = active.concat(circles).map(e => e.getBoundingClientRect());
+  return { edges: active.length, circles: new Set(circles).size,
+           outside: Math.max(0, ...rects.map(r => Math.max(view.top - r.top, r.bottom - view.bottom,
+                                                           view.left - r.left, r.right - view.right))) }; })()"""
+
+
+def test_the_fan_out_keeps_every_consumer_in_the_strip(page, live_server, artifacts):
+    """At 1280×720 x's step of log(x**2)*sin(x) + 1/x has 12 lines of explanation and leaves
+    the graph a strip; x's three edges and the circles they reach, x², sin and 1/x, are all
+    inside it (the top one was cut), and the legend of kinds stays. Mutations seen failing: player.js reveal()
+    ignoring the step's edges (`edges || []` → `[]`); chainrule.css's presenter-tight rule
+    removed (the strip is too low for the three)."""
+    _typed(page, live_server, LOG_SIN, [("x", "2")])
+    _presenter(page)
+    total = page.evaluate("window.chainrule.state().steps")
+    for index in range(1, total + 1):
+        page.keyboard.press("ArrowRight")
+        wait_until(page, f"window.chainrule.state().index === {index}")
+    page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    assert "sums 3 contributions" in page.inner_text("#chain")
+    edges = page.evaluate(EDGES_OUTSIDE)
+    assert edges["circles"] == 3 and edges["outside"] <= 1, edges
+    assert page.is_visible(".graph-panel .legend-values")
+    page.screenshot(path=str(artifacts / "presenter-fan-out-strip.png"))
+    assert page.errors == []
+
+
 def test_whole_graph_keeps_node_text_at_14_px(page, live_server, artifacts):
     """0 (whole graph) on seed 002's network: node text stays ≥ 14 px and the graph scrolls,
     following the step; 0 again is readable (≥ 20 px). Mutation seen failing: drop the

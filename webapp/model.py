@@ -286,6 +286,9 @@ class Practice(Model):
     """On a practice page's copy of the trace only (lesson/practice.py)."""
 
     asked: list[str] = doc("the nodes whose gradients were taken out, for the student to find")
+    derivatives: bool = optional(
+        "true: one scalar output, backward from 1, so gradients are derivatives (∂y/∂v); false: "
+        "adjoints (v̄), after any other seed")
 
 
 @dataclass(slots=True, kw_only=True)

@@ -85,26 +85,36 @@
       });
       root.querySelectorAll(".cr-edge.active").forEach(function (edge) { edge.classList.remove("active"); });
       if (current) {
-        edgesOf(current).forEach(function (el) { el.classList.add("active"); });
-        reveal(current.node);
+        const edges = edgesOf(current);
+        edges.forEach(function (el) { el.classList.add("active"); });
+        reveal(current.node, edges);
       }
       root.dispatchEvent(new CustomEvent("chainrule:step", { bubbles: true, detail: {
         index: self.index, step: current, phase: current ? current.phase : null,
         node: current ? byId[current.node] : null, player: player } }));
     }
 
-    function reveal(id) {
+    function bounds(rects) {
+      return { left: Math.min.apply(null, rects.map(function (r) { return r.left; })),
+               right: Math.max.apply(null, rects.map(function (r) { return r.right; })),
+               top: Math.min.apply(null, rects.map(function (r) { return r.top; })),
+               bottom: Math.max.apply(null, rects.map(function (r) { return r.bottom; })) };
+    }
+
+    function reveal(id, edges) {
       // Scroll the graph panel only (scrollIntoView would move the whole page too), and at
       // once: a smooth scroll still running when the next key comes would fall behind.
-      // The step's box and its operation's circle both come into view.
+      // The step's box and its operation's circle come into view, and with them, along each
+      // axis where they fit, the step's edges and the ends they reach (a fan-out's every
+      // consumer: the presenter's short strip cut its top row).
       const t = self.nodes[id];
       if (!t || !root.classList.contains("scrolls")) return;
-      const a = t.group.getBoundingClientRect(), b = t.circle ? t.circle.getBoundingClientRect() : a;
-      const left = Math.min(a.left, b.left), right = Math.max(a.right, b.right);
-      const top = Math.min(a.top, b.top), bottom = Math.max(a.bottom, b.bottom);
-      const view = root.getBoundingClientRect();
-      root.scrollBy({ left: (left + right) / 2 - (view.left + view.width / 2),
-                      top: (top + bottom) / 2 - (view.top + view.height / 2), behavior: "auto" });
+      const own = [t.group.getBoundingClientRect()].concat(t.circle ? [t.circle.getBoundingClientRect()] : []);
+      const node = bounds(own), step = bounds(own.concat((edges || []).map(function (e) { return e.getBoundingClientRect(); })));
+      const view = root.getBoundingClientRect(), width = root.clientWidth - 8, height = root.clientHeight - 8;
+      const x = step.right - step.left <= width ? step : node, y = step.bottom - step.top <= height ? step : node;
+      root.scrollBy({ left: (x.left + x.right) / 2 - (view.left + root.clientWidth / 2),
+                      top: (y.top + y.bottom) / 2 - (view.top + root.clientHeight / 2), behavior: "auto" });
     }
 
     function fit() {
@@ -135,7 +145,7 @@
       // A small graph grows to at most 1.8× its natural size, not to the whole panel.
       svg.style.maxWidth = natural * 1.8 < root.clientWidth ? natural * 1.8 + "px" : "";
       svg.style.margin = "0 auto";
-      if (self.index > 0 && root.classList.contains("scrolls")) reveal(steps[self.index - 1].node);
+      if (self.index > 0 && root.classList.contains("scrolls")) reveal(steps[self.index - 1].node, edgesOf(steps[self.index - 1]));
       else if (root.classList.contains("scrolls") && steps.length) reveal(steps[0].node);
     }
 
@@ -186,7 +196,7 @@
       svg.style.maxWidth = "none";
       svg.style.width = self.base * self.zoom + "px";
       root.classList.add("scrolls");
-      if (self.index > 0) reveal(steps[self.index - 1].node);
+      if (self.index > 0) reveal(steps[self.index - 1].node, edgesOf(steps[self.index - 1]));
     };
     player.zoom = function () { return self.zoom; };
     // A gradient the page did not carry (practice mode), now answered: drawn from here on.

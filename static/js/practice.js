@@ -60,25 +60,46 @@
     });
   }
 
+  // After a backward() from one scalar output's 1 the gradients are derivatives, ∂y/∂v; after
+  // any other seed (a grad_output, a tensor's ones, several outputs) they are adjoints, v̄,
+  // and a question or hint in ∂ would be false. The server says which (practice.derivatives),
+  // and explain.py writes its sentences the same way.
+  function derivatives(p) { return !(p.trace.practice && p.trace.practice.derivatives === false); }
+
+  function bar(name) {  // notation.py's bar(): x1 → x̄1, a longer name overlined whole
+    return /^[A-Za-z][\d₀-₉]*$/.test(name) ? name[0] + "\u0304" + name.slice(1)
+      : Array.from(name).map(function (c) { return c + "\u0305"; }).join("");
+  }
+
+  function gradOf(p, name) { return derivatives(p) ? "∂" + outputName(p) + "/∂" + name : bar(name); }
+
   // Into the output itself the outer factor is the seed and the inner one the output's local
   // derivative: as ∂y/∂y × ∂y/∂x the hint read as circular (explain.py words it the same).
-  function term(p, node, use) {
-    const y = outputName(p), c = nameOf(use.consumer);
-    if (use.consumer.kind === "output") return "∂" + y + "/∂" + y + " × " + y + "'s local derivative in " + nameOf(node);
-    return "∂" + y + "/∂" + c + " × ∂" + c + "/∂" + nameOf(node);
+  // An operation that uses the node twice (x · x) gives one contribution per use.
+  function term(p, node, use, twice) {
+    const c = nameOf(use.consumer), one = twice ? " (one use of " + nameOf(node) + ")" : "";
+    if (use.consumer.kind === "output") {
+      return gradOf(p, c) + " × " + c + "'s local derivative in " + (twice ? "one use of " : "") + nameOf(node);
+    }
+    return gradOf(p, c) + " × ∂" + c + "/∂" + nameOf(node) + one;
   }
 
   function hint(p, node, edges, level) {
-    const y = outputName(p);
     if (node.kind === "output") {
-      return level === 1 ? "Backward starts at the output, with ∂" + y + "/∂" + y + ": the gradient backward() was given."
-        : "∂" + y + "/∂" + y + " is what backward() was given: 1 when it was given none.";
+      const seed = gradOf(p, nameOf(node));
+      return level === 1 ? "Backward starts at the output, with " + seed + ": the gradient backward() was given."
+        : seed + " is what backward() was given: 1 when it was given none.";
     }
     const all = uses(p, edges);
     if (level === 1) {
-      const sum = rule(p, node) + " = " + all.map(function (u) { return term(p, node, u); }).join(" + ");
+      const ops = all.map(function (u) { return u.consumer.id; });
+      const sum = rule(p, node) + " = " + all.map(function (u) {
+        return term(p, node, u, ops.filter(function (id) { return id === u.consumer.id; }).length > 1);
+      }).join(" + ");
+      const feeds = new Set(ops).size === ops.length ? "feeds " + all.length + " operations"
+        : "is used " + all.length + " times";
       return all.length > 1
-        ? "A fan-out: " + nameOf(node) + " feeds " + all.length + " operations, so its gradient is a sum, one " +
+        ? "A fan-out: " + nameOf(node) + " " + feeds + ", so its gradient is a sum, one " +
           "upstream gradient × local derivative per use: " + sum + "."
         : "Upstream gradient × local derivative: " + sum + ".";
     }
@@ -88,10 +109,10 @@
         return "through " + c + ": what " + c + "'s backward returned";
       }
       if (u.consumer.kind === "output") {
-        return "∂" + y + "/∂" + y + " = " + F.number(u.consumer.grad) + " (the seed, above) and " + y +
+        return gradOf(p, c) + " = " + F.number(u.consumer.grad) + " (the seed, above) and " + c +
           "'s local derivative in " + nameOf(node) + " = " + F.number(e.local_grad);
       }
-      return "∂" + y + "/∂" + c + " = " + F.number(u.consumer.grad) + " (its step, above) and ∂" + c + "/∂" +
+      return gradOf(p, c) + " = " + F.number(u.consumer.grad) + " (its step, above) and ∂" + c + "/∂" +
         nameOf(node) + " = " + F.number(e.local_grad);
     });
     return "The factors: " + factors.join("; ") + (all.length > 1 ? ". Multiply each pair, then add." : ". Multiply them.");
@@ -151,7 +172,7 @@
     card.style.top = (top - y) + "px";
   }
 
-  function rule(p, node) { return "∂" + outputName(p) + "/∂" + nameOf(node); }
+  function rule(p, node) { return gradOf(p, nameOf(node)); }
 
   function score(p) {
     const total = p.steps.filter(function (s, i) { return askable(p, i + 1); }).length;

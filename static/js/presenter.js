@@ -15,6 +15,7 @@
   function on() { return document.body.classList.contains("presenter"); }
 
   const MIN_GRAPH = 200;   // px: a graph lower than this puts the explanation beside it
+  const ROOMY = 320;       // px: a graph lower than this hides the legend's states and the notation's key
   const WHOLE_FLOOR = 14;  // px: whole-graph mode (0) never draws node text smaller
   const stage = { reserve: 0 };  // the tallest explanation of this graph so far (px)
 
@@ -28,17 +29,23 @@
     if (!graph || !chain) return;
     if (!on()) {
       graph.style.height = ""; chain.style.minHeight = ""; chain.style.maxHeight = ""; chain.style.overflowY = "";
-      document.body.classList.remove("chain-beside");
+      document.body.classList.remove("chain-beside", "presenter-tight");
       return;
     }
     const beside = document.body.classList.contains("chain-beside");
+    document.body.classList.remove("presenter-tight");
     chain.style.minHeight = ""; chain.style.maxHeight = "";
     if (!beside) stage.reserve = Math.max(stage.reserve, chain.getBoundingClientRect().height);
     chain.style.minHeight = beside ? "" : stage.reserve + "px";
     const legend = Array.from(document.querySelectorAll(".graph-panel .legend")).find(function (l) { return l.offsetParent; });
     const bottom = beside ? legend || graph : chain;
-    const over = bottom.getBoundingClientRect().bottom + window.scrollY - (window.innerHeight - 6);
-    const height = graph.getBoundingClientRect().height - over;
+    let over = bottom.getBoundingClientRect().bottom + window.scrollY - (window.innerHeight - 6);
+    let height = graph.getBoundingClientRect().height - over;
+    if (!beside && height < ROOMY) {  // the legend's states and the notation's key give the graph their lines
+      document.body.classList.add("presenter-tight");
+      over = chain.getBoundingClientRect().bottom + window.scrollY - (window.innerHeight - 6);
+      height = graph.getBoundingClientRect().height - over;
+    }
     if (!beside && height < MIN_GRAPH) {
       document.body.classList.add("chain-beside");
       sizeStage();

@@ -12,6 +12,7 @@ from ..model import ABSENT, Node, Trace
 from .naming import INFIX, TraceIndex, formula, given, grad_summary_of, is_custom, operands, repeats
 from .naming import format_value
 from .notation import agrees, bar, entries, numbers_of, one_number, relation, term
+from .steps import unreached
 
 PATTERNS = {"+": "add distributes: each input receives the upstream gradient unchanged",
             "×": "multiply swaps its inputs: each input's local derivative is the other input",
@@ -204,14 +205,7 @@ def _one_contribution(ix, node, edge, consumer, out_name, op="+=") -> str:
     pairs = operands(ix, consumer.id, first=bool(edge.entry))
     position = next((i for i, (e, _) in enumerate(pairs) if e is edge), 0)
     up_value = consumer.grad if edge.target_grad is ABSENT else edge.target_grad
-    if consumer.kind == "output":
-        # The output's own operation: the outer factor is the seed, and the inner one is the
-        # output's local derivative; written ∂loss/∂loss · ∂loss/∂z it read as circular.
-        seed = f"∂{out_name}/∂{out_name}" if _is_one(up_value) else bar(out_name)
-        rule = f"∂{out_name}/∂{node.name} {op} {seed} · {out_name}'s local derivative in {node.name}"
-    else:
-        rule = (f"∂{out_name}/∂{node.name} {op} ∂{out_name}/∂{consumer.name} · "
-                f"∂{consumer.name}/∂{node.name}")
+    rule = _rule(ix, node, consumer, out_name, op)
     got = _fmt(edge.grad, node.shape)
     if is_custom(consumer):  # its grad_output is the upstream gradient: shown, as it went in
         upstream = _fmt(up_value, consumer.shape) if up_value is not None else \
@@ -251,6 +245,24 @@ def _one_contribution(ix, node, edge, consumer, out_name, op="+=") -> str:
     first = ", with the first entries" if numbers[2] is not None and count > WHOLE else ""
     return (f"{rule}\n   {how} = {got}\n   ({count:,} entries: too many to show one by one, more "
             f"than {WHOLE_STEP}; so the rule and the shapes{first})")
+
+
+def _rule(ix: TraceIndex, node: Node, consumer: Node, out_name: str, op: str) -> str:
+    """The chain rule for one contribution. After a backward() from a scalar's 1 the gradients
+    are derivatives, ∂loss/∂z; after any other seed (a grad_output, a tensor's ones) they are
+    adjoints, z̄ = seed-weighted, and a rule in ∂ would be false. Into the output itself the
+    outer factor is the seed and the inner one the output's local derivative (as ∂loss/∂loss ·
+    ∂loss/∂z it read as circular); where the operation uses the node twice (x · x), each
+    contribution is the derivative of one use."""
+    left = f"∂{out_name}/∂{node.name}" if ix.plain_seed else bar(node.name)
+    uses = sum(1 for e in ix.into.get(consumer.id, []) if e.source == node.id)
+    which = f"one use of {node.name}" if uses > 1 else node.name
+    if consumer.kind == "output":  # (one of the outputs, when a pass starts from several)
+        seed = f"∂{out_name}/∂{out_name}" if ix.plain_seed else bar(consumer.name)
+        return f"{left} {op} {seed} · {consumer.name}'s local derivative in {which}"
+    upstream = f"∂{out_name}/∂{consumer.name}" if ix.plain_seed else bar(consumer.name)
+    local = f"∂{consumer.name}/∂{node.name}" + (f" (one use of {node.name})" if uses > 1 else "")
+    return f"{left} {op} {upstream} · {local}"
 
 
 def _product(values):
@@ -296,8 +308,9 @@ def backward_text(ix: TraceIndex, node: Node, out_name: str, seeded: bool,
     """How the node's gradient was assembled from its consumers' gradients."""
     grad = _fmt(node.grad, node.shape)
     if node.kind == "output":
-        # ∂y/∂y = 1 is true of a number; a tensor's seed is ȳ (∂y/∂y would be the identity)
-        seed = f"∂{out_name}/∂{out_name}" if _is_one(node.grad) else bar(out_name)
+        # ∂y/∂y = 1 is true of a number; a tensor's seed is ȳ (∂y/∂y would be the identity);
+        # a pass from several outputs starts at each with its own
+        seed = f"∂{node.name}/∂{node.name}" if _is_one(node.grad) else bar(node.name)
         text = f"{seed} = {grad}: backward starts at the output with {seed_words(node, seeded)}"
         if ix.trace.extra_pass:
             attr = _words(language)[0]
@@ -331,7 +344,8 @@ def backward_text(ix: TraceIndex, node: Node, out_name: str, seeded: bool,
                      f"{sum_text([e.grad for e in edges], node.grad, node.shape)}")
     if node.kind in ("input", "leaf"):
         lines.append(_grad_line(ix.trace, node, grad, language))
-    return "\n".join(lines) if lines else f"∂{out_name}/∂{node.name} = {grad}"
+    plain = f"∂{out_name}/∂{node.name}" if ix.plain_seed else bar(node.name)
+    return "\n".join(lines) if lines else f"{plain} = {grad}"
 
 
 def sum_text(parts: list, total, shape) -> str:
@@ -382,6 +396,11 @@ def _grad_line(trace: Trace, node: Node, grad: str, language: str = "python") ->
         kept = none if accumulated is None else _fmt(accumulated, node.shape)
         return f"{name}{attr} stays {kept}, as the program left it (this pass is chainrule's own)"
     after = accumulated if node.after_pass is ABSENT else node.after_pass  # .grad right after the pass
+    if after is None and node.grad is not None:
+        # .grad unset right after the pass and at the end, though the pass reached the leaf
+        # with a listed gradient: torch.autograd.grad returns gradients, it adds to no .grad
+        return (f"{name}{attr} stays {none}: this pass returned the gradient to the program "
+                f"instead of adding it to {name}{attr}")
     if after is None or after == node.grad:
         line = f"{name}{attr} = {grad}"
     elif isinstance(after, (int, float)) and isinstance(node.grad, (int, float)):
@@ -402,9 +421,12 @@ def explanations(ix: TraceIndex, seeded: bool = False, language: str = "python")
     """{"forward": {id: text}, "backward": {id: text}} for every step, in the words of the
     program's language where they name its code (`x$grad` in R)."""
     trace, nodes = ix.trace, ix.nodes
-    output = next((n for n in trace.nodes if n.kind == "output"), None)
+    outputs = [n for n in trace.nodes if n.kind == "output"]
+    output = outputs[0] if outputs else None
     out_name = output.name if output else "y"
+    # one scalar output's backward from 1: gradients are derivatives (else adjoints: _rule)
+    ix.plain_seed = len(outputs) == 1 and _numel(output.shape) == 1 and _is_one(output.grad)
     # dict.fromkeys: a folded trace (folding.py) steps one box many times; one text each
     return {"forward": {i: forward_text(ix, nodes[i], language) for i in dict.fromkeys(trace.forward)},
             "backward": {i: backward_text(ix, nodes[i], out_name, seeded, language)
-                         for i in dict.fromkeys(trace.backward)}}
+                         for i in dict.fromkeys([*trace.backward, *unreached(trace)])}}

@@ -73,9 +73,11 @@ def _hint(kind: str, name: str, consumers: list[dict], at: int | None) -> str:
         "sign": "Right size, wrong sign: look again at the sign of the local derivative.",
         "one_path": f"That is the contribution through {one} alone: {name} feeds {len(names)} "
                     f"operations ({every}), and its gradient is the sum of their contributions.",
-        "upstream_only": f"That is the upstream gradient arriving from {one}; multiply it by the "
-                         f"local derivative ∂{one}/∂{name}.",
-        "local_only": f"That is the local derivative ∂{one}/∂{name} alone; multiply it by the "
+        # "{one}'s local derivative in {name}", not ∂{one}/∂{name}: where {one} is the output
+        # that would read as the very gradient asked (explain._rule words it the same)
+        "upstream_only": f"That is the upstream gradient arriving from {one}; multiply it by "
+                         f"{one}'s local derivative in {name}.",
+        "local_only": f"That is {one}'s local derivative in {name} alone; multiply it by the "
                       f"upstream gradient arriving from {one}.",
         "forward_value": f"That is {name}'s forward value; the gradient is ∂out/∂{name}, "
                          "from the backward pass.",

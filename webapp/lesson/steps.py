@@ -38,13 +38,17 @@ def trace_steps(trace: Trace | Graph) -> list[Step]:
             if node in repetition and real is not None:
                 step.repetition = repetition[node].get(real, 0)
             steps.append(step)
-    # torch.autograd.grad gives an input its gradient without running its AccumulateGrad node,
-    # so the engine's order never reaches it: it gets its step last. A practice page strips
-    # such a grad later (lesson/practice.py): the step, made here, stays.
-    reached = set(trace.backward)
-    steps += [Step(phase="backward", node=n.id) for n in trace.nodes
-              if n.grad is not None and n.kind != "constant" and n.id not in reached]
+    steps += [Step(phase="backward", node=node) for node in unreached(trace)]
     return steps
+
+
+def unreached(trace: Trace | Graph) -> list[str]:
+    """Nodes with a gradient the engine's order never reached: torch.autograd.grad gives an
+    input its gradient without running its AccumulateGrad node. Each gets a backward step,
+    last, and its sentence (explain.explanations). A practice page strips such a grad later
+    (lesson/practice.py): the step, made here, stays."""
+    reached = set(trace.backward)
+    return [n.id for n in trace.nodes if n.grad is not None and n.kind != "constant" and n.id not in reached]
 
 
 def animation_steps(trace: dict) -> list[dict]:
