@@ -219,3 +219,30 @@ def test_a_student_follows_the_lecturers_forward_mode(browser, live_server, arti
     finally:
         student_context.close()
         lecturer_context.close()
+
+
+# The lines the class code takes inside the join address on the lecturer's panel.
+CODE_LINES = """(() => { const el = document.getElementById('class-join');
+  const code = document.getElementById('class-code').textContent;
+  const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT); let node, at = null;
+  while ((node = walker.nextNode())) { const i = node.textContent.indexOf(code); if (i >= 0) at = [node, i]; }
+  const range = document.createRange(); range.setStart(at[0], at[1]); range.setEnd(at[0], at[1] + code.length);
+  return new Set(Array.from(range.getClientRects()).map(r => Math.round(r.top))).size; })()"""
+
+
+def test_the_join_address_never_breaks_inside_the_code(browser, live_server):
+    """On the projector the join address wraps after a slash, and the code a student copies is
+    on one line (break-all cut it, `…/join/m8y3v` `hv8`). Mutation seen failing: classroom.js
+    writing `answer.join` as one text again, with chainrule's old `word-break: break-all`."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(120_000)
+    try:
+        lecturer = context.new_page()
+        lecturer.goto(f"{live_server}/?f=x*x&x=2")
+        lecturer.wait_for_selector("#graph svg")
+        lecturer.click("#class-start")
+        code = wait_for(lambda: lecturer.text_content("#class-code"), bool)
+        assert lecturer.inner_text("#class-join").replace("\n", "").endswith(f"/join/{code}")
+        assert lecturer.evaluate(CODE_LINES) == 1
+    finally:
+        context.close()

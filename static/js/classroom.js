@@ -66,6 +66,21 @@
       return (select && select.value) || (player && player.trace.inputs[0]) || null;
     }
 
+    // The join address on the projector breaks only after a slash of its path, never inside
+    // the host or the code a student copies (break-all cut the code in two).
+    function joinAddress(el, url) {
+      const match = /^(\w+:\/\/[^/]+\/)(.*)$/.exec(url) || [url, "", url];
+      const parts = match[2].split("/");
+      el.textContent = match[1];
+      parts.forEach(function (part, i) {
+        el.append(document.createElement("wbr"));
+        const piece = document.createElement("span");
+        piece.className = "class-join-part";
+        piece.textContent = part + (i < parts.length - 1 ? "/" : "");
+        el.append(piece);
+      });
+    }
+
     document.getElementById("class-start").addEventListener("click", function () {
       const player = window.chainrule && window.chainrule.player();
       post("/class", pageState(player)).then(function (reply) {
@@ -73,7 +88,7 @@
         if (!reply.ok) return;
         live.code = answer.code;
         document.getElementById("class-code").textContent = answer.code;
-        document.getElementById("class-join").textContent = answer.join;
+        joinAddress(document.getElementById("class-join"), answer.join);
         document.getElementById("class-qr").src = "/class/" + answer.code + "/qr.svg";
         document.getElementById("class-live").hidden = false;
         document.getElementById("class-start").hidden = true;
