@@ -63,3 +63,22 @@ def test_the_player_steps_the_servers_steps(page, live_server):
     assert any("repetition" in s for s in served)
     assert page.evaluate("window.chainrule.player().steps") == served
     assert page.evaluate("window.chainrule.state().steps") == len(served)
+
+
+def test_esc_on_a_select_hands_the_arrows_back_to_the_player(page, live_server):
+    """On forward mode's seed-direction select ↓ picks an option, as a select does; Esc leaves
+    it for the player's bar (it kept the focus, and → went on changing the direction).
+    Mutation seen failing: keys.js's Escape branch for a <select> removed."""
+    page.goto(f"{live_server}/?f=x*y&x=1&y=2")
+    page.wait_for_selector("#graph svg")
+    page.check("#forward-toggle")
+    wait_until(page, "!document.getElementById('forward-direction').disabled"
+                     " && document.getElementById('forward-direction').options.length === 2")
+    page.focus("#forward-direction")
+    page.keyboard.press("Escape")
+    assert page.evaluate("document.activeElement.id") == "player"
+    before = page.evaluate("document.getElementById('forward-direction').value")
+    page.keyboard.press("ArrowRight")
+    wait_until(page, "window.chainrule.state().index === 1")
+    assert page.evaluate("document.getElementById('forward-direction').value") == before
+    assert page.errors == []

@@ -5,8 +5,9 @@
  *      keys: arrows move the text cursor, Space types a space. Esc leaves the field, and the
  *      player's bar takes the focus, so → steps the player at once.
  *   2. Alt, Ctrl and Meta chords are the browser's.
- *   3. The focused control keeps its own keys: a <select> every key but Esc; a button, link,
- *      summary, checkbox, radio or label its Space (pressing it).
+ *   3. The focused control keeps its own keys: a <select> every key but Esc (which leaves it
+ *      for the player's bar, as a field's does); a button, link, summary, checkbox, radio or
+ *      label its Space (pressing it).
  *   4. "focus": what the focused element does with a key (Enter on a misconception box,
  *      guard_boxes.js; ] [ Shift+↑ Shift+↓ Enter Esc while walking the graph, node_walk.js).
  *   5. "mode": presenter mode's C + − 0 Esc (presenter.js); the embed's Esc and 0 (embed.js).
@@ -45,12 +46,13 @@
 
   document.addEventListener("keydown", function (event) {
     const target = event.target;
-    if (typing(target)) {
+    if (typing(target) || (target && target.tagName === "SELECT")) {
       if (event.key === "Escape" && !event.altKey && !event.ctrlKey && !event.metaKey) {
         leave(target);
         event.preventDefault();
+        return;
       }
-      return;
+      if (typing(target)) return;
     }
     if (event.altKey || event.ctrlKey || event.metaKey || controlKeeps(target, event.key)) return;
     for (let i = 0; i < LAYERS.length; i++) {
