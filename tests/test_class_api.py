@@ -62,7 +62,7 @@ def test_students_get_the_state_at_once_then_each_change(client, app):
     first = next(iterator).decode()
     assert "event: state" in first
     state = json.loads(first.split("data: ", 1)[1])
-    assert state == {"f": FUNCTION, "inputs": {"x": X}, "step": 0, "view": "values",
+    assert state == {"f": FUNCTION, "inputs": {"x": X}, "grad_output": "", "step": 0, "view": "values",
                      "practice": False, "forward": None, "fold": "auto", "seq": state["seq"]}
     changed = client.post(f"/class/{lecturer['code']}/state", json={"step": 4, "practice": True})
     assert changed.status_code == 200
@@ -338,3 +338,23 @@ def test_a_hint_into_the_output_names_its_local_derivative_not_the_answer(client
     assert verdict["mistake"] == "upstream_only", verdict
     assert verdict["hint"].endswith("multiply it by v1's local derivative in x."), verdict
     assert "∂v1/∂x" not in verdict["hint"]
+
+
+def test_the_lecturers_seed_is_the_classs(client, app):
+    """A lecturer whose page starts backward() from grad_output 2: the students' answers are
+    checked against that pass (x·w at x = 3, w = 0.5: x̄ = 2 · 0.5 = 1, plain torch's), and a
+    seed the page would refuse is a 400 that names grad_output. Mutation seen failing:
+    classroom.answer() without the grad_output argument (0.5 was right, 1 wrong)."""
+    import torch
+    x = torch.tensor(3.0, requires_grad=True)
+    (x * 0.5).backward(torch.tensor(2.0))
+    made = client.post("/class", json={"f": "x*w", "inputs": {"x": "3", "w": "0.5"}, "grad_output": "2"})
+    assert made.status_code == 201, made.get_json()
+    code = made.get_json()["code"]
+    student = app.test_client()
+    trace = client.post("/api/trace", json={"source": "x*w", "inputs": {"x": 3.0, "w": 0.5}}).get_json()
+    node = next(n["id"] for n in trace["nodes"] if n["name"] == "x")
+    right = student.post(f"/class/{code}/answer", json={"node": node, "value": x.grad.item()}).get_json()
+    assert right["correct"] is True, right
+    bad = client.post(f"/class/{code}/state", json={"grad_output": "[1,"})
+    assert bad.status_code == 400 and "grad_output" in bad.get_json()["error"]["message"]

@@ -246,3 +246,35 @@ def test_the_join_address_never_breaks_inside_the_code(browser, live_server):
         assert lecturer.evaluate(CODE_LINES) == 1
     finally:
         context.close()
+
+
+def test_a_student_sees_the_lecturers_seed(browser, live_server):
+    """The lecturer's page starts backward() from grad_output 2: a student's graph is drawn
+    from the same pass, x's gradient 2 · 0.5 = 1 (plain torch's), not 0.5. Mutation seen
+    failing: classroom.js graphUrl() without grad_output."""
+    import torch
+    x = torch.tensor(3.0, requires_grad=True)
+    (x * 0.5).backward(torch.tensor(2.0))
+    lecturer_context = browser.new_context(viewport={"width": 1280, "height": 900})
+    student_context = browser.new_context(viewport={"width": 390, "height": 844})
+    for context in (lecturer_context, student_context):
+        context.set_default_timeout(120_000)
+    try:
+        lecturer = lecturer_context.new_page()
+        lecturer.goto(f"{live_server}/?f=x*w&x=3&w=0.5&grad_output=2")
+        lecturer.wait_for_selector("#graph svg")
+        lecturer.click("#class-start")
+        code = wait_for(lambda: lecturer.text_content("#class-code"), bool)
+        student = student_context.new_page()
+        student.goto(f"{live_server}/join/{code}")
+        src = wait_for(lambda: student.get_attribute("#join-graph", "src") or "", lambda s: "x*w" in s or "x%2Aw" in s)
+        assert "grad_output=2" in src, src
+        frame = student.frame_locator("#join-graph")
+        grads = wait_for(lambda: frame.locator("body").evaluate(
+            "() => { const g = document.getElementById('graph'); if (!g || !g.dataset.trace) return null;"
+            " const t = JSON.parse(g.dataset.trace); return t.nodes.filter(n => n.label === 'x').map(n => n.grad); }"),
+            lambda v: bool(v))
+        assert grads == [x.grad.item()], grads
+    finally:
+        lecturer_context.close()
+        student_context.close()

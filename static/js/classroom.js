@@ -54,7 +54,8 @@
         if (data.get(name) !== null) inputs[name] = String(data.get(name));
       });
       const fold = data.get("fold");  // the editor's hidden field: absent is "auto"
-      return { f: String(data.get("f") || ""), inputs: inputs, view: data.get("view") === "autograd" ? "autograd" : "values",
+      return { f: String(data.get("f") || ""), inputs: inputs, grad_output: String(data.get("grad_output") || "").trim(),
+               view: data.get("view") === "autograd" ? "autograd" : "values",
                step: player ? player.state().index : 0, forward: forwardMode(player),
                fold: fold === "1" ? true : fold === "0" ? false : "auto" };
     }
@@ -182,6 +183,7 @@
     function graphUrl(state) {
       const query = new URLSearchParams({ f: state.f });
       Object.keys(state.inputs).forEach(function (name) { query.set(name, state.inputs[name]); });
+      if (state.grad_output) query.set("grad_output", state.grad_output);  // the lecturer's seed
       if (state.view !== "values") query.set("view", state.view);
       if (state.fold === true || state.fold === false) query.set("fold", state.fold ? "1" : "0");
       // Practice: the frame carries no gradient a question asks (lesson/practice.py), so

@@ -1,8 +1,8 @@
 """A live class's state and answers: in this process, or in Redis for several processes.
 
 A class is a code (8 characters, ~40 bits from `secrets`, never listed), the hash of its
-teacher's token, the state every student follows (`f`, `inputs`, `step`, `view`,
-`practice`, `forward`, `fold`, and `seq`, raised by each change) and, per node, each
+teacher's token, the state every student follows (`f`, `inputs`, `grad_output`, `step`,
+`view`, `practice`, `forward`, `fold`, and `seq`, raised by each change) and, per node, each
 student's first verdict.
 A class ends CLASS_SECONDS after it began: then its state, answers and listeners go.
 
@@ -31,7 +31,7 @@ CLASS_SECONDS = 12 * 3600
 ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read aloud and typed on phones
 CODE_LENGTH = 8         # 31**8 ≈ 2**39.6
 CHANNEL = "chainrule:class:events"
-FIELDS = ("f", "inputs", "step", "view", "practice", "forward", "fold")
+FIELDS = ("f", "inputs", "grad_output", "step", "view", "practice", "forward", "fold")
 RESUBSCRIBE_SECONDS = (0.2, 5.0)   # the pause before subscribing again: the first, the longest
 
 
@@ -48,8 +48,8 @@ def _digest(token: str) -> str:
 
 
 def first_state() -> dict:
-    return {"f": "", "inputs": {}, "step": 0, "view": "values", "practice": False, "forward": None,
-            "fold": "auto", "seq": 1}
+    return {"f": "", "inputs": {}, "grad_output": "", "step": 0, "view": "values", "practice": False,
+            "forward": None, "fold": "auto", "seq": 1}
 
 
 def not_found() -> ChainruleError:

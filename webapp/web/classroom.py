@@ -24,7 +24,7 @@ from ..limits import MAX_ANIMATION_STEPS, MAX_CLASS_INPUTS, MAX_CLASS_SOURCE, MA
 from ..services import services
 from .api import json_body
 from .pages import PageState, page_trace
-from .query import RESERVED, VIEWS
+from .query import RESERVED, VIEWS, grad_output_from_query
 
 bp = Blueprint("classroom", __name__)
 
@@ -76,6 +76,13 @@ def state_changes(body: dict) -> dict:
             raise bad_input(f"inputs must be an object of at most {MAX_CLASS_INPUTS} input names and their "
                             "values as typed (numbers or text like [1, 2]).")
         changes["inputs"] = {k: str(v) for k, v in inputs.items()}
+    if "grad_output" in changes:  # as the lecturer's page field has it: "", "ones", [0.5, 2]
+        text = changes["grad_output"]
+        if not isinstance(text, str) or len(text) > 2000:
+            raise bad_input("grad_output must be the text of the page's grad_output field: empty, "
+                            "ones, or a list of numbers.")
+        grad_output_from_query({"grad_output": text})  # the page's own check: a 400 naming it
+        changes["grad_output"] = text.strip()
     if "step" in changes and (not isinstance(changes["step"], int) or isinstance(changes["step"], bool)
                               or not 0 <= changes["step"] <= MAX_ANIMATION_STEPS):
         raise bad_input(f"step must be a whole number from 0 to {MAX_ANIMATION_STEPS}.")
@@ -168,6 +175,8 @@ def answer(code: str):
     student, new = _student()
     store.check_tries(code, student, node)   # before any work
     args = {"f": state["f"], **state["inputs"]}
+    if state.get("grad_output"):  # the lecturer's seed: the gradients asked are its
+        args["grad_output"] = state["grad_output"]
     if state.get("fold", "auto") != "auto":  # the lecturer's folding names the nodes asked
         args["fold"] = "1" if state["fold"] else "0"
     verdict = diagnose(page_trace(PageState(args)), node, float(value))
