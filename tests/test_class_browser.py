@@ -230,6 +230,15 @@ CODE_LINES = """(() => { const el = document.getElementById('class-join');
   return new Set(Array.from(range.getClientRects()).map(r => Math.round(r.top))).size; })()"""
 
 
+def _class_from(context, live_server, query: str):
+    """A lecturer's page at `query` that has begun a class: (the page, the class's code)."""
+    lecturer = context.new_page()
+    lecturer.goto(f"{live_server}/?{query}")
+    lecturer.wait_for_selector("#graph svg")
+    lecturer.click("#class-start")
+    return lecturer, wait_for(lambda: lecturer.text_content("#class-code"), bool)
+
+
 def test_the_join_address_never_breaks_inside_the_code(browser, live_server):
     """On the projector the join address wraps after a slash, and the code a student copies is
     on one line (break-all cut it, `…/join/m8y3v` `hv8`). Mutation seen failing: classroom.js
@@ -237,11 +246,7 @@ def test_the_join_address_never_breaks_inside_the_code(browser, live_server):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(120_000)
     try:
-        lecturer = context.new_page()
-        lecturer.goto(f"{live_server}/?f=x*x&x=2")
-        lecturer.wait_for_selector("#graph svg")
-        lecturer.click("#class-start")
-        code = wait_for(lambda: lecturer.text_content("#class-code"), bool)
+        lecturer, code = _class_from(context, live_server, "f=x*x&x=2")
         assert lecturer.inner_text("#class-join").replace("\n", "").endswith(f"/join/{code}")
         assert lecturer.evaluate(CODE_LINES) == 1
     finally:
@@ -260,11 +265,7 @@ def test_a_student_sees_the_lecturers_seed(browser, live_server):
     for context in (lecturer_context, student_context):
         context.set_default_timeout(120_000)
     try:
-        lecturer = lecturer_context.new_page()
-        lecturer.goto(f"{live_server}/?f=x*w&x=3&w=0.5&grad_output=2")
-        lecturer.wait_for_selector("#graph svg")
-        lecturer.click("#class-start")
-        code = wait_for(lambda: lecturer.text_content("#class-code"), bool)
+        _, code = _class_from(lecturer_context, live_server, "f=x*w&x=3&w=0.5&grad_output=2")
         student = student_context.new_page()
         student.goto(f"{live_server}/join/{code}")
         src = wait_for(lambda: student.get_attribute("#join-graph", "src") or "", lambda s: "x*w" in s or "x%2Aw" in s)
