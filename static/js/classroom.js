@@ -221,7 +221,7 @@
     // forward step has passed.
     const tangents = { key: null, rows: null, request: 0 };
 
-    function dot(name) { return /^[A-Za-z]\d*$/.test(name) ? name[0] + "\u0307" + name.slice(1) : "tangent(" + name + ")"; }
+    const dot = window.chainruleTangentLabels.dot;
     function filled(shape, x) {
       if (!shape || !shape.length) return x;
       return Array.from({ length: shape[0] }, function () { return filled(shape.slice(1), x); });
@@ -257,28 +257,11 @@
     function labels() {
       const p = player(), w = frame.contentWindow;
       if (!p) return;
-      if (!tangents.rows) { p.root.querySelectorAll("text.cr-tangent").forEach(function (t) { t.remove(); }); return; }
-      const svg = p.root.querySelector("svg"), shown = new Set(), index = p.state().index;
-      if (svg && svg.viewBox && svg.viewBox.baseVal && !svg.dataset.tangentRoom) {
-        svg.viewBox.baseVal.height += 14;  // room for the labels under the lowest nodes
-        svg.dataset.tangentRoom = "1";
-      }
+      if (!tangents.rows) { window.chainruleTangentLabels.clear(p); return; }
+      const shown = new Set(), index = p.state().index;
       for (let i = 0; i < index; i++) if (p.steps[i].phase === "forward") shown.add(p.steps[i].node);
-      p.trace.nodes.forEach(function (node) {
-        const group = p.root.querySelector('[id="' + node.id + '"][data-kind]'), row = tangents.rows[node.id];
-        if (!group || !row || row.tangent === undefined || row.tangent === null) return;
-        let label = group.querySelector("text.cr-tangent");
-        if (!label) {
-          const box = group.getBBox();
-          label = w.document.createElementNS("http://www.w3.org/2000/svg", "text");
-          label.setAttribute("class", "cr-tangent");
-          label.setAttribute("text-anchor", "middle");
-          label.setAttribute("x", box.x + box.width / 2);
-          label.setAttribute("y", box.y + box.height + 11);
-          group.appendChild(label);
-        }
-        label.dataset.final = dot(node.name || node.label) + " = " + w.chainruleFormat.value(row.tangent, row.shape);
-        label.textContent = shown.has(node.id) || node.kind === "constant" ? label.dataset.final : "";
+      window.chainruleTangentLabels.draw(p, tangents.rows, w.chainruleFormat).forEach(function (d) {
+        d.label.textContent = shown.has(d.node.id) || d.node.kind === "constant" ? d.label.dataset.final : "";
       });
     }
 

@@ -14,7 +14,7 @@
   function on() { const box = el("forward-toggle"); return !!box && box.checked; }
   function player() { return window.chainrule && window.chainrule.player(); }
   function numel(shape) { return (shape || []).reduce(function (a, b) { return a * b; }, 1); }
-  function dot(name) { return /^[A-Za-z]\d*$/.test(name) ? name[0] + "\u0307" + name.slice(1) : "tangent(" + name + ")"; }
+  const T = window.chainruleTangentLabels, dot = T.dot;
   function filled(shape, x) {
     if (!shape || !shape.length) return x;
     return Array.from({ length: shape[0] }, function () { return filled(shape.slice(1), x); });
@@ -89,27 +89,7 @@
         ? F.value(row.tangent, row.shape) : "";
     });
     document.querySelectorAll("#tape-table").forEach(function (t) { t.classList.add("has-tangents"); });
-    const svg = p.root.querySelector("svg");
-    if (svg && svg.viewBox && svg.viewBox.baseVal && !svg.dataset.tangentRoom) {
-      svg.viewBox.baseVal.height += 14;  // room for the labels under the lowest nodes
-      svg.dataset.tangentRoom = "1";
-    }
-    p.trace.nodes.forEach(function (node) {
-      const group = p.root.querySelector('[id="' + node.id + '"][data-kind]'), row = rows[node.id];
-      if (!group || !row || row.tangent === undefined || row.tangent === null) return;
-      let label = group.querySelector("text.cr-tangent");
-      if (!label) {
-        const box = group.getBBox();
-        label = document.createElementNS("http://www.w3.org/2000/svg", "text");
-        label.setAttribute("class", "cr-tangent");
-        label.setAttribute("text-anchor", "middle");
-        label.setAttribute("x", box.x + box.width / 2);
-        label.setAttribute("y", box.y + box.height + 11);
-        group.appendChild(label);
-      }
-      label.dataset.final = dot(node.name || node.label) + " = " + F.value(row.tangent, row.shape);
-      group.dataset.tangent = F.value(row.tangent, row.shape);
-    });
+    T.draw(p, rows, F).forEach(function (d) { d.group.dataset.tangent = F.value(rows[d.node.id].tangent, rows[d.node.id].shape); });
   }
 
   function animate(p) {
@@ -126,7 +106,7 @@
     mode.answer = null;
     document.querySelectorAll("#tape-table td.tangent").forEach(function (td) { td.dataset.final = ""; td.textContent = "–"; });
     document.querySelectorAll("#tape-table").forEach(function (t) { t.classList.remove("has-tangents"); });
-    if (p) p.root.querySelectorAll("text.cr-tangent").forEach(function (t) { t.remove(); });
+    if (p) T.clear(p);
     if (p) p.root.querySelectorAll("[data-tangent]").forEach(function (g) { delete g.dataset.tangent; });
     if (p) p.render();
   }
