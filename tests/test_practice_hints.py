@@ -33,6 +33,17 @@ def _beside(page, node_id) -> float:
     return max(dx, dy)
 
 
+# How much of the step's consumers (what its highlighted edges reach) and of the player's
+# controls the practice card covers, in px² (0: none).
+COVERED = """(() => { const card = document.getElementById('practice-card').getBoundingClientRect();
+  const ids = new Set(); document.querySelectorAll('#graph .cr-edge.active').forEach(e => ids.add(e.dataset.target));
+  const els = Array.from(ids).flatMap(id => Array.from(document.querySelectorAll(
+    `#graph [id="${id}"][data-kind], #graph [id="${id}-op"]`))).concat([document.getElementById('player')]);
+  return els.reduce((sum, e) => { const r = e.getBoundingClientRect();
+    const w = Math.min(card.right, r.right) - Math.max(card.left, r.left), h = Math.min(card.bottom, r.bottom) - Math.max(card.top, r.top);
+    return sum + (w > 0 && h > 0 ? w * h : 0); }, 0); })()"""
+
+
 def test_hints_come_a_level_at_a_time_beside_the_node(page, live_server, artifacts):
     """v1: a first wrong answer gets the rule and no number, a second the two factors, both
     in the card beside v1's box. x (used twice): the rule says it is a sum; Show me alone
@@ -40,7 +51,8 @@ def test_hints_come_a_level_at_a_time_beside_the_node(page, live_server, artifac
     local derivative, never ∂v2/∂v2 × ∂v2/∂v1, which read as circular. Mutations: practice.js `const level = quiz.tries === 0
     ? 1 : 2` -> `2` (the first hint has the numbers); place() returning at once (the card
     stays in the Practice box, far below the node); practice.js term() without its output
-    case (the circular hint again)."""
+    case (the circular hint again); place() weighing the step's consumers as any other node
+    (the card sat over v1's gradient, a factor of x's)."""
     truth = _truth()
     page.set_default_navigation_timeout(120_000)  # a cold worker pool on a busy machine
     page.goto(live_server + PRACTICE)
@@ -74,12 +86,14 @@ def test_hints_come_a_level_at_a_time_beside_the_node(page, live_server, artifac
                     "upstream gradient × local derivative per use: ∂v2/∂x = ∂v2/∂v1 × ∂v1/∂x + "
                     "∂v2/∂v2 × v2's local derivative in x. Try again, or Show me."), rule
     assert _beside(page, "n1") <= 16
+    assert page.evaluate(COVERED) == 0  # v1's and v2's gradients, the factors, stay in sight
     shown = reveal_answer(page)
     products = [f"{_four(truth['v1'])} × {_four(truth['cos'])}", f"1 × {_four(truth['sin'])}"]
     assert shown.startswith("Shown: ∂v2/∂x = " + " + ".join(products) + " = "), shown
     assert shown.endswith(f" = {_four(truth['x'])}: upstream gradient × local derivative, "
                           "summed over the 2 uses of x."), shown
     assert _beside(page, "n1") <= 16
+    assert page.evaluate(COVERED) == 0
     page.screenshot(path=str(artifacts / "practice_reveal_beside.png"))
     page.keyboard.press("ArrowLeft")  # stepping on clears the verdict and takes the card back
     wait_until(page, "!document.getElementById('practice-card').classList.contains('beside')")

@@ -150,13 +150,24 @@
     };
     const sides = [fit(box.right + gap, box.top), fit(box.left - gap - width, box.top),
                    fit(box.left, box.bottom + gap), fit(box.left, box.top - gap - height)];
-    const others = Array.from(p.root.querySelectorAll("g[data-kind]")).filter(function (g) { return g !== group; })
-      .concat([el("player"), el("chain")].filter(Boolean)).map(function (e) { return e.getBoundingClientRect(); });
-    const hidden = function (at) {  // the area of the others the card would cover, and of the node itself
-      return others.concat([box]).reduce(function (sum, r, i) {
-        const w = Math.min(at[0] + width, r.right) - Math.max(at[0], r.left);
+    // The nodes this step's edges reach (a backward step's consumers, their gradients the
+    // upstream factors the student multiplies) weigh ten times the others: the card once sat
+    // over v1's gradient while asking for x's. The player's controls weigh twenty (a student
+    // clicks Step next), the node itself a hundred.
+    const needed = new Set();
+    p.root.querySelectorAll(".cr-edge.active").forEach(function (e) { needed.add(e.dataset.target); needed.add(e.dataset.source); });
+    const weighed = Array.from(p.root.querySelectorAll("g[data-kind]")).filter(function (g) { return g !== group; })
+      .map(function (g) { return [g.getBoundingClientRect(), needed.has(g.id) ? 10 : 1]; })
+      .concat(Array.from(p.root.querySelectorAll("g.op-circle, [id$='-op']")).filter(function (c) { return needed.has(c.id.replace(/-op$/, "")); })
+        .map(function (c) { return [c.getBoundingClientRect(), 10]; }))
+      .concat([[el("player"), 20], [el("chain"), 1]].filter(function (item) { return item[0]; })  // the controls stay clickable
+        .map(function (item) { return [item[0].getBoundingClientRect(), item[1]]; }))
+      .concat([[box, 100]]);
+    const hidden = function (at) {  // the weighed area of what the card would cover
+      return weighed.reduce(function (sum, item) {
+        const r = item[0], w = Math.min(at[0] + width, r.right) - Math.max(at[0], r.left);
         const h = Math.min(at[1] + height, r.bottom) - Math.max(at[1], r.top);
-        return sum + (w > 0 && h > 0 ? w * h * (i === others.length ? 100 : 1) : 0);
+        return sum + (w > 0 && h > 0 ? w * h * item[1] : 0);
       }, 0);
     };
     const best = sides.reduce(function (a, b) { return hidden(b) < hidden(a) ? b : a; });
