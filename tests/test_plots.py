@@ -160,3 +160,17 @@ def test_a_pole_does_not_flatten_the_derivative_plot():
     lo, hi = _clip_limits(df.tolist(), keep=slope.item())
     assert lo < slope.item() < hi and hi - lo < 30
     assert sum(lo <= v <= hi for v in values) >= 0.85 * len(values)
+
+
+def test_a_program_that_runs_its_own_backward_still_plots(client):
+    """`y = x * w; y.backward(); y`, as course cells end: the program's pass used to free the
+    graph f′ needs, and /api/plot answered 500 ("backward through the graph a second time").
+    f′ is plain torch's ∂(x·w)/∂x = w at every sample; the contour's gradient too.
+    Mutation seen failing: sampling._evaluate calling run_program, not _run."""
+    source = "y = x * w\ny.backward()\ny"
+    data = api(client, "/api/plot", f=source, x=3, w=0.5, wrt="x", lo=-1, hi=1, n=21)
+    x = torch.tensor(3.0, requires_grad=True)
+    (x * 0.5).backward()
+    assert data["df"] == [x.grad.item()] * 21 and data["at"]["f"] == 1.5
+    contour = api(client, "/api/plot", f=source, x=3, w=0.5, wrt="x,w", n=5)
+    assert contour["at"]["grad"] == [0.5, 3.0]

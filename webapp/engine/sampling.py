@@ -9,6 +9,7 @@ per point.
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 
 import torch
 
@@ -26,6 +27,33 @@ from ..limits import MAX_POINTWISE_GRID
 
 class NotBatchable(Exception):
     """The batched pass does not give per-point answers for this function."""
+
+
+@contextmanager
+def _graphs_kept():
+    """While a plot runs the program, its own backward() and autograd.grad keep their graphs:
+    f′ is autograd's, taken after the program ran, and a course cell's `loss.backward()` had
+    freed what it needs ("backward through the graph a second time" reached the page as a
+    500). Keeping a graph changes no value and no gradient; the job's child exits after."""
+    backward, grad = torch.autograd.backward, torch.autograd.grad
+
+    def kept_backward(tensors, grad_tensors=None, retain_graph=None, *args, **kwargs):
+        return backward(tensors, grad_tensors, True if retain_graph is None else retain_graph, *args, **kwargs)
+
+    def kept_grad(outputs, inputs, grad_outputs=None, retain_graph=None, *args, **kwargs):
+        return grad(outputs, inputs, grad_outputs, True if retain_graph is None else retain_graph, *args, **kwargs)
+
+    torch.autograd.backward, torch.autograd.grad = kept_backward, kept_grad
+    try:
+        yield
+    finally:
+        torch.autograd.backward, torch.autograd.grad = backward, grad
+
+
+def _run(source: str, inputs: dict, limits: Limits):
+    """run_program for a plot: the program's passes keep their graphs (_graphs_kept)."""
+    with _graphs_kept():
+        return run_program(source, inputs, limits)
 
 
 def _scalar_input(inputs: dict, name: str) -> float:
@@ -54,7 +82,11 @@ def _derivatives(output, leaf, order: int):
     if not output.requires_grad:
         zeros = torch.zeros_like(output)
         return output.detach(), zeros, zeros if order > 1 else None
-    (first,) = torch.autograd.grad(output.sum(), leaf, create_graph=order > 1, allow_unused=True)
+    try:
+        (first,) = torch.autograd.grad(output.sum(), leaf, create_graph=order > 1, allow_unused=True)
+    except RuntimeError as error:  # PyTorch's refusal, said as the program's (never a 500)
+        raise runtime("PyTorch could not differentiate the output for the plot: "
+                      f"{str(error).splitlines()[0]}") from None
     first = torch.zeros_like(leaf) if first is None else first
     second = None
     if order > 1:
@@ -68,7 +100,7 @@ def _derivatives(output, leaf, order: int):
 
 
 def _evaluate(source, inputs, wrt, value, limits, order):
-    evaluation = run_program(source, {**inputs, wrt: value}, limits)
+    evaluation = _run(source, {**inputs, wrt: value}, limits)
     return _derivatives(evaluation.output, evaluation.input_tensors[wrt], order)
 
 
@@ -213,7 +245,7 @@ def sample_2d(source: str, inputs: dict, wx: str, wy: str, ranges, n: int,
         grid = torch.tensor([[_value(source, {**inputs, wx: float(a), wy: float(b)}, limits)
                               for a, b in zip(row_x.tolist(), row_y.tolist())]
                              for row_x, row_y in zip(gx, gy)], dtype=torch.float64)
-    evaluation = run_program(source, {**inputs, wx: px, wy: py}, limits)
+    evaluation = _run(source, {**inputs, wx: px, wy: py}, limits)
     output = evaluation.output
     if not isinstance(output, torch.Tensor) or output.numel() != 1:
         raise runtime("A contour plot needs a function whose output is a single number.")
