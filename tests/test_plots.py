@@ -174,3 +174,22 @@ def test_a_program_that_runs_its_own_backward_still_plots(client):
     assert data["df"] == [x.grad.item()] * 21 and data["at"]["f"] == 1.5
     contour = api(client, "/api/plot", f=source, x=3, w=0.5, wrt="x,w", n=5)
     assert contour["at"]["grad"] == [0.5, 3.0]
+
+
+def test_the_check_compares_the_derivative_the_differences_approximate(client):
+    """`y.backward(torch.tensor(2.0))` seeds the program's own pass: x.grad is 2 · ∂y/∂x = 1,
+    but the central difference approximates ∂y/∂x = 0.5 (plain torch's). The check's autograd
+    column is chainrule's own pass from the output, and the page says why x.grad differs
+    (it read "difference −5.00e-01", blamed on float32). Mutation seen failing: checks.py
+    reading `leaves[name].grad` again."""
+    source = "y = x * w\ny.backward(torch.tensor(2.0))\ny"
+    x = torch.tensor(3.0, requires_grad=True)
+    (g,) = torch.autograd.grad(x * 0.5, x)
+    data = api(client, "/api/check", f=source, x=3, w=0.5)
+    row = next(r for r in data["rows"] if r["input"] == "x")
+    assert row["autograd"] == g.item() and abs(row["difference"]) < 1e-3, row
+    assert sorted(data["program_grad_differs"]) == ["w", "x"]
+    page = client.get("/partials/check?" + urllib.parse.urlencode({"f": source, "x": 3, "w": 0.5}))
+    assert "left x, w.grad different from it" in page.get_data(as_text=True)
+    plain = api(client, "/api/check", f="x * w", x=3, w=0.5)
+    assert plain["program_grad_differs"] == []

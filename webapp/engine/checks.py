@@ -4,7 +4,8 @@ from __future__ import annotations
 import torch
 
 from ..errors import bad_input, runtime
-from .evaluation import differentiate, find_leaves, output_gradient, run_program
+from ..language.calls import explain_torch_error
+from .evaluation import find_leaves, graphs_kept, output_gradient, run_program
 from .jsonvalues import number, tensor_value
 from ..limits import Limits
 
@@ -34,13 +35,19 @@ def finite_differences(source: str, inputs: dict, grad_output, step: float, limi
     """Autograd's gradient of each input entry beside the central difference at `step`."""
     if not (0 < step < 1):
         raise bad_input("step must be between 0 and 1, for example 0.001.")
-    evaluation = run_program(source, inputs, limits)
-    differentiate(evaluation, grad_output)
+    with graphs_kept():
+        evaluation = run_program(source, inputs, limits)
     leaves = find_leaves(evaluation)
+    names = list(evaluation.inputs)
+    ours = _own_pass(evaluation.output, [leaves[name] for name in names], grad_output)
+    # The program's own backward() may have seeded its pass, or run several: its .grad is
+    # then not this derivative, and the page says so beside the table.
+    differs = [name for name, grad in zip(names, ours) if leaves[name].grad is not None
+               and (grad is None or not torch.equal(leaves[name].grad, grad))]
     rows = []
-    for name in evaluation.inputs:
+    for name, own in zip(names, ours):
         tensor = leaves[name]
-        grad = tensor.grad.reshape(-1) if tensor.grad is not None else torch.zeros(tensor.numel())
+        grad = own.reshape(-1) if own is not None else torch.zeros(tensor.numel())
         for index in range(min(tensor.numel(), MAX_CHECKED - len(rows))):
             plus = _scalar_value(source, _nudged(inputs, name, index, step), grad_output, limits)
             minus = _scalar_value(source, _nudged(inputs, name, index, -step), grad_output, limits)
@@ -58,7 +65,20 @@ def finite_differences(source: str, inputs: dict, grad_output, step: float, limi
             central = (plus - minus) / (2 * h)
             sweep.append({"step": h, "central": number(central),
                           "error": number(abs(central - first["autograd"]))})
-    return {"step": step, "rows": rows, "sweep": sweep, "dtype": "float32"}
+    return {"step": step, "rows": rows, "sweep": sweep, "dtype": "float32", "program_grad_differs": differs}
+
+
+def _own_pass(output, tensors: list, grad_output) -> list:
+    """∂(output · grad_output)/∂ each tensor, by one backward pass of chainrule's own from the
+    output: the derivative the central differences approximate (_scalar_value), whatever
+    passes the program ran itself. None where the output does not depend on it."""
+    if not isinstance(output, torch.Tensor) or not output.requires_grad:
+        return [None] * len(tensors)
+    try:
+        return list(torch.autograd.grad(output, tensors, output_gradient(output, grad_output),
+                                        retain_graph=True, allow_unused=True))
+    except RuntimeError as exc:
+        raise runtime(explain_torch_error(exc)) from None
 
 
 def jacobian(source: str, inputs: dict, limits: Limits) -> dict:

@@ -145,6 +145,28 @@ def output_gradient(output: torch.Tensor, grad_output):
     return gradient
 
 
+@contextlib.contextmanager
+def graphs_kept():
+    """While chainrule runs a program for its own derivatives (a plot, the gradient check),
+    the program's backward() and autograd.grad keep their graphs: chainrule's pass comes
+    after the program's, and a course cell's `loss.backward()` had freed what it needs
+    ("backward through the graph a second time" reached the page as a 500). Keeping a graph
+    changes no value and no gradient; a job's child exits after."""
+    backward, grad = torch.autograd.backward, torch.autograd.grad
+
+    def kept_backward(tensors, grad_tensors=None, retain_graph=None, *args, **kwargs):
+        return backward(tensors, grad_tensors, True if retain_graph is None else retain_graph, *args, **kwargs)
+
+    def kept_grad(outputs, inputs, grad_outputs=None, retain_graph=None, *args, **kwargs):
+        return grad(outputs, inputs, grad_outputs, True if retain_graph is None else retain_graph, *args, **kwargs)
+
+    torch.autograd.backward, torch.autograd.grad = kept_backward, kept_grad
+    try:
+        yield
+    finally:
+        torch.autograd.backward, torch.autograd.grad = backward, grad
+
+
 def differentiate(evaluation: Evaluation, grad_output, before=None, pass_start=None) -> None:
     """Run backward() from the output unless the program's own pass already covers it.
 

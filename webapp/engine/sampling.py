@@ -9,12 +9,11 @@ per point.
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
 
 import torch
 
 from ..errors import ChainruleError, bad_input, limit, runtime
-from .evaluation import run_program
+from .evaluation import graphs_kept, run_program
 from .jsonvalues import number, tensor_value
 from ..language.frontend import parse_source
 from ..limits import Limits
@@ -29,30 +28,9 @@ class NotBatchable(Exception):
     """The batched pass does not give per-point answers for this function."""
 
 
-@contextmanager
-def _graphs_kept():
-    """While a plot runs the program, its own backward() and autograd.grad keep their graphs:
-    f′ is autograd's, taken after the program ran, and a course cell's `loss.backward()` had
-    freed what it needs ("backward through the graph a second time" reached the page as a
-    500). Keeping a graph changes no value and no gradient; the job's child exits after."""
-    backward, grad = torch.autograd.backward, torch.autograd.grad
-
-    def kept_backward(tensors, grad_tensors=None, retain_graph=None, *args, **kwargs):
-        return backward(tensors, grad_tensors, True if retain_graph is None else retain_graph, *args, **kwargs)
-
-    def kept_grad(outputs, inputs, grad_outputs=None, retain_graph=None, *args, **kwargs):
-        return grad(outputs, inputs, grad_outputs, True if retain_graph is None else retain_graph, *args, **kwargs)
-
-    torch.autograd.backward, torch.autograd.grad = kept_backward, kept_grad
-    try:
-        yield
-    finally:
-        torch.autograd.backward, torch.autograd.grad = backward, grad
-
-
 def _run(source: str, inputs: dict, limits: Limits):
-    """run_program for a plot: the program's passes keep their graphs (_graphs_kept)."""
-    with _graphs_kept():
+    """run_program for a plot: the program's passes keep their graphs (evaluation.graphs_kept)."""
+    with graphs_kept():
         return run_program(source, inputs, limits)
 
 
