@@ -155,3 +155,18 @@ def test_a_gradient_handed_back_by_autograd_grad_has_its_sentence():
     assert all(trace["explain"]["backward"].get(node) for node in backward), backward
     text = trace["explain"]["backward"][backward[-1]]
     assert f"= {g.item():g}" in text and text.splitlines()[-1].startswith("x.grad stays None"), text
+
+
+def test_the_tape_caption_says_what_the_adjoint_is_after_a_seed(client):
+    """The evaluation trace's caption read v̄ = ∂y/∂v on a page whose backward() started from
+    2, where x̄ = 1 and ∂y/∂x = 0.5; it now says the seed multiplies it there, and only there
+    (a practice page of the same source as well). Mutation seen failing: tape_view's
+    `derivatives` always true."""
+    import urllib.parse
+    seeded = urllib.parse.urlencode({"f": "y = x * w\ny.backward(torch.tensor(2.0))\ny", "x": 3, "w": 0.5})
+    plain = urllib.parse.urlencode({"f": "x * w", "x": 3, "w": 0.5})
+    caption = re.compile(r'<caption id="tape-caption">(.*?)</caption>', re.S)
+    for query, seeded_page in ((seeded, True), (seeded + "&practice=1", True), (plain, False),
+                               (plain + "&practice=1", False)):
+        text = " ".join(caption.search(client.get("/?" + query).get_data(as_text=True)).group(1).split())
+        assert ("times the seed backward() started from" in text) == seeded_page, (query, text)

@@ -11,7 +11,7 @@ from ..formatting import WHOLE, format_number
 from ..model import ABSENT, Node, Trace
 from .naming import INFIX, TraceIndex, formula, given, grad_summary_of, is_custom, operands, repeats
 from .naming import format_value
-from .notation import agrees, bar, entries, numbers_of, one_number, relation, term
+from .notation import agrees, bar, derivatives, entries, numbers_of, one_number, relation, term
 from .steps import unreached
 
 PATTERNS = {"+": "add distributes: each input receives the upstream gradient unchanged",
@@ -425,7 +425,7 @@ def explanations(ix: TraceIndex, seeded: bool = False, language: str = "python")
     output = outputs[0] if outputs else None
     out_name = output.name if output else "y"
     # one scalar output's backward from 1: gradients are derivatives (else adjoints: _rule)
-    ix.plain_seed = len(outputs) == 1 and _numel(output.shape) == 1 and _is_one(output.grad)
+    ix.plain_seed = derivatives([(n.shape, n.grad) for n in outputs])
     # dict.fromkeys: a folded trace (folding.py) steps one box many times; one text each
     return {"forward": {i: forward_text(ix, nodes[i], language) for i in dict.fromkeys(trace.forward)},
             "backward": {i: backward_text(ix, nodes[i], out_name, seeded, language)

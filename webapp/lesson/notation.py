@@ -81,3 +81,14 @@ def _flatten(value) -> list:
     if isinstance(value, list):
         return [item for part in value for item in _flatten(part)]
     return [value]
+
+
+def derivatives(outputs: list) -> bool:
+    """Whether a pass's gradients are derivatives, ∂y/∂v: one output of one entry, started from
+    1. After any other seed (a grad_output, a tensor's ones, several outputs) they are adjoints,
+    v̄, the derivative weighted by the seed: explain.py's rules, practice's questions and the
+    tape's caption say so. `outputs`: (shape, grad) of each output node."""
+    if len(outputs) != 1:
+        return False
+    shape, grad = outputs[0]
+    return math.prod(shape) == 1 and numbers_of(grad) == [1]

@@ -8,10 +8,9 @@ answered it right or asked to see it (web/practice.py). Plain data in, plain dat
 from __future__ import annotations
 
 import copy
-import math
 
 from ..errors import bad_input
-from .notation import numbers_of
+from .notation import derivatives
 from .tape_view import tape_view
 
 #: The same tolerance practice.js stated before the check moved here.
@@ -61,19 +60,9 @@ def without_answers(trace: dict) -> dict:
                                                if k not in asked}}
     page["tape"] = [_drop(row, "adjoint", "adjoint_sum") if row["id"] in asked else row
                     for row in trace.get("tape") or []]
-    page["practice"] = {"asked": order, "derivatives": derivatives(trace)}
+    page["practice"] = {"asked": order, "derivatives": derivatives(
+        [(n["shape"], n.get("grad")) for n in trace["nodes"] if n["kind"] == "output"])}
     return page
-
-
-def derivatives(trace: dict) -> bool:
-    """Whether the pass's gradients are derivatives, ∂y/∂v: one output of one entry, backward
-    from 1. After any other seed they are adjoints, v̄ (practice.js asks for them so, and
-    explain.py writes its rules so)."""
-    outputs = [n for n in trace["nodes"] if n["kind"] == "output"]
-    if len(outputs) != 1:
-        return False
-    seed = numbers_of(outputs[0].get("grad"))
-    return math.prod(outputs[0]["shape"]) == 1 and seed == [1]
 
 
 def _drop(item: dict, *keys: str) -> dict:

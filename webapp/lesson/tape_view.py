@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..limits import MAX_TAPE_ROWS
 from .naming import format_value
-from .notation import bar, relation, term
+from .notation import bar, derivatives, relation, term
 
 
 def _expr(row: dict, node: dict) -> str:
@@ -44,4 +44,8 @@ def tape_view(trace: dict | None) -> dict | None:
                              adjoint) if len(contributions) > 1 else "=",
         })
     output = next((n["name"] for n in trace["nodes"] if n["kind"] == "output"), "y")
-    return {"rows": rows, "more": max(0, len(trace["tape"]) - MAX_TAPE_ROWS), "output": output}
+    # the caption's v̄ = ∂y/∂v holds only after a backward() from one scalar's 1
+    plain = (trace["practice"].get("derivatives", True) if "practice" in trace else  # its seed is asked
+             derivatives([(n["shape"], n.get("grad")) for n in trace["nodes"] if n["kind"] == "output"]))
+    return {"rows": rows, "more": max(0, len(trace["tape"]) - MAX_TAPE_ROWS), "output": output,
+            "derivatives": plain}
