@@ -1,7 +1,11 @@
 """Misconception guards (issue 15): each shown only when the program makes the mistake."""
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
+import torch
 
 from webapp import trace
 from webapp.lesson.guards import find_guards
@@ -44,3 +48,46 @@ def test_guards_reach_the_trace():
     data = trace(LEAF + "y = x * 2\nz = y * y\nz.backward()\ny.grad")
     assert [(g["line"], g["kind"]) for g in data["guards"]] == [(5, "non-leaf-grad")]
     assert "retain_grad()" in data["guards"][0]["message"]
+
+
+COURSE = Path(__file__).parent / "course_corpus"
+
+
+@pytest.mark.parametrize("name, source", [
+    ("karpathy", (COURSE / "karpathy_micrograd_torch_check.py").read_text()),
+    ("d2l", (COURSE / "d2l_autograd.py").read_text()),
+    ("chained twice, rebuilt", "x = torch.ones(3, requires_grad=True)\ny = x * x\ny.sum().backward()\n"
+                               "y = x * 3\ny.sum().backward()\nx.grad"),
+    ("one entry", "x = torch.tensor([2.0], requires_grad=True)\no = torch.tanh(x * 3)\no.backward()\nx.grad"),
+    ("two unnamed graphs", "x = torch.ones(3, requires_grad=True)\n(x * 2).sum().backward()\n"
+                           "(x * 3).sum().backward()\nx.grad"),
+])
+def test_a_note_never_contradicts_what_pytorch_did(monkeypatch, name, source):
+    """Programs PyTorch runs to the end, taken as published: no note may say PyTorch refuses
+    them (retain-graph, non-scalar-backward), and no name that is a leaf in plain torch may be
+    called a non-leaf. Karpathy's `x2 = torch.Tensor([0.0]).double(); x2.requires_grad = True`
+    was a non-leaf, its [1]-shaped `o.backward()` needed a gradient, and d2l's `z.sum()` and
+    `y.sum()` (two graphs) were one graph backward twice. Mutations seen failing: two unknown
+    receivers matching (`if base else None` dropped); `made_leaves` not subtracted;
+    `math.prod(...) > 1` dropped from tensor_names. `_base_name` never walking a chain fails
+    the test below."""
+    monkeypatch.setenv("CHAINRULE_TRUSTED", "1")
+    from webapp.engine.jobs import handle
+    space = {"torch": torch, "print": lambda *a, **k: None}
+    exec(compile(source, name, "exec"), space)  # the oracle: plain PyTorch, no exception
+    guards = handle({"kind": "trace", "source": source, "inputs": {}})["ok"]["guards"]
+    refused = [g for g in guards if g["kind"] in ("retain-graph", "non-scalar-backward")]
+    assert refused == [], refused
+    for guard in guards:
+        if guard["kind"] == "non-leaf-grad":
+            leaf = re.search(r"^(\w+)", guard["message"]).group(1)
+            assert not (isinstance(space.get(leaf), torch.Tensor) and space[leaf].is_leaf), guard
+
+
+def test_a_second_pass_through_one_graph_is_still_noted():
+    """The positive case beside the one above: PyTorch refuses `y.sum().backward()` twice on
+    one graph, and the note says so."""
+    source = "x = torch.ones(3, requires_grad=True)\ny = x * x\ny.sum().backward()\ny.sum().backward()"
+    with pytest.raises(RuntimeError):
+        exec(source, {"torch": torch})
+    assert [g["kind"] for g in find_guards(source) if g["kind"] == "retain-graph"] == ["retain-graph"]

@@ -6,6 +6,7 @@ run, from the trace's nodes (which names hold non-leaf or non-scalar tensors).
 from __future__ import annotations
 
 import ast
+import math
 from dataclasses import dataclass
 
 from ..memo import MiB, bytes_bounded
@@ -69,11 +70,33 @@ def _computed_names(tree) -> set[str]:
     return names
 
 
+def _made_leaves(nodes) -> set[str]:
+    """Names a program turns into leaves after computing them: `x2 = torch.Tensor([0.0]).double();
+    x2.requires_grad = True` (Karpathy's micrograd check) or `x2.requires_grad_()`."""
+    names = set()
+    for node in nodes:
+        if isinstance(node, ast.Assign):
+            names |= {t.value.id for t in node.targets if isinstance(t, ast.Attribute)
+                      and t.attr == "requires_grad" and isinstance(t.value, ast.Name)}
+        elif _is_call(node, "requires_grad_") and isinstance(node.func, ast.Attribute) \
+                and isinstance(node.func.value, ast.Name):
+            names.add(node.func.value.id)
+    return names
+
+
+def _base_name(node) -> str | None:
+    """The name a chain of method calls starts from: y in `y.sum().backward()`."""
+    while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        node = node.func.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
 @dataclass(frozen=True)
 class _Syntax:
     """What the guards read from a program's tree: the same for every run of one source."""
 
     computed: frozenset
+    made_leaves: frozenset
     calls: tuple
     backwards: tuple
     retained: frozenset
@@ -95,6 +118,7 @@ def _syntax(source: str) -> _Syntax | None:
     backwards = sorted((c for c in calls if _is_call(c, "backward")), key=lambda c: c.lineno)
     return _Syntax(
         computed=frozenset(_computed_names(tree)),
+        made_leaves=frozenset(_made_leaves(nodes)),
         calls=tuple(calls), backwards=tuple(backwards),
         retained=frozenset(c.func.value.id for c in calls if _is_call(c, "retain_grad")
                            and isinstance(c.func, ast.Attribute) and isinstance(c.func.value, ast.Name)),
@@ -117,9 +141,10 @@ def find_guards(source: str, nodes: list[Node] = ()) -> list[dict]:
         return []
     # the program's own names: a reassigned name is numbered in `name` (y₁, y₂), not in `label`
     non_leaf = {n.label or n.name for n in nodes if n.named and n.kind in ("op", "output")}
-    non_leaf |= syntax.computed  # the run may have ended before a graph was drawn
+    non_leaf |= syntax.computed - syntax.made_leaves  # the run may have ended before a graph
+    # backward() without a gradient needs more than one entry to be refused (a [1] is fine)
     tensor_names = {n.label or n.name if n.named else n.name for n in nodes
-                    if n.shape and n.kind in ("op", "output")}
+                    if n.shape and math.prod(n.shape) > 1 and n.kind in ("op", "output")}
     calls, backwards, retained = syntax.calls, list(syntax.backwards), syntax.retained
     in_loop, zeroes, assigned = syntax.in_loop, syntax.zeroes, syntax.assigned
     found = []
@@ -142,11 +167,16 @@ def find_guards(source: str, nodes: list[Node] = ()) -> list[dict]:
         found.append(_guard(backwards[1] if len(backwards) > 1 else backwards[0], "accumulate"))
     receivers = [c.func.value.id if isinstance(c.func, ast.Attribute)
                  and isinstance(c.func.value, ast.Name) else None for c in backwards]
+    # whose graph each pass goes through: y for `y.backward()` and `y.sum().backward()`, a
+    # name the program assigned (never `torch` of `torch.sum(y)`), else unknown (no guard)
+    names = {name for name, _ in assigned}
+    bases = [_base_name(c.func.value) if isinstance(c.func, ast.Attribute) else None for c in backwards]
+    bases = [base if base in names else None for base in bases]
     for index, call in enumerate(backwards):
-        receiver = receivers[index]
-        earlier = receivers.index(receiver) if receiver in receivers[:index] else None
+        receiver, base = receivers[index], bases[index]
+        earlier = max((i for i in range(index) if bases[i] == base), default=None) if base else None
         rebuilt = earlier is not None and any(  # a new graph under the same name is fine
-            name == receiver and backwards[earlier].lineno < line <= call.lineno
+            name == base and backwards[earlier].lineno < line <= call.lineno
             for name, line in assigned)
         if earlier is not None and not rebuilt and not _keyword_true(backwards[earlier], "retain_graph"):
             found.append(_guard(call, "retain-graph"))
