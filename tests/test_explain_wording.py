@@ -170,3 +170,17 @@ def test_the_tape_caption_says_what_the_adjoint_is_after_a_seed(client):
                                (plain + "&practice=1", False)):
         text = " ".join(caption.search(client.get("/?" + query).get_data(as_text=True)).group(1).split())
         assert ("times the seed backward() started from" in text) == seeded_page, (query, text)
+
+
+def test_a_local_derivative_that_is_a_sum_is_bracketed(client):
+    """tanh's local derivative 1 − o² is one factor: `ō · (1 − o²)`, never `ō · 1 − o²` (read
+    as (ō · 1) − o², a new user's report on Karpathy's micrograd cell); the number is plain
+    torch's. Mutation seen failing: explain.py using term() for the local again."""
+    trace = trace_of(client, "o = torch.tanh(x * 2)\no", x=0.3)
+    text = next(t for t in trace["explain"]["backward"].values() if "o's local derivative" in t)
+    x = torch.tensor(0.3, requires_grad=True)
+    n = x * 2
+    n.retain_grad()
+    torch.tanh(n).backward()
+    assert text.splitlines()[1].strip() == f"= {bar('o')} · (1 − o²)", text
+    assert text.splitlines()[2].endswith(f"= {n.grad.item():.4g}"), text

@@ -11,7 +11,7 @@ from ..formatting import WHOLE, format_number
 from ..model import ABSENT, Node, Trace
 from .naming import INFIX, TraceIndex, formula, given, grad_summary_of, is_custom, operands, repeats
 from .naming import format_value
-from .notation import agrees, bar, derivatives, entries, numbers_of, one_number, relation, term
+from .notation import agrees, bar, derivatives, entries, factor, numbers_of, one_number, relation, term
 from .steps import unreached
 
 PATTERNS = {"+": "add distributes: each input receives the upstream gradient unchanged",
@@ -214,7 +214,7 @@ def _one_contribution(ix, node, edge, consumer, out_name, op="+=") -> str:
         return (f"{rule}\n   your backward of {consumer.symbol or consumer.op}{given} "
                 f"returned {got}")
     local = local_derivative(node, consumer, pairs, position)
-    named = (f"{bar(consumer.name)} {{}} {term(local)}" if local else
+    named = (f"{bar(consumer.name)} {{}} {factor(local)}" if local else
              f"{bar(consumer.name)} {{}} ∂{consumer.name}/∂{node.name}")
     numbers = [numbers_of(v) for v in (up_value, edge.local_grad, edge.grad)]
     scalar_like = _numel(node.shape) == 1 and _numel(consumer.shape) == 1  # a number, or [1]

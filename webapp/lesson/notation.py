@@ -16,6 +16,18 @@ def term(text: str) -> str:
     return f"({text})" if text.startswith(("−", "-")) else text
 
 
+def factor(text: str) -> str:
+    """A factor of a product: in brackets when negative (term) or when a space outside any
+    bracket makes it a sum or a condition: ō · (1 − o²), not ō · 1 − o², which reads as
+    (ō · 1) − o²; ȳ · (1 if x > 0 else 0)."""
+    depth = 0
+    for char in text:
+        depth += (char in "([") - (char in ")]")
+        if char == " " and depth == 0:
+            return f"({text})"
+    return term(text)
+
+
 # JSON has no NaN or infinity: the worker writes them as these strings (engine/jsonvalues.py).
 NOT_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 

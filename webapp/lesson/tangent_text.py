@@ -7,7 +7,7 @@ import re
 from .explain import dims, local_derivative, with_shape
 from ..model import ABSENT, Node
 from .naming import TraceIndex, format_value, given, operands
-from .notation import term
+from .notation import factor, term
 
 
 def dot(name: str) -> str:
@@ -33,7 +33,7 @@ def tangent_text(ix: TraceIndex, node: Node) -> str:
     for position, (edge, source) in enumerate(pairs):
         local = local_derivative(source, node, pairs, position) or f"∂{node.name}/∂{source.name}"
         named.append({"1": dot(source.name), "−1": f"−{dot(source.name)}"}.get(
-            local, f"{local}·{dot(source.name)}"))
+            local, f"{factor(local)}·{dot(source.name)}"))
         numbers.append(f"{term(format_value(edge.local_grad, []))}·"
                        f"{term(format_value(given(source.tangent), []))}")
     return (f"{dot(node.name)} = {_sum(named)}\n"
