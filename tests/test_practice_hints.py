@@ -117,8 +117,8 @@ def test_the_first_hint_carries_no_local_derivative(client):
 def test_after_a_seed_of_2_practice_asks_for_adjoints(page, live_server):
     """x·w with grad_output 2: the pass carries 2 · ∂v1/∂x, so practice asks for v̄1 and x̄,
     never ∂v1/∂x (a false question), and its hints and its reveal use the same names; the
-    numbers are plain torch's. Mutation seen failing: practice.js derivatives() returning true
-    (the questions read ∂v1/∂v1 and ∂v1/∂x again)."""
+    numbers are plain torch's. Mutations seen failing: practice.js derivatives() returning true
+    (the questions read ∂v1/∂v1 and ∂v1/∂x again); score() saying "right so far" again."""
     x = torch.tensor(3.0, requires_grad=True)
     (x * 0.5).backward(torch.tensor(2.0))
     page.set_default_navigation_timeout(120_000)
@@ -129,6 +129,9 @@ def test_after_a_seed_of_2_practice_asks_for_adjoints(page, live_server):
         page.keyboard.press("ArrowRight")
     assert "what is v̄1?" in page.inner_text("#practice-question")
     assert "Right" in submit_answer(page, "2")
+    # the running score counts first tries, as the final one says (a new user read 0 of 1
+    # right after a right second try)
+    assert page.inner_text("#practice-score") == "1 of 1 right at the first try so far (3 questions in all)."
     page.keyboard.press("ArrowRight")
     assert "what is x̄?" in page.inner_text("#practice-question")
     hint = submit_answer(page, "7")

@@ -190,7 +190,7 @@
     const done = p.state().index >= p.steps.length && quiz.asked > 0;
     el("practice-score").textContent = !on() || !quiz.asked ? "" :
       (done ? "Score: " + quiz.right + " of " + total + " right at the first try." :
-              quiz.right + " of " + quiz.asked + " right so far (" + total + " questions in all).");
+              quiz.right + " of " + quiz.asked + " right at the first try so far (" + total + " questions in all).");
   }
 
   function ask(p, index) {
