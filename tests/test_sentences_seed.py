@@ -50,8 +50,8 @@ TABLE = [  # (source, grad_output, inputs, the words the step must use, words it
     ("y = (x * x).sum()\ny", None, {"x": [1.0, 2.0]}, "backward starts at the output with 1", None),
     ("x2 = torch.tensor([1., 2.], requires_grad=True)\ny = x2 * x2\ny.backward(torch.tensor([3., 5.]))\ny",
      None, {}, "with the gradient the program gave backward()", "with 1"),
-    (VECTOR, [2.0, -1.0], {"x": [1.0, 2.0]}, "with the grad_output you gave", "with 1"),
-    (VECTOR, "ones", {"x": [1.0, 2.0]}, "with ones, one per entry (the grad_output you gave)", None),
+    (VECTOR, [2.0, -1.0], {"x": [1.0, 2.0]}, "with the grad_output given", "with 1"),
+    (VECTOR, "ones", {"x": [1.0, 2.0]}, "with ones, one per entry (the grad_output given)", None),
     (CONTROL_FLOW_SEEDED, None, {"a": [0.5, -1.0]}, "with the gradient the program gave backward()",
      "with 1"),
 ]

@@ -371,8 +371,8 @@ def seed_words(node: Node, seeded: bool) -> str:
     if numbers is not None and all(v == 1 for v in numbers):
         if len(numbers) == 1:
             return "1"
-        return "ones, one per entry" + (" (the grad_output you gave)" if seeded else "")
-    return "the grad_output you gave" if seeded else "the gradient the program gave backward()"
+        return "ones, one per entry" + (" (the grad_output given)" if seeded else "")
+    return "the grad_output given" if seeded else "the gradient the program gave backward()"
 
 
 # How the program's language writes a leaf's gradient, its absence and a flag set: `x.grad`,
