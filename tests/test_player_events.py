@@ -83,3 +83,21 @@ def test_each_step_lights_the_edges_of_the_trace(page, live_server):
             if view == "autograd":  # only the edges between grad_fn boxes are drawn
                 wanted = {(s, t) for s, t in wanted if kinds[t] != "constant" and kinds[s] != "constant"}
             assert {tuple(pair) for pair in lit} == wanted, (view, step)
+
+
+def test_a_backward_step_outlines_the_box_not_the_operation_that_made_it(page, live_server):
+    """sin(x)·x: v1 = sin(x)'s forward step outlines its box and its sin circle; its backward
+    step, whose gradient comes from the × it feeds, outlines the box alone (a bold sin beside
+    a sentence about × misled a student). Mutation seen failing: player.js render() marking
+    the circle current in both phases."""
+    page.goto(f"{live_server}/?f=sin(x)*x&x=1")
+    page.wait_for_selector("#graph svg")
+    steps = page.evaluate("window.chainrule.player().steps")
+    v1 = page.evaluate("window.chainrule.player().trace.nodes.find(n => n.op && n.op.startsWith('Sin')).id")
+    current = (f"[document.querySelector('#graph [id=\"{v1}\"][data-kind]').classList.contains('st-current'),"
+               f" document.querySelector('#graph [id=\"{v1}-op\"]').classList.contains('st-current')]")
+    for phase, wanted in (("forward", [True, True]), ("backward", [True, False])):
+        index = next(i for i, s in enumerate(steps) if s["node"] == v1 and s["phase"] == phase) + 1
+        page.evaluate(f"window.chainrule.player().go({index})")
+        assert page.evaluate(current) == wanted, phase
+    assert page.errors == []

@@ -75,7 +75,10 @@
           setClass(el, "st-pending", !known);
           setClass(el, "st-computed", known && !hasGrad);
           setClass(el, "st-grad", hasGrad);
-          setClass(el, "st-current", !!current && current.node === node.id);
+          // Backward, a node's gradient comes from its consumers (their edges light up), not
+          // from the operation that made it: its own circle stays plain (a bold × beside a
+          // sentence about + misled a student).
+          setClass(el, "st-current", !!current && current.node === node.id && (el === t.group || current.phase === "forward"));
         });
         if (t.value) t.value.textContent = known ? t.valueText : "?";
         if (t.grad) {
