@@ -335,3 +335,21 @@ def test_keys_move_the_slider_and_the_settled_page_keeps_the_step(page, live_ser
     wait_until(page, "document.getElementById('plot-live').dataset.drawn === document.getElementById('plot-live').dataset.src", 20)
     assert f"at x = {page.evaluate('window.chainruleFormat.number(%r)' % x)}" in page.inner_text("#plot-live")
     assert page.errors == []
+
+
+def test_an_input_typed_as_a_list_loses_its_slider_until_it_is_a_number(page, live_server):
+    """x typed as [1.0, 2.0] (keystrokes, Enter): x's slider goes, so no touch of it can turn
+    the list back into one number silently (it did: x=3.64); typed 2 again, it is back.
+    Mutation seen failing: drag_x.js's afterSettle not hiding the slider."""
+    page.goto(f"{live_server}/?" + urllib.parse.urlencode({"f": "(x * 3).sum()", "x": "2"}), timeout=120_000)
+    page.wait_for_selector("#graph svg")
+    assert page.is_visible(SLIDER)
+    for typed, shown in (("[1.0, 2.0]", False), ("2", True)):
+        page.click('#inputs input[name="x"]')
+        page.keyboard.press("Control+A")
+        page.keyboard.type(typed)
+        page.keyboard.press("Enter")
+        wait_until(page, f"JSON.stringify({TRACE_JS}.leaves.x.value) === JSON.stringify({json.loads(typed)})", 30)
+        wait_settled(page, 20)
+        assert page.is_visible(SLIDER) == shown, typed
+    assert page.errors == []

@@ -178,6 +178,9 @@
         ["min", "max", "step"].forEach(function (a) { slider.setAttribute(a, plotted.getAttribute(a)); });
       }
       if (leaf && typeof leaf.value === "number") slider.value = String(leaf.value);
+      // An input typed as a list is no longer a point on a line: its slider goes until it is
+      // a number again (touching it replaced [1.0, 2.0] with x=3.64, silently).
+      slider.hidden = !!leaf && typeof leaf.value !== "number";
     });
   });
 
