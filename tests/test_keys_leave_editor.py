@@ -99,3 +99,21 @@ def test_tab_goes_through_the_page_and_nothing_keeps_it(page, live_server):
     assert order == sorted(order), seen
     assert _active(page) == "share-link"
     assert page.errors == []
+
+
+def test_a_new_input_value_keeps_the_step_a_key_took_while_it_came(page, live_server):
+    """x typed anew in its box, Esc, →: the → steps the graph on screen while the new numbers
+    are on their way, and the new graph (the same steps) keeps that step; it went back to
+    Ready, and the → was lost (a new user's report). A new function still starts at Ready.
+    Mutation seen failing: page.js sameSteps() comparing the whole trace only."""
+    page.goto(f"{live_server}/?f=sin(x)*x&x=1")
+    page.wait_for_selector("#graph svg")
+    page.click('#inputs input[name="x"]')
+    page.keyboard.press("Control+A")
+    page.keyboard.type("2")
+    page.keyboard.press("Escape")
+    page.keyboard.press("ArrowRight")
+    wait_until(page, "JSON.parse(document.getElementById('graph').dataset.trace).leaves.x.value === 2", 30)
+    wait_until(page, "window.chainrule.state().loads === 2", 30)
+    assert page.evaluate("window.chainrule.state().index") == 1
+    assert page.errors == []

@@ -12,6 +12,12 @@
     return select ? parseInt(select.value, 10) : 900;
   }
 
+  function sameSteps(old, root) {
+    if (old.source === root.dataset.trace) return true;
+    const steps = JSON.parse(root.dataset.trace).steps || [];
+    return JSON.stringify(steps) === JSON.stringify(old.steps);
+  }
+
   function load() {
     // Exactly once per new #graph element: htmx fires afterSettle once per swapped element
     // (the graph and each out-of-band part), and re-reading a graph already set to "?"
@@ -21,10 +27,12 @@
     const old = page.player;
     if (old) old.pause();
     if (!root || !root.dataset.trace) { page.player = null; return; }
-    // The same graph again (leaving the editor re-runs it): keep the player where it is.
-    // The page's first graph opens at the URL's step (links.js: a share link or a reload).
+    // The same graph again (leaving the editor re-runs it), or the same steps with new
+    // numbers (an input typed anew, as a drag does): keep the player where it is, so a →
+    // pressed while the new numbers were on their way is not undone. A new function starts
+    // at Ready. The page's first graph opens at the URL's step (links.js: a share link).
     const first = page.loads === 0 && root.closest && !root.closest("#embed") && window.chainruleLinks;
-    const keep = old && old.source === root.dataset.trace ? old.state().index : first ? window.chainruleLinks.step() : 0;
+    const keep = old && sameSteps(old, root) ? old.state().index : first ? window.chainruleLinks.step() : 0;
     page.loads += 1;
     page.player = window.chainruleGraph.createPlayer(root, { index: keep });
   }
