@@ -150,12 +150,13 @@
     };
     const sides = [fit(box.right + gap, box.top), fit(box.left - gap - width, box.top),
                    fit(box.left, box.bottom + gap), fit(box.left, box.top - gap - height)];
-    // The nodes this step's edges reach (a backward step's consumers, their gradients the
-    // upstream factors the student multiplies) weigh ten times the others: the card once sat
-    // over v1's gradient while asking for x's. The player's controls weigh twenty (a student
-    // clicks Step next), the node itself a hundred.
+    // The nodes the asked node feeds (its consumers, their gradients the upstream factors
+    // the student multiplies; read from the trace, since the question comes before its step
+    // is shown) weigh ten times the others: the card once sat over v1's gradient while
+    // asking for x's. The player's controls weigh twenty (a student clicks Step next), the
+    // node itself a hundred.
     const needed = new Set();
-    p.root.querySelectorAll(".cr-edge.active").forEach(function (e) { needed.add(e.dataset.target); needed.add(e.dataset.source); });
+    p.trace.edges.forEach(function (e) { if (e.source === id) needed.add(e.target); });
     const weighed = Array.from(p.root.querySelectorAll("g[data-kind]")).filter(function (g) { return g !== group; })
       .map(function (g) { return [g.getBoundingClientRect(), needed.has(g.id) ? 10 : 1]; })
       .concat(Array.from(p.root.querySelectorAll("g.op-circle, [id$='-op']")).filter(function (c) { return needed.has(c.id.replace(/-op$/, "")); })
