@@ -193,3 +193,28 @@ def test_the_check_compares_the_derivative_the_differences_approximate(client):
     assert "left x, w.grad different from it" in page.get_data(as_text=True)
     plain = api(client, "/api/check", f="x * w", x=3, w=0.5)
     assert plain["program_grad_differs"] == []
+
+
+def test_keeping_graphs_in_two_threads_leaves_torch_as_it_was():
+    """A trusted notebook may sample a plot in two threads: graphs_kept is one at a time, so
+    torch.autograd.backward is PyTorch's own afterwards (interleaved, the second thread put
+    the first one's wrapper back, and every later pass kept its graph: PyTorch's "backward
+    a second time" refusal, a gallery lesson, would never come). Mutation seen failing:
+    graphs_kept without its lock."""
+    import threading
+    from webapp.engine.evaluation import graphs_kept
+    backward, grad = torch.autograd.backward, torch.autograd.grad
+    inside, first_left = threading.Event(), threading.Event()
+
+    def second():
+        with graphs_kept():
+            inside.set()
+            first_left.wait(0.5)  # without the lock: leaves after the first, restoring its wrapper
+
+    thread = threading.Thread(target=second)
+    with graphs_kept():
+        thread.start()
+        inside.wait(0.5)  # without the lock the second thread is inside by now
+    first_left.set()
+    thread.join(10)
+    assert torch.autograd.backward is backward and torch.autograd.grad is grad

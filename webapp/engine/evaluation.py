@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import contextlib
+import threading
 
 import torch
 import torch.autograd.forward_ad as forward_ad
@@ -151,20 +152,25 @@ def graphs_kept():
     the program's backward() and autograd.grad keep their graphs: chainrule's pass comes
     after the program's, and a course cell's `loss.backward()` had freed what it needs
     ("backward through the graph a second time" reached the page as a 500). Keeping a graph
-    changes no value and no gradient; a job's child exits after."""
-    backward, grad = torch.autograd.backward, torch.autograd.grad
-
+    changes no value and no gradient; a job's child exits after. One at a time in a process
+    (a trusted notebook's threads): interleaved, one would restore the other's wrapper and
+    leave every later pass retaining its graph."""
     def kept_backward(tensors, grad_tensors=None, retain_graph=None, *args, **kwargs):
         return backward(tensors, grad_tensors, True if retain_graph is None else retain_graph, *args, **kwargs)
 
     def kept_grad(outputs, inputs, grad_outputs=None, retain_graph=None, *args, **kwargs):
         return grad(outputs, inputs, grad_outputs, True if retain_graph is None else retain_graph, *args, **kwargs)
 
-    torch.autograd.backward, torch.autograd.grad = kept_backward, kept_grad
-    try:
-        yield
-    finally:
-        torch.autograd.backward, torch.autograd.grad = backward, grad
+    with _KEEPING:
+        backward, grad = torch.autograd.backward, torch.autograd.grad  # what the wrappers call
+        torch.autograd.backward, torch.autograd.grad = kept_backward, kept_grad
+        try:
+            yield
+        finally:
+            torch.autograd.backward, torch.autograd.grad = backward, grad
+
+
+_KEEPING = threading.RLock()
 
 
 def differentiate(evaluation: Evaluation, grad_output, before=None, pass_start=None) -> None:
